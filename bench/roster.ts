@@ -1,0 +1,290 @@
+/**
+ * The instructor's roster of a 1,000-learner Canvas course ("BIG 1000", id 900), read from the
+ * isnotai simulator at 80 ms per upstream request on the Pro tier (pages of 100), over real HTTP:
+ * time to a complete `GET /course` page with cold and warm caches, upstream requests made, peak
+ * RSS; once per upstream concurrency (UPSTREAM_CONCURRENCY 8, 16, 32, 64, 128).
+ *
+ *   npm run build && node dist/bench/roster.js
+ *   BENCH_CONCURRENCY=16,32 BENCH_LATENCY_MS=80 node dist/bench/roster.js
+ *
+ * Each concurrency runs in a child process of its own (fresh tool, fresh database, fresh RSS
+ * peak); the parent starts PostgreSQL once, collects the children's JSON and writes
+ * bench/results/roster-<date>.json. The LMS emulator and the simulator share the child's process
+ * with the tool, so its RSS is an upper bound for the tool alone.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Client } from 'pg';
+import { LtiBrowser } from '../src/dev/lms';
+import { buildWorld } from '../src/dev/people';
+import { buildDataset } from '../src/dev/simulator';
+import { startStack, type Stack } from '../src/dev/stack';
+import { createLogger } from '../src/log';
+import { createDatabase, dropDatabase, machine, MiB, percentile, printTable, round, rssSampler, startBenchDatabase, writeResults } from './support';
+
+const LEARNERS = Number(process.env.BENCH_LEARNERS ?? 1000);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 80);
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? '8,16,32,64,128').split(',').map(Number);
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
+const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 20);
+const PAGE = 100; // Pro tier page size
+const COURSE = '900';
+const INSTRUCTOR = '20001';
+
+interface Timed {
+  ms: number[];
+  p50: number;
+  min: number;
+  max: number;
+  upstreamRequests: number[];
+}
+
+interface ChildResult {
+  concurrency: number;
+  launchToRosterMs: number;
+  launchUpstreamRequests: number;
+  coldAll: Timed;
+  coldSessions: Timed;
+  warm: { ms: number[]; p50: number; p95: number; min: number; max: number; upstreamRequests: number };
+  rowsChecked: { total: number; unavailable: number };
+  peakRssMiB: number;
+  maxRssMiB: number;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Child: one concurrency
+
+async function child(concurrency: number, adminUrl: string): Promise<ChildResult> {
+  const databaseUrl = await createDatabase(adminUrl, `roster${concurrency}`);
+  const rss = rssSampler(20);
+  let stack: Stack | undefined;
+  const pg = new Client({ connectionString: databaseUrl });
+  try {
+    stack = await startStack({
+      databaseUrl,
+      logger: createLogger('silent'),
+      encryptionKey: crypto.randomBytes(32).toString('base64url'),
+      worldOptions: { bigCourseLearners: LEARNERS },
+      simulator: { latencyMs: LATENCY_MS },
+      env: { UPSTREAM_CONCURRENCY: String(concurrency) },
+    });
+    await pg.connect();
+    const sim = stack.simulator;
+    const clearRequests = () => sim.requests.splice(0, sim.requests.length);
+    const browser = new LtiBrowser({ lmsUrl: stack.lms.url });
+
+    // The launch itself lands on the roster (cold: nothing cached yet).
+    clearRequests();
+    let t0 = performance.now();
+    const launch = await browser.launch({ platform: 'canvas', courseId: COURSE, userId: INSTRUCTOR });
+    const launchToRosterMs = performance.now() - t0;
+    const launchUpstreamRequests = sim.requests.length;
+    checkComplete(launch.status, launch.url, launch.html);
+    const ltik = launch.ltik;
+    if (!ltik) throw new Error('the instructor launch gave no ltik');
+    const rosterUrl = `${stack.tool.url}/course?ltik=${encodeURIComponent(ltik)}`;
+
+    async function timedGet(): Promise<{ ms: number; requests: number; html: string }> {
+      clearRequests();
+      const start = performance.now();
+      const res = await browser.get(rosterUrl);
+      const ms = performance.now() - start;
+      checkComplete(res.status, res.url, res.html);
+      return { ms, requests: sim.requests.length, html: res.html };
+    }
+    async function coldRuns(where: string): Promise<Timed> {
+      const ms: number[] = [];
+      const upstreamRequests: number[] = [];
+      for (let i = 0; i < COLD_RUNS; i++) {
+        await pg.query(`DELETE FROM upstream_cache ${where}`);
+        const r = await timedGet();
+        ms.push(round(r.ms));
+        upstreamRequests.push(r.requests);
+      }
+      return { ms, p50: round(percentile(ms, 50)), min: Math.min(...ms), max: Math.max(...ms), upstreamRequests };
+    }
+
+    // Cold, everything: the roster (Names and Roles) and every learner's sessions are fetched.
+    const coldAll = await coldRuns('');
+    // Cold sessions only: the roster is cached, every learner's sessions are fetched.
+    const coldSessions = await coldRuns(`WHERE key LIKE '%:user-sessions:%'`);
+    // Warm: within the cache TTL (60 s), nothing goes upstream.
+    const warmMs: number[] = [];
+    let warmRequests = 0;
+    for (let i = 0; i < WARM_RUNS; i++) {
+      const r = await timedGet();
+      warmMs.push(round(r.ms));
+      warmRequests += r.requests;
+    }
+    // Completeness, checked through the JSON form of the same roster (warm).
+    const json = await browser.get(`${stack.tool.url}/course.json?limit=500&ltik=${encodeURIComponent(ltik)}`);
+    const body = JSON.parse(json.html) as { total: number; items: Array<{ risk: string }> };
+    const allItems = [...body.items];
+    for (let offset = 500; offset < body.total; offset += 500) {
+      const more = await browser.get(`${stack.tool.url}/course.json?limit=500&offset=${offset}&ltik=${encodeURIComponent(ltik)}`);
+      allItems.push(...(JSON.parse(more.html) as { items: Array<{ risk: string }> }).items);
+    }
+    const rowsChecked = { total: body.total, unavailable: allItems.filter((i) => i.risk === 'unavailable').length };
+    if (body.total !== LEARNERS || allItems.length !== LEARNERS || rowsChecked.unavailable > 0) throw new Error(`incomplete roster: ${JSON.stringify(rowsChecked)}`);
+
+    const peak = rss.stop();
+    return {
+      concurrency,
+      launchToRosterMs: round(launchToRosterMs),
+      launchUpstreamRequests,
+      coldAll,
+      coldSessions,
+      warm: { ms: warmMs, p50: round(percentile(warmMs, 50)), p95: round(percentile(warmMs, 95)), min: Math.min(...warmMs), max: Math.max(...warmMs), upstreamRequests: warmRequests },
+      rowsChecked,
+      peakRssMiB: round(peak / MiB, 1),
+      maxRssMiB: round(process.resourceUsage().maxRSS / 1024, 1),
+    };
+  } finally {
+    await pg.end().catch(() => undefined);
+    await stack?.stop();
+    await dropDatabase(adminUrl, databaseUrl).catch(() => undefined);
+  }
+}
+
+/** A roster page is complete when it loaded, counts every learner, and none is "Unavailable". */
+function checkComplete(status: number, url: string, html: string): void {
+  if (status !== 200 || !url.includes('/course')) throw new Error(`roster page failed: ${status} at ${url}`);
+  const count = /data-testid="roster-count">([^<]*)</.exec(html)?.[1] ?? '';
+  if (!count.includes(`(${LEARNERS} in the course)`)) throw new Error(`roster page does not count ${LEARNERS} learners: “${count}”`);
+  if (/>Unavailable</.test(html)) throw new Error('roster page has learners whose sessions could not be read');
+}
+
+// ------------------------------------------------------------------------------------------------
+// The floor: fewest sequential upstream round trips the data allows
+
+function theoreticalFloor() {
+  const world = buildWorld({ bigCourseLearners: LEARNERS });
+  const dataset = buildDataset({ world });
+  const big = world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === COURSE)!;
+  const learnerIds = big.members.filter((m) => m.role === 'learner').map((m) => m.person.lmsUserId);
+  const perLearnerPages = learnerIds.map((id) => Math.max(1, Math.ceil(dataset.sessionsForUser(id).length / PAGE)));
+  const courseSessions = learnerIds.reduce((n, id) => n + dataset.sessionsForUser(id).length, 0);
+  const perUserRequests = perLearnerPages.reduce((a, b) => a + b, 0);
+  const maxPagesOneLearner = Math.max(...perLearnerPages);
+  const integrationSessions = dataset.allSessions().length;
+  const walkRoundTrips = Math.ceil(integrationSessions / PAGE);
+  const perUser = CONCURRENCIES.map((c) => {
+    const rounds = Math.max(maxPagesOneLearner, Math.ceil(perUserRequests / c));
+    return { concurrency: c, sequentialRoundTrips: rounds, floorMs: rounds * LATENCY_MS };
+  });
+  return {
+    learners: learnerIds.length,
+    courseSessions,
+    learnersWithMoreThanOnePage: perLearnerPages.filter((p) => p > 1).length,
+    maxPagesOneLearner,
+    perUserRequests,
+    perUser,
+    integrationSessions,
+    integrationUsers: dataset.userIds().length,
+    walk: { requests: walkRoundTrips, sequentialRoundTrips: walkRoundTrips, floorMs: walkRoundTrips * LATENCY_MS },
+    // The walk's cursors chain, but startDate/endDate split it into independent walks: c equal
+    // time windows walked side by side need as many rounds as the busiest window has pages.
+    walkInTimeWindows: CONCURRENCIES.map((c) => {
+      const pages = windowPages(dataset.allSessions().map((x) => Date.parse(x.createdAt)), c);
+      const rounds = Math.max(...pages);
+      return { concurrency: c, windows: c, requests: pages.reduce((a, b) => a + b, 0), sequentialRoundTrips: rounds, floorMs: rounds * LATENCY_MS };
+    }),
+    // The walk wins when ceil(S_all / 100) < max(maxPages, ceil(R_user / c)), i.e. when the
+    // integration holds fewer than ~100 × R_user / c sessions.
+    walkBreakEvenSessions: CONCURRENCIES.map((c) => ({ concurrency: c, integrationSessionsBelow: PAGE * Math.max(maxPagesOneLearner, Math.ceil(perUserRequests / c)) })),
+  };
+}
+
+/** Pages (of PAGE, at least 1) in each of `k` equal time windows spanning the timestamps. */
+function windowPages(times: number[], k: number): number[] {
+  const min = Math.min(...times);
+  const span = Math.max(...times) - min + 1;
+  const counts = new Array<number>(k).fill(0);
+  for (const t of times) counts[Math.min(k - 1, Math.floor(((t - min) / span) * k))]! += 1;
+  return counts.map((n) => Math.max(1, Math.ceil(n / PAGE)));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Parent
+
+function runChild(concurrency: number, adminUrl: string): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [__filename, `--child=${concurrency}`], { env: { ...process.env, BENCH_ADMIN_DATABASE_URL: adminUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`concurrency ${concurrency}: child exited ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as ChildResult);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+async function parent(): Promise<void> {
+  const db = await startBenchDatabase();
+  try {
+    const floor = theoreticalFloor();
+    process.stdout.write(
+      `roster benchmark: ${LEARNERS} learners, ${LATENCY_MS} ms per upstream request, pages of ${PAGE}; PostgreSQL ${db.serverVersion} (${db.kind}), Node ${process.version}, ${os.cpus().length} cores\n` +
+        `dataset: ${floor.courseSessions} sessions in the course, ${floor.perUserRequests} per-user requests at least (max ${floor.maxPagesOneLearner} pages for one learner); ` +
+        `integration-wide ${floor.integrationSessions} sessions → ${floor.walk.requests} chained /v1/sessions pages (${floor.walk.floorMs} ms)\n\n`,
+    );
+    const results: ChildResult[] = [];
+    for (const c of CONCURRENCIES) {
+      process.stdout.write(`concurrency ${c}…\n`);
+      results.push(await runChild(c, db.adminUrl));
+    }
+    process.stdout.write('\n');
+    printTable(
+      results.map((r) => ({
+        concurrency: r.concurrency,
+        'floor ms': floor.perUser.find((f) => f.concurrency === r.concurrency)?.floorMs ?? '',
+        'launch→roster ms': r.launchToRosterMs,
+        'cold ms (p50)': r.coldAll.p50,
+        'cold, roster cached ms': r.coldSessions.p50,
+        'warm p50 ms': r.warm.p50,
+        'warm p95 ms': r.warm.p95,
+        'upstream req (cold)': r.coldAll.upstreamRequests[0] ?? '',
+        'upstream req (warm)': r.warm.upstreamRequests,
+        'peak RSS MiB': r.peakRssMiB,
+        'maxRSS MiB': r.maxRssMiB,
+      })),
+    );
+    const file = writeResults('roster', {
+      date: new Date().toISOString(),
+      machine: machine(`${db.serverVersion} (${db.kind})`),
+      setup: { learners: LEARNERS, upstreamLatencyMs: LATENCY_MS, tier: 'pro', pageSize: PAGE, course: COURSE, instructor: INSTRUCTOR, coldRuns: COLD_RUNS, warmRuns: WARM_RUNS, cacheTtlSeconds: 60 },
+      floor,
+      results,
+    });
+    process.stdout.write(`\nresults in ${file}\n`);
+  } finally {
+    await db.stop();
+  }
+}
+
+const childArg = process.argv.find((a) => a.startsWith('--child='));
+if (childArg) {
+  const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL;
+  if (!adminUrl) throw new Error('child needs BENCH_ADMIN_DATABASE_URL');
+  child(Number(childArg.slice('--child='.length)), adminUrl)
+    .then((r) => {
+      // Exit once written: a lingering keep-alive socket must not hold the parent up.
+      process.stdout.write(JSON.stringify(r) + '\n', () => process.exit(0));
+    })
+    .catch((err) => {
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 1;
+    });
+} else {
+  parent().catch((err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

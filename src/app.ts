@@ -1,0 +1,201 @@
+/**
+ * The composition root: builds ltijs (on our PostgreSQL plugin), the views, the isnotai client
+ * factory and the routers, and hands each its dependencies. Nothing below reaches for a global;
+ * tests build the same app with other arguments.
+ *
+ * One request, one file per step: launch (src/lti/provider.ts) → authorise (src/web/actor.ts,
+ * src/web/access.ts) → fetch (src/web/upstream.ts → src/isnotai/client.ts) → compute (src/risk/)
+ * → render (src/web/<audience>.ts + views/pages/).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import express, { type Express, type Request, type Response } from 'express';
+import { create as createHandlebars } from 'express-handlebars';
+import type { LtiIdToken, Provider } from 'ltijs';
+import { pinoHttp } from 'pino-http';
+import type { AppConfig } from './config';
+import { createIsnotaiClient, type IsnotaiClient } from './isnotai/client';
+import { loginParamsStore } from './lti/iframe';
+import { createLtiProvider } from './lti/provider';
+import { requestSummary, type Logger } from './log';
+import { hrefWithLtik, requireActor, resolveActor } from './web/actor';
+import { HttpError, notFound } from './web/errors';
+import { errorHandler, renderError } from './web/errorHandler';
+import { launchErrorFor } from './web/launchErrors';
+import type { AuditSink, PlatformDirectory, PlatformView, UpstreamCache } from './web/ports';
+import { adminRouter } from './web/admin';
+import { courseRouter } from './web/course';
+import { learnerRouter } from './web/learner';
+import { studentRouter } from './web/student';
+import { boundUpstream } from './web/upstream';
+
+export interface AppServices {
+  /** ltijs's Database plugin on our pool. */
+  ltiDatabasePlugin: unknown;
+  platforms: PlatformDirectory;
+  audit: AuditSink;
+  cache: UpstreamCache;
+  /** The platform's isnotai key and base URL, decrypted on demand (never logged or rendered). */
+  upstreamCredentials(platform: PlatformView): Promise<{ apiKey: string; baseUrl: string } | null>;
+}
+
+export interface AppDeps {
+  config: AppConfig & { encryptionKey: string };
+  logger: Logger;
+  services: AppServices;
+  /** Builds an isnotai client for one platform (tests may shorten timeouts). */
+  createClient?: (baseUrl: string, apiKey: string) => IsnotaiClient;
+}
+
+export interface ToolApp {
+  lti: Provider;
+  app: Express;
+  listen(port: number, host?: string): Promise<{ server: Server; url: string }>;
+  close(): Promise<void>;
+}
+
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('package.json not found above ' + __dirname);
+    dir = up;
+  }
+  return dir;
+}
+
+export async function createApp(deps: AppDeps): Promise<ToolApp> {
+  const { config, logger, services } = deps;
+  const root = projectRoot();
+  const viewsDir = path.join(root, 'views');
+
+  const clients = new Map<string, IsnotaiClient>();
+  const makeClient = deps.createClient ?? ((baseUrl: string, apiKey: string) => createIsnotaiClient({ baseUrl, apiKey, maxConnections: Math.max(8, config.upstreamConcurrency), logger: logger.child({ component: 'isnotai' }) }));
+  async function upstreamFor(platform: PlatformView) {
+    const cred = await services.upstreamCredentials(platform);
+    if (!cred) {
+      throw new HttpError(503, 'upstream_not_configured', 'No isnotai API key is configured for this LMS yet.', undefined, [
+        'An administrator can add it in the tool’s settings for this platform.',
+      ]);
+    }
+    // One client (and keep-alive pool) per key and base URL; the key is only a map key in memory.
+    const id = crypto.createHash('sha256').update(`${cred.baseUrl}\n${cred.apiKey}`).digest('hex');
+    let client = clients.get(id);
+    if (!client) {
+      client = makeClient(cred.baseUrl, cred.apiKey);
+      clients.set(id, client);
+    }
+    return boundUpstream(client, services.cache, platform);
+  }
+
+  const lti = createLtiProvider({
+    encryptionKey: config.encryptionKey,
+    databasePlugin: services.ltiDatabasePlugin,
+    tokenMaxAgeSeconds: config.tokenMaxAgeSeconds,
+    cookieSecure: config.cookieSecure,
+    // Launch-time cookie check in the LMS iframe, with an "open in a new window" fallback.
+    loginParams: loginParamsStore(services.cache),
+    beforeValidation: (app) => {
+      app.disable('x-powered-by');
+      app.use((req, res, next) => {
+        res.locals.requestId = crypto.randomUUID();
+        // The tool is framed by LMSs on other sites; only http(s) links leave it, never a referrer.
+        res.setHeader('Referrer-Policy', 'no-referrer');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' *; base-uri 'none'; frame-ancestors *");
+        next();
+      });
+      app.use(
+        pinoHttp({
+          logger: logger.child({ component: 'http' }),
+          genReqId: (_req, res) => (res as unknown as Response).locals.requestId,
+          autoLogging: { ignore: (req) => req.url === '/healthz' },
+          serializers: {
+            req: requestSummary,
+            res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+          },
+        }),
+      );
+      app.use('/assets', express.static(path.join(viewsDir, 'assets'), { index: false, maxAge: '1h' }));
+      app.get('/healthz', (_req, res) => {
+        res.json({ ok: true });
+      });
+    },
+  });
+
+  const app = lti.app;
+  const hbs = createHandlebars({
+    extname: '.hbs',
+    defaultLayout: 'main',
+    layoutsDir: path.join(viewsDir, 'layouts'),
+    partialsDir: path.join(viewsDir, 'partials'),
+  });
+  app.engine('.hbs', hbs.engine);
+  app.set('view engine', '.hbs');
+  app.set('views', viewsDir);
+  if (config.env === 'production') app.enable('view cache');
+
+  const launchError = (req: Request, res: Response) => {
+    const err = (res.locals.err ?? {}) as { details?: { message?: string } };
+    const { httpError, newWindow } = launchErrorFor(err.details?.message, req);
+    logger.info({ code: httpError.code, reason: err.details?.message, requestId: res.locals.requestId }, 'launch refused');
+    renderError(req, res, httpError, newWindow ? { newWindowHref: newWindow } : {});
+  };
+  lti.onInvalidToken(launchError);
+  lti.onSessionTimeout(launchError);
+  lti.onUnregisteredPlatform((req, res) => renderError(req, res, new HttpError(400, 'unregistered_platform', 'This LMS is not registered with the tool.', undefined, ['An administrator registers the LMS (issuer and client id) in the tool’s configuration.'])));
+  lti.onInactivePlatform((req, res) => renderError(req, res, new HttpError(401, 'inactive_platform', 'This LMS registration is not active yet.')));
+
+  // A launch lands here (after ltijs has validated it and redirected with the ltik).
+  lti.onConnect(async (_token: LtiIdToken, _req: Request, res: Response, next) => {
+    try {
+      const actor = await resolveActor(services.platforms, res);
+      logger.info({ audience: actor.audience, platform: actor.platform.name, requestId: res.locals.requestId }, 'launch');
+      const home = actor.audience === 'student' ? '/me' : '/course';
+      res.redirect(303, hrefWithLtik(home, actor.ltik));
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  const authed = express.Router();
+  authed.use(requireActor(services.platforms));
+  const pageDeps = { lti, cache: services.cache, concurrency: config.upstreamConcurrency, audit: services.audit, upstreamFor: (a: { platform: PlatformView }) => upstreamFor(a.platform) };
+  authed.use(studentRouter(pageDeps));
+  authed.use(courseRouter(pageDeps));
+  authed.use(learnerRouter(pageDeps));
+  authed.use(adminRouter(pageDeps));
+  app.use(authed);
+  app.use((req, res) => renderError(req, res, notFound('There is no such page in this tool.')));
+  app.use(errorHandler(logger));
+
+  await lti.deploy({ serverless: true, silent: true });
+
+  let server: Server | undefined;
+  return {
+    lti,
+    app,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        const s = app.listen(port, host);
+        s.once('error', reject);
+        s.once('listening', () => {
+          server = s;
+          const addr = s.address();
+          const p = typeof addr === 'object' && addr ? addr.port : port;
+          resolve({ server: s, url: `http://${host}:${p}` });
+        });
+      });
+    },
+    async close() {
+      if (server) {
+        const s = server;
+        s.closeAllConnections?.();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+      await Promise.resolve(services.ltiDatabasePlugin && (services.ltiDatabasePlugin as { Close?: () => Promise<unknown> }).Close?.());
+    },
+  };
+}

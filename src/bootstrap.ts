@@ -1,0 +1,165 @@
+/**
+ * Starting the tool: the database (DATABASE_URL, or the embedded PostgreSQL in development), the
+ * migrations, the expiry sweeper, the app, and the platform registrations from configuration.
+ * Used by the production entry point (src/server.ts), the demo and the tests alike.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createApp, projectRoot, type AppServices, type ToolApp } from './app';
+import type { AppConfig, PlatformConfig } from './config';
+import type { IsnotaiClient } from './isnotai/client';
+import { closeAllPools } from './isnotai/pools';
+import { DEFAULT_STRATEGY, type IdentityStrategy } from './lti/identity';
+import type { Logger } from './log';
+import { createAuditLog, createPlatformSettingsRepository, createUpstreamCache, migrateToLatest, openDatabase, PostgresLtiDatabase, startSweeper, type Store } from './store';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './store/embedded';
+import type { PlatformView } from './web/ports';
+
+export interface RunningTool {
+  tool: ToolApp;
+  store: Store;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface StartToolOptions {
+  config: AppConfig;
+  logger: Logger;
+  databaseUrl: string;
+  /** Port to listen on (0: any free port). */
+  port: number;
+  host?: string;
+  createClient?: (baseUrl: string, apiKey: string) => IsnotaiClient;
+}
+
+export async function startTool(options: StartToolOptions): Promise<RunningTool> {
+  const { config, logger } = options;
+  const encryptionKey = config.encryptionKey ?? devEncryptionKey(config);
+  const store = await openDatabase({ url: options.databaseUrl, logger });
+  await migrateToLatest(store.db, logger);
+  const stopSweeper = startSweeper(store.db, { intervalMs: 60_000, logger });
+
+  const settings = createPlatformSettingsRepository(store.db, { secret: encryptionKey });
+  const audit = createAuditLog(store.db);
+  const cache = createUpstreamCache(store.db);
+  const deploymentsByPlatform = new Map<string, string[]>();
+  const platformKey = (iss: string, clientId: string) => `${iss}\n${clientId}`;
+  for (const p of config.platforms) deploymentsByPlatform.set(platformKey(p.issuer, p.clientId), p.deploymentIds);
+
+  const services: AppServices = {
+    ltiDatabasePlugin: new PostgresLtiDatabase(store, { ttlSeconds: { nonce: Math.max(600, config.tokenMaxAgeSeconds * 2) } }),
+    platforms: {
+      async find(issuer, clientId): Promise<PlatformView | null> {
+        const s = await settings.get(issuer, clientId);
+        if (!s) return null;
+        return {
+          issuer: s.issuer,
+          clientId: s.clientId,
+          name: s.displayName,
+          kind: s.kind,
+          deploymentIds: deploymentsByPlatform.get(platformKey(issuer, clientId)) ?? [],
+          identity: s.identityStrategy as IdentityStrategy,
+          thresholds: s.riskThresholds,
+          studentVisibility: s.studentVisibility,
+          cacheTtlSeconds: s.cacheTtlSeconds,
+        };
+      },
+    },
+    audit,
+    cache: {
+      get: (k) => cache.get(k),
+      getMany: (keys) => cache.getMany(keys),
+      set: (k, v, ttl) => cache.set(k, v as never, ttl),
+      setMany: (entries, ttl) => cache.setMany(entries.map((e) => ({ key: e.key, value: e.value as never, ttlSeconds: ttl }))),
+    },
+    async upstreamCredentials(platform) {
+      const s = await settings.get(platform.issuer, platform.clientId);
+      if (!s) return null;
+      const apiKey = await settings.getApiKey(platform.issuer, platform.clientId);
+      return apiKey ? { apiKey, baseUrl: s.isnotaiBaseUrl } : null;
+    },
+  };
+
+  const tool = await createApp({ config: { ...config, encryptionKey }, logger, services, createClient: options.createClient });
+  for (const p of config.platforms) await registerPlatform(tool, settings, p, config);
+  const { url } = await tool.listen(options.port, options.host);
+  logger.info({ url, platforms: config.platforms.length }, 'tool listening');
+  if (config.toolUrl) {
+    // What an LMS administrator enters when registering the tool.
+    logger.info({ loginUrl: `${config.toolUrl}/login`, launchUrl: `${config.toolUrl}/`, keysetUrl: `${config.toolUrl}/keys` }, 'LTI registration URLs');
+  }
+
+  let stopped = false;
+  return {
+    tool,
+    store,
+    url,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await stopSweeper();
+      await tool.close();
+      await closeAllPools();
+      await store.close();
+    },
+  };
+}
+
+async function registerPlatform(tool: ToolApp, settings: ReturnType<typeof createPlatformSettingsRepository>, p: PlatformConfig, config: AppConfig): Promise<void> {
+  const ok = await tool.lti.registerPlatform({
+    url: p.issuer,
+    name: p.name,
+    clientId: p.clientId,
+    authenticationEndpoint: p.authenticationEndpoint,
+    accesstokenEndpoint: p.accesstokenEndpoint,
+    authConfig: { method: 'JWK_SET', key: p.jwksUrl },
+  });
+  if (!ok) throw new Error(`Could not register platform ${p.name} (${p.issuer})`);
+  await settings.upsert({
+    issuer: p.issuer,
+    clientId: p.clientId,
+    displayName: p.name,
+    kind: p.kind,
+    isnotaiBaseUrl: p.isnotai.baseUrl ?? config.isnotaiBaseUrl,
+    apiKey: p.isnotai.apiKey,
+    identityStrategy: (p.identity as IdentityStrategy | undefined) ?? DEFAULT_STRATEGY[p.kind],
+    studentVisibility: p.studentVisibility,
+    cacheTtlSeconds: config.cacheTtlSeconds,
+  });
+}
+
+/** Development only: a key kept in .data/ so that the demo's stored keys survive restarts. */
+function devEncryptionKey(config: AppConfig): string {
+  if (config.env === 'production') throw new Error('ENCRYPTION_KEY is required in production');
+  const file = path.join(projectRoot(), '.data', 'encryption-key');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const key = crypto.randomBytes(36).toString('base64url');
+  fs.writeFileSync(file, key, { mode: 0o600 });
+  return key;
+}
+
+/** DATABASE_URL, or (development) the embedded PostgreSQL in config.embeddedDbDir. */
+export async function resolveDatabase(config: AppConfig, logger: Logger): Promise<{ url: string; embedded: EmbeddedServer | null }> {
+  if (config.databaseUrl) return { url: config.databaseUrl, embedded: null };
+  const started = Date.now();
+  const embedded = await startEmbeddedPostgres({ dataDir: path.resolve(projectRoot(), config.embeddedDbDir), persistent: true, onLog: (l) => logger.debug({ component: 'postgres' }, l) });
+  const url = await ensureDatabase(embedded.adminUrl, 'isnotai_lti');
+  logger.info({ port: embedded.port, dir: embedded.dataDir, ms: Date.now() - started }, 'embedded PostgreSQL started');
+  return { url, embedded };
+}
+
+/** On SIGINT/SIGTERM, runs the stops in order (each failure logged, none skipped), then exits. */
+export function stopOnSignals(logger: Logger, stops: Array<() => Promise<unknown> | undefined>): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    for (const s of stops) await Promise.resolve(s()).catch((err: unknown) => logger.error({ err }, 'stop failed'));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

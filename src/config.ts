@@ -1,0 +1,124 @@
+/**
+ * Configuration: parsed and validated once, at start-up, from the environment. Every missing or
+ * invalid setting is reported in one message, so an operator fixes them all in one go.
+ */
+import { z } from 'zod';
+
+// lti11_legacy_user_id is not offered: ltijs keeps only some launch claims, and not that one, so
+// the launching user could never be mapped with it. A custom parameter does the same job.
+const identityStrategy = z
+  .string()
+  .refine((s) => s !== 'lti11_legacy_user_id', 'lti11_legacy_user_id is not supported (the launch claim is not kept); use custom:<name> with a custom parameter that carries the id')
+  .refine((s) => /^(sub|lis_person_sourcedid|custom:[A-Za-z0-9_.-]+)$/.test(s) || s === 'lti11_legacy_user_id', 'must be sub, lis_person_sourcedid or custom:<claim name>');
+
+/** A platform (LMS) registration, as the operator declares it (PLATFORMS_JSON). */
+export const platformConfigSchema = z.object({
+  name: z.string().min(1),
+  kind: z.enum(['moodle', 'canvas', 'other']).default('other'),
+  issuer: z.string().min(1),
+  clientId: z.string().min(1),
+  deploymentIds: z.array(z.string().min(1)).default([]),
+  authenticationEndpoint: z.url({ protocol: /^https?$/ }),
+  accesstokenEndpoint: z.url({ protocol: /^https?$/ }),
+  jwksUrl: z.url({ protocol: /^https?$/ }),
+  isnotai: z.object({
+    apiKey: z.string().regex(/^aik_v1_\S+$/, 'must look like aik_v1_…'),
+    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  }),
+  identity: identityStrategy.optional(),
+  studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
+});
+export type PlatformConfig = z.infer<typeof platformConfigSchema>;
+
+const boolish = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  TOOL_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  EMBEDDED_DB_DIR: z.string().default('.data/postgres'),
+  ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  ISNOTAI_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.isnotai.com'),
+  PLATFORMS_JSON: z.string().optional(),
+  TOKEN_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
+  COOKIE_SECURE: boolish.default(true),
+  CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  UPSTREAM_CONCURRENCY: z.coerce.number().int().min(1).max(128).default(64),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface AppConfig {
+  env: 'development' | 'test' | 'production';
+  port: number;
+  /** Public base URL of the tool, without trailing slash (the LMS reaches /login, /, /keys here). */
+  toolUrl: string | undefined;
+  databaseUrl: string | undefined;
+  embeddedDbDir: string;
+  /** Signs ltiks and cookies (ltijs) and derives the key that encrypts API keys at rest. */
+  encryptionKey: string | undefined;
+  isnotaiBaseUrl: string;
+  platforms: PlatformConfig[];
+  tokenMaxAgeSeconds: number;
+  cookieSecure: boolean;
+  cacheTtlSeconds: number;
+  upstreamConcurrency: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(issues: z.core.$ZodIssue[], prefix = ''): string[] {
+  return issues.map((i) => `${prefix}${i.path.join('.') || '(value)'}: ${i.message}`);
+}
+
+/** Reads the environment. In production DATABASE_URL and ENCRYPTION_KEY are required. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const problems: string[] = [];
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) problems.push(...describe(parsed.error.issues));
+  const e = parsed.success ? parsed.data : undefined;
+
+  let platforms: PlatformConfig[] = [];
+  if (env.PLATFORMS_JSON) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(env.PLATFORMS_JSON);
+    } catch (err) {
+      problems.push(`PLATFORMS_JSON: not valid JSON (${(err as Error).message})`);
+    }
+    if (raw !== undefined) {
+      const list = z.array(platformConfigSchema).safeParse(raw);
+      if (list.success) platforms = list.data;
+      else problems.push(...describe(list.error.issues, 'PLATFORMS_JSON.'));
+    }
+  }
+  if (env.NODE_ENV === 'production') {
+    if (!env.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded PostgreSQL is for development and tests)');
+    if (!env.ENCRYPTION_KEY) problems.push('ENCRYPTION_KEY: required in production (at least 32 random characters; keep it: it decrypts the stored keys)');
+  }
+  if (problems.length > 0 || !e) throw new ConfigError(problems);
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    toolUrl: e.TOOL_URL?.replace(/\/+$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    embeddedDbDir: e.EMBEDDED_DB_DIR,
+    encryptionKey: e.ENCRYPTION_KEY,
+    isnotaiBaseUrl: e.ISNOTAI_BASE_URL.replace(/\/+$/, ''),
+    platforms,
+    tokenMaxAgeSeconds: e.TOKEN_MAX_AGE_SECONDS,
+    cookieSecure: e.COOKIE_SECURE,
+    cacheTtlSeconds: e.CACHE_TTL_SECONDS,
+    upstreamConcurrency: e.UPSTREAM_CONCURRENCY,
+    logLevel: e.LOG_LEVEL,
+  };
+}

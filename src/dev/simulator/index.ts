@@ -1,0 +1,5 @@
+export { startSimulator, DEFAULT_SIM_KEYS, type RunningSimulator, type SimulatorOptions, type SimulatorFaults, type ForcedFault, type ReceivedRequest } from './server';
+export { buildDataset, SIM_DEFAULT_NOW, SIM_DEFAULT_SEED, type SimDataset, type DatasetOptions, type Persona } from './dataset';
+export { TIER_MAX_PAGE, type Tier } from './params';
+export { DatasetOverrideError, type DatasetOverrides } from './dataset';
+export { HOSTILE, hostileOverrides } from './hostile';

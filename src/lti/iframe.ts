@@ -1,0 +1,234 @@
+/**
+ * Launches inside an LMS iframe on another site, where the browser may refuse the tool's cookies.
+ *
+ * ltijs binds the OIDC login to the browser with a state cookie; a framed tool's cookies are
+ * third-party cookies. Chromium keeps them when they are `Partitioned` (CHIPS, see provider.ts);
+ * browsers that keep no third-party cookie at all in the frame would end in ltijs's 401
+ * MISSING_VALIDATION_COOKIE — and by then the LMS has already spent its one-time
+ * `lti_message_hint` (Moodle unsets `$SESSION->launchid` in auth.php, Canvas deletes the cached
+ * launch), so re-sending that login initiation from a new window would be refused by the LMS.
+ *
+ * So the check happens before the LMS is involved. A login initiation to /login is stored
+ * (PostgreSQL, 10 minutes) under a random id and answered with a cookie and a 303 to
+ * `/login?cookie_check=<id>`. If that request carries the cookie back, cookies work here: the
+ * stored parameters go on to ltijs's own login route, unchanged (state cookie, state check and
+ * all). If it does not, the frame shows a button that posts the same, still unused, login
+ * initiation to /login in a new window (`target="_blank"`), where the tool is the top-level site
+ * and its cookies are first-party.
+ *
+ * Also kept: the `state` ltijs generates for each login (read from its redirect to the LMS), so
+ * that a launch refused for a missing state cookie can still say which LMS and course it came
+ * from and, for Moodle, offer Moodle's own launch page for that activity in a new window.
+ */
+import crypto from 'node:crypto';
+import type { CookieOptions, NextFunction, Request, RequestHandler, Response } from 'express';
+import { renderError } from '../web/errorHandler';
+import { HttpError } from '../web/errors';
+
+/** Where login parameters are kept between requests (shared by every instance of the tool). */
+export interface LoginParamsStore {
+  save(key: string, params: Record<string, string>): Promise<void>;
+  load(key: string): Promise<Record<string, string> | null>;
+}
+
+/** The subset of the upstream cache (src/store/cache.ts) this module needs. */
+export interface JsonKeyValue {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: Record<string, string>, ttlSeconds: number): Promise<void>;
+}
+
+export const LOGIN_PARAMS_TTL_SECONDS = 600;
+export const CHECK_COOKIE = 'isnotai_cookie_check';
+export const CHECK_PARAM = 'cookie_check';
+
+/** Login parameters in the `upstream_cache` table, as `iframe-login:<key>`, for 10 minutes. */
+export function loginParamsStore(cache: JsonKeyValue, ttlSeconds = LOGIN_PARAMS_TTL_SECONDS): LoginParamsStore {
+  return {
+    async save(key, params) {
+      await cache.set(`iframe-login:${key}`, params, ttlSeconds);
+    },
+    async load(key) {
+      const value = await cache.get(`iframe-login:${key}`);
+      return isStringRecord(value) ? value : null;
+    },
+  };
+}
+
+export interface NewWindowForm {
+  action: string;
+  fields: Array<{ name: string; value: string }>;
+}
+
+export interface IframeLoginOptions {
+  store: LoginParamsStore;
+  loginRoute: string;
+  /** ltijs's app route, where the LMS posts the id_token. */
+  appRoute: string;
+  /** ltijs's cookie options (secure, sameSite), so the check cookie travels exactly as its own. */
+  cookie: { secure: boolean; sameSite: 'None' | 'Lax' };
+  /** Whether ltijs would accept a login from this issuer (others go straight to ltijs's refusal). */
+  isRegistered(iss: string, clientId: string | undefined): Promise<boolean>;
+}
+
+// A login initiation is a handful of short strings; anything bigger is not one.
+const MAX_FIELDS = 30;
+const MAX_VALUE = 8192;
+const ID_PATTERN = /^[0-9a-f]{32}$/;
+const STATE_PATTERN = /^[0-9A-Za-z%._~-]{1,200}$/;
+
+/** Installed before ltijs's login route (provider serverAddon). */
+export function iframeLogin(options: IframeLoginOptions): RequestHandler {
+  const cookieOptions: CookieOptions = {
+    secure: options.cookie.secure,
+    sameSite: options.cookie.sameSite === 'None' ? 'none' : 'lax',
+    httpOnly: true,
+    signed: true,
+    path: options.loginRoute,
+    maxAge: LOGIN_PARAMS_TTL_SECONDS * 1000,
+  };
+
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.path === options.appRoute && req.method === 'POST') {
+      noteLoginOfRefusedLaunch(req, res, options.store).then(() => next(), next);
+      return;
+    }
+    if (req.path !== options.loginRoute || (req.method !== 'GET' && req.method !== 'POST')) return next();
+    const run = async (): Promise<void> => {
+      const params = loginParameters(req);
+      if (!params) return next(); // not a login initiation we handle: ltijs answers it
+
+      const checkId = params[CHECK_PARAM];
+      if (checkId !== undefined) {
+        if (!ID_PATTERN.test(checkId)) return next();
+        const stored = await options.store.load(`check:${checkId}`);
+        if (!stored) {
+          return renderError(req, res, new HttpError(400, 'launch_check_expired', 'This launch is too old to continue.', undefined, ['Go back to your course and open the tool again.']));
+        }
+        const signed = (req.signedCookies as Record<string, unknown> | undefined)?.[CHECK_COOKIE];
+        if (signed !== checkId) {
+          // The browser did not keep our cookie in this frame: start over in a top-level window.
+          res.locals.newWindowForm = newWindowForm(options.loginRoute, stored);
+          return renderError(req, res, new HttpError(401, 'launch_needs_new_window', 'Your browser does not let this tool keep its sign-in cookie while it is shown inside the LMS page.', undefined, [
+            'Open it in a new window: you stay signed in to your LMS, and the tool opens as its own page.',
+          ]));
+        }
+        res.clearCookie(CHECK_COOKIE, { ...cookieOptions, maxAge: undefined });
+        // Cookies work here: hand the original login initiation to ltijs, as it arrived.
+        req.query = {};
+        req.body = { ...stored };
+        captureState(res, options.store, stored);
+        return next();
+      }
+
+      if (!params.iss || !params.login_hint || !params.target_link_uri) return next();
+      if (!(await options.isRegistered(params.iss, params.client_id))) return next();
+      const id = crypto.randomBytes(16).toString('hex');
+      await options.store.save(`check:${id}`, params);
+      res.cookie(CHECK_COOKIE, id, cookieOptions);
+      res.set('Cache-Control', 'no-store');
+      res.redirect(303, `${options.loginRoute}?${CHECK_PARAM}=${id}`);
+    };
+    run().catch(next);
+  };
+}
+
+/**
+ * An id_token post whose state cookie did not come back will be refused by ltijs
+ * (MISSING_VALIDATION_COOKIE). Look up the login it answers, so that the refusal page can point
+ * to the LMS (res.locals.launchLogin, read by src/web/launchErrors.ts). Nothing is decided here.
+ */
+async function noteLoginOfRefusedLaunch(req: Request, res: Response, store: LoginParamsStore): Promise<void> {
+  const body: unknown = req.body;
+  if (!isRecord(body) || typeof body.id_token !== 'string') return;
+  const state = body.state;
+  if (typeof state !== 'string') return;
+  const cookies = (req.signedCookies ?? {}) as Record<string, unknown>;
+  if (cookies[`state${state}`] !== undefined) return;
+  const login = await loginForState(store, state);
+  if (login) res.locals.launchLogin = login;
+}
+
+/** String parameters of a login request (query and form), or null if it cannot be one. */
+function loginParameters(req: Request): Record<string, string> | null {
+  const merged: Record<string, unknown> = { ...(req.query as Record<string, unknown>), ...(isRecord(req.body) ? req.body : {}) };
+  const entries = Object.entries(merged);
+  if (entries.length > MAX_FIELDS) return null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string' || v.length > MAX_VALUE) return null;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Remembers which login a `state` belongs to, read from ltijs's redirect to the LMS. */
+function captureState(res: Response, store: LoginParamsStore, params: Record<string, string>): void {
+  const original = res.redirect.bind(res) as (...args: unknown[]) => void;
+  res.redirect = ((...args: unknown[]) => {
+    const target = args.find((a): a is string => typeof a === 'string');
+    const state = target ? stateOf(target) : null;
+    if (!state) return original(...args);
+    // Saved before the browser is sent on, so the launch that follows can find it.
+    store.save(`state:${state}`, params).then(
+      () => original(...args),
+      () => original(...args), // losing the hint for an error page must not fail the launch
+    );
+  }) as Response['redirect'];
+}
+
+function stateOf(url: string): string | null {
+  try {
+    const state = new URL(url, 'http://tool.invalid').searchParams.get('state');
+    return state && STATE_PATTERN.test(state) ? state : null;
+  } catch {
+    return null;
+  }
+}
+
+export function newWindowForm(action: string, params: Record<string, string>): NewWindowForm {
+  return { action, fields: Object.entries(params).map(([name, value]) => ({ name, value })) };
+}
+
+/**
+ * For a launch refused for want of its state cookie: the login it came from, if this tool saw it.
+ * `state` is the form field the LMS posted back (untrusted until it matches a stored login).
+ */
+export async function loginForState(store: LoginParamsStore, state: unknown): Promise<Record<string, string> | null> {
+  if (typeof state !== 'string' || !STATE_PATTERN.test(state)) return null;
+  return store.load(`state:${state}`);
+}
+
+/**
+ * Moodle's own page that starts a fresh launch of an activity (`mod/lti/launch.php?id=<cmid>`),
+ * from a Moodle login initiation (`iss` = Moodle's wwwroot, `lti_message_hint` = JSON with the
+ * course module id). Null for other LMSs.
+ */
+export function moodleRelaunchUrl(params: Record<string, string>): string | null {
+  const hint = params.lti_message_hint;
+  if (!hint || !params.iss) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(hint);
+  } catch {
+    return null;
+  }
+  const cmid = isRecord(parsed) ? parsed.cmid : undefined;
+  if (!(typeof cmid === 'number' && Number.isInteger(cmid) && cmid > 0) && !(typeof cmid === 'string' && /^\d+$/.test(cmid))) return null;
+  let base: URL;
+  try {
+    base = new URL(params.iss.replace(/\/+$/, '') + '/mod/lti/launch.php');
+  } catch {
+    return null;
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') return null;
+  base.searchParams.set('id', String(cmid));
+  return base.href;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isStringRecord(v: unknown): v is Record<string, string> {
+  return isRecord(v) && Object.values(v).every((x) => typeof x === 'string');
+}

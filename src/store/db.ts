@@ -1,0 +1,84 @@
+/**
+ * One PostgreSQL pool for the whole process, shared by Kysely (our tables) and the ltijs plugin
+ * (ltijs's tables), and the migrations that create them.
+ */
+import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely';
+import type { Logger } from 'pino';
+import pg from 'pg';
+import { migrations } from './migrations';
+import type { Schema } from './schema';
+
+export type StoreLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+export interface OpenDatabaseOptions {
+  url: string;
+  /** Pool size; default 10. */
+  max?: number;
+  logger?: StoreLogger;
+}
+
+export interface Store {
+  pool: pg.Pool;
+  db: Kysely<Schema>;
+  /** Ends the pool. Only the application calls this, once, at shutdown. */
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10 });
+  // An idle client losing its connection (server restart, network) emits 'error' on the pool;
+  // unhandled, that would crash the process. The pool replaces the client on next use.
+  pool.on('error', (err) => options.logger?.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'idle PostgreSQL client error'));
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    // Fail at start-up, with the server's own message, rather than on the first request.
+    const client = await pool.connect();
+    client.release();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  let closed = false;
+  return {
+    pool,
+    db,
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Kysely's destroy() ends the pool it was given.
+      await db.destroy();
+    },
+  };
+}
+
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+  readonly code = 'MIGRATION_FAILED';
+  constructor(
+    readonly migrationName: string | undefined,
+    options: { cause?: unknown },
+  ) {
+    super(`Database migration ${migrationName ?? '(unknown)'} failed`, options);
+  }
+}
+
+/**
+ * Brings the schema to the latest migration. Safe when several processes start at once: Kysely's
+ * Migrator creates its bookkeeping tables tolerantly and runs the migrations under a PostgreSQL
+ * advisory lock (pg_advisory_lock), re-reading what has been applied once it holds it.
+ */
+export async function migrateToLatest(db: Kysely<Schema>, logger?: StoreLogger): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const result = await migrator.migrateToLatest();
+  for (const r of result.results ?? []) {
+    if (r.status === 'Success') logger?.info({ migration: r.migrationName }, 'migration applied');
+  }
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error');
+    throw new MigrationError(failed?.migrationName, { cause: result.error });
+  }
+  return result;
+}

@@ -1,0 +1,15 @@
+/**
+ * Every migration, in order, as a static record. Not FileMigrationProvider: that reads a
+ * directory at run time, which differs between ts-jest (.ts) and dist/ (.js) and breaks bundling.
+ * Add a migration: create NNN_name.ts and list it here; never edit one that has shipped.
+ */
+import type { Migration } from 'kysely';
+import * as m001 from './001_ltijs_state';
+import * as m002 from './002_tool_tables';
+import * as m003 from './003_audit_client_id';
+
+export const migrations: Record<string, Migration> = {
+  '001_ltijs_state': m001,
+  '002_tool_tables': m002,
+  '003_audit_client_id': m003,
+};

@@ -1,0 +1,204 @@
+/**
+ * Per-platform settings: which isnotai account (base URL + API key) a platform's launches use,
+ * how its users map to isnotai user ids, its risk thresholds and what students see. A row is for
+ * an issuer + client id, optionally narrowed to one deployment; a deployment's own row wins over
+ * the platform-wide one.
+ *
+ * The API key is encrypted at rest (./secrets) with the row's identity as associated data, is
+ * never part of a `PlatformSettings` value, and is decrypted only by `getApiKey`.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import { z } from 'zod';
+import { PG_CHECK_VIOLATION, StoreError, pgErrorCode } from './errors';
+import type { IdentityStrategy, PlatformKind, PlatformSettingsTable, Schema, StudentVisibility } from './schema';
+import { decryptSecret, encryptSecret } from './secrets';
+
+export const DEFAULT_ISNOTAI_BASE_URL = 'https://api.isnotai.com';
+
+export interface PlatformSettings {
+  issuer: string;
+  clientId: string;
+  /** null: applies to every deployment of the issuer + client id. */
+  deploymentId: string | null;
+  displayName: string;
+  kind: PlatformKind;
+  isnotaiBaseUrl: string;
+  /** Whether an API key is stored; the key itself is only available through getApiKey. */
+  hasApiKey: boolean;
+  identityStrategy: IdentityStrategy;
+  riskThresholds: { high: number; elevated: number };
+  studentVisibility: StudentVisibility;
+  cacheTtlSeconds: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * For upsert. Omitted fields keep their stored value (or the default on first insert);
+ * `apiKey: null` removes the stored key.
+ */
+export interface PlatformSettingsInput {
+  issuer: string;
+  clientId: string;
+  deploymentId?: string | null;
+  displayName?: string;
+  kind?: PlatformKind;
+  isnotaiBaseUrl?: string;
+  apiKey?: string | null;
+  identityStrategy?: IdentityStrategy;
+  riskThresholds?: { high?: number; elevated?: number };
+  studentVisibility?: StudentVisibility;
+  cacheTtlSeconds?: number;
+}
+
+export interface PlatformSettingsRepository {
+  /** The deployment's own settings if any, else the platform-wide ones, else undefined. */
+  get(issuer: string, clientId: string, deploymentId?: string | null): Promise<PlatformSettings | undefined>;
+  upsert(input: PlatformSettingsInput): Promise<PlatformSettings>;
+  list(): Promise<PlatformSettings[]>;
+  /** The decrypted isnotai API key that applies (same resolution as get), or null. */
+  getApiKey(issuer: string, clientId: string, deploymentId?: string | null): Promise<string | null>;
+}
+
+const id = z.string().min(1).max(1000);
+const inputSchema = z.object({
+  issuer: id,
+  clientId: id,
+  deploymentId: id.nullish(),
+  displayName: z.string().trim().min(1).max(200).optional(),
+  kind: z.enum(['moodle', 'canvas', 'other']).optional(),
+  isnotaiBaseUrl: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  apiKey: z.string().min(1).max(1000).nullish(),
+  identityStrategy: z
+    .string()
+    .regex(/^(sub|lti11_legacy_user_id|lis_person_sourcedid|custom:[A-Za-z0-9_.$-]{1,100})$/, 'must be sub, custom:<name>, lti11_legacy_user_id or lis_person_sourcedid')
+    .transform((s) => s as IdentityStrategy)
+    .optional(),
+  riskThresholds: z
+    .object({ high: z.number().gt(0).lte(1).optional(), elevated: z.number().gt(0).lt(1).optional() })
+    .optional(),
+  studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
+  cacheTtlSeconds: z.number().int().min(0).max(86400).optional(),
+});
+
+/** '' in the table stands for "every deployment" (a NULL would not be unique before PG 15). */
+const ALL_DEPLOYMENTS = '';
+
+function aad(issuer: string, clientId: string, deploymentId: string): string {
+  return JSON.stringify(['platform_settings.api_key', issuer, clientId, deploymentId]);
+}
+
+function toSettings(r: Selectable<PlatformSettingsTable>): PlatformSettings {
+  return {
+    issuer: r.issuer,
+    clientId: r.client_id,
+    deploymentId: r.deployment_id === ALL_DEPLOYMENTS ? null : r.deployment_id,
+    displayName: r.display_name,
+    kind: r.kind,
+    isnotaiBaseUrl: r.isnotai_base_url,
+    hasApiKey: r.api_key_encrypted !== null,
+    identityStrategy: r.identity_strategy,
+    riskThresholds: { high: r.risk_high, elevated: r.risk_elevated },
+    studentVisibility: r.student_visibility,
+    cacheTtlSeconds: r.cache_ttl_seconds,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { secret: string }): PlatformSettingsRepository {
+  const { secret } = options;
+  // Fail at start-up on a weak secret, not on the first save.
+  assertUsableSecret(secret);
+
+  const findRow = (issuer: string, clientId: string, deploymentId?: string | null) =>
+    db
+      .selectFrom('platform_settings')
+      .selectAll()
+      .where('issuer', '=', issuer)
+      .where('client_id', '=', clientId)
+      .where('deployment_id', 'in', deploymentId ? [deploymentId, ALL_DEPLOYMENTS] : [ALL_DEPLOYMENTS])
+      // The deployment's own row ('' sorts first, so descending puts it first).
+      .orderBy('deployment_id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+
+  return {
+    async get(issuer, clientId, deploymentId) {
+      const row = await findRow(issuer, clientId, deploymentId);
+      return row && toSettings(row);
+    },
+
+    async getApiKey(issuer, clientId, deploymentId) {
+      const row = await findRow(issuer, clientId, deploymentId);
+      if (!row?.api_key_encrypted) return null;
+      return decryptSecret(row.api_key_encrypted, secret, aad(row.issuer, row.client_id, row.deployment_id));
+    },
+
+    async list() {
+      const rows = await db.selectFrom('platform_settings').selectAll().orderBy('issuer').orderBy('client_id').orderBy('deployment_id').execute();
+      return rows.map(toSettings);
+    },
+
+    async upsert(raw) {
+      const parsed = inputSchema.safeParse(raw);
+      if (!parsed.success) {
+        const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+        throw new StoreError('INVALID_SETTINGS', `Invalid platform settings: ${detail}`);
+      }
+      const s = parsed.data;
+      const deploymentId = s.deploymentId ?? ALL_DEPLOYMENTS;
+      const changes = {
+        display_name: s.displayName,
+        kind: s.kind,
+        isnotai_base_url: s.isnotaiBaseUrl,
+        api_key_encrypted: s.apiKey === undefined ? undefined : s.apiKey === null ? null : encryptSecret(s.apiKey, secret, aad(s.issuer, s.clientId, deploymentId)),
+        identity_strategy: s.identityStrategy,
+        risk_high: s.riskThresholds?.high,
+        risk_elevated: s.riskThresholds?.elevated,
+        student_visibility: s.studentVisibility,
+        cache_ttl_seconds: s.cacheTtlSeconds,
+      };
+      const provided = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+      try {
+        const row = await db
+          .insertInto('platform_settings')
+          .values({
+            issuer: s.issuer,
+            client_id: s.clientId,
+            deployment_id: deploymentId,
+            display_name: s.displayName ?? s.issuer,
+            kind: s.kind ?? 'other',
+            isnotai_base_url: s.isnotaiBaseUrl ?? DEFAULT_ISNOTAI_BASE_URL,
+            api_key_encrypted: changes.api_key_encrypted ?? null,
+            identity_strategy: s.identityStrategy ?? 'sub',
+            risk_high: s.riskThresholds?.high,
+            risk_elevated: s.riskThresholds?.elevated,
+            student_visibility: s.studentVisibility,
+            cache_ttl_seconds: s.cacheTtlSeconds,
+          })
+          .onConflict((oc) => oc.constraint('platform_settings_key').doUpdateSet({ ...provided, updated_at: new Date() }))
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toSettings(row);
+      } catch (err) {
+        if (pgErrorCode(err) === PG_CHECK_VIOLATION) {
+          const constraint = (err as { constraint?: string }).constraint;
+          const why = constraint === 'platform_settings_thresholds' ? 'riskThresholds: elevated must be below high' : `violates ${constraint ?? 'a check'}`;
+          throw new StoreError('INVALID_SETTINGS', `Invalid platform settings: ${why}`, { cause: err });
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+function assertUsableSecret(secret: string): void {
+  // encryptSecret validates the secret's length and throws a SecretError naming the rule.
+  encryptSecret('', secret);
+}

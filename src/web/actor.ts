@@ -1,0 +1,99 @@
+/**
+ * The person behind a request, derived from the validated launch (ltijs's id token and context
+ * token, re-read from the database on every request), never from the URL.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import type { LtiIdToken } from 'ltijs';
+import { userIdFromLaunch } from '../lti/identity';
+import { audienceFor, describeRoles, type Audience } from '../lti/roles';
+import { forbidden, HttpError } from './errors';
+import { clip } from './format';
+import type { PlatformDirectory, PlatformView } from './ports';
+
+export interface Actor {
+  audience: Audience;
+  platform: PlatformView;
+  /** The LTI `sub`. */
+  sub: string;
+  /** The isnotai userId of the launching user (the platform's identity mapping applied). */
+  userId: string | null;
+  displayName: string;
+  deploymentId: string;
+  /** The LMS course the tool was launched from. */
+  context: { id: string | null; title: string | null; label: string | null };
+  resourceLinkId: string | null;
+  roles: string[];
+  /** The ltik: carried through links and forms so navigation works inside an LMS iframe. */
+  ltik: string;
+  token: LtiIdToken;
+}
+
+export function actorFromToken(token: LtiIdToken, ltik: string, platform: PlatformView): Actor {
+  const ctx = token.platformContext;
+  const roles = Array.isArray(ctx?.roles) ? ctx.roles.filter((r): r is string => typeof r === 'string') : [];
+  const audience = audienceFor(roles);
+  if (!audience) {
+    throw forbidden('This tool shows integrity signals to students, instructors and administrators. Your role in this course does not give access to it.', [
+      `Roles sent by your LMS: ${describeRoles(roles).join(', ') || 'none'}.`,
+      'If you think this is wrong, ask your LMS administrator to check your role in this course.',
+    ]);
+  }
+  if (platform.deploymentIds.length > 0 && !platform.deploymentIds.includes(token.deploymentId)) {
+    throw new HttpError(403, 'unknown_deployment', 'This deployment of the tool is not registered with it.', undefined, [
+      'Ask your LMS administrator to register the deployment id with the tool.',
+    ]);
+  }
+  const userId = userIdFromLaunch(
+    { sub: token.user, custom: ctx?.custom ?? null, lis: ctx?.lis ?? null },
+    platform.identity,
+  );
+  return {
+    audience,
+    platform,
+    sub: token.user,
+    userId,
+    displayName: clip(token.userInfo?.name || [token.userInfo?.given_name, token.userInfo?.family_name].filter(Boolean).join(' ') || 'you', 120),
+    deploymentId: token.deploymentId,
+    context: { id: ctx?.context?.id ?? null, title: ctx?.context?.title ?? null, label: ctx?.context?.label ?? null },
+    resourceLinkId: ctx?.resource?.id ?? null,
+    roles,
+    ltik,
+    token,
+  };
+}
+
+/** The actor of a request ltijs has validated (res.locals.token and .ltik), or a 401/403. */
+export async function resolveActor(platforms: PlatformDirectory, res: Response): Promise<Actor> {
+  const token = res.locals.token as LtiIdToken | undefined;
+  const ltik = res.locals.ltik as string | undefined;
+  if (!token || !ltik) throw new HttpError(401, 'no_launch', 'Open this tool from your course in the LMS.');
+  const platform = await platforms.find(token.iss, token.clientId);
+  if (!platform) throw new HttpError(403, 'unknown_platform', 'This LMS is not registered with the tool.');
+  return actorFromToken(token, ltik, platform);
+}
+
+/** Express middleware: res.locals.actor for every route behind ltijs's validation. */
+export function requireActor(platforms: PlatformDirectory) {
+  return async (_req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      res.locals.actor = await resolveActor(platforms, res);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+export function actorOf(res: Response): Actor {
+  const a = res.locals.actor as Actor | undefined;
+  if (!a) throw new HttpError(401, 'no_launch', 'Open this tool from your course in the LMS.');
+  return a;
+}
+
+/** A same-origin link that carries the ltik (and nothing from the caller that is not asked for). */
+export function hrefWithLtik(path: string, ltik: string, params: Record<string, string | number | undefined | null> = {}): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  q.set('ltik', ltik);
+  return `${path}?${q.toString()}`;
+}

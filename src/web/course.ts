@@ -1,0 +1,222 @@
+/**
+ * The instructor's (and admin's) course roster: every learner of the launch course with their risk
+ * in the chosen window, as a page, as JSON and as CSV. The list conventions (query, multi-valued
+ * filters, created_after/created_before, sort_by/sort_direction, limit/offset, 422) follow
+ * shared/seeds/004.
+ */
+import { Router, type Request, type Response } from 'express';
+import { riskRank, RISK_LEVELS, type RiskLevel } from '../risk';
+import { applyList, compareDate, compareNumber, compareText, listErrorMessage, listHref, parseListQuery, sortHref, toCsv, type ListPage, type ListQuery, type ListSpec } from './lists';
+import { actorOf, hrefWithLtik, type Actor } from './actor';
+import { auditView } from './audit';
+import { forbidden, HttpError } from './errors';
+import { clip, formatDateTime, formatScore } from './format';
+import { navFor } from './nav';
+import type { AuditSink } from './ports';
+import { startRosterFetch, type BoundUpstream, type RosterDeps, type RosterRow } from './rosterService';
+import { progressPage } from './progressPage';
+import { riskBadge } from './sessionRows';
+
+export const ROSTER_SPEC: ListSpec = {
+  sortBy: ['risk', 'max_score', 'name', 'last_activity', 'sessions'],
+  defaultSort: { by: 'risk', direction: 'desc' },
+  sortDirections: { name: 'asc', risk: 'desc', max_score: 'desc', last_activity: 'desc', sessions: 'desc' },
+  filters: { risk: { allowed: [...RISK_LEVELS, 'unavailable'] }, flag: {}, status: { allowed: ['active', 'closed'] } },
+  query: true,
+  createdWindow: true,
+};
+
+/** One roster line, as the JSON and CSV forms carry it. */
+export interface RosterItem {
+  userId: string | null;
+  ltiUserId: string;
+  name: string;
+  email: string | null;
+  /** `unavailable` when the learner's sessions could not be read (see `problem`). */
+  risk: RiskLevel | 'unavailable';
+  levelReason: string | null;
+  sessions: number;
+  high: number;
+  elevated: number;
+  low: number;
+  maxScore: number | null;
+  topFlags: Array<{ flag: string; count: number }>;
+  lastActivity: string | null;
+  problem: string | null;
+  flagsInWindow: string[];
+  statusesInWindow: string[];
+}
+
+function toItem(row: RosterRow, window: { after?: Date; before?: Date }): RosterItem {
+  const inWindow = row.sessions.filter((s) => {
+    const t = Date.parse(s.createdAt);
+    return (!window.after || t >= window.after.getTime()) && (!window.before || t <= window.before.getTime());
+  });
+  const s = row.summary;
+  return {
+    userId: row.userId,
+    ltiUserId: row.member.ltiUserId,
+    name: row.member.name,
+    email: row.member.email,
+    risk: s ? s.level : 'unavailable',
+    levelReason: s ? s.levelReason : null,
+    sessions: s ? s.sessionsInWindow : 0,
+    high: s?.highCount ?? 0,
+    elevated: s?.elevatedCount ?? 0,
+    low: s?.lowCount ?? 0,
+    maxScore: s?.maxScore ?? null,
+    topFlags: s?.topFlags ?? [],
+    lastActivity: s?.lastActivity ?? null,
+    problem: row.problem,
+    flagsInWindow: [...new Set(inWindow.flatMap((x) => x.detectionFlags))].sort(),
+    statusesInWindow: [...new Set(inWindow.map((x) => x.status))].sort(),
+  };
+}
+
+const rank = (r: RosterItem['risk']) => (r === 'unavailable' ? -1 : riskRank(r));
+
+export function rosterPage(items: RosterItem[], query: ListQuery) {
+  // The window selects sessions, not learners: it is applied when summarising, not here.
+  return applyList(items, { ...query, createdAfter: null, createdBefore: null }, {
+    searchText: (i) => [i.name, i.email, i.userId, i.ltiUserId],
+    filters: { risk: (i) => i.risk, flag: (i) => i.flagsInWindow, status: (i) => i.statusesInWindow },
+    sorters: {
+      risk: (a, b) => rank(a.risk) - rank(b.risk) || compareNumber(a.maxScore, b.maxScore),
+      max_score: (a, b) => compareNumber(a.maxScore, b.maxScore),
+      name: (a, b) => compareText(a.name, b.name),
+      last_activity: (a, b) => compareDate(a.lastActivity, b.lastActivity),
+      sessions: (a, b) => a.sessions - b.sessions,
+    },
+    tiebreak: (a, b) => compareText(a.name, b.name) || compareText(a.ltiUserId, b.ltiUserId),
+  });
+}
+
+export const ROSTER_CSV_COLUMNS = [
+  { header: 'name', value: (i: RosterItem) => i.name },
+  { header: 'email', value: (i: RosterItem) => i.email },
+  { header: 'user_id', value: (i: RosterItem) => i.userId },
+  { header: 'risk', value: (i: RosterItem) => i.risk },
+  { header: 'sessions', value: (i: RosterItem) => i.sessions },
+  { header: 'high', value: (i: RosterItem) => i.high },
+  { header: 'elevated', value: (i: RosterItem) => i.elevated },
+  { header: 'max_score', value: (i: RosterItem) => i.maxScore },
+  { header: 'top_flags', value: (i: RosterItem) => i.topFlags.map((f) => `${f.flag} (${f.count})`).join('; ') },
+  { header: 'last_activity', value: (i: RosterItem) => i.lastActivity },
+  { header: 'level_reason', value: (i: RosterItem) => i.levelReason ?? i.problem },
+];
+
+function rosterViewModel(actor: Actor, q: ListQuery, items: RosterItem[], page: ListPage<RosterItem>) {
+  const withLtik = { ...q, extra: [...q.extra.filter(([k]) => k !== 'ltik'), ['ltik', actor.ltik] as [string, string]] };
+  const col = (key: string, label: string, natural: 'asc' | 'desc') => ({
+    label,
+    href: sortHref('/course', withLtik, key, natural),
+    sorted: q.sortBy === key ? (q.sortDirection === 'asc' ? 'ascending' : 'descending') : null,
+  });
+  return {
+    title: `Roster · ${actor.context.title ?? 'course'}`,
+    nav: navFor(actor, 'roster'),
+    who: actor.displayName,
+    course: actor.context,
+    total: page.total,
+    learners: items.length,
+    shownFrom: page.total === 0 ? 0 : page.offset + 1,
+    shownTo: page.offset + page.items.length,
+    columns: {
+      name: col('name', 'Learner', 'asc'),
+      risk: col('risk', 'Risk', 'desc'),
+      sessions: col('sessions', 'Sessions', 'desc'),
+      maxScore: col('max_score', 'Highest score', 'desc'),
+      lastActivity: col('last_activity', 'Last activity', 'desc'),
+    },
+    rows: page.items.map((i) => ({
+      name: clip(i.name, 120),
+      email: i.email === null ? null : clip(i.email, 120),
+      userId: i.userId,
+      href: i.userId ? hrefWithLtik(`/learners/${encodeURIComponent(i.userId)}`, actor.ltik) : null,
+      risk: i.risk === 'unavailable' ? { level: 'none', label: 'Unavailable', shape: '?' } : riskBadge(i.risk),
+      levelReason: i.levelReason,
+      sessions: i.sessions,
+      high: i.high,
+      elevated: i.elevated,
+      maxScore: formatScore(i.maxScore),
+      topFlags: i.topFlags.map((f) => ({ flag: clip(f.flag, 80), count: f.count })),
+      lastActivity: formatDateTime(i.lastActivity),
+      problem: i.problem,
+    })),
+    form: {
+      ltik: actor.ltik,
+      query: q.query ?? '',
+      risk: Object.fromEntries((q.filters.risk ?? []).map((v) => [v, true])),
+      flag: (q.filters.flag ?? []).join(','),
+      status: Object.fromEntries((q.filters.status ?? []).map((v) => [v, true])),
+      createdAfter: q.createdAfter?.toISOString().slice(0, 10) ?? '',
+      createdBefore: q.createdBefore?.toISOString().slice(0, 10) ?? '',
+      limit: q.limit,
+      sortBy: q.sortBy,
+      sortDirection: q.sortDirection,
+    },
+    pager: {
+      prev: page.offset > 0 ? listHref('/course', withLtik, { offset: Math.max(0, page.offset - q.limit) }) : null,
+      next: page.has_more && page.next_offset !== null ? listHref('/course', withLtik, { offset: page.next_offset }) : null,
+    },
+    exports: { json: listHref('/course.json', withLtik), csv: listHref('/course.csv', withLtik) },
+  };
+}
+
+/** A cold roster with at least this many learners to fetch is sent with a progress line. */
+export const PROGRESS_AFTER = 50;
+
+export interface CourseDeps extends RosterDeps {
+  upstreamFor(actor: Actor): Promise<BoundUpstream>;
+  audit: AuditSink;
+}
+
+export function courseRouter(deps: CourseDeps): Router {
+  const r = Router();
+  r.get(['/course', '/course.json', '/course.csv'], async (req: Request, res: Response, next) => {
+    try {
+      const actor = actorOf(res);
+      if (actor.audience === 'student') throw forbidden('The course roster is for instructors.');
+      const format = req.path.endsWith('.json') ? 'json' : req.path.endsWith('.csv') ? 'csv' : 'html';
+      const parsed = parseListQuery(req.query as Record<string, string | string[] | undefined>, ROSTER_SPEC);
+      if (!parsed.ok) throw new HttpError(422, 'invalid_parameters', listErrorMessage(parsed.errors), parsed.errors, ['Change the highlighted options and try again.']);
+      const q = parsed.value;
+      const window = { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined };
+      const upstream = await deps.upstreamFor(actor);
+      const fetch = await startRosterFetch(deps, actor, upstream, window);
+      await auditView(deps.audit, actor, res, format === 'csv' ? 'export.roster_csv' : 'view.roster', null);
+      const gather = async (onProgress?: (done: number, total: number) => void) => {
+        const items = (await fetch.rows(onProgress)).map((row) => toItem(row, window));
+        return { items, page: rosterPage(items, q) };
+      };
+      if (format === 'html' && fetch.remaining >= PROGRESS_AFTER) {
+        await progressPage(
+          res,
+          { title: `Roster · ${actor.context.title ?? 'course'}`, nav: navFor(actor, 'roster'), who: actor.displayName },
+          `Reading the integrity signals of ${fetch.toFetch.toLocaleString('en-GB')} learners from isnotai (${fetch.learners.toLocaleString('en-GB')} in the course)…`,
+          async (progress) => {
+            const { items, page } = await gather((done, total) => progress.step(done, total));
+            return { view: 'pages/course', vm: rosterViewModel(actor, q, items, page) };
+          },
+          { unit: 'learners' },
+        );
+        return;
+      }
+      const { items, page } = await gather();
+      if (format === 'json') {
+        res.json({ ...page, window: { created_after: q.createdAfter?.toISOString() ?? null, created_before: q.createdBefore?.toISOString() ?? null }, thresholds: actor.platform.thresholds, course: actor.context });
+        return;
+      }
+      if (format === 'csv') {
+        res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+        res.setHeader('Content-Disposition', `attachment; filename="roster-${(actor.context.label ?? actor.context.id ?? 'course').replace(/[^A-Za-z0-9_-]+/g, '_')}.csv"`);
+        res.send(toCsv(page.items, ROSTER_CSV_COLUMNS, { bom: true }));
+        return;
+      }
+      res.render('pages/course', rosterViewModel(actor, q, items, page));
+    } catch (err) {
+      next(err);
+    }
+  });
+  return r;
+}

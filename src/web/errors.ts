@@ -1,0 +1,20 @@
+/**
+ * Errors a user can see. Each has an HTTP status, a stable code and a human message; the page
+ * renderer and the JSON answers use the same three.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    /** Extra lines for the page (what to do next). */
+    readonly hints: string[] = [],
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const forbidden = (message = 'You do not have access to this page.', hints: string[] = []) => new HttpError(403, 'forbidden', message, undefined, hints);
+export const notFound = (message = 'Not found.') => new HttpError(404, 'not_found', message);

@@ -1,0 +1,42 @@
+/**
+ * CSV export with protection against formula injection: spreadsheet apps run a cell that starts
+ * with = + - @ (or a tab / carriage return before one) as a formula, so such text cells get a
+ * leading apostrophe. Real numbers, and text that is only a plain number like "-0.5", are left
+ * alone because they cannot be formulas.
+ */
+import { stringify } from 'csv-stringify/sync';
+
+export interface CsvColumn<T> {
+  header: string;
+  value: (row: T) => string | number | null | undefined;
+}
+
+export interface CsvOptions {
+  /** Prefix a UTF-8 byte-order mark so Excel reads accents correctly. */
+  bom?: boolean;
+}
+
+const FORMULA_START = /^[=+\-@\t\r]/;
+const PLAIN_NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** Neutralises one text cell. */
+export function csvSafeText(text: string): string {
+  if (FORMULA_START.test(text) && !PLAIN_NUMBER.test(text)) return `'${text}`;
+  return text;
+}
+
+function cell(v: string | number | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+  return csvSafeText(String(v));
+}
+
+export function toCsv<T>(rows: readonly T[], columns: ReadonlyArray<CsvColumn<T>>, options: CsvOptions = {}): string {
+  const records = [columns.map((c) => csvSafeText(c.header)), ...rows.map((row) => columns.map((c) => cell(c.value(row))))];
+  return stringify(records, {
+    bom: options.bom ?? false,
+    // RFC 4180 line ends; quote any field with a line break (csv-stringify only quotes the record delimiter itself).
+    record_delimiter: 'windows',
+    quoted_match: /[\r\n]/,
+  });
+}

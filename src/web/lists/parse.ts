@@ -1,0 +1,226 @@
+/**
+ * Parses and validates a list's query string against its spec (seeds/004 conventions). Every
+ * invalid parameter produces an error naming it; all errors are collected, not just the first.
+ * Parameters the list does not know are kept aside (they carry `ltik` and the like).
+ */
+import type { ListParamError, ListQuery, ListQueryResult, ListSpec, RawQuery, SortDirection } from './types';
+
+export const QUERY_MAX_LENGTH = 200;
+export const LIMIT_MIN = 1;
+export const LIMIT_MAX = 500;
+export const DEFAULT_LIMIT = 50;
+/** Bounds on a free-string filter, so a crafted URL cannot make us match 10,000 values. */
+export const FILTER_MAX_VALUES = 50;
+export const FILTER_VALUE_MAX_LENGTH = 200;
+
+const RESERVED = new Set(['query', 'created_after', 'created_before', 'sort_by', 'sort_direction', 'limit', 'offset']);
+
+function clipValue(v: string): string {
+  return v.length > 100 ? `${v.slice(0, 99)}…` : v;
+}
+
+/** The raw values of one parameter as strings; anything else (e.g. a qs-parsed object) is null. */
+function rawValues(raw: unknown): string[] | null {
+  if (raw === undefined) return [];
+  if (typeof raw === 'string') return [raw];
+  if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) return raw as string[];
+  return null;
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+function validCalendar(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1) return false;
+  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+/**
+ * ISO-8601 date or date-time. A date-only value is the start of that UTC day for `after` and
+ * the end of it for `before`, so `created_after=2026-11-20&created_before=2026-11-20` is that
+ * whole day. A date-time without a zone is read as UTC (HTML datetime-local inputs send none).
+ */
+export function parseIsoBound(value: string, bound: 'after' | 'before'): Date | null {
+  const d = DATE_ONLY.exec(value);
+  if (d) {
+    const [y, m, day] = [Number(d[1]), Number(d[2]), Number(d[3])];
+    if (!validCalendar(y, m, day)) return null;
+    const start = Date.UTC(y, m - 1, day);
+    return new Date(bound === 'after' ? start : start + 86_400_000 - 1);
+  }
+  const t = DATE_TIME.exec(value);
+  if (!t) return null;
+  const [y, m, day, hh, mm, ss] = [Number(t[1]), Number(t[2]), Number(t[3]), Number(t[4]), Number(t[5]), Number(t[6] ?? '0')];
+  if (!validCalendar(y, m, day) || hh > 23 || mm > 59 || ss > 59) return null;
+  const zone = t[8];
+  if (zone && !/^z$/i.test(zone)) {
+    const zh = Number(zone.slice(1, 3));
+    const zm = Number(zone.slice(-2));
+    if (zh > 23 || zm > 59) return null;
+  }
+  const iso = `${t[1]}-${t[2]}-${t[3]}T${t[4]}:${t[5]}:${t[6] ?? '00'}${(t[7] ?? '').slice(0, 4)}${zone ? zone.toUpperCase() : 'Z'}`;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? null : new Date(ms);
+}
+
+function single(param: string, raw: unknown, errors: ListParamError[]): string | undefined {
+  const values = rawValues(raw);
+  if (values === null) {
+    errors.push({ param, message: `${param} must be a plain value` });
+    return undefined;
+  }
+  if (values.length > 1) {
+    errors.push({ param, message: `${param} was given ${values.length} times; give it once`, value: clipValue(values.join(',')) });
+    return undefined;
+  }
+  return values[0];
+}
+
+function integer(param: string, raw: string, min: number, max: number, errors: ListParamError[]): number | undefined {
+  const trimmed = raw.trim();
+  const n = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    errors.push({ param, message: `${param} must be a whole number ${range}`, value: clipValue(raw) });
+    return undefined;
+  }
+  return n;
+}
+
+export function parseListQuery(rawQuery: RawQuery, spec: ListSpec): ListQueryResult {
+  const errors: ListParamError[] = [];
+  const filterSpecs = spec.filters ?? {};
+  const value: ListQuery = {
+    query: null,
+    filters: {},
+    createdAfter: null,
+    createdBefore: null,
+    sortBy: spec.defaultSort.by,
+    sortDirection: spec.defaultSort.direction,
+    limit: spec.defaultLimit ?? DEFAULT_LIMIT,
+    offset: 0,
+    extra: [],
+  };
+
+  for (const [param, raw] of Object.entries(rawQuery)) {
+    if (RESERVED.has(param) || Object.prototype.hasOwnProperty.call(filterSpecs, param)) continue;
+    const values = rawValues(raw);
+    for (const v of values ?? []) value.extra.push([param, v]);
+  }
+
+  // query
+  const q = single('query', rawQuery.query, errors);
+  if (q !== undefined) {
+    if (!spec.query) {
+      errors.push({ param: 'query', message: 'query is not supported by this list', value: clipValue(q) });
+    } else {
+      const trimmed = q.trim();
+      if (trimmed.length > QUERY_MAX_LENGTH) {
+        errors.push({ param: 'query', message: `query must be at most ${QUERY_MAX_LENGTH} characters (got ${trimmed.length})`, value: clipValue(trimmed) });
+      } else if (trimmed.length > 0) {
+        value.query = trimmed;
+      }
+    }
+  }
+
+  // multi-valued filters: repeated and/or comma-separated, trimmed, blanks dropped, deduplicated
+  for (const [name, filter] of Object.entries(filterSpecs)) {
+    const values = rawValues(rawQuery[name]);
+    if (values === null) {
+      errors.push({ param: name, message: `${name} must be one or more plain values` });
+      continue;
+    }
+    const parts = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+    if (parts.length === 0) continue;
+    const allowed = filter.allowed?.map((a) => a.toLowerCase());
+    const seen = new Set<string>();
+    const bad: string[] = [];
+    for (const part of parts) {
+      const v = allowed ? part.toLowerCase() : part;
+      if (allowed && !allowed.includes(v)) {
+        bad.push(part);
+        continue;
+      }
+      if (!allowed && v.length > FILTER_VALUE_MAX_LENGTH) {
+        bad.push(part);
+        continue;
+      }
+      seen.add(v);
+    }
+    if (bad.length > 0) {
+      const shown = bad.map((b) => `"${clipValue(b)}"`).join(', ');
+      errors.push({
+        param: name,
+        message: allowed
+          ? `${name} must be one or more of ${allowed.join(', ')}; not ${shown}`
+          : `each ${name} value must be at most ${FILTER_VALUE_MAX_LENGTH} characters`,
+        value: clipValue(bad.join(',')),
+      });
+      continue;
+    }
+    if (seen.size > FILTER_MAX_VALUES) {
+      errors.push({ param: name, message: `${name} accepts at most ${FILTER_MAX_VALUES} values (got ${seen.size})` });
+      continue;
+    }
+    value.filters[name] = [...seen];
+  }
+
+  // created_after / created_before
+  for (const [param, bound] of [
+    ['created_after', 'after'],
+    ['created_before', 'before'],
+  ] as const) {
+    const raw = single(param, rawQuery[param], errors);
+    if (raw === undefined || raw.trim() === '') continue;
+    if (!spec.createdWindow) {
+      errors.push({ param, message: `${param} is not supported by this list`, value: clipValue(raw) });
+      continue;
+    }
+    const date = parseIsoBound(raw.trim(), bound);
+    if (!date) {
+      errors.push({ param, message: `${param} must be an ISO-8601 date (2026-11-01) or date-time (2026-11-01T09:30:00Z)`, value: clipValue(raw) });
+      continue;
+    }
+    if (bound === 'after') value.createdAfter = date;
+    else value.createdBefore = date;
+  }
+  if (value.createdAfter && value.createdBefore && value.createdAfter.getTime() > value.createdBefore.getTime()) {
+    errors.push({
+      param: 'created_before',
+      message: 'created_before must not be earlier than created_after',
+      value: value.createdBefore.toISOString(),
+    });
+  }
+
+  // sorting
+  const sortBy = single('sort_by', rawQuery.sort_by, errors);
+  if (sortBy !== undefined && sortBy.trim() !== '') {
+    const s = sortBy.trim().toLowerCase();
+    if (spec.sortBy.includes(s)) {
+      value.sortBy = s;
+      value.sortDirection = spec.sortDirections?.[s] ?? spec.defaultSort.direction;
+    } else {
+      errors.push({ param: 'sort_by', message: `sort_by must be one of ${spec.sortBy.join(', ')}`, value: clipValue(sortBy) });
+    }
+  }
+  const dir = single('sort_direction', rawQuery.sort_direction, errors);
+  if (dir !== undefined && dir.trim() !== '') {
+    const d = dir.trim().toLowerCase();
+    if (d === 'asc' || d === 'desc') value.sortDirection = d satisfies SortDirection;
+    else errors.push({ param: 'sort_direction', message: 'sort_direction must be asc or desc', value: clipValue(dir) });
+  }
+
+  // paging
+  const limit = single('limit', rawQuery.limit, errors);
+  if (limit !== undefined && limit.trim() !== '') {
+    const n = integer('limit', limit, LIMIT_MIN, LIMIT_MAX, errors);
+    if (n !== undefined) value.limit = n;
+  }
+  const offset = single('offset', rawQuery.offset, errors);
+  if (offset !== undefined && offset.trim() !== '') {
+    const n = integer('offset', offset, 0, Number.MAX_SAFE_INTEGER, errors);
+    if (n !== undefined) value.offset = n;
+  }
+
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value };
+}

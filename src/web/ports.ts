@@ -1,0 +1,52 @@
+/**
+ * What the web layer needs from the rest of the tool, as interfaces. The composition root
+ * (src/app.ts) hands real implementations in; tests build the same app with other arguments.
+ */
+import type { IdentityStrategy } from '../lti/identity';
+import type { IsnotaiEvent, IsnotaiSession, Page, SessionDetails } from '../isnotai/types';
+import type { AuditEntryInput, AuditListQuery, AuditPage } from '../store/audit';
+
+export type StudentVisibility = 'full' | 'summary' | 'notice';
+
+export interface PlatformView {
+  issuer: string;
+  clientId: string;
+  name: string;
+  kind: 'moodle' | 'canvas' | 'other';
+  /** Empty: any deployment of this registration is accepted. */
+  deploymentIds: string[];
+  identity: IdentityStrategy;
+  thresholds: { high: number; elevated: number };
+  studentVisibility: StudentVisibility;
+  cacheTtlSeconds: number;
+}
+
+export interface PlatformDirectory {
+  find(issuer: string, clientId: string): Promise<PlatformView | null>;
+}
+
+/** The audit log (src/store/audit.ts): the web layer records views and lists them for admins. */
+export interface AuditSink {
+  record(entry: AuditEntryInput): Promise<unknown>;
+  /** Newest first, within one LMS registration. */
+  list(query: AuditListQuery & { platformIss: string; platformClientId: string }): Promise<AuditPage>;
+}
+
+/** The upstream calls the pages make, already bound to one platform's key and base URL. */
+export interface UpstreamApi {
+  userSessionsPage(userId: string, params: { pageSize?: number; cursor?: string }): Promise<Page<IsnotaiSession>>;
+  /** Every session of the learner (cached; `fresh` reads the API and refreshes the cache). */
+  allUserSessions(userId: string, options?: { fresh?: boolean }): Promise<IsnotaiSession[]>;
+  sessionDetails(sessionId: string): Promise<SessionDetails>;
+  /** The integration-wide list (GET /v1/sessions). */
+  sessionsPage(params: { pageSize?: number; cursor?: string; status?: string; botOnly?: boolean; startDate?: string; endDate?: string }): Promise<Page<IsnotaiSession>>;
+  eventsPage(sessionId: string, params: { pageSize?: number; cursor?: string; type?: string; startTime?: number; endTime?: number }): Promise<Page<IsnotaiEvent>>;
+}
+
+/** A short-lived cache of upstream answers, per platform (PostgreSQL in production). */
+export interface UpstreamCache {
+  get(key: string): Promise<unknown | undefined>;
+  getMany(keys: string[]): Promise<Map<string, unknown>>;
+  set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  setMany(entries: Array<{ key: string; value: unknown }>, ttlSeconds: number): Promise<void>;
+}

@@ -1,0 +1,66 @@
+/**
+ * The student's own view: what was recorded about them. Only ever the launching user's own
+ * sessions; how much is shown is the platform's setting (full, summary, or a notice only).
+ */
+import { Router } from 'express';
+import { learnerRiskSummary } from '../risk';
+import { actorOf, hrefWithLtik } from './actor';
+import { auditView } from './audit';
+import { forbidden, HttpError } from './errors';
+import type { AuditSink, UpstreamApi } from './ports';
+import type { Actor } from './actor';
+import { sessionRow, summaryView } from './sessionRows';
+import { navFor } from './nav';
+
+export interface StudentDeps {
+  upstreamFor(actor: Actor): Promise<UpstreamApi>;
+  audit: AuditSink;
+}
+
+export function studentRouter(deps: StudentDeps): Router {
+  const r = Router();
+  r.get('/me', async (req, res, next) => {
+    try {
+      const actor = actorOf(res);
+      if (actor.audience !== 'student') throw forbidden('This page shows a student’s own sessions.');
+      if (!actor.userId) {
+        throw new HttpError(422, 'identity_unmapped', 'Your LMS did not send the user id this tool needs to find your records.', undefined, [
+          `This platform maps users by “${actor.platform.identity}”, and the launch did not carry it. Please tell your LMS administrator.`,
+        ]);
+      }
+      const visibility = actor.platform.studentVisibility;
+      const cursor = typeof req.query.cursor === 'string' && req.query.cursor.length <= 2000 ? req.query.cursor : undefined;
+      const upstream = await deps.upstreamFor(actor);
+      await auditView(deps.audit, actor, res, 'view.own_sessions', actor.userId);
+      const base = {
+        title: 'What was recorded about you',
+        nav: navFor(actor, 'me'),
+        who: actor.displayName,
+        visibility,
+        notice: visibility === 'notice',
+      };
+      if (visibility === 'notice') return res.render('pages/student', base);
+
+      const all = await upstream.allUserSessions(actor.userId);
+      const summary = learnerRiskSummary(all, { thresholds: actor.platform.thresholds });
+      const vm: Record<string, unknown> = {
+        ...base,
+        summary: summaryView(summary),
+        showSessions: visibility === 'full',
+      };
+      if (visibility === 'full') {
+        const page = await upstream.userSessionsPage(actor.userId, { pageSize: 25, cursor });
+        vm.sessions = page.data.map((s) => ({ ...sessionRow(s, actor.platform.thresholds), href: hrefWithLtik(`/learners/${encodeURIComponent(actor.userId as string)}/sessions/${encodeURIComponent(s.id)}`, actor.ltik) }));
+        vm.empty = page.data.length === 0 && !cursor;
+        vm.pager = {
+          next: page.pagination.hasMore && page.pagination.nextCursor ? hrefWithLtik('/me', actor.ltik, { cursor: page.pagination.nextCursor }) : null,
+          first: cursor ? hrefWithLtik('/me', actor.ltik) : null,
+        };
+      }
+      res.render('pages/student', vm);
+    } catch (err) {
+      next(err);
+    }
+  });
+  return r;
+}

@@ -1,0 +1,121 @@
+/**
+ * The upstream calls the pages make, bound to one platform (its key, base URL, cache TTL), with
+ * answers cached in PostgreSQL for a short time so that paging through a roster or reopening a
+ * learner does not call the API again. Cache keys carry the platform; values are the validated
+ * upstream data, so a cached answer is exactly as trustworthy as a fresh one.
+ */
+import crypto from 'node:crypto';
+import type { IsnotaiClient } from '../isnotai/client';
+import { mapWithConcurrency } from '../isnotai/concurrency';
+import type { IsnotaiSession, SessionDetails } from '../isnotai/types';
+import type { PlatformView, UpstreamApi, UpstreamCache } from './ports';
+
+/** The most sessions read for one learner (a safety cap: 20 pages of 100). */
+export const MAX_SESSIONS_PER_LEARNER = 2000;
+
+export function platformCachePrefix(p: Pick<PlatformView, 'issuer' | 'clientId'>): string {
+  return crypto.createHash('sha256').update(`${p.issuer}\n${p.clientId}`).digest('base64url').slice(0, 16);
+}
+
+export interface RosterUpstream {
+  /** The learners whose sessions are cached (one query), and those that must be fetched. */
+  cachedUserSessions(userIds: string[]): Promise<{ found: Map<string, IsnotaiSession[]>; missing: string[] }>;
+  /** Fetches (bounded concurrency) and caches; one learner's failure is that learner's entry. */
+  fetchUserSessions(userIds: string[], concurrency: number, onProgress?: (done: number, total: number) => void): Promise<Map<string, IsnotaiSession[] | Error>>;
+  manyUserSessions(userIds: string[], concurrency: number): Promise<Map<string, IsnotaiSession[] | Error>>;
+  /**
+   * Every session of the integration in the window (GET /v1/sessions, pages of 100), or null when
+   * there are more than `maxPages` pages: the caller then reads learner by learner instead.
+   */
+  integrationSessions(window: { after?: Date; before?: Date }, maxPages: number): Promise<IsnotaiSession[] | null>;
+}
+
+export function boundUpstream(client: IsnotaiClient, cache: UpstreamCache, platform: PlatformView): UpstreamApi & RosterUpstream {
+  const prefix = platformCachePrefix(platform);
+  const ttl = platform.cacheTtlSeconds;
+  const userKey = (userId: string) => `${prefix}:user-sessions:${userId}`;
+
+  async function fetchAll(userId: string): Promise<IsnotaiSession[]> {
+    return client.allUserSessions(userId, { pageSize: 100, maxItems: MAX_SESSIONS_PER_LEARNER });
+  }
+
+  return {
+    userSessionsPage(userId, params) {
+      return client.listUserSessions(userId, params);
+    },
+    async allUserSessions(userId, options) {
+      if (ttl > 0 && !options?.fresh) {
+        const hit = await cache.get(userKey(userId));
+        if (Array.isArray(hit)) return hit as IsnotaiSession[];
+      }
+      const sessions = await fetchAll(userId);
+      if (ttl > 0) await cache.set(userKey(userId), sessions, ttl);
+      return sessions;
+    },
+    async cachedUserSessions(userIds) {
+      const found = new Map<string, IsnotaiSession[]>();
+      const unique = [...new Set(userIds)];
+      const hits = ttl > 0 ? await cache.getMany(unique.map(userKey)) : new Map<string, unknown>();
+      const missing: string[] = [];
+      for (const id of unique) {
+        const v = hits.get(userKey(id));
+        if (Array.isArray(v)) found.set(id, v as IsnotaiSession[]);
+        else missing.push(id);
+      }
+      return { found, missing };
+    },
+    async fetchUserSessions(userIds, concurrency, onProgress) {
+      const out = new Map<string, IsnotaiSession[] | Error>();
+      let done = 0;
+      const settled = await mapWithConcurrency(userIds, concurrency, async (id) => {
+        try {
+          return await fetchAll(id);
+        } finally {
+          onProgress?.(++done, userIds.length);
+        }
+      });
+      const fresh: Array<{ key: string; value: unknown }> = [];
+      settled.forEach((r, i) => {
+        const id = userIds[i] as string;
+        if (r.ok) {
+          out.set(id, r.value);
+          fresh.push({ key: userKey(id), value: r.value });
+        } else out.set(id, r.error instanceof Error ? r.error : new Error(String(r.error)));
+      });
+      if (ttl > 0 && fresh.length > 0) await cache.setMany(fresh, ttl);
+      return out;
+    },
+    async integrationSessions(window, maxPages) {
+      const out: IsnotaiSession[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < maxPages; page++) {
+        const res = await client.listSessions({ pageSize: 100, cursor, startDate: window.after, endDate: window.before });
+        out.push(...res.data);
+        if (!res.pagination.hasMore || !res.pagination.nextCursor) return out;
+        cursor = res.pagination.nextCursor;
+      }
+      return null;
+    },
+    async manyUserSessions(userIds, concurrency) {
+      const { found, missing } = await this.cachedUserSessions(userIds);
+      const fetched = await this.fetchUserSessions(missing, concurrency);
+      return new Map<string, IsnotaiSession[] | Error>([...found, ...fetched]);
+    },
+    async sessionDetails(sessionId) {
+      const key = `${prefix}:details:${sessionId}`;
+      if (ttl > 0) {
+        const hit = await cache.get(key);
+        if (hit && typeof hit === 'object') return hit as SessionDetails;
+      }
+      const d = await client.getSessionDetails(sessionId);
+      if (ttl > 0) await cache.set(key, d, ttl);
+      return d;
+    },
+    sessionsPage(params) {
+      return client.listSessions(params);
+    },
+    eventsPage(sessionId, params) {
+      return client.listEvents(sessionId, params);
+    },
+  };
+}

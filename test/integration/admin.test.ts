@@ -1,0 +1,118 @@
+/** Admin: find any student, the integration-wide session list with its filters, the audit log. */
+import { request } from 'undici';
+import { attrValues, relHref, testStack, textOf } from '../support/stack';
+
+type S = Awaited<ReturnType<typeof testStack>>;
+let stack: S;
+let browser: ReturnType<S['browser']>;
+let ltik: string;
+
+beforeAll(async () => {
+  stack = await testStack('admin');
+  browser = stack.browser();
+  const admin = await browser.launch({ platform: 'moodle', courseId: '2', userId: '2' });
+  expect(admin.status).toBe(200);
+  ltik = admin.ltik!;
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const at = (path: string, params: Record<string, string> = {}) => `${stack.tool.url}${path}?${new URLSearchParams({ ...params, ltik })}`;
+
+test('lookup by name finds the learner in the launch course; by id offers any student', async () => {
+  const byName = await browser.get(at('/admin/lookup', { q: 'stella' }));
+  expect(byName.status).toBe(200);
+  expect(attrValues(byName.html, 'data-user-id')).toEqual(['7']);
+  const byId = await browser.get(at('/admin/lookup', { q: '30005' }));
+  expect(byId.html).toContain('data-testid="direct"');
+});
+
+test('the integration-wide list pages through /v1/sessions newest first', async () => {
+  const all = stack.simulator.dataset.allSessions();
+  const first = await browser.get(at('/admin/sessions', { page_size: '20' }));
+  expect(first.status).toBe(200);
+  expect(attrValues(first.html, 'data-session-id')).toEqual(all.slice(0, 20).map((s) => s.id));
+  const next = relHref(first.html, 'next');
+  expect(next).toContain('cursor=');
+  const second = await browser.get(`${stack.tool.url}${next}`);
+  expect(attrValues(second.html, 'data-session-id')).toEqual(all.slice(20, 40).map((s) => s.id));
+});
+
+test('filters: bot_only, status and dates agree with filtering the full list', async () => {
+  const all = stack.simulator.dataset.allSessions();
+  const res = await browser.get(at('/admin/sessions.json', { bot_only: 'true', status: 'closed', start_date: '2026-11-01', end_date: '2026-11-15', page_size: '100' }));
+  expect(res.status).toBe(200);
+  const body = JSON.parse(res.html);
+  const start = Date.parse('2026-11-01T00:00:00Z');
+  const end = Date.parse('2026-11-15T23:59:59.999Z');
+  const expected = all.filter((s) => s.botScore >= 0.7 && s.status === 'closed' && Date.parse(s.createdAt) >= start && Date.parse(s.createdAt) <= end);
+  expect(body.items.map((s: { id: string }) => s.id)).toEqual(expected.slice(0, 100).map((s) => s.id));
+});
+
+test('invalid filters: 422 with details', async () => {
+  const res = await browser.get(at('/admin/sessions.json', { status: 'sleeping', bot_only: 'maybe', start_date: 'soon' }));
+  expect(res.status).toBe(422);
+  const body = JSON.parse(res.html);
+  expect(body.error.details.map((d: { param: string }) => d.param).sort()).toEqual(['bot_only', 'start_date', 'status']);
+});
+
+test('every view of a student’s data is in the audit log: who, whom, when, from which course', async () => {
+  await browser.get(at('/learners/5'));
+  const sessionId = stack.simulator.dataset.sessionsForUser('5')[0]!.id;
+  await browser.get(at(`/learners/5/sessions/${sessionId}`));
+  const res = await browser.get(at('/admin/audit.json', { subject: '5' }));
+  const body = JSON.parse(res.html);
+  const actions = body.items.map((e: { action: string }) => e.action);
+  expect(actions).toEqual(expect.arrayContaining(['view.learner', 'view.session']));
+  const entry = body.items.find((e: { action: string }) => e.action === 'view.session');
+  expect(entry).toMatchObject({ actorUserId: '2', actorRole: 'admin', subjectUserId: '5', contextId: '2', resourceId: sessionId });
+  expect(Date.parse(entry.at)).toBeGreaterThan(Date.now() - 60_000);
+  const page = await browser.get(at('/admin/audit'));
+  expect(textOf(page.html)).toMatch(/\d+ entries/);
+});
+
+test('admin pages are refused to instructors and students', async () => {
+  const t = stack.browser();
+  const teacher = await t.launch({ platform: 'moodle', courseId: '2', userId: '3' });
+  for (const path of ['/admin/lookup', '/admin/sessions', '/admin/audit', '/admin/settings']) {
+    const res = await t.get(`${stack.tool.url}${path}?ltik=${encodeURIComponent(teacher.ltik!)}`);
+    expect(res.status).toBe(403);
+  }
+});
+
+test('audit filters are bounded: an absurd id is a 422, not a crash', async () => {
+  const res = await browser.get(at('/admin/audit.json', { subject: 'x'.repeat(3000) }));
+  expect(res.status).toBe(422);
+  expect(JSON.parse(res.html).error.details[0].param).toBe('subject');
+});
+
+test('a malformed address or form is a 400, not a 500', async () => {
+  // ltijs answers a malformed path itself (400, before any route).
+  const res = await browser.get(`${stack.tool.url}/learners/%E0%A4%A?ltik=${encodeURIComponent(ltik)}`);
+  expect(res.status).toBe(400);
+  expect(res.html).not.toMatch(/\bat \S+ \(/);
+  // A malformed JSON body reaches our error handler: a 400 page, not an "unhandled error".
+  const post = await request(`${stack.tool.url}/me?ltik=${encodeURIComponent(ltik)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"broken":' });
+  expect(post.statusCode).toBe(400);
+  const body = await post.body.text();
+  expect(body).toContain('bad_request');
+  expect(body).not.toMatch(/SyntaxError|\bat \S+ \(/);
+});
+
+test('event window: a date-only “to” means the end of that UTC day', async () => {
+  const s = stack.simulator.dataset.sessionsForUser('5')[0]!;
+  const day = s.createdAt.slice(0, 10);
+  const events = stack.simulator.dataset.events(s.id)!.filter((e) => new Date(e.timestamp).toISOString().slice(0, 10) === day);
+  expect(events.length).toBeGreaterThan(0);
+  const res = await browser.get(at(`/learners/5/sessions/${s.id}`, { from: day, to: day, page_size: '500' }));
+  expect(res.status).toBe(200);
+  expect(attrValues(res.html, 'data-event-id').length).toBe(Math.min(events.length, 100));
+});
+
+test('the settings page never shows the API key', async () => {
+  const res = await browser.get(at('/admin/settings'));
+  expect(res.status).toBe(200);
+  expect(res.html).not.toContain('aik_v1_');
+  expect(textOf(res.html)).toContain('Identity mapping sub');
+});

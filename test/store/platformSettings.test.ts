@@ -1,0 +1,119 @@
+import { sql } from 'kysely';
+import { createPlatformSettingsRepository, StoreError, type PlatformSettingsRepository, type Store } from '../../src/store';
+import { migratedStore } from './helpers';
+
+const SECRET = 'platform-settings-test-secret-0123456789';
+const API_KEY = 'aik_v1_9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c';
+
+let store: Store;
+let repo: PlatformSettingsRepository;
+
+beforeAll(async () => {
+  store = await migratedStore('settings');
+  repo = createPlatformSettingsRepository(store.db, { secret: SECRET });
+});
+afterAll(() => store.close());
+
+async function rawTable(): Promise<string> {
+  const { rows } = await sql<{ j: string }>`SELECT row_to_json(p)::text AS j FROM platform_settings p`.execute(store.db);
+  return rows.map((r) => r.j).join('\n');
+}
+
+test('settings round-trip with defaults; the API key is not readable in the table nor in the settings', async () => {
+  const saved = await repo.upsert({ issuer: 'https://moodle.example.edu', clientId: 'm-client', displayName: 'Example Moodle', kind: 'moodle', apiKey: API_KEY });
+  expect(saved).toEqual({
+    issuer: 'https://moodle.example.edu',
+    clientId: 'm-client',
+    deploymentId: null,
+    displayName: 'Example Moodle',
+    kind: 'moodle',
+    isnotaiBaseUrl: 'https://api.isnotai.com',
+    hasApiKey: true,
+    identityStrategy: 'sub',
+    riskThresholds: { high: 0.7, elevated: 0.4 },
+    studentVisibility: 'full',
+    cacheTtlSeconds: 300,
+    createdAt: expect.any(Date),
+    updatedAt: expect.any(Date),
+  });
+  expect(JSON.stringify(saved)).not.toContain(API_KEY);
+  expect(await repo.get('https://moodle.example.edu', 'm-client')).toEqual(saved);
+  expect(await rawTable()).not.toContain(API_KEY);
+  expect(await rawTable()).not.toContain('9f8e7d6c5b4a');
+  expect(await repo.getApiKey('https://moodle.example.edu', 'm-client')).toBe(API_KEY);
+});
+
+test('a partial upsert changes only what it names; apiKey null removes the key', async () => {
+  await repo.upsert({
+    issuer: 'https://canvas.example.edu',
+    clientId: '10000000000001',
+    kind: 'canvas',
+    displayName: 'Canvas',
+    apiKey: API_KEY,
+    identityStrategy: 'custom:canvas_user_id',
+    riskThresholds: { high: 0.8, elevated: 0.5 },
+    studentVisibility: 'summary',
+    isnotaiBaseUrl: 'https://eu.api.isnotai.com/',
+    cacheTtlSeconds: 60,
+  });
+  const updated = await repo.upsert({ issuer: 'https://canvas.example.edu', clientId: '10000000000001', displayName: 'Canvas (prod)' });
+  expect(updated).toMatchObject({
+    displayName: 'Canvas (prod)',
+    kind: 'canvas',
+    identityStrategy: 'custom:canvas_user_id',
+    riskThresholds: { high: 0.8, elevated: 0.5 },
+    studentVisibility: 'summary',
+    isnotaiBaseUrl: 'https://eu.api.isnotai.com',
+    cacheTtlSeconds: 60,
+    hasApiKey: true,
+  });
+  expect(updated.updatedAt.getTime()).toBeGreaterThanOrEqual(updated.createdAt.getTime());
+  await repo.upsert({ issuer: 'https://canvas.example.edu', clientId: '10000000000001', apiKey: null });
+  expect(await repo.getApiKey('https://canvas.example.edu', '10000000000001')).toBeNull();
+  expect((await repo.get('https://canvas.example.edu', '10000000000001'))?.hasApiKey).toBe(false);
+});
+
+test("a deployment's own settings win over the platform-wide ones; other deployments fall back", async () => {
+  const iss = 'https://multi.example.edu';
+  await repo.upsert({ issuer: iss, clientId: 'c', displayName: 'Platform-wide', apiKey: 'aik_platform_key' });
+  await repo.upsert({ issuer: iss, clientId: 'c', deploymentId: 'dep-2', displayName: 'Deployment 2', apiKey: 'aik_deployment_2_key' });
+  expect((await repo.get(iss, 'c', 'dep-2'))?.displayName).toBe('Deployment 2');
+  expect(await repo.getApiKey(iss, 'c', 'dep-2')).toBe('aik_deployment_2_key');
+  expect((await repo.get(iss, 'c', 'dep-1'))?.displayName).toBe('Platform-wide');
+  expect(await repo.getApiKey(iss, 'c', 'dep-1')).toBe('aik_platform_key');
+  expect(await repo.get(iss, 'other-client')).toBeUndefined();
+  expect(await repo.getApiKey(iss, 'other-client')).toBeNull();
+  const all = await repo.list();
+  expect(all.filter((s) => s.issuer === iss).map((s) => s.deploymentId)).toEqual([null, 'dep-2']);
+});
+
+test('invalid settings are refused with a message naming the field', async () => {
+  const base = { issuer: 'https://bad.example.edu', clientId: 'c' };
+  for (const [input, field] of [
+    [{ ...base, kind: 'blackboard' }, 'kind'],
+    [{ ...base, identityStrategy: 'email' }, 'identityStrategy'],
+    [{ ...base, studentVisibility: 'everything' }, 'studentVisibility'],
+    [{ ...base, isnotaiBaseUrl: 'ftp://x' }, 'isnotaiBaseUrl'],
+    [{ ...base, riskThresholds: { high: 1.5 } }, 'riskThresholds.high'],
+    [{ ...base, cacheTtlSeconds: -1 }, 'cacheTtlSeconds'],
+  ] as const) {
+    await expect(repo.upsert(input as never)).rejects.toThrow(expect.objectContaining({ code: 'INVALID_SETTINGS', message: expect.stringContaining(field) }));
+  }
+  // Thresholds are checked against each other, including against stored values.
+  await repo.upsert({ ...base, riskThresholds: { high: 0.7, elevated: 0.4 } });
+  const refused = await repo.upsert({ ...base, riskThresholds: { high: 0.3 } }).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(StoreError);
+  expect(refused).toMatchObject({ code: 'INVALID_SETTINGS', message: expect.stringContaining('elevated must be below high') });
+  expect((await repo.get(base.issuer, base.clientId))?.riskThresholds).toEqual({ high: 0.7, elevated: 0.4 });
+});
+
+test("an encrypted key copied onto another platform's row, or read with another secret, is unreadable", async () => {
+  await repo.upsert({ issuer: 'https://a.example.edu', clientId: 'a', apiKey: 'aik_key_of_a' });
+  await repo.upsert({ issuer: 'https://b.example.edu', clientId: 'b', apiKey: 'aik_key_of_b' });
+  await sql`UPDATE platform_settings SET api_key_encrypted = (SELECT api_key_encrypted FROM platform_settings WHERE issuer = 'https://a.example.edu')
+            WHERE issuer = 'https://b.example.edu'`.execute(store.db);
+  await expect(repo.getApiKey('https://b.example.edu', 'b')).rejects.toMatchObject({ code: 'SECRET_UNREADABLE' });
+  const otherSecret = createPlatformSettingsRepository(store.db, { secret: 'a-different-secret-that-is-long-enough' });
+  await expect(otherSecret.getApiKey('https://a.example.edu', 'a')).rejects.toMatchObject({ code: 'SECRET_UNREADABLE' });
+  expect(() => createPlatformSettingsRepository(store.db, { secret: 'short' })).toThrow(expect.objectContaining({ code: 'SECRET_TOO_SHORT' }));
+});

@@ -69,20 +69,17 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   });
   if (!alreadyInitialised) await server.initialise();
   // A demo stopped with kill -9 leaves its pid file behind; PostgreSQL then refuses to start.
-  const pidFile = path.join(dataDir, 'postmaster.pid');
-  if (fs.existsSync(pidFile)) {
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  const stalePid = postmasterPid(dataDir);
+  if (stalePid !== undefined) {
     let alive = false;
     try {
-      if (pid > 0) {
-        process.kill(pid, 0);
-        alive = true;
-      }
+      process.kill(stalePid, 0);
+      alive = true;
     } catch {
       alive = false;
     }
-    if (alive) throw new Error(`The embedded PostgreSQL in ${dataDir} is already running (pid ${pid}); stop the other demo first.`);
-    fs.rmSync(pidFile);
+    if (alive) throw new Error(`The embedded PostgreSQL in ${dataDir} is already running (pid ${stalePid}); stop the other demo first.`);
+    fs.rmSync(path.join(dataDir, 'postmaster.pid'));
   }
   await server.start();
   let stopped = false;
@@ -93,10 +90,51 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.stop();
-      if (!options.persistent) fs.rmSync(dataDir, { recursive: true, force: true });
+      // The package sends SIGINT (fast shutdown) and waits for the exit with no limit; a server that
+      // does not go within the grace period is sent SIGQUIT (immediate shutdown), then SIGKILL.
+      const pid = postmasterPid(dataDir);
+      const exited = server.stop().then(() => true);
+      const inTime = await Promise.race([exited, sleep(STOP_GRACE_MS).then(() => false)]);
+      if (!inTime && pid) {
+        log(`PostgreSQL did not stop within ${STOP_GRACE_MS} ms; sending SIGQUIT`);
+        signal(pid, 'SIGQUIT');
+        if (!(await Promise.race([exited, sleep(STOP_GRACE_MS).then(() => false)]))) signal(pid, 'SIGKILL');
+      }
+      if (!options.persistent) {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        // A temporary parent (tempDataDir) goes too once empty.
+        try {
+          fs.rmdirSync(path.dirname(dataDir));
+        } catch {
+          // Not empty, or not ours to remove.
+        }
+      }
     },
   };
+}
+
+const STOP_GRACE_MS = 15_000;
+
+/** The running server's pid from its pid file, or undefined. */
+function postmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
 }
 
 export function tempDataDir(): string {

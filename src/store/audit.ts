@@ -2,7 +2,7 @@
  * The audit log: every view of a student's data, by whom, from which course. Append-only from
  * the application's side (there is no update or delete here).
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import { StoreError } from './errors';
 import type { AuditLogTable, Schema } from './schema';
@@ -16,8 +16,10 @@ export interface AuditEntryInput {
   platformClientId: string;
   actorUserId: string;
   actorRole: string;
-  /** The student whose data was seen; absent for views of no one in particular (a roster). */
+  /** The student whose data was seen, when the view was of one student. */
   subjectUserId?: string | null;
+  /** The students a view of many showed (a roster page, the session list). */
+  subjectUserIds?: string[] | null;
   action: AuditAction;
   contextId?: string | null;
   /** e.g. the isnotai session id. */
@@ -35,6 +37,7 @@ export interface AuditEntry {
   actorUserId: string;
   actorRole: string;
   subjectUserId: string | null;
+  subjectUserIds: string[] | null;
   action: string;
   contextId: string | null;
   resourceId: string | null;
@@ -46,6 +49,7 @@ export interface AuditListQuery {
   limit: number;
   offset?: number;
   actor?: string;
+  /** Entries that showed this student, alone or among others. */
   subject?: string;
   since?: Date;
   platformIss?: string;
@@ -73,6 +77,8 @@ const entrySchema = z.object({
   actorUserId: text,
   actorRole: text,
   subjectUserId: optionalText,
+  // A roster page shows at most 500 learners (the list limit); the session list at most 100.
+  subjectUserIds: z.array(text).max(1000).nullish(),
   action: z.string().regex(/^[a-z][a-z0-9_.-]{0,99}$/, 'action must look like view.sessions'),
   contextId: optionalText,
   resourceId: optionalText,
@@ -109,6 +115,7 @@ function toEntry(r: Selectable<AuditLogTable>): AuditEntry {
     actorUserId: r.actor_user_id,
     actorRole: r.actor_role,
     subjectUserId: r.subject_user_id,
+    subjectUserIds: r.subject_user_ids,
     action: r.action,
     contextId: r.context_id,
     resourceId: r.resource_id,
@@ -129,6 +136,7 @@ export function createAuditLog(db: Kysely<Schema>): AuditLog {
           actor_user_id: e.actorUserId,
           actor_role: e.actorRole,
           subject_user_id: e.subjectUserId ?? null,
+          subject_user_ids: e.subjectUserIds ? [...new Set(e.subjectUserIds)] : null,
           action: e.action,
           context_id: e.contextId ?? null,
           resource_id: e.resourceId ?? null,
@@ -143,7 +151,10 @@ export function createAuditLog(db: Kysely<Schema>): AuditLog {
       const q = parse(listSchema, input, 'audit query');
       let base = db.selectFrom('audit_log');
       if (q.actor !== undefined) base = base.where('actor_user_id', '=', q.actor);
-      if (q.subject !== undefined) base = base.where('subject_user_id', '=', q.subject);
+      const subject = q.subject;
+      if (subject !== undefined) {
+        base = base.where((eb) => eb.or([eb('subject_user_id', '=', subject), eb('subject_user_ids', '@>', sql<string[]>`ARRAY[${subject}]::text[]`)]));
+      }
       if (q.since !== undefined) base = base.where('at', '>=', q.since);
       if (q.platformIss !== undefined) base = base.where('platform_iss', '=', q.platformIss);
       if (q.platformClientId !== undefined) base = base.where('platform_client_id', '=', q.platformClientId);

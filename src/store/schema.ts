@@ -113,6 +113,8 @@ export interface AuditLogTable {
   actor_user_id: string;
   actor_role: string;
   subject_user_id: string | null;
+  /** The students a view of many showed (a roster page, the session list); null otherwise. */
+  subject_user_ids: string[] | null;
   action: string;
   context_id: string | null;
   resource_id: string | null;

@@ -107,7 +107,7 @@ export function adminRouter(deps: AdminDeps): Router {
       if (f.errors.length > 0) throw new HttpError(422, 'invalid_parameters', f.errors.map((e) => `${e.param}: ${e.message}`).join('; '), f.errors);
       const upstream = await deps.upstreamFor(actor);
       const page = await upstream.sessionsPage(f.params);
-      await auditView(deps.audit, actor, res, 'view.all_sessions', null);
+      await auditView(deps.audit, actor, res, 'view.all_sessions', page.data.map((s) => s.userId));
       if (req.path.endsWith('.json')) {
         res.json({ items: page.data, has_more: page.pagination.hasMore, next_cursor: page.pagination.nextCursor, limit: page.pagination.limit });
         return;
@@ -162,7 +162,7 @@ export function adminRouter(deps: AdminDeps): Router {
         who: actor.displayName,
         form: { ltik: actor.ltik, subject: subject ?? '', actor: actorFilter ?? '' },
         total: page.total,
-        entries: page.items.map((e) => ({ at: formatDateTime(e.at), atIso: e.at.toISOString(), actor: `${e.actorUserId} (${e.actorRole})`, subject: e.subjectUserId ?? '—', action: e.action, context: e.contextId ?? '—', resource: e.resourceId ?? '' })),
+        entries: page.items.map((e) => ({ at: formatDateTime(e.at), atIso: e.at.toISOString(), actor: `${e.actorUserId} (${e.actorRole})`, subject: e.subjectUserId ?? '—', subjects: manySubjects(e.subjectUserIds), action: e.action, context: e.contextId ?? '—', resource: e.resourceId ?? '' })),
         pager: {
           prev: offset > 0 ? hrefWithLtik('/admin/audit', actor.ltik, { ...keep, offset: Math.max(0, offset - limit) }) : null,
           next: hasMore ? hrefWithLtik('/admin/audit', actor.ltik, { ...keep, offset: offset + page.items.length }) : null,
@@ -188,4 +188,10 @@ export function adminRouter(deps: AdminDeps): Router {
     }
   });
   return r;
+}
+
+/** A view of many students in the audit table: how many, and their ids behind a disclosure. */
+function manySubjects(ids: string[] | null): { label: string; ids: string[] } | null {
+  if (!ids || ids.length === 0) return null;
+  return { label: `${ids.length.toLocaleString('en-GB')} ${ids.length === 1 ? 'student' : 'students'}`, ids };
 }

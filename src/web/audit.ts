@@ -3,13 +3,19 @@ import type { Response } from 'express';
 import type { Actor } from './actor';
 import type { AuditSink } from './ports';
 
-export async function auditView(audit: AuditSink, actor: Actor, res: Response, action: string, subject: string | null, resource: string | null = null): Promise<void> {
+/**
+ * `subject` is the one student seen, or the students a view of many showed (a roster page, the
+ * session list), or null when the view showed no student's data.
+ */
+export async function auditView(audit: AuditSink, actor: Actor, res: Response, action: string, subject: string | readonly string[] | null, resource: string | null = null): Promise<void> {
+  const many = typeof subject === 'object' && subject !== null;
   await audit.record({
     platformIss: actor.platform.issuer,
     platformClientId: actor.platform.clientId,
     actorUserId: actor.userId ?? actor.sub,
     actorRole: actor.audience,
-    subjectUserId: subject,
+    subjectUserId: many ? null : subject,
+    subjectUserIds: many ? [...subject] : null,
     action,
     contextId: actor.context.id,
     resourceId: resource,

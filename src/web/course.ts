@@ -184,10 +184,12 @@ export function courseRouter(deps: CourseDeps): Router {
       const window = { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined };
       const upstream = await deps.upstreamFor(actor);
       const fetch = await startRosterFetch(deps, actor, upstream, window);
-      await auditView(deps.audit, actor, res, format === 'csv' ? 'export.roster_csv' : 'view.roster', null);
       const gather = async (onProgress?: (done: number, total: number) => void) => {
         const items = (await fetch.rows(onProgress)).map((row) => toItem(row, window));
-        return { items, page: rosterPage(items, q) };
+        const page = rosterPage(items, q);
+        // Whom: the learners this page (or export) shows, not the whole course.
+        await auditView(deps.audit, actor, res, format === 'csv' ? 'export.roster_csv' : 'view.roster', page.items.flatMap((i) => (i.userId ? [i.userId] : [])));
+        return { items, page };
       };
       if (format === 'html' && fetch.remaining >= PROGRESS_AFTER) {
         await progressPage(

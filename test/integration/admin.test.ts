@@ -72,6 +72,41 @@ test('every view of a student’s data is in the audit log: who, whom, when, fro
   expect(textOf(page.html)).toMatch(/\d+ entries/);
 });
 
+test('a roster page and the session list are audited with the students they showed', async () => {
+  const teacherBrowser = stack.browser();
+  const teacher = await teacherBrowser.launch({ platform: 'moodle', courseId: '2', userId: '3' });
+  const rosterJson = async (params: Record<string, string>) =>
+    JSON.parse((await teacherBrowser.get(`${stack.tool.url}/course.json?${new URLSearchParams({ ...params, sort_by: 'name', ltik: teacher.ltik! })}`)).html);
+  const everyone: string[] = (await rosterJson({ limit: '500' })).items.map((i: { userId: string }) => i.userId);
+  const shown: string[] = (await rosterJson({ limit: '5' })).items.map((i: { userId: string }) => i.userId);
+  expect(shown).toHaveLength(5);
+  expect(everyone.length).toBeGreaterThan(5);
+
+  const rosterViews = JSON.parse((await browser.get(at('/admin/audit.json', { actor: '3' }))).html).items.filter((e: { action: string }) => e.action === 'view.roster');
+  const [latest, wholeCourse] = rosterViews;
+  expect(latest).toMatchObject({ actorUserId: '3', actorRole: 'instructor', contextId: '2', subjectUserId: null });
+  // Whom: the five learners that page showed, not the whole course.
+  expect([...latest.subjectUserIds].sort()).toEqual([...shown].sort());
+  expect([...wholeCourse.subjectUserIds].sort()).toEqual([...everyone].sort());
+  // Searching the log for a learner finds the roster views that showed them, and only those.
+  const viewsOf = async (userId: string) =>
+    JSON.parse((await browser.get(at('/admin/audit.json', { subject: userId, actor: '3' }))).html).items.map((e: { id: string }) => e.id);
+  // (The launch itself opened the roster's first page, an earlier view.)
+  expect(await viewsOf(shown[0]!)).toEqual(expect.arrayContaining([latest.id, wholeCourse.id]));
+  const others = await viewsOf(everyone.find((u) => !shown.includes(u))!);
+  expect(others).toContain(wholeCourse.id);
+  expect(others).not.toContain(latest.id);
+
+  const list = JSON.parse((await browser.get(at('/admin/sessions.json', { page_size: '10' }))).html);
+  const listed = [...new Set(list.items.map((s: { userId: string }) => s.userId))].sort();
+  const listView = JSON.parse((await browser.get(at('/admin/audit.json', { actor: '2' }))).html).items.find((e: { action: string }) => e.action === 'view.all_sessions');
+  expect([...listView.subjectUserIds].sort()).toEqual(listed);
+
+  const page = await browser.get(at('/admin/audit', { actor: '3' }));
+  expect(textOf(page.html)).toContain('5 students');
+  expect(textOf(page.html)).toContain(`${everyone.length} students`);
+});
+
 test('admin pages are refused to instructors and students', async () => {
   const t = stack.browser();
   const teacher = await t.launch({ platform: 'moodle', courseId: '2', userId: '3' });

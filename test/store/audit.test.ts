@@ -39,6 +39,7 @@ test('record returns the stored entry', async () => {
     actorUserId: 'i-9',
     actorRole: 'instructor',
     subjectUserId: null,
+    subjectUserIds: null,
     action: 'view.roster',
     contextId: 'c-1',
     resourceId: null,
@@ -83,4 +84,22 @@ test('two registrations that share an issuer (Canvas institutions) each list onl
   expect(a.items.map((e) => e.subjectUserId)).toEqual(['s-a']);
   const b = await audit.list({ limit: 50, platformIss: iss, platformClientId: 'inst-b' });
   expect(b.items.map((e) => e.subjectUserId)).toEqual(['s-b']);
+});
+
+test('a view of many students keeps their ids once each, and a search by student finds it', async () => {
+  const e = await audit.record({
+    platformIss: 'https://moodle.example.edu', platformClientId: 'moodle-client', actorUserId: '7', actorRole: 'instructor',
+    subjectUserIds: ['104', '900', '104', '901'], action: 'view.roster', contextId: 'course-9',
+  });
+  expect(e.subjectUserId).toBeNull();
+  expect(e.subjectUserIds).toEqual(['104', '900', '901']);
+  const of900 = await audit.list({ limit: 50, subject: '900' });
+  expect(of900.items.map((x) => x.id)).toEqual([e.id]);
+  // Student 104: their five views alone, and the roster view they appeared on.
+  const of104 = await audit.list({ limit: 50, subject: '104' });
+  expect(of104.total).toBe(6);
+  expect(of104.items.filter((x) => x.action === 'view.roster').map((x) => x.id)).toEqual([e.id]);
+  // A student id is matched whole, never as a prefix or part of another.
+  expect((await audit.list({ limit: 50, subject: '90' })).total).toBe(0);
+  await expect(audit.record({ platformIss: 'x', platformClientId: 'c', actorUserId: '1', actorRole: 'r', action: 'view.roster', subjectUserIds: [''] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
 });

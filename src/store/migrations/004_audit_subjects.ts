@@ -1,0 +1,17 @@
+/**
+ * A roster page or the integration-wide session list shows many students at once; PRODUCT.md asks
+ * for every view of a student's data to say whom. Such a view stays one audit row, and the ids of
+ * the students it showed go in `subject_user_ids`, indexed so "who looked at this student" finds
+ * roster views as well as views of the student alone.
+ */
+import { sql, type Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`ALTER TABLE audit_log ADD COLUMN subject_user_ids text[]`.execute(db);
+  await sql`CREATE INDEX audit_log_subject_ids ON audit_log USING gin (subject_user_ids)`.execute(db);
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP INDEX IF EXISTS audit_log_subject_ids`.execute(db);
+  await sql`ALTER TABLE audit_log DROP COLUMN IF EXISTS subject_user_ids`.execute(db);
+}

@@ -34,6 +34,8 @@ export interface Person {
 export interface Membership {
   person: Person;
   role: CourseRole;
+  /** Names and Roles `status`: a suspended or concluded enrolment is Inactive (default Active). */
+  status?: 'Active' | 'Inactive';
 }
 
 export interface Course {
@@ -131,6 +133,9 @@ export function buildWorld(options: WorldOptions = {}): DemoWorld {
     moodlePeople.push(p);
     lti101.members.push({ person: p, role: 'learner' });
   }
+  // The last generated learner's enrolment is suspended (Moodle reports it as Inactive); the
+  // fixture's people stay exactly as captured.
+  if (moodleExtra > 0) lti101.members[lti101.members.length - 1]!.status = 'Inactive';
   const histTeacher = makePerson('moodle', String(nextMoodleId++), 'moodle-hist-teacher');
   moodlePeople.push(histTeacher);
   hist210.members.push({ person: histTeacher, role: 'instructor' });
@@ -167,6 +172,8 @@ export function buildWorld(options: WorldOptions = {}): DemoWorld {
     canvasPeople.push(p);
     bio101.members.push({ person: p, role: 'learner' });
   }
+  // The last learner's enrolment is concluded, as Canvas reports it.
+  if (canvasLearners > 0) bio101.members[bio101.members.length - 1]!.status = 'Inactive';
   const canvasCourses = [bio101];
   if (options.bigCourseLearners) {
     const big: Course = { id: '900', label: 'BIG 1000', title: 'Large Lecture', members: [{ person: teacher, role: 'instructor' }] };

@@ -21,7 +21,7 @@ export const ROSTER_SPEC: ListSpec = {
   sortBy: ['risk', 'max_score', 'name', 'last_activity', 'sessions'],
   defaultSort: { by: 'risk', direction: 'desc' },
   sortDirections: { name: 'asc', risk: 'desc', max_score: 'desc', last_activity: 'desc', sessions: 'desc' },
-  filters: { risk: { allowed: [...RISK_LEVELS, 'unavailable'] }, flag: {}, status: { allowed: ['active', 'closed'] } },
+  filters: { risk: { allowed: [...RISK_LEVELS, 'unavailable'] }, flag: {}, status: { allowed: ['active', 'closed'] }, enrollment: { allowed: ['active', 'inactive'] } },
   query: true,
   createdWindow: true,
 };
@@ -32,6 +32,8 @@ export interface RosterItem {
   ltiUserId: string;
   name: string;
   email: string | null;
+  /** The LMS's enrolment status (Names and Roles): `inactive` for a suspended or concluded one. */
+  enrollment: 'active' | 'inactive';
   /** `unavailable` when the learner's sessions could not be read (see `problem`). */
   risk: RiskLevel | 'unavailable';
   levelReason: string | null;
@@ -58,6 +60,7 @@ function toItem(row: RosterRow, window: { after?: Date; before?: Date }): Roster
     ltiUserId: row.member.ltiUserId,
     name: row.member.name,
     email: row.member.email,
+    enrollment: row.member.status.toLowerCase() === 'active' ? 'active' : 'inactive',
     risk: s ? s.level : 'unavailable',
     levelReason: s ? s.levelReason : null,
     sessions: s ? s.sessionsInWindow : 0,
@@ -79,7 +82,7 @@ export function rosterPage(items: RosterItem[], query: ListQuery) {
   // The window selects sessions, not learners: it is applied when summarising, not here.
   return applyList(items, { ...query, createdAfter: null, createdBefore: null }, {
     searchText: (i) => [i.name, i.email, i.userId, i.ltiUserId],
-    filters: { risk: (i) => i.risk, flag: (i) => i.flagsInWindow, status: (i) => i.statusesInWindow },
+    filters: { risk: (i) => i.risk, flag: (i) => i.flagsInWindow, status: (i) => i.statusesInWindow, enrollment: (i) => i.enrollment },
     sorters: {
       risk: (a, b) => rank(a.risk) - rank(b.risk) || compareNumber(a.maxScore, b.maxScore),
       max_score: (a, b) => compareNumber(a.maxScore, b.maxScore),
@@ -103,6 +106,7 @@ export const ROSTER_CSV_COLUMNS = [
   { header: 'top_flags', value: (i: RosterItem) => i.topFlags.map((f) => `${f.flag} (${f.count})`).join('; ') },
   { header: 'last_activity', value: (i: RosterItem) => i.lastActivity },
   { header: 'level_reason', value: (i: RosterItem) => i.levelReason ?? i.problem },
+  { header: 'enrollment', value: (i: RosterItem) => i.enrollment },
 ];
 
 function rosterViewModel(actor: Actor, q: ListQuery, items: RosterItem[], page: ListPage<RosterItem>) {
@@ -119,6 +123,7 @@ function rosterViewModel(actor: Actor, q: ListQuery, items: RosterItem[], page: 
     course: actor.context,
     total: page.total,
     learners: items.length,
+    inactive: items.filter((i) => i.enrollment === 'inactive').length,
     shownFrom: page.total === 0 ? 0 : page.offset + 1,
     shownTo: page.offset + page.items.length,
     columns: {
@@ -132,6 +137,7 @@ function rosterViewModel(actor: Actor, q: ListQuery, items: RosterItem[], page: 
       name: clip(i.name, 120),
       email: i.email === null ? null : clip(i.email, 120),
       userId: i.userId,
+      inactive: i.enrollment === 'inactive',
       href: i.userId ? hrefWithLtik(`/learners/${encodeURIComponent(i.userId)}`, actor.ltik) : null,
       risk: i.risk === 'unavailable' ? { level: 'none', label: 'Unavailable', shape: '?' } : riskBadge(i.risk),
       levelReason: i.levelReason,
@@ -149,6 +155,7 @@ function rosterViewModel(actor: Actor, q: ListQuery, items: RosterItem[], page: 
       risk: Object.fromEntries((q.filters.risk ?? []).map((v) => [v, true])),
       flag: (q.filters.flag ?? []).join(','),
       status: Object.fromEntries((q.filters.status ?? []).map((v) => [v, true])),
+      enrollment: Object.fromEntries((q.filters.enrollment ?? []).map((v) => [v, true])),
       createdAfter: q.createdAfter?.toISOString().slice(0, 10) ?? '',
       createdBefore: q.createdBefore?.toISOString().slice(0, 10) ?? '',
       limit: q.limit,

@@ -123,10 +123,31 @@ test('CSV and JSON carry the same learners in the same order', async () => {
   expect(csv.status).toBe(200);
   expect(String(csv.headers['content-type'])).toMatch(/text\/csv/);
   const lines = csv.html.replace(/^\uFEFF/, '').trim().split(/\r\n/);
-  expect(lines[0]).toBe('name,email,user_id,risk,sessions,high,elevated,max_score,top_flags,last_activity,level_reason');
+  expect(lines[0]).toBe('name,email,user_id,risk,sessions,high,elevated,max_score,top_flags,last_activity,level_reason,enrollment');
   expect(lines.length - 1).toBe(body.items.length);
   const csvIds = lines.slice(1).map((l) => l.match(/,(\d+),(high|elevated|low|none|unavailable),/)?.[1]);
   expect(csvIds).toEqual(body.items.map((i: { userId: string }) => i.userId));
+});
+
+test('a suspended enrolment (Names and Roles status Inactive) is listed, marked, and can be filtered', async () => {
+  const course = stack.world.platforms.find((p) => p.kind === 'moodle')!.courses.find((c) => c.id === MOODLE_COURSE)!;
+  const inactive = course.members.filter((m) => m.role === 'learner' && m.status === 'Inactive').map((m) => m.person.lmsUserId);
+  expect(inactive).toHaveLength(1);
+  const all = (await json('/course.json', { limit: '500' })).body;
+  expect(all.items.filter((i: { enrollment: string }) => i.enrollment === 'inactive').map((i: { userId: string }) => i.userId)).toEqual(inactive);
+  const active = (await json('/course.json', { limit: '500', enrollment: 'active' })).body;
+  expect(active.total).toBe(all.total - 1);
+  expect(active.items.map((i: { userId: string }) => i.userId)).not.toContain(inactive[0]);
+  const onlyInactive = (await json('/course.json', { enrollment: 'inactive' })).body;
+  expect(onlyInactive.items.map((i: { userId: string }) => i.userId)).toEqual(inactive);
+  expect((await json('/course.json', { enrollment: 'gone' })).status).toBe(422);
+
+  const page = await browser.get(url('/course', { enrollment: 'inactive' }));
+  expect(attrValues(page.html, 'data-user-id')).toEqual(inactive);
+  expect(textOf(page.html)).toContain('inactive in the LMS');
+  expect(textOf(page.html)).toContain(`(${all.total} in the course, 1 of them inactive in the LMS)`);
+  const csv = await browser.get(url('/course.csv', { enrollment: 'inactive' }));
+  expect(csv.html.trim().split(/\r\n/)[1]).toMatch(/,inactive$/);
 });
 
 test('the HTML page shows the same first page as the JSON', async () => {

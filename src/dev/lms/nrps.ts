@@ -82,7 +82,7 @@ export function moodleMemberships(platform: DemoPlatform, course: Course, platfo
 
 function moodleMember(m: Membership, rlid: string | undefined, platformBase: string, deploymentId: string): Record<string, unknown> {
   const p = m.person;
-  const member: Record<string, unknown> = { status: 'Active', roles: moodleMemberRoles(m.role) };
+  const member: Record<string, unknown> = { status: m.status ?? 'Active', roles: moodleMemberRoles(m.role) };
   if (rlid !== undefined) {
     member.message = [
       {
@@ -142,7 +142,7 @@ function canvasMember(m: Membership, course: Course, platformBase: string, rlid:
   const p = m.person;
   const legacyId = canvasLegacyUserId(p);
   const member: Record<string, unknown> = {
-    status: 'Active',
+    status: m.status ?? 'Active',
     name: p.name,
     picture: canvasPictureUrl(platformBase),
     given_name: p.givenName,

@@ -75,7 +75,7 @@ test('a launch that lost its state cookie after the check is refused, with Moodl
     target: 'window',
     rewriteForm: (form) => {
       // Between the LMS's answer and the post: the browser dropped the tool's cookies.
-      if ('id_token' in form.fields) browser.jar.clear();
+      if ('id_token' in form.fields) browser.jar.clear(new URL(stack.tool.url).hostname);
       return form.fields;
     },
   });
@@ -85,6 +85,16 @@ test('a launch that lost its state cookie after the check is refused, with Moodl
   const link = decodeEntities(/<a class="button" href="([^"]+)" target="_blank"/.exec(res.html)?.[1] ?? '');
   // lti_message_hint's cmid (the emulator's resource link id) names the activity.
   expect(link).toMatch(new RegExp(`^${stack.lms.url}/moodle/mod/lti/launch\\.php\\?id=\\d+$`));
+  // Opened in a new window, Moodle's page launches the same activity again for whoever is logged
+  // in to Moodle, and this time the tool's cookies are first-party.
+  const again = await browser.get(link);
+  expect(again.status).toBe(200);
+  expect(again.url).toContain('/me?');
+  expect(idsIn(again.html)).toEqual(samIds());
+  // Without a Moodle session, Moodle's page asks the user to log in.
+  const stranger = await stack.browser().get(link);
+  expect(stranger.status).toBe(401);
+  expect(stranger.html).toContain('NOT_LOGGED_IN');
 });
 
 test('a stale or forged cookie check is refused without reaching the LMS', async () => {

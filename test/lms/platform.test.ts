@@ -72,6 +72,16 @@ describe('the authorisation endpoint', () => {
     expect((await ask()).status).toBe(400);
   });
 
+  test('Moodle’s relaunch page (mod/lti/launch.php) launches the activity for the logged-in user only', async () => {
+    const page = (id: string, cookie?: string) => httpGet(`${emulator.url}/moodle/mod/lti/launch.php?id=${id}`, cookie ? { cookie } : {});
+    expect((await page('1')).status).toBe(401);
+    const relaunch = await page('2', 'MoodleSession=4');
+    expect(relaunch.status).toBe(302);
+    expect(new URL(String(relaunch.headers.location), emulator.url).search).toBe('?course=2&user=4&resourceLink=2');
+    expect((await page('999', 'MoodleSession=4')).status).toBe(404);
+    expect((await page('x', 'MoodleSession=4')).status).toBe(400);
+  });
+
   test('refuses to start a launch for someone not in the course, and for unknown courses', async () => {
     const histOnly = world.platforms[0]!.courses[1]!.members.find((m) => m.role === 'instructor')!.person;
     const notMember = await httpGet(emulator.launchUrl({ platform: 'moodle', courseId: '2', userId: histOnly.lmsUserId }));

@@ -185,8 +185,9 @@ export class CookieJar {
     return this.cookiesFor(url, { method: 'GET' }).find((c) => c.name === name);
   }
 
-  clear(): void {
-    this.cookies = [];
+  /** Forgets every cookie, or only those of one site's host (as a browser clearing one site's data). */
+  clear(host?: string): void {
+    this.cookies = host === undefined ? [] : this.cookies.filter((c) => c.domain !== host);
   }
 
   private sweep(): void {

@@ -12,6 +12,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import cookieParser from 'cookie-parser';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { DemoPlatform, DemoWorld, PlatformKind } from '../people';
@@ -20,7 +21,7 @@ import { renderDemoPage } from './demoPage';
 import { autoSubmitForm, errorPage } from './html';
 import { generateSigningKey, isRecord, JwtError, randomHex, signJwt, verifyJwt, type SigningKey } from './jwt';
 import { loadOrCreateKey } from './keys';
-import { canvasLegacyUserId, findCourse, findLaunchSubject, findPlatform, findResourceLink, LmsError, type DocumentTarget } from './model';
+import { canvasLegacyUserId, findCourse, findLaunchSubject, findPlatform, findResourceLink, LmsError, resourceLinks, type DocumentTarget } from './model';
 import { canvasMemberships, moodleMemberships, NRPS_CONTENT_TYPE, type NrpsAnswer, type NrpsQuery } from './nrps';
 import { AccessTokenStore, handleTokenRequest } from './tokens';
 
@@ -158,6 +159,10 @@ const LaunchQuery = z.object({
 });
 
 const PENDING_LAUNCH_TTL_MS = 10 * 60 * 1000;
+
+/** The demo Moodle's login session (the logged-in user's id), set by its launch page. */
+const MOODLE_SESSION_COOKIE = 'MoodleSession';
+
 
 export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<LmsEmulator> {
   const now = options.now ?? Date.now;
@@ -301,11 +306,28 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
                 canvas_environment: 'prod',
                 lti_storage_target: '_parent',
               };
+        // Moodle knows who is logged in from its own session cookie; its relaunch page needs it.
+        if (kind === 'moodle') res.cookie(MOODLE_SESSION_COOKIE, subject.person.lmsUserId, { httpOnly: true, sameSite: 'lax', path: '/moodle' });
         res.set('Cache-Control', 'no-store').type('html').send(autoSubmitForm(`${toolUrl}/login`, fields, `Launching ${link.title}`));
       } catch (err) {
         sendError(res, err);
       }
     });
+
+    // Moodle's page that starts a fresh launch of an activity, for whoever is logged in
+    // (`mod/lti/launch.php?id=<cmid>`; the tool links to it when a launch was refused).
+    if (kind === 'moodle') {
+      app.get('/moodle/mod/lti/launch.php', cookieParser(), (req, res) => {
+        const cmid = typeof req.query.id === 'string' && /^\d{1,9}$/.test(req.query.id) ? req.query.id : null;
+        if (!cmid) return sendError(res, new LmsError('BAD_REQUEST', 'id must be the course module id of an LTI activity'));
+        const session: unknown = req.cookies?.[MOODLE_SESSION_COOKIE];
+        const userId = typeof session === 'string' && session ? session : null;
+        if (!userId) return sendError(res, new LmsError('NOT_LOGGED_IN', 'You are not logged in to the demo Moodle: open the demo LMS page and launch from there.', 401));
+        const course = rt.demo.courses.find((c) => resourceLinks(rt.demo, c).some((l) => l.id === cmid));
+        if (!course) return sendError(res, new LmsError('UNKNOWN_RESOURCE_LINK', `no LTI activity with course module id ${cmid}`, 404));
+        res.redirect(302, `/moodle/launch?${new URLSearchParams({ course: course.id, user: userId, resourceLink: cmid })}`);
+      });
+    }
 
     // Authorisation endpoint ----------------------------------------------------------------
     app.all(path(rt.registration.authenticationEndpoint), (req, res) => {

@@ -19,7 +19,7 @@ export interface ResourceLink {
 
 export class LmsError extends Error {
   constructor(
-    readonly code: 'UNKNOWN_PLATFORM' | 'UNKNOWN_COURSE' | 'UNKNOWN_USER' | 'NOT_A_MEMBER' | 'UNKNOWN_RESOURCE_LINK' | 'BAD_REQUEST',
+    readonly code: 'UNKNOWN_PLATFORM' | 'UNKNOWN_COURSE' | 'UNKNOWN_USER' | 'NOT_A_MEMBER' | 'UNKNOWN_RESOURCE_LINK' | 'NOT_LOGGED_IN' | 'BAD_REQUEST',
     message: string,
     readonly status = 400,
   ) {

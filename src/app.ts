@@ -97,6 +97,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
     cookieSecure: config.cookieSecure,
     // Launch-time cookie check in the LMS iframe, with an "open in a new window" fallback.
     loginParams: loginParamsStore(services.cache),
+    storageSessions: services.cache,
     beforeValidation: (app) => {
       app.disable('x-powered-by');
       app.use((req, res, next) => {

@@ -24,6 +24,20 @@ import crypto from 'node:crypto';
 import type { CookieOptions, NextFunction, Request, RequestHandler, Response } from 'express';
 import { renderError } from '../web/errorHandler';
 import { HttpError } from '../web/errors';
+import {
+  interceptRedirect,
+  loadStorageLogin,
+  newSecret,
+  originOf,
+  proofMatches,
+  recordStorageSession,
+  renderStoragePage,
+  restoreStorageSession,
+  saveStorageLogin,
+  storageKey,
+  storageTargetOf,
+  STORAGE_PROOF_FIELD,
+} from './platformStorage';
 
 /** Where login parameters are kept between requests (shared by every instance of the tool). */
 export interface LoginParamsStore {
@@ -68,6 +82,11 @@ export interface IframeLoginOptions {
   cookie: { secure: boolean; sameSite: 'None' | 'Lax' };
   /** Whether ltijs would accept a login from this issuer (others go straight to ltijs's refusal). */
   isRegistered(iss: string, clientId: string | undefined): Promise<boolean>;
+  /**
+   * Where cookie-less sessions begun through the LMS's platform storage are recorded
+   * (platformStorage.ts). Without it, a frame that keeps no cookie gets the new-window button only.
+   */
+  sessions?: JsonKeyValue;
 }
 
 // A login initiation is a handful of short strings; anything bigger is not one.
@@ -88,11 +107,18 @@ export function iframeLogin(options: IframeLoginOptions): RequestHandler {
   };
 
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.path === options.appRoute && req.method === 'POST') {
-      noteLoginOfRefusedLaunch(req, res, options.store).then(() => next(), next);
+    if (req.path === options.appRoute && req.method === 'POST' && isRecord(req.body) && typeof req.body.id_token === 'string') {
+      launchWithoutStateCookie(req, res, options, next).then((answered) => {
+        if (!answered) next();
+      }, next);
       return;
     }
-    if (req.path !== options.loginRoute || (req.method !== 'GET' && req.method !== 'POST')) return next();
+    if (req.path !== options.loginRoute) {
+      if (!options.sessions) return next();
+      restoreStorageSession(req, options.sessions).then(() => next(), next);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'POST') return next();
     const run = async (): Promise<void> => {
       const params = loginParameters(req);
       if (!params) return next(); // not a login initiation we handle: ltijs answers it
@@ -106,11 +132,17 @@ export function iframeLogin(options: IframeLoginOptions): RequestHandler {
         }
         const signed = (req.signedCookies as Record<string, unknown> | undefined)?.[CHECK_COOKIE];
         if (signed !== checkId) {
-          // The browser did not keep our cookie in this frame: start over in a top-level window.
-          res.locals.newWindowForm = newWindowForm(options.loginRoute, stored);
-          return renderError(req, res, new HttpError(401, 'launch_needs_new_window', 'Your browser does not let this tool keep its sign-in cookie while it is shown inside the LMS page.', undefined, [
-            'Open it in a new window: you stay signed in to your LMS, and the tool opens as its own page.',
-          ]));
+          // The browser did not keep our cookie in this frame. Where the LMS offers its storage,
+          // the login is bound to this browser there (platformStorage.ts); otherwise, or if the LMS
+          // does not answer, the login starts over in a top-level window.
+          const target = storageTargetOf(stored);
+          if (options.sessions && target && stored.iss) {
+            req.query = {};
+            req.body = { ...stored };
+            interceptRedirect(res, (authUrl) => beginStorageLogin(req, res, options, stored, target, authUrl), next);
+            return next();
+          }
+          return renderNeedsNewWindow(req, res, options.loginRoute, stored);
         }
         res.clearCookie(CHECK_COOKIE, { ...cookieOptions, maxAge: undefined });
         // Cookies work here: hand the original login initiation to ltijs, as it arrived.
@@ -132,20 +164,85 @@ export function iframeLogin(options: IframeLoginOptions): RequestHandler {
   };
 }
 
+function renderNeedsNewWindow(req: Request, res: Response, loginRoute: string, login: Record<string, string>): void {
+  res.locals.newWindowForm = newWindowForm(loginRoute, login);
+  renderError(req, res, new HttpError(401, 'launch_needs_new_window', 'Your browser does not let this tool keep its sign-in cookie while it is shown inside the LMS page.', undefined, [
+    'Open it in a new window: you stay signed in to your LMS, and the tool opens as its own page.',
+  ]));
+}
+
 /**
- * An id_token post whose state cookie did not come back will be refused by ltijs
- * (MISSING_VALIDATION_COOKIE). Look up the login it answers, so that the refusal page can point
- * to the LMS (res.locals.launchLogin, read by src/web/launchErrors.ts). Nothing is decided here.
+ * ltijs has stored the login's state and nonce and wants to send the browser to the LMS: first
+ * the frame puts a secret for that state into the LMS's storage, then goes on (platformStorage.ts).
  */
-async function noteLoginOfRefusedLaunch(req: Request, res: Response, store: LoginParamsStore): Promise<void> {
-  const body: unknown = req.body;
-  if (!isRecord(body) || typeof body.id_token !== 'string') return;
+async function beginStorageLogin(req: Request, res: Response, options: IframeLoginOptions, login: Record<string, string>, target: string, authUrl: string): Promise<void> {
+  const state = stateOf(authUrl);
+  const origin = originOf(authUrl);
+  if (!state || !origin) return renderNeedsNewWindow(req, res, options.loginRoute, login);
+  const secret = newSecret();
+  await options.store.save(`state:${state}`, login);
+  await saveStorageLogin(options.store, state, { secret, iss: login.iss!, target, origin, status: 'waiting' });
+  renderStoragePage(res, {
+    mode: 'put',
+    target,
+    origin,
+    key: storageKey(state),
+    value: secret,
+    next: authUrl,
+    newWindowForm: newWindowForm(options.loginRoute, login),
+  });
+}
+
+/**
+ * An id_token post whose state cookie did not come back. If its login was bound through the LMS's
+ * storage, the frame reads the secret back and posts it with the id_token; a matching secret
+ * stands in for the state cookie, once (platformStorage.ts). Otherwise ltijs refuses the launch
+ * (MISSING_VALIDATION_COOKIE), and the login it answers is noted for the refusal page
+ * (res.locals.launchLogin, read by src/web/launchErrors.ts). Returns whether it answered.
+ */
+async function launchWithoutStateCookie(req: Request, res: Response, options: IframeLoginOptions, next: NextFunction): Promise<boolean> {
+  const body = req.body as Record<string, unknown>;
   const state = body.state;
-  if (typeof state !== 'string') return;
+  if (typeof state !== 'string') return false;
   const cookies = (req.signedCookies ?? {}) as Record<string, unknown>;
-  if (cookies[`state${state}`] !== undefined) return;
-  const login = await loginForState(store, state);
+  if (cookies[`state${state}`] !== undefined) return false;
+  const login = await loginForState(options.store, state);
   if (login) res.locals.launchLogin = login;
+  if (!options.sessions || !STATE_PATTERN.test(state)) return false;
+  const sessions = options.sessions;
+  const bound = await loadStorageLogin(options.store, state);
+  if (!bound) return false;
+  const proof = body[STORAGE_PROOF_FIELD];
+  if (proof === undefined) {
+    if (bound.status !== 'waiting') return false;
+    renderStoragePage(res, {
+      mode: 'get',
+      target: bound.target,
+      origin: bound.origin,
+      key: storageKey(state),
+      launch: { action: options.appRoute, fields: [{ name: 'id_token', value: String(body.id_token) }, { name: 'state', value: state }] },
+    });
+    return true;
+  }
+  // The secret is spent by this attempt, whatever its outcome.
+  await saveStorageLogin(options.store, state, { ...bound, status: 'spent' });
+  if (bound.status !== 'waiting' || !proofMatches(bound.secret, proof)) {
+    renderError(req, res, new HttpError(401, 'launch_not_confirmed', 'The tool could not confirm that this launch was started in this browser.', undefined, ['Go back to your course and open the tool again.']));
+    return true;
+  }
+  delete body[STORAGE_PROOF_FIELD];
+  // What ltijs's state cookie would have carried; every other check of the launch still runs.
+  req.signedCookies = { ...cookies, [`state${state}`]: bound.iss };
+  interceptRedirect(
+    res,
+    async (target) => {
+      const ltik = new URL(target, 'http://tool.invalid').searchParams.get('ltik');
+      if (ltik) await recordStorageSession(sessions, ltik);
+      res.redirect(target);
+    },
+    next,
+  );
+  return false;
 }
 
 /** String parameters of a login request (query and form), or null if it cannot be one. */

@@ -5,11 +5,13 @@
  *
  * Launch checks stay on: devMode is never enabled (it skips the state cookie check). For LMS
  * iframes on another site, the cookies are `Secure; SameSite=None; Partitioned`, so that browsers
- * that block third-party cookies still keep them for the tool inside that LMS (CHIPS).
+ * that block third-party cookies still keep them for the tool inside that LMS (CHIPS); a browser
+ * that keeps none there is served by the LMS's platform storage where offered (platformStorage.ts)
+ * or a new window (iframe.ts).
  */
 import type { Express, NextFunction, Request, Response } from 'express';
 import { Provider as ltijsSingleton, type Provider } from 'ltijs';
-import { iframeLogin, type LoginParamsStore } from './iframe';
+import { iframeLogin, type JsonKeyValue, type LoginParamsStore } from './iframe';
 
 export interface LtiProviderOptions {
   encryptionKey: string;
@@ -24,6 +26,11 @@ export interface LtiProviderOptions {
    * refusal instead of an "open in a new window" button.
    */
   loginParams?: LoginParamsStore;
+  /**
+   * Where cookie-less sessions begun through the LMS's platform storage are kept
+   * (src/lti/platformStorage.ts); needs `loginParams`.
+   */
+  storageSessions?: JsonKeyValue;
 }
 
 export function createLtiProvider(options: LtiProviderOptions): Provider {
@@ -52,6 +59,7 @@ export function createLtiProvider(options: LtiProviderOptions): Provider {
               loginRoute: '/login',
               appRoute: '/',
               cookie: options.cookieSecure ? { secure: true, sameSite: 'None' } : { secure: false, sameSite: 'Lax' },
+              ...(options.storageSessions ? { sessions: options.storageSessions } : {}),
               isRegistered: async (iss, clientId) => {
                 const found: unknown = clientId ? await lti.getPlatform(iss, clientId) : await lti.getPlatform(iss);
                 return Array.isArray(found) ? found.length > 0 : Boolean(found);

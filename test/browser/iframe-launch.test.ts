@@ -152,4 +152,25 @@ describe('Chromium that keeps no cookie at all for the framed tool (as Safari)',
       await profile.close();
     }
   });
+
+  test('from an LMS that offers platform storage (Canvas), the launch completes inside the frame', async () => {
+    const profile = await launchChromiumProfile(blockAllFramedCookies('127.0.0.1', 'localhost'));
+    try {
+      const course = stack.world.platforms.find((p) => p.kind === 'canvas')!.courses[0]!;
+      const member = course.members.find((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length > 0)!;
+      const page = await newPage(profile.context);
+      // The tool's page script and the demo LMS page's storage talk through postMessage.
+      const frame = await launchFromDemoPage(page, stack.lms.url, { platform: 'canvas', courseId: course.id, userId: member.person.lmsUserId });
+      await frame.waitForURL(/\/me\?ltik=/, { timeout: TIMEOUT_MS });
+      await expectStudentPageInFrame(frame, member.person.lmsUserId, member.person.name);
+      // No cookie of the tool exists in this browser, partitioned or not.
+      expect((await profile.context.cookies(stack.tool.url)).map((c) => c.name)).toEqual([]);
+      expect(await cookiesAFrameCanSet(frame)).toBe('');
+      // A second page of the tool in the frame, on the ltik alone.
+      await frame.goto(frame.url(), { timeout: TIMEOUT_MS });
+      await expectStudentPageInFrame(frame, member.person.lmsUserId, member.person.name);
+    } finally {
+      await profile.close();
+    }
+  });
 });

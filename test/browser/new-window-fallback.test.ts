@@ -1,30 +1,17 @@
 /**
  * The "open in a new window" fallback over plain HTTP, with the LtiBrowser test agent framed by
  * the demo LMS page. The agent's `blockThirdPartyCookies` keeps Partitioned cookies (as Chromium
- * does), so for a browser that keeps none in the frame (as Safari) the agent gets a stricter jar.
+ * does); `blockFramedCookies` keeps none in the frame (as Safari).
  */
-import { CookieJar, decodeEntities, LtiBrowser, parseForms } from '../../src/dev/lms';
+import { decodeEntities, LtiBrowser, parseForms } from '../../src/dev/lms';
 import { testStack, textOf } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 let stack: S;
 const SAM = { platform: 'moodle' as const, courseId: '2', userId: '4', target: 'iframe' as const };
 
-/** Refuses every cookie in a cross-site frame, partitioned or not. */
-class NoFramedCookiesJar extends CookieJar {
-  constructor() {
-    super(Date.now, true);
-  }
-  override setFromResponse(url: string, setCookie: string | string[] | undefined, context: { topLevelUrl?: string } = {}): void {
-    if (context.topLevelUrl && new URL(context.topLevelUrl).hostname !== new URL(url).hostname) return;
-    super.setFromResponse(url, setCookie, context);
-  }
-}
-
 function safariLikeBrowser(): LtiBrowser {
-  const browser = new LtiBrowser({ lmsUrl: stack.lms.url, blockThirdPartyCookies: true });
-  Object.defineProperty(browser, 'jar', { value: new NoFramedCookiesJar() });
-  return browser;
+  return new LtiBrowser({ lmsUrl: stack.lms.url, blockFramedCookies: true });
 }
 
 beforeAll(async () => {

@@ -75,6 +75,8 @@ export interface LtiBrowserOptions {
   maxHops?: number;
   /** Emulate a browser that blocks third-party cookies (Safari, Firefox, some Chromium). */
   blockThirdPartyCookies?: boolean;
+  /** Stricter: keep no cookie at all for a cross-site framed page, partitioned or not (Safari). */
+  blockFramedCookies?: boolean;
   userAgent?: string;
 }
 
@@ -113,7 +115,7 @@ export class LtiBrowser {
     this.lmsUrl = options.lmsUrl.replace(/\/+$/, '');
     this.maxHops = options.maxHops ?? 25;
     this.userAgent = options.userAgent ?? 'isnotai-lti-test-agent/1.0';
-    this.jar = new CookieJar(Date.now, options.blockThirdPartyCookies ?? false);
+    this.jar = new CookieJar(Date.now, (options.blockThirdPartyCookies ?? false) || (options.blockFramedCookies ?? false), options.blockFramedCookies ?? false);
   }
 
   launchUrl(options: Pick<LaunchOptions, 'platform' | 'courseId' | 'userId' | 'target' | 'resourceLinkId' | 'tamper'>): string {

@@ -75,10 +75,13 @@ export class CookieJar {
   /**
    * @param blockThirdPartyCookies as Safari, Firefox and many Chromium settings do: in a frame
    * whose top-level site differs, only Partitioned cookies are stored and sent.
+   * @param blockFramedCookies stricter (as Safari): in such a frame no cookie is stored at all,
+   * partitioned or not.
    */
   constructor(
     private readonly now: () => number = Date.now,
     readonly blockThirdPartyCookies = false,
+    readonly blockFramedCookies = false,
   ) {}
 
   private isThirdParty(target: URL, topLevelUrl: string | undefined): boolean {
@@ -88,6 +91,7 @@ export class CookieJar {
   /** Stores the Set-Cookie headers of a response to `url`. Returns the names stored or removed. */
   setFromResponse(url: string, setCookie: string | string[] | undefined, context: { topLevelUrl?: string } = {}): void {
     if (!setCookie) return;
+    if (this.blockFramedCookies && this.isThirdParty(new URL(url), context.topLevelUrl)) return;
     for (const header of Array.isArray(setCookie) ? setCookie : [setCookie]) this.setOne(new URL(url), header, context.topLevelUrl);
   }
 

@@ -12,9 +12,10 @@
  * (PostgreSQL, 10 minutes) under a random id and answered with a cookie and a 303 to
  * `/login?cookie_check=<id>`. If that request carries the cookie back, cookies work here: the
  * stored parameters go on to ltijs's own login route, unchanged (state cookie, state check and
- * all). If it does not, the frame shows a button that posts the same, still unused, login
- * initiation to /login in a new window (`target="_blank"`), where the tool is the top-level site
- * and its cookies are first-party.
+ * all). If it does not, and the login names the LMS's platform storage (`lti_storage_target`),
+ * the login is bound to the browser there instead (platformStorage.ts). Otherwise the frame shows a
+ * button that posts the same, still unused, login initiation to /login in a new window
+ * (`target="_blank"`), where the tool is the top-level site and its cookies are first-party.
  *
  * Also kept: the `state` ltijs generates for each login (read from its redirect to the LMS), so
  * that a launch refused for a missing state cookie can still say which LMS and course it came

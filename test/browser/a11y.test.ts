@@ -1,9 +1,10 @@
 /**
  * axe-core in real Chromium on the pages people meet: the demo LMS page, the student page inside
- * its frame, a refusal page and the "open in a new window" page. No serious or critical
+ * its frame, a refusal page, the "open in a new window" page and the platform storage page. No serious or critical
  * violation may remain. (The tool's CSP forbids injected scripts, so the axe contexts bypass CSP.)
  */
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
+import { LtiBrowser } from '../../src/dev/lms';
 import { testStack } from '../support/stack';
 import { blockAllFramedCookies, launchChromium, launchChromiumProfile, launchFromDemoPage, TIMEOUT_MS } from './support/chromium';
 
@@ -77,6 +78,24 @@ test('the “open in a new window” page', async () => {
   } finally {
     await profile.close();
   }
+});
+
+test('the platform storage page, as shown when the LMS does not answer', async () => {
+  // The page as a Safari-like browser gets it from a Canvas launch; with no LMS window around it,
+  // its script falls back to the new-window button.
+  const agent = new LtiBrowser({ lmsUrl: stack.lms.url, blockFramedCookies: true });
+  const course = stack.world.platforms.find((p) => p.kind === 'canvas')!.courses[0]!;
+  const learner = course.members.find((m) => m.role === 'learner')!.person.lmsUserId;
+  const step = await agent.launch({ platform: 'canvas', courseId: course.id, userId: learner, target: 'iframe' });
+  expect(step.html).toContain('id="lti-storage"');
+  const page = await context.newPage();
+  // On the tool's origin, so the page's stylesheet and script load as they would in the frame.
+  await page.goto(`${stack.tool.url}/assets/app.css`, { timeout: TIMEOUT_MS });
+  await page.setContent(step.html.replace('<head>', `<head><base href="${stack.tool.url}/">`), { timeout: TIMEOUT_MS });
+  await page.getByRole('button', { name: 'Open the tool in a new window' }).waitFor({ timeout: TIMEOUT_MS });
+  expect(await page.locator('#storage-wait').isHidden()).toBe(true);
+  expect(await seriousViolations(page)).toEqual([]);
+  await page.close();
 });
 
 test('the instructor’s roster, a learner and a session, and the admin pages (top-level window)', async () => {

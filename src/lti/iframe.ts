@@ -149,7 +149,7 @@ export function iframeLogin(options: IframeLoginOptions): RequestHandler {
         // Cookies work here: hand the original login initiation to ltijs, as it arrived.
         req.query = {};
         req.body = { ...stored };
-        captureState(res, options.store, stored);
+        captureState(res, options.store, stored, next);
         return next();
       }
 
@@ -236,10 +236,10 @@ async function launchWithoutStateCookie(req: Request, res: Response, options: If
   req.signedCookies = { ...cookies, [`state${state}`]: bound.iss };
   interceptRedirect(
     res,
-    async (target) => {
+    async (target, proceed) => {
       const ltik = new URL(target, 'http://tool.invalid').searchParams.get('ltik');
       if (ltik) await recordStorageSession(sessions, ltik);
-      res.redirect(target);
+      proceed();
     },
     next,
   );
@@ -260,18 +260,18 @@ function loginParameters(req: Request): Record<string, string> | null {
 }
 
 /** Remembers which login a `state` belongs to, read from ltijs's redirect to the LMS. */
-function captureState(res: Response, store: LoginParamsStore, params: Record<string, string>): void {
-  const original = res.redirect.bind(res) as (...args: unknown[]) => void;
-  res.redirect = ((...args: unknown[]) => {
-    const target = args.find((a): a is string => typeof a === 'string');
-    const state = target ? stateOf(target) : null;
-    if (!state) return original(...args);
-    // Saved before the browser is sent on, so the launch that follows can find it.
-    store.save(`state:${state}`, params).then(
-      () => original(...args),
-      () => original(...args), // losing the hint for an error page must not fail the launch
-    );
-  }) as Response['redirect'];
+function captureState(res: Response, store: LoginParamsStore, params: Record<string, string>, next: NextFunction): void {
+  interceptRedirect(
+    res,
+    async (target, proceed) => {
+      const state = stateOf(target);
+      // Saved before the browser is sent on, so the launch that follows can find it; losing it
+      // (it only serves an error page) must not fail the launch.
+      if (state) await store.save(`state:${state}`, params).catch(() => undefined);
+      proceed();
+    },
+    next,
+  );
 }
 
 function stateOf(url: string): string | null {

@@ -143,14 +143,17 @@ export async function restoreStorageSession(req: Request, sessions: JsonKeyValue
   req.signedCookies = { ...cookies, [claims.platformCode]: user };
 }
 
-/** Holds back ltijs's next redirect: `onRedirect` gets its target and decides what to send. */
-export function interceptRedirect(res: Response, onRedirect: (target: string) => Promise<void>, fail: (err: unknown) => void): void {
+/**
+ * Holds back ltijs's next redirect: `onRedirect` gets its target, and either calls `proceed` to
+ * send the redirect as ltijs asked or answers otherwise. An error goes to `fail`.
+ */
+export function interceptRedirect(res: Response, onRedirect: (target: string, proceed: () => void) => Promise<void>, fail: (err: unknown) => void): void {
   const original = res.redirect.bind(res) as (...args: unknown[]) => void;
   res.redirect = ((...args: unknown[]) => {
     const target = args.find((a): a is string => typeof a === 'string');
     res.redirect = original as Response['redirect'];
     if (!target) return original(...args);
-    onRedirect(target).catch(fail);
+    onRedirect(target, () => original(...args)).catch(fail);
   }) as Response['redirect'];
 }
 

@@ -20,7 +20,8 @@ import { createIsnotaiClient, type IsnotaiClient } from './isnotai/client';
 import { loginParamsStore } from './lti/iframe';
 import { createLtiProvider } from './lti/provider';
 import { requestSummary, type Logger } from './log';
-import { hrefWithLtik, requireActor, resolveActor } from './web/actor';
+import { hrefWithLtik, requireActor, resolveActor, type LaunchClaimsReader } from './web/actor';
+import { keepLaunchClaims, legacyUserIdOf } from './lti/launchClaims';
 import { HttpError, notFound } from './web/errors';
 import { errorHandler, renderError } from './web/errorHandler';
 import { launchErrorFor } from './web/launchErrors';
@@ -90,6 +91,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
     return boundUpstream(client, services.cache, platform);
   }
 
+  const launchClaims: LaunchClaimsReader = { legacyUserId: (key) => legacyUserIdOf(services.cache, key) };
   const lti = createLtiProvider({
     encryptionKey: config.encryptionKey,
     databasePlugin: services.ltiDatabasePlugin,
@@ -120,6 +122,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         }),
       );
       app.use('/assets', express.static(path.join(viewsDir, 'assets'), { index: false, maxAge: '1h' }));
+      // The LTI 1.1 user id of each accepted launch, for platforms mapped by it.
+      app.use(keepLaunchClaims(services.cache, '/'));
       app.get('/healthz', (_req, res) => {
         res.json({ ok: true });
       });
@@ -152,7 +156,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   // A launch lands here (after ltijs has validated it and redirected with the ltik).
   lti.onConnect(async (_token: LtiIdToken, _req: Request, res: Response, next) => {
     try {
-      const actor = await resolveActor(services.platforms, res);
+      const actor = await resolveActor(services.platforms, res, launchClaims);
       logger.info({ audience: actor.audience, platform: actor.platform.name, requestId: res.locals.requestId }, 'launch');
       const home = actor.audience === 'student' ? '/me' : '/course';
       res.redirect(303, hrefWithLtik(home, actor.ltik));
@@ -162,7 +166,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   });
 
   const authed = express.Router();
-  authed.use(requireActor(services.platforms));
+  authed.use(requireActor(services.platforms, launchClaims));
   const pageDeps = { lti, cache: services.cache, concurrency: config.upstreamConcurrency, audit: services.audit, upstreamFor: (a: { platform: PlatformView }) => upstreamFor(a.platform) };
   authed.use(studentRouter(pageDeps));
   authed.use(courseRouter(pageDeps));

@@ -4,12 +4,10 @@
  */
 import { z } from 'zod';
 
-// lti11_legacy_user_id is not offered: ltijs keeps only some launch claims, and not that one, so
-// the launching user could never be mapped with it. A custom parameter does the same job.
+// lti11_legacy_user_id: ltijs does not keep that launch claim; src/lti/launchClaims.ts does.
 const identityStrategy = z
   .string()
-  .refine((s) => s !== 'lti11_legacy_user_id', 'lti11_legacy_user_id is not supported (the launch claim is not kept); use custom:<name> with a custom parameter that carries the id')
-  .refine((s) => /^(sub|lis_person_sourcedid|custom:[A-Za-z0-9_.-]+)$/.test(s) || s === 'lti11_legacy_user_id', 'must be sub, lis_person_sourcedid or custom:<claim name>');
+  .refine((s) => /^(sub|lis_person_sourcedid|lti11_legacy_user_id|custom:[A-Za-z0-9_.-]+)$/.test(s), 'must be sub, lis_person_sourcedid, lti11_legacy_user_id or custom:<claim name>');
 
 /** A platform (LMS) registration, as the operator declares it (PLATFORMS_JSON). */
 export const platformConfigSchema = z.object({

@@ -30,6 +30,8 @@ export interface StackOptions {
   lmsKeyDir?: string;
   /** Student visibility for the Moodle platform (Canvas uses the default, full). */
   moodleStudentVisibility?: 'full' | 'summary' | 'notice';
+  /** Identity mapping of the Canvas platform (default custom:canvas_user_id). */
+  canvasIdentity?: string;
 }
 
 export interface Stack {
@@ -65,7 +67,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const isnotai = { apiKey: options.apiKey ?? 'aik_v1_sim_pro', baseUrl: simulator.url };
   const platforms = [
     platformEntry(lms.platforms.moodle, isnotai, options.moodleStudentVisibility ? { studentVisibility: options.moodleStudentVisibility } : {}),
-    platformEntry(lms.platforms.canvas, isnotai),
+    platformEntry(lms.platforms.canvas, isnotai, options.canvasIdentity ? { identity: options.canvasIdentity } : {}),
   ];
   const config = loadConfig({
     NODE_ENV: 'development',

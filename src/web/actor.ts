@@ -28,7 +28,12 @@ export interface Actor {
   token: LtiIdToken;
 }
 
-export function actorFromToken(token: LtiIdToken, ltik: string, platform: PlatformView): Actor {
+/** Launch claims ltijs does not keep (src/lti/launchClaims.ts), read for the identity mapping. */
+export interface LaunchClaimsReader {
+  legacyUserId(key: { iss: string; clientId: string; deploymentId: string; sub: string }): Promise<string | null>;
+}
+
+export function actorFromToken(token: LtiIdToken, ltik: string, platform: PlatformView, kept: { lti11LegacyUserId?: string | null } = {}): Actor {
   const ctx = token.platformContext;
   const roles = Array.isArray(ctx?.roles) ? ctx.roles.filter((r): r is string => typeof r === 'string') : [];
   const audience = audienceFor(roles);
@@ -44,7 +49,7 @@ export function actorFromToken(token: LtiIdToken, ltik: string, platform: Platfo
     ]);
   }
   const userId = userIdFromLaunch(
-    { sub: token.user, custom: ctx?.custom ?? null, lis: ctx?.lis ?? null },
+    { sub: token.user, custom: ctx?.custom ?? null, lis: ctx?.lis ?? null, lti11LegacyUserId: kept.lti11LegacyUserId ?? null },
     platform.identity,
   );
   return {
@@ -63,20 +68,22 @@ export function actorFromToken(token: LtiIdToken, ltik: string, platform: Platfo
 }
 
 /** The actor of a request ltijs has validated (res.locals.token and .ltik), or a 401/403. */
-export async function resolveActor(platforms: PlatformDirectory, res: Response): Promise<Actor> {
+export async function resolveActor(platforms: PlatformDirectory, res: Response, claims?: LaunchClaimsReader): Promise<Actor> {
   const token = res.locals.token as LtiIdToken | undefined;
   const ltik = res.locals.ltik as string | undefined;
   if (!token || !ltik) throw new HttpError(401, 'no_launch', 'Open this tool from your course in the LMS.');
   const platform = await platforms.find(token.iss, token.clientId);
   if (!platform) throw new HttpError(403, 'unknown_platform', 'This LMS is not registered with the tool.');
-  return actorFromToken(token, ltik, platform);
+  const lti11LegacyUserId =
+    platform.identity === 'lti11_legacy_user_id' && claims ? await claims.legacyUserId({ iss: token.iss, clientId: token.clientId, deploymentId: token.deploymentId, sub: token.user }) : null;
+  return actorFromToken(token, ltik, platform, { lti11LegacyUserId });
 }
 
 /** Express middleware: res.locals.actor for every route behind ltijs's validation. */
-export function requireActor(platforms: PlatformDirectory) {
+export function requireActor(platforms: PlatformDirectory, claims?: LaunchClaimsReader) {
   return async (_req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      res.locals.actor = await resolveActor(platforms, res);
+      res.locals.actor = await resolveActor(platforms, res, claims);
       next();
     } catch (err) {
       next(err);

@@ -29,11 +29,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PLATFORMS_JSON: '{nope' })).toThrow(/PLATFORMS_JSON: not valid JSON/);
   });
 
-  test('an identity mapping the tool cannot apply is refused with the reason', () => {
+  test('an identity mapping the tool cannot apply is refused with the reason; the four of PRODUCT.md are accepted', () => {
     const p = { name: 'M', issuer: 'https://m.example.edu', clientId: 'abc', authenticationEndpoint: 'https://m/auth', accesstokenEndpoint: 'https://m/token', jwksUrl: 'https://m/certs', isnotai: { apiKey: 'aik_v1_x' } };
-    expect(() => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identity: 'lti11_legacy_user_id' }]) })).toThrow(/identity: lti11_legacy_user_id is not supported/);
-    expect(() => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identity: 'email' }]) })).toThrow(/identity: must be sub, lis_person_sourcedid or custom/);
-    expect(loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identity: 'custom:canvas_user_id' }]) }).platforms[0]?.identity).toBe('custom:canvas_user_id');
+    expect(() => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identity: 'email' }]) })).toThrow(/identity: must be sub, lis_person_sourcedid, lti11_legacy_user_id or custom/);
+    expect(() => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identity: 'custom:' }]) })).toThrow(/identity: must be/);
+    for (const identity of ['sub', 'lis_person_sourcedid', 'lti11_legacy_user_id', 'custom:canvas_user_id']) {
+      expect(loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identity }]) }).platforms[0]?.identity).toBe(identity);
+    }
   });
 
   test('the error message never echoes a secret value', () => {

@@ -15,7 +15,8 @@ export async function auditView(audit: AuditSink, actor: Actor, res: Response, a
     actorUserId: actor.userId ?? actor.sub,
     actorRole: actor.audience,
     subjectUserId: many ? null : subject,
-    subjectUserIds: many ? [...subject] : null,
+    // An id from upstream that no LMS could have issued (empty, over 255 characters) names no one.
+    subjectUserIds: many ? subject.filter((id) => id.length >= 1 && id.length <= 255) : null,
     action,
     contextId: actor.context.id,
     resourceId: resource,

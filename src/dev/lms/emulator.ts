@@ -163,7 +163,6 @@ const PENDING_LAUNCH_TTL_MS = 10 * 60 * 1000;
 /** The demo Moodle's login session (the logged-in user's id), set by its launch page. */
 const MOODLE_SESSION_COOKIE = 'MoodleSession';
 
-
 export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<LmsEmulator> {
   const now = options.now ?? Date.now;
   const nowSeconds = (): number => Math.floor(now() / 1000);

@@ -40,7 +40,12 @@ export interface AppServices {
   cache: UpstreamCache;
   /** The platform's isnotai key and base URL, decrypted on demand (never logged or rendered). */
   upstreamCredentials(platform: PlatformView): Promise<{ apiKey: string; baseUrl: string } | null>;
+  /** Resolves when the database answers a trivial query (health checks). */
+  databaseAnswers(): Promise<void>;
 }
+
+/** How long /healthz waits for the database before calling it unreachable. */
+const HEALTH_TIMEOUT_MS = 2000;
 
 export interface AppDeps {
   config: AppConfig & { encryptionKey: string };
@@ -124,8 +129,25 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
       app.use('/assets', express.static(path.join(viewsDir, 'assets'), { index: false, maxAge: '1h' }));
       // The LTI 1.1 user id of each accepted launch, for platforms mapped by it.
       app.use(keepLaunchClaims(services.cache, '/'));
-      app.get('/healthz', (_req, res) => {
-        res.json({ ok: true });
+      // For load balancers and uptime checks: 200 only when the database answers (all state is
+      // there), 503 otherwise; no details beyond that.
+      app.get('/healthz', async (_req, res) => {
+        res.set('Cache-Control', 'no-store');
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            services.databaseAnswers(),
+            new Promise((_resolve, reject) => {
+              timer = setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS);
+            }),
+          ]);
+          res.json({ ok: true, database: 'ok' });
+        } catch (err) {
+          logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'health check: database unreachable');
+          res.status(503).json({ ok: false, database: 'unreachable' });
+        } finally {
+          clearTimeout(timer);
+        }
       });
     },
   });

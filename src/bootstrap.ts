@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { createApp, projectRoot, type AppServices, type ToolApp } from './app';
 import type { AppConfig, PlatformConfig } from './config';
 import type { IsnotaiClient } from './isnotai/client';
@@ -72,6 +73,9 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
       getMany: (keys) => cache.getMany(keys),
       set: (k, v, ttl) => cache.set(k, v as never, ttl),
       setMany: (entries, ttl) => cache.setMany(entries.map((e) => ({ key: e.key, value: e.value as never, ttlSeconds: ttl }))),
+    },
+    async databaseAnswers() {
+      await sql`SELECT 1`.execute(store.db);
     },
     async upstreamCredentials(platform) {
       const s = await settings.get(platform.issuer, platform.clientId);

@@ -33,9 +33,20 @@ export class JwtError extends Error {
   }
 }
 
+/**
+ * A fresh RS256 key. The pair comes out of generateKeyPairSync as PEM text and is read back into
+ * new KeyObjects: KeyObjects handed out by the key generation job share that job's lock, and on
+ * Node 20 a garbage collection that finalises the job while one of them is being exported as JWK
+ * deadlocks the process (seen: jest hung for good in ExportJWKRsaKey → GC → ~KeyGenJob →
+ * uv_mutex_lock). Keys read from PEM have locks of their own.
+ */
 export function generateSigningKey(kid: string): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { kid, privateKey, publicJwk: toPublicJwk(publicKey, kid) };
+  const pair = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { kid, privateKey: createPrivateKey(pair.privateKey), publicJwk: toPublicJwk(createPublicKey(pair.publicKey), kid) };
 }
 
 /** Rebuilds a signing key from a stored private JWK (the demo keeps keys across restarts). */

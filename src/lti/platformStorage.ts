@@ -40,7 +40,7 @@ export interface StoredStorageLogin {
   secret: string;
   /** The issuer of the login: what ltijs's state cookie would have held. */
   iss: string;
-  /** The frame the LMS named (`_parent` or a frame of the LMS window). */
+  /** The frame the LMS named: `_parent`, or a frame of the LMS window (Canvas: post_message_forwarding). */
   target: string;
   /** The LMS's origin: messages go only there, and answers are read only from there. */
   origin: string;

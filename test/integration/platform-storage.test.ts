@@ -57,7 +57,7 @@ test('the login is bound through the LMS’s storage, and the learner sees their
   const { framed, put, back, get, form } = await startLaunch(browser, storage);
 
   expect(framed.status).toBe(200);
-  expect(put).toMatchObject({ mode: 'put', target: '_parent', origin: new URL(stack.lms.url).origin });
+  expect(put).toMatchObject({ mode: 'put', target: 'post_message_forwarding', origin: new URL(stack.lms.url).origin });
   expect(put.value).toMatch(/^[0-9a-f]{64}$/);
   expect(put.next!.startsWith(`${stack.lms.url}/canvas/api/lti/authorize_redirect?`)).toBe(true);
   // The only page with a script, and only the tool's own script.
@@ -67,7 +67,7 @@ test('the login is bound through the LMS’s storage, and the learner sees their
   expect(framed.html).toMatch(/<form method="post" action="\/login" target="_blank">/);
 
   expect(back.status).toBe(200);
-  expect(get).toMatchObject({ mode: 'get', key: put.key, origin: put.origin, target: '_parent' });
+  expect(get).toMatchObject({ mode: 'get', key: put.key, origin: put.origin, target: 'post_message_forwarding' });
   expect(get.value).toBeUndefined();
   expect(form.action).toBe(`${stack.tool.url}/`);
   expect(Object.keys(form.fields).sort()).toEqual(['id_token', 'lti_storage_proof', 'state']);

@@ -26,6 +26,11 @@ test('lists each platform, course and person with a launch into the frame and a 
   expect(html).toContain('<caption>People in LTI101: LTI Harness Course</caption>');
   expect(html).toContain('<summary>Show all 151 people in LTI101</summary>');
   expect(html).toContain('<iframe name="lms-tool-frame"');
+  // Canvas's hidden platform storage frame, which the tool reaches as parent.frames.post_message_forwarding.
+  expect(html).toContain('<iframe name="post_message_forwarding" src="/platform-storage" title="LMS platform storage" hidden></iframe>');
+  const storage = await httpGet(`${emulator.url}/platform-storage`);
+  expect(storage.status).toBe(200);
+  expect(storage.text).toContain("data.subject === 'lti.put_data'");
 
   const forms = parseForms(html, `${emulator.url}/`);
   const everyone = world.platforms.reduce((n, p) => n + p.courses.reduce((m, c) => m + c.members.length, 0) + p.admins.length * p.courses.length, 0);

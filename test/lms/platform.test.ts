@@ -183,6 +183,7 @@ describe('the Canvas shape', () => {
     const student = member('learner');
     const init = await loginInitiation(emulator, { platform: 'canvas', courseId: bio.id, userId: student.lmsUserId });
     expect(Object.keys(init.fields)).toEqual(['iss', 'login_hint', 'client_id', 'lti_deployment_id', 'target_link_uri', 'lti_message_hint', 'canvas_region', 'canvas_environment', 'lti_storage_target']);
+    expect(init.fields.lti_storage_target).toBe('post_message_forwarding');
     expect(init.fields).toMatchObject({ iss: CANVAS_ISSUER, client_id: '10000000000001', login_hint: canvasLegacyUserId(student) });
     expect(init.fields.lti_deployment_id).toMatch(/^1:[0-9a-f]{40}$/);
     expect(decodeJwt(init.fields.lti_message_hint!).payload).toMatchObject({ context_type: 'Course', context_id: bio.id });

@@ -3,9 +3,10 @@
  * person that opens the tool in an iframe on this page (as Canvas and Moodle embed tools), plus
  * a new-window link. Large courses show their first people and the rest behind a <details>.
  *
- * The page also answers the 1EdTech LTI Client Side postMessages (lti.capabilities,
- * lti.put_data, lti.get_data) from the embedded tool, as Canvas's parent window does
- * (`lti_storage_target=_parent`), so a tool can keep its OIDC state without third-party cookies.
+ * The page also holds a hidden frame that answers the 1EdTech LTI Client Side postMessages
+ * (lti.capabilities, lti.put_data, lti.get_data) from the embedded tool, as Canvas's
+ * `post_message_forwarding` frame does (`lti_storage_target=post_message_forwarding`), so a tool
+ * can keep its OIDC state without third-party cookies.
  */
 import type { CourseRole, DemoPlatform, DemoWorld, Membership, Person } from '../people';
 import { BASE_CSS, escapeHtml } from './html';
@@ -123,16 +124,21 @@ function platformSection(platform: DemoPlatform): string {
 </section>`;
 }
 
-/** Answers LTI Client Side postMessages from the embedded tool (platform storage). */
+/** The frame name Canvas gives its platform storage frame (`lti_storage_target`). */
+export const STORAGE_FRAME_NAME = 'post_message_forwarding';
+
+/**
+ * Answers LTI Client Side postMessages (platform storage) from a tool framed on the page, as
+ * Canvas's hidden `post_message_forwarding` frame does: values are kept per tool origin, and each
+ * answer goes back to the asking window, at its origin.
+ */
 const PLATFORM_STORAGE_SCRIPT = `
 (function () {
-  var frame = document.querySelector('iframe[name="${FRAME_NAME}"]');
   var stores = {};
   window.addEventListener('message', function (event) {
-    if (!frame || event.source !== frame.contentWindow) return;
     var data = event.data;
     if (typeof data === 'string') { try { data = JSON.parse(data); } catch (e) { return; } }
-    if (!data || typeof data.subject !== 'string') return;
+    if (!data || typeof data.subject !== 'string' || !event.source || event.origin === 'null') return;
     var store = stores[event.origin] || (stores[event.origin] = {});
     var reply = { subject: data.subject + '.response', message_id: data.message_id };
     if (data.subject === 'lti.capabilities') {
@@ -145,9 +151,16 @@ const PLATFORM_STORAGE_SCRIPT = `
     } else {
       reply.error = { code: 'unsupported_subject', message: 'Unsupported subject ' + data.subject };
     }
-    event.source.postMessage(reply, event.origin === 'null' ? '*' : event.origin);
+    event.source.postMessage(reply, event.origin);
   });
 })();`;
+
+/** The storage frame's own page (served by the emulator at /platform-storage). */
+export function renderStorageFrame(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Platform storage</title></head>
+<body><script>${PLATFORM_STORAGE_SCRIPT}</script></body></html>`;
+}
 
 export function renderDemoPage(world: DemoWorld, base: string, toolUrl: string): string {
   return `<!doctype html>
@@ -175,7 +188,7 @@ export function renderDemoPage(world: DemoWorld, base: string, toolUrl: string):
     </div>
   </div>
 </main>
-<script>${PLATFORM_STORAGE_SCRIPT}</script>
+<iframe name="${STORAGE_FRAME_NAME}" src="/platform-storage" title="LMS platform storage" hidden></iframe>
 </body>
 </html>`;
 }

@@ -17,7 +17,7 @@ import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { DemoPlatform, DemoWorld, PlatformKind } from '../people';
 import { canvasClaims, moodleClaims, NRPS_SCOPE, type ClaimInput } from './claims';
-import { renderDemoPage } from './demoPage';
+import { renderDemoPage, renderStorageFrame, STORAGE_FRAME_NAME } from './demoPage';
 import { autoSubmitForm, errorPage } from './html';
 import { generateSigningKey, isRecord, JwtError, randomHex, signJwt, verifyJwt, type SigningKey } from './jwt';
 import { loadOrCreateKey } from './keys';
@@ -246,6 +246,10 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
   app.get('/', (_req, res) => {
     res.type('html').send(renderDemoPage(options.world, base, toolUrl));
   });
+  // The hidden frame of the demo page that keeps tools' values (platform storage), as Canvas's.
+  app.get('/platform-storage', (_req, res) => {
+    res.type('html').send(renderStorageFrame());
+  });
 
   for (const kind of ['moodle', 'canvas'] as const) {
     const rt = runtime(kind);
@@ -303,7 +307,7 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
                 ),
                 canvas_region: 'us-east-1',
                 canvas_environment: 'prod',
-                lti_storage_target: '_parent',
+                lti_storage_target: STORAGE_FRAME_NAME,
               };
         // Moodle knows who is logged in from its own session cookie; its relaunch page needs it.
         if (kind === 'moodle') res.cookie(MOODLE_SESSION_COOKIE, subject.person.lmsUserId, { httpOnly: true, sameSite: 'lax', path: '/moodle' });
@@ -369,7 +373,7 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       issued.push({ platform: kind, idToken, claims, state, redirectUri });
       if (issued.length > 200) issued.splice(0, issued.length - 200);
       const fields: Record<string, string> = { id_token: idToken, state };
-      if (kind === 'canvas') fields.lti_storage_target = '_parent';
+      if (kind === 'canvas') fields.lti_storage_target = STORAGE_FRAME_NAME;
       res.set('Cache-Control', 'no-store').type('html').send(autoSubmitForm(redirectUri, fields, 'Signing you in to the tool'));
     });
 

@@ -11,6 +11,7 @@
 import crypto from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { JsonKeyValue } from './iframe';
+import { unverifiedJwtPayload } from './jwtPayload';
 import { interceptRedirect } from './platformStorage';
 
 export const LTI11_LEGACY_USER_ID_CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/lti11_legacy_user_id';
@@ -29,20 +30,9 @@ function keyOf(k: LaunchKey): string {
   return `launch-claims:${crypto.createHash('sha256').update(JSON.stringify([k.iss, k.clientId, k.deploymentId, k.sub])).digest('hex')}`;
 }
 
-function payloadOf(idToken: string): Record<string, unknown> | null {
-  const parts = idToken.split('.');
-  if (parts.length !== 3) return null;
-  try {
-    const p: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
-    return typeof p === 'object' && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
 /** The launch key and legacy id of an id_token, if it has both. */
 export function legacyIdOf(idToken: string): { key: LaunchKey; legacyUserId: string } | null {
-  const p = payloadOf(idToken);
+  const p = unverifiedJwtPayload(idToken);
   if (!p) return null;
   const aud = Array.isArray(p.aud) ? p.aud[0] : p.aud;
   const clientId = typeof p.azp === 'string' ? p.azp : aud;

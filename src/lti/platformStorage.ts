@@ -28,6 +28,7 @@
 import crypto from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { JsonKeyValue, LoginParamsStore, NewWindowForm } from './iframe';
+import { unverifiedJwtPayload } from './jwtPayload';
 
 export const STORAGE_PROOF_FIELD = 'lti_storage_proof';
 /** How long a cookie-less session (an ltik recorded at a storage launch) is honoured. */
@@ -95,16 +96,10 @@ function ltikHash(ltik: string): string {
 
 /** The claims of an ltik, unverified (ltijs verifies it; this only reads where to look). */
 function ltikClaims(ltik: string): { platformCode: string; user: string } | null {
-  const parts = ltik.split('.');
-  if (parts.length !== 3 || ltik.length > 4096) return null;
-  try {
-    const payload: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
-    if (typeof payload !== 'object' || payload === null) return null;
-    const { platformCode, user } = payload as Record<string, unknown>;
-    return typeof platformCode === 'string' && typeof user === 'string' ? { platformCode, user } : null;
-  } catch {
-    return null;
-  }
+  const payload = unverifiedJwtPayload(ltik, 4096);
+  if (!payload) return null;
+  const { platformCode, user } = payload;
+  return typeof platformCode === 'string' && typeof user === 'string' ? { platformCode, user } : null;
 }
 
 /** Records the ltik of a launch that passed the storage check as a cookie-less session. */

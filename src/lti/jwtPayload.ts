@@ -1,0 +1,16 @@
+/**
+ * The payload of a compact JWT, read without checking its signature: only for tokens ltijs has
+ * verified or is about to verify (an ltik, an accepted id_token), to know where to look. Null for
+ * anything that is not a JWT with a JSON object payload, or is longer than `maxLength`.
+ */
+export function unverifiedJwtPayload(token: string, maxLength = 16_384): Record<string, unknown> | null {
+  if (token.length > maxLength) return null;
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

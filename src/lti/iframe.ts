@@ -28,6 +28,7 @@ import { HttpError } from '../web/errors';
 import {
   interceptRedirect,
   loadStorageLogin,
+  ltikInRedirect,
   newSecret,
   originOf,
   proofMatches,
@@ -237,7 +238,7 @@ async function launchWithoutStateCookie(req: Request, res: Response, options: If
   interceptRedirect(
     res,
     async (target, proceed) => {
-      const ltik = new URL(target, 'http://tool.invalid').searchParams.get('ltik');
+      const ltik = ltikInRedirect(target);
       if (ltik) await recordStorageSession(sessions, ltik);
       proceed();
     },

@@ -12,12 +12,13 @@ import crypto from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { JsonKeyValue } from './iframe';
 import { unverifiedJwtPayload } from './jwtPayload';
-import { interceptRedirect } from './platformStorage';
+import { DEFAULT_LTI_TTLS } from '../store/expiry';
+import { interceptRedirect, ltikInRedirect } from './platformStorage';
 
 export const LTI11_LEGACY_USER_ID_CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/lti11_legacy_user_id';
 const DEPLOYMENT_CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/deployment_id';
-/** As long as a launch is used for (ltijs keeps its launch records as long). */
-export const LAUNCH_CLAIMS_TTL_SECONDS = 24 * 3600;
+/** As long as ltijs keeps the launch's id token (the record a session re-reads on every request). */
+export const LAUNCH_CLAIMS_TTL_SECONDS = DEFAULT_LTI_TTLS.idtoken;
 
 export interface LaunchKey {
   iss: string;
@@ -55,7 +56,7 @@ export function keepLaunchClaims(store: JsonKeyValue, appRoute: string): Request
     interceptRedirect(
       res,
       async (target, proceed) => {
-        if (new URL(target, 'http://tool.invalid').searchParams.has('ltik')) {
+        if (ltikInRedirect(target)) {
           await store.set(keyOf(found.key), { lti11LegacyUserId: found.legacyUserId }, LAUNCH_CLAIMS_TTL_SECONDS);
         }
         proceed();

@@ -109,6 +109,15 @@ export async function recordStorageSession(sessions: JsonKeyValue, ltik: string)
   await sessions.set(`storage-session:${ltikHash(ltik)}`, { user: claims.user, platformCode: claims.platformCode }, STORAGE_SESSION_TTL_SECONDS);
 }
 
+/** The new ltik in ltijs's redirect after a launch it accepted, or null (a refusal redirects without). */
+export function ltikInRedirect(target: string): string | null {
+  try {
+    return new URL(target, 'http://tool.invalid').searchParams.get('ltik');
+  } catch {
+    return null;
+  }
+}
+
 /** The ltik a request carries, as ltijs reads it (query, body, or `Authorization: Bearer`). */
 export function ltikOf(req: Request): string | null {
   const q = (req.query as Record<string, unknown>).ltik;

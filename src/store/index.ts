@@ -4,6 +4,7 @@ export { StoreError, type StoreErrorCode } from './errors';
 export { DEFAULT_LTI_TTLS, resolveTtls, sweepExpired, startSweeper, systemClock, type Clock, type LtiTtls, type SweepResult, type SweepOptions, type SweeperOptions } from './expiry';
 export { PostgresLtiDatabase, type PostgresLtiDatabaseOptions, type LtiDocument, type EncryptionKey } from './ltijsPlugin';
 export type { LtiCollection } from './ltijsCollections';
+export { verifyEncryptionKey, keyCheckDecrypts, rotateEncryptionKey, undecryptableWith, EncryptionKeyMismatchError, KeyRotationError, type RotationResult } from './keyCheck';
 export { encryptSecret, decryptSecret, SecretError, MIN_SECRET_LENGTH, type SecretErrorCode } from './secrets';
 export {
   createPlatformSettingsRepository,

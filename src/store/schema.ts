@@ -126,6 +126,14 @@ export interface UpstreamCacheTable {
   expires_at: TimestampRequired;
 }
 
+/** A known value encrypted under ENCRYPTION_KEY (./keyCheck). */
+export interface KeyCheckTable {
+  id: string;
+  value_encrypted: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface Schema {
   lti_idtoken: LtiIdtokenTable;
   lti_contexttoken: LtiContexttokenTable;
@@ -139,4 +147,5 @@ export interface Schema {
   platform_settings: PlatformSettingsTable;
   audit_log: AuditLogTable;
   upstream_cache: UpstreamCacheTable;
+  key_check: KeyCheckTable;
 }

@@ -32,7 +32,7 @@ async function health() {
 
 test('healthy, unreachable and back again, as the database is', async () => {
   expect(dbName).toMatch(/^isnotai_test_/);
-  expect(await health()).toEqual({ status: 200, body: { ok: true, database: 'ok' }, cacheControl: 'no-store' });
+  expect(await health()).toEqual({ status: 200, body: { ok: true, database: 'ok', secrets: 'ok' }, cacheControl: 'no-store' });
 
   await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS false`);
   await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);

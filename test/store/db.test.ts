@@ -17,7 +17,7 @@ describe('openDatabase and migrateToLatest', () => {
 
     // Each migration was applied by exactly one of them.
     const applied = results.flatMap((r) => (r.results ?? []).filter((m) => m.status === 'Success').map((m) => m.migrationName));
-    expect(applied.sort()).toEqual(['001_ltijs_state', '002_tool_tables', '003_audit_client_id', '004_audit_subjects']);
+    expect(applied.sort()).toEqual(['001_ltijs_state', '002_tool_tables', '003_audit_client_id', '004_audit_subjects', '005_key_check']);
 
     const client = new Client({ connectionString: url });
     await client.connect();
@@ -26,7 +26,7 @@ describe('openDatabase and migrateToLatest', () => {
       "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'lti\\_%'",
     );
     await client.end();
-    expect(rows.map((r) => r.name)).toEqual(['001_ltijs_state', '002_tool_tables', '003_audit_client_id', '004_audit_subjects']);
+    expect(rows.map((r) => r.name)).toEqual(['001_ltijs_state', '002_tool_tables', '003_audit_client_id', '004_audit_subjects', '005_key_check']);
     expect(tables.rows[0]!.n).toBe(9);
 
     // And a later start has nothing to do.

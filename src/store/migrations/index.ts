@@ -8,10 +8,12 @@ import * as m001 from './001_ltijs_state';
 import * as m002 from './002_tool_tables';
 import * as m003 from './003_audit_client_id';
 import * as m004 from './004_audit_subjects';
+import * as m005 from './005_key_check';
 
 export const migrations: Record<string, Migration> = {
   '001_ltijs_state': m001,
   '002_tool_tables': m002,
   '003_audit_client_id': m003,
   '004_audit_subjects': m004,
+  '005_key_check': m005,
 };

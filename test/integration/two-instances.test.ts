@@ -25,9 +25,12 @@ beforeAll(async () => {
   const encryptionKey = crypto.randomBytes(32).toString('base64url');
   stack = await startStack({ databaseUrl, logger, encryptionKey });
   // Instance B: the same configuration as A (the stack builds A's the same way), the same database.
+  // Its public address is A's, as for two instances behind one load balancer: the LMS knows one
+  // tool URL, and a launch meant for it is this tool's on either instance.
   const isnotai = { apiKey: 'aik_v1_sim_pro', baseUrl: stack.simulator.url };
   const config = loadConfig({
     NODE_ENV: 'development',
+    TOOL_URL: stack.tool.url,
     ENCRYPTION_KEY: encryptionKey,
     LOG_LEVEL: 'silent',
     PLATFORMS_JSON: JSON.stringify([platformEntry(stack.lms.platforms.moodle, isnotai), platformEntry(stack.lms.platforms.canvas, isnotai)]),

@@ -26,6 +26,7 @@ import type { CookieOptions, NextFunction, Request, RequestHandler, Response } f
 import { renderError } from '../web/errorHandler';
 import { HttpError } from '../web/errors';
 import {
+  checkSession,
   interceptRedirect,
   loadStorageLogin,
   ltikInRedirect,
@@ -34,11 +35,11 @@ import {
   proofMatches,
   recordStorageSession,
   renderStoragePage,
-  restoreStorageSession,
   saveStorageLogin,
   storageKey,
   storageTargetOf,
   STORAGE_PROOF_FIELD,
+  type SessionStore,
 } from './platformStorage';
 
 /** Where login parameters are kept between requests (shared by every instance of the tool). */
@@ -85,10 +86,11 @@ export interface IframeLoginOptions {
   /** Whether ltijs would accept a login from this issuer (others go straight to ltijs's refusal). */
   isRegistered(iss: string, clientId: string | undefined): Promise<boolean>;
   /**
-   * Where cookie-less sessions begun through the LMS's platform storage are recorded
-   * (platformStorage.ts). Without it, a frame that keeps no cookie gets the new-window button only.
+   * Where cookie-less sessions begun through the LMS's platform storage, and sign-outs, are
+   * recorded (platformStorage.ts). Without it, a frame that keeps no cookie gets the new-window
+   * button only.
    */
-  sessions?: JsonKeyValue;
+  sessions?: SessionStore;
 }
 
 // A login initiation is a handful of short strings; anything bigger is not one.
@@ -117,7 +119,7 @@ export function iframeLogin(options: IframeLoginOptions): RequestHandler {
     }
     if (req.path !== options.loginRoute) {
       if (!options.sessions) return next();
-      restoreStorageSession(req, options.sessions).then(() => next(), next);
+      checkSession(req, options.sessions).then((refusal) => (refusal ? renderError(req, res, refusal) : next()), next);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'POST') return next();

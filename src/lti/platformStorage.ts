@@ -21,18 +21,38 @@
  *    check of the launch (signature, audience, nonce, expiry, deployment) runs unchanged. A forged
  *    launch posted into someone's browser fails here: their LMS storage holds no secret for it.
  * 3. Session: ltijs then redirects with a new ltik. That ltik (its SHA-256) is recorded as a
- *    cookie-less session for 4 hours; a request carrying it and no session cookie is given the
- *    session cookie's value (the user) from that record, and ltijs verifies the ltik as usual. An
- *    ltik minted by an ordinary launch never gets this: without its cookie it is refused as before.
+ *    cookie-less session; a request carrying it and no session cookie is given the session
+ *    cookie's value (the user) from that record, and ltijs verifies the ltik as usual. An ltik
+ *    minted by an ordinary launch never gets this: without its cookie it is refused as before.
+ *
+ * Such an ltik is a bearer credential (it works from any client that has it), so it is bounded:
+ * 30 minutes without use end it, and 4 hours after the launch it ends however often it is used;
+ * "Sign out" ends it at once (and any other session's ltik: `signOut`); and it is honoured only
+ * where the tool's own pages put it (a link's or GET form's query string, a POST form's field),
+ * never from an `Authorization` header or a JSON body, which no page of the tool sends.
  */
 import crypto from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { JsonKeyValue, LoginParamsStore, NewWindowForm } from './iframe';
+import { HttpError } from '../web/errors';
+import type { LoginParamsStore, NewWindowForm } from './iframe';
 import { unverifiedJwtPayload } from './jwtPayload';
 
 export const STORAGE_PROOF_FIELD = 'lti_storage_proof';
-/** How long a cookie-less session (an ltik recorded at a storage launch) is honoured. */
+/** How long after its launch a cookie-less session (an ltik recorded at a storage launch) ends. */
 export const STORAGE_SESSION_TTL_SECONDS = 4 * 3600;
+/** How long a cookie-less session may go unused before it ends. */
+export const STORAGE_SESSION_IDLE_SECONDS = 30 * 60;
+/**
+ * How long a signed-out ltik stays refused. A cookie session's ltik lives as long as ltijs keeps
+ * the user's id token (24 h, renewed by each new launch of that user), so this outlasts it well.
+ */
+export const SIGNED_OUT_TTL_SECONDS = 7 * 24 * 3600;
+
+/** Where cookie-less sessions and sign-outs are kept (the upstream cache, src/store/cache.ts). */
+export interface SessionStore {
+  getMany(keys: string[]): Promise<Map<string, unknown>>;
+  set(key: string, value: Record<string, string | number>, ttlSeconds: number): Promise<void>;
+}
 
 const TARGET_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const SECRET_PATTERN = /^[0-9a-f]{64}$/;
@@ -102,11 +122,34 @@ function ltikClaims(ltik: string): { platformCode: string; user: string } | null
   return typeof platformCode === 'string' && typeof user === 'string' ? { platformCode, user } : null;
 }
 
+const sessionKey = (ltik: string) => `storage-session:${ltikHash(ltik)}`;
+const signedOutKey = (ltik: string) => `signed-out:${ltikHash(ltik)}`;
+
+interface StorageSessionRecord {
+  user: string;
+  platformCode: string;
+  /** Milliseconds since the epoch: the launch, and the latest request honoured. */
+  issuedAt: number;
+  lastSeenAt: number;
+  [key: string]: string | number;
+}
+
+function storageSessionRecord(v: unknown): StorageSessionRecord | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const { user, platformCode, issuedAt, lastSeenAt } = v as Record<string, unknown>;
+  if (typeof user !== 'string' || typeof platformCode !== 'string') return null;
+  const issued = Number(issuedAt);
+  const seen = Number(lastSeenAt);
+  // A record without its times (or with nonsense) is not honoured: the user relaunches.
+  if (!Number.isFinite(issued) || !Number.isFinite(seen)) return null;
+  return { user, platformCode, issuedAt: issued, lastSeenAt: seen };
+}
+
 /** Records the ltik of a launch that passed the storage check as a cookie-less session. */
-export async function recordStorageSession(sessions: JsonKeyValue, ltik: string): Promise<void> {
+export async function recordStorageSession(sessions: SessionStore, ltik: string, now = Date.now()): Promise<void> {
   const claims = ltikClaims(ltik);
   if (!claims) return;
-  await sessions.set(`storage-session:${ltikHash(ltik)}`, { user: claims.user, platformCode: claims.platformCode }, STORAGE_SESSION_TTL_SECONDS);
+  await sessions.set(sessionKey(ltik), { user: claims.user, platformCode: claims.platformCode, issuedAt: now, lastSeenAt: now }, STORAGE_SESSION_TTL_SECONDS);
 }
 
 /** The new ltik in ltijs's redirect after a launch it accepted, or null (a refusal redirects without). */
@@ -118,33 +161,75 @@ export function ltikInRedirect(target: string): string | null {
   }
 }
 
-/** The ltik a request carries, as ltijs reads it (query, body, or `Authorization: Bearer`). */
-export function ltikOf(req: Request): string | null {
-  const q = (req.query as Record<string, unknown>).ltik;
-  if (typeof q === 'string') return q;
-  const body: unknown = req.body;
-  if (typeof body === 'object' && body !== null && typeof (body as Record<string, unknown>).ltik === 'string') return (body as Record<string, string>).ltik!;
-  const auth = req.get('authorization');
-  const m = auth ? /^Bearer ([^\s,]+)/.exec(auth) : null;
-  return m ? m[1]! : null;
+/**
+ * The ltik ltijs will verify for this request: its server has already read it (an
+ * `LTIK-AUTH-V1` header, the query, the body, or `Authorization: Bearer`, in that order).
+ */
+function ltikOf(req: Request): string | null {
+  const token = (req as Request & { token?: unknown }).token;
+  return typeof token === 'string' && token !== '' ? token : null;
 }
 
 /**
- * A request with an ltik but no session cookie: if that ltik was recorded at a storage launch, the
- * session cookie's value is supplied from the record (ltijs still verifies the ltik itself).
+ * Whether the ltik came where the tool's own pages put it: the query string (links and GET
+ * forms) or a field of a plain POST form.
  */
-export async function restoreStorageSession(req: Request, sessions: JsonKeyValue): Promise<void> {
+function sentAsToolPagesSendIt(req: Request, ltik: string): boolean {
+  const q = (req.query as Record<string, unknown>).ltik;
+  if (q !== undefined) return q === ltik;
+  const body: unknown = req.body;
+  return req.method === 'POST' && Boolean(req.is('application/x-www-form-urlencoded')) && typeof body === 'object' && body !== null && (body as Record<string, unknown>).ltik === ltik;
+}
+
+const relaunch = 'Open the tool again from your course in the LMS.';
+
+/**
+ * Runs before ltijs checks the session of a request that carries an ltik. A signed-out ltik is
+ * refused. A cookie-less session's ltik (no session cookie, a live record) is honoured only if it
+ * came the way the tool's pages send it, within its idle and absolute lifetimes; each request it
+ * serves extends the idle lifetime (never past the absolute one), and gets the session cookie's
+ * value (the user) from the record. Returns the refusal to show, or null to go on to ltijs.
+ */
+export async function checkSession(req: Request, sessions: SessionStore, options: { now?: number; idleSeconds?: number } = {}): Promise<HttpError | null> {
   const ltik = ltikOf(req);
-  if (!ltik) return;
+  if (!ltik) return null;
   const claims = ltikClaims(ltik);
-  if (!claims) return;
+  if (!claims) return null;
+  const found = await sessions.getMany([sessionKey(ltik), signedOutKey(ltik)]);
+  if (found.has(signedOutKey(ltik))) {
+    return new HttpError(401, 'signed_out', 'You signed out of the tool, so this page can no longer be opened with that session.', undefined, [relaunch]);
+  }
   const cookies = (req.signedCookies ?? {}) as Record<string, unknown>;
-  if (cookies[claims.platformCode] !== undefined) return;
-  const record = await sessions.get(`storage-session:${ltikHash(ltik)}`);
-  if (typeof record !== 'object' || record === null) return;
-  const { user, platformCode } = record as Record<string, unknown>;
-  if (user !== claims.user || platformCode !== claims.platformCode) return;
-  req.signedCookies = { ...cookies, [claims.platformCode]: user };
+  if (cookies[claims.platformCode] !== undefined) return null;
+  const record = storageSessionRecord(found.get(sessionKey(ltik)));
+  if (!record || record.user !== claims.user || record.platformCode !== claims.platformCode) return null;
+  if (!sentAsToolPagesSendIt(req, ltik)) {
+    return new HttpError(401, 'ltik_not_accepted', 'This session is accepted only from the tool’s own pages (their links and forms), not sent in another way.', undefined, [relaunch]);
+  }
+  const now = options.now ?? Date.now();
+  const endsAt = record.issuedAt + STORAGE_SESSION_TTL_SECONDS * 1000;
+  if (now >= endsAt) {
+    return new HttpError(401, 'session_expired', `Your session with the tool has ended: it lasts at most ${STORAGE_SESSION_TTL_SECONDS / 3600} hours after you open the tool.`, undefined, [relaunch]);
+  }
+  const idleSeconds = options.idleSeconds ?? STORAGE_SESSION_IDLE_SECONDS;
+  if (now >= record.lastSeenAt + idleSeconds * 1000) {
+    return new HttpError(401, 'session_idle', `Your session with the tool ended after ${Math.round(idleSeconds / 60)} minutes without use.`, undefined, [relaunch]);
+  }
+  await sessions.set(sessionKey(ltik), { ...record, lastSeenAt: now }, Math.max(1, Math.ceil((endsAt - now) / 1000)));
+  req.signedCookies = { ...cookies, [claims.platformCode]: record.user };
+  return null;
+}
+
+/** The name of ltijs's session cookie for this ltik (its platform code), or null. */
+export function sessionCookieName(ltik: string): string | null {
+  return ltikClaims(ltik)?.platformCode ?? null;
+}
+
+/** Ends the session of this ltik at once: it is refused from now on, cookie or not. */
+export async function signOut(sessions: SessionStore, ltik: string, now = Date.now()): Promise<void> {
+  await sessions.set(signedOutKey(ltik), { at: now }, SIGNED_OUT_TTL_SECONDS);
+  // A cookie-less session's record loses its user at once (and is swept a second later).
+  await sessions.set(sessionKey(ltik), { revokedAt: now }, 1);
 }
 
 /**

@@ -11,7 +11,8 @@
  */
 import type { Express, NextFunction, Request, Response } from 'express';
 import { Provider as ltijsSingleton, type Provider } from 'ltijs';
-import { iframeLogin, type JsonKeyValue, type LoginParamsStore } from './iframe';
+import { iframeLogin, type LoginParamsStore } from './iframe';
+import type { SessionStore } from './platformStorage';
 
 export interface LtiProviderOptions {
   encryptionKey: string;
@@ -27,10 +28,10 @@ export interface LtiProviderOptions {
    */
   loginParams?: LoginParamsStore;
   /**
-   * Where cookie-less sessions begun through the LMS's platform storage are kept
+   * Where cookie-less sessions begun through the LMS's platform storage, and sign-outs, are kept
    * (src/lti/platformStorage.ts); needs `loginParams`.
    */
-  storageSessions?: JsonKeyValue;
+  storageSessions?: SessionStore;
 }
 
 export function createLtiProvider(options: LtiProviderOptions): Provider {

@@ -40,6 +40,7 @@ declare module 'ltijs' {
     platformName(): Promise<string>;
     platformKid(): Promise<string>;
     platformActive(): Promise<boolean>;
+    platformAuthEndpoint(): Promise<string>;
   }
   export interface RegisterPlatformInput {
     url: string;
@@ -72,6 +73,9 @@ declare module 'ltijs' {
     registerPlatform(p: RegisterPlatformInput): Promise<LtiPlatform | false>;
     getPlatform(url: string, clientId?: string): Promise<LtiPlatform | LtiPlatform[] | false>;
     deletePlatform(url: string, clientId: string): Promise<boolean>;
+    getAllPlatforms(): Promise<LtiPlatform[]>;
+    /** ltijs's Database plugin (ours, src/store/ltijsPlugin.ts). */
+    Database: { Delete(collection: string, query: Record<string, unknown>): Promise<unknown> };
     NamesAndRoles: {
       getMembers(token: LtiIdToken, options?: { role?: string; limit?: number; pages?: number | false; url?: string; resourceLinkId?: boolean }): Promise<MembersResult>;
     };

@@ -26,10 +26,18 @@ export type TokenCheck = { ok: true; token: IssuedToken } | { ok: false; status:
 export class AccessTokenStore {
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly usedJtis = new Map<string, number>();
+  /** Access tokens issued so far (tests count how often the tool asked). */
+  issuedCount = 0;
+  /**
+   * While set, the services refuse every access token, even a fresh one (as an LMS whose tool
+   * registration lost the service or cannot verify the tool any more).
+   */
+  refuseAll = false;
 
   issue(platform: string, clientId: string, scopes: string[], nowSeconds: number): { access_token: string; token_type: 'Bearer'; expires_in: number; scope: string } {
     this.sweep(nowSeconds);
     const accessToken = randomBytes(24).toString('base64url');
+    this.issuedCount++;
     this.tokens.set(accessToken, { platform, clientId, scopes, expiresAt: nowSeconds + ACCESS_TOKEN_TTL_SECONDS });
     return { access_token: accessToken, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SECONDS, scope: scopes.join(' ') };
   }
@@ -47,6 +55,7 @@ export class AccessTokenStore {
     if (!match) return { ok: false, status: 401, error: 'missing bearer token' };
     const token = this.tokens.get(match[1] as string);
     if (!token || token.expiresAt <= nowSeconds) return { ok: false, status: 401, error: 'invalid or expired access token' };
+    if (this.refuseAll) return { ok: false, status: 401, error: 'access token revoked' };
     if (token.platform !== platform) return { ok: false, status: 401, error: 'access token issued by another platform' };
     if (!token.scopes.includes(scope)) return { ok: false, status: 403, error: `access token lacks scope ${scope}` };
     return { ok: true, token };
@@ -55,6 +64,11 @@ export class AccessTokenStore {
   /** Test hook: make every issued token expire now. */
   expireAll(): void {
     for (const t of this.tokens.values()) t.expiresAt = 0;
+  }
+
+  /** Test hook: forget every issued token, as an LMS restarted with new state does. */
+  revokeAll(): void {
+    this.tokens.clear();
   }
 
   private sweep(nowSeconds: number): void {

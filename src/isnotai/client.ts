@@ -216,6 +216,8 @@ export function createIsnotaiClient(config: IsnotaiClientConfig): IsnotaiClient 
 
   /** One attempt: transport only. Throws network/timeout/abort errors; returns any status. */
   async function attemptOnce(endpoint: string, path: string, signal: AbortSignal | undefined): Promise<RawResponse> {
+    // An 'abort' listener never fires for a signal that is already aborted (a page past its deadline).
+    if (signal?.aborted) throw new IsnotaiAbortError(endpoint, signal.reason);
     const pool = cfg.cache.get(cfg.origin, { connectTimeoutMs: cfg.connectTimeoutMs, connections: cfg.maxConnections });
     const controller = new AbortController();
     let timedOut = false;

@@ -19,7 +19,8 @@ export type StoreErrorCode =
   | 'DUPLICATE_KEY'
   | 'NONCE_ALREADY_RECEIVED' // same name ltijs uses for a replayed nonce
   | 'INVALID_ARGUMENT'
-  | 'INVALID_SETTINGS';
+  | 'INVALID_SETTINGS'
+  | 'DATABASE_UNAVAILABLE'; // the server refused or dropped the connection (see isDatabaseUnavailable)
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
@@ -41,4 +42,42 @@ export function pgErrorCode(err: unknown): string | undefined {
     return (err as { code: string }).code;
   }
   return undefined;
+}
+
+/**
+ * ltijs reports a failed session read as an invalid token and passes on nothing but the error's
+ * message, so a database outage must be recognisable by the message alone (src/web/launchErrors.ts).
+ * The message starts with this code; the driver's own words follow, for the log.
+ */
+export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
+
+/** SQLSTATE classes and codes that mean "the server is not there for us now", not "the query is wrong". */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4])/;
+/** 55000 covers other things too; only its "database … is not currently accepting connections" is an outage. */
+const NOT_ACCEPTING = /not currently accepting connections/;
+const NODE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** node-postgres's own words for a lost or unobtainable connection (they carry no code). */
+const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end)/;
+
+/** Whether an error from the driver (or a StoreError wrapping one) means the database is unreachable. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof StoreError && e.code === 'DATABASE_UNAVAILABLE') return true;
+    if (typeof e !== 'object') return false;
+    const code = pgErrorCode(e);
+    const message = e instanceof Error ? e.message : '';
+    if (code && (UNAVAILABLE_SQLSTATE.test(code) || NODE_NETWORK_CODES.has(code))) return true;
+    if (code === '55000' && NOT_ACCEPTING.test(message)) return true;
+    if (PG_CONNECTION_MESSAGES.test(message)) return true;
+    // AggregateError (a dual-stack connect that failed on every address) keeps its reasons here.
+    const errors = (e as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.some((x) => isDatabaseUnavailable(x))) return true;
+  }
+  return false;
+}
+
+/** The error ltijs will see when the database is unreachable: recognisable by its message. */
+export function databaseUnavailable(cause: unknown): StoreError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new StoreError('DATABASE_UNAVAILABLE', `${DATABASE_UNAVAILABLE}: ${detail.slice(0, 300)}`, { cause });
 }

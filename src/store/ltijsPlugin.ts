@@ -20,7 +20,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Store, StoreLogger } from './db';
-import { PG_UNIQUE_VIOLATION, StoreError, pgErrorCode } from './errors';
+import { PG_UNIQUE_VIOLATION, StoreError, databaseUnavailable, isDatabaseUnavailable, pgErrorCode } from './errors';
 import { resolveTtls, startSweeper, sweepExpired, systemClock, type Clock, type LtiTtls, type SweepResult } from './expiry';
 import { COLLECTIONS, isLtiCollection, type CollectionSpec, type FieldSpec } from './ltijsCollections';
 import type { Schema } from './schema';
@@ -50,6 +50,18 @@ export class PostgresLtiDatabase {
     this.#db = store.db;
     this.ttls = resolveTtls(options.ttlSeconds);
     this.#clock = options.clock ?? systemClock;
+    // ltijs turns any error while it reads a session into "invalid token" (401, relaunch) and keeps
+    // only the message: an outage must say so in the message, so the tool can answer 503 instead.
+    for (const method of ['Get', 'Insert', 'Replace', 'Modify', 'Delete'] as const) {
+      const original = this[method] as (...args: unknown[]) => Promise<unknown>;
+      (this as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+        try {
+          return await original.apply(this, args);
+        } catch (err) {
+          throw isDatabaseUnavailable(err) && !(err instanceof StoreError) ? databaseUnavailable(err) : err;
+        }
+      };
+    }
   }
 
   /** Called by ltijs's deploy(). Checks the pool works and the migrations have run. */

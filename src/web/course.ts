@@ -6,7 +6,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { riskRank, RISK_LEVELS, type RiskLevel } from '../risk';
-import { applyList, compareDate, compareNumber, compareText, listErrorMessage, listHref, parseListQuery, sortHref, toCsv, type ListPage, type ListQuery, type ListSpec } from './lists';
+import { applyList, compareDate, compareNumber, compareText, listErrorMessage, listHref, parseListQuery, rawQueryOf, sortHref, toCsv, type ListPage, type ListQuery, type ListSpec } from './lists';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { auditView } from './audit';
 import { forbidden, HttpError } from './errors';
@@ -185,7 +185,7 @@ export function courseRouter(deps: CourseDeps): Router {
       const actor = actorOf(res);
       if (actor.audience === 'student') throw forbidden('The course roster is for instructors.');
       const format = req.path.endsWith('.json') ? 'json' : req.path.endsWith('.csv') ? 'csv' : 'html';
-      const parsed = parseListQuery(req.query as Record<string, string | string[] | undefined>, ROSTER_SPEC);
+      const parsed = parseListQuery(rawQueryOf(req), ROSTER_SPEC);
       if (!parsed.ok) throw new HttpError(422, 'invalid_parameters', listErrorMessage(parsed.errors), parsed.errors, ['Change the highlighted options and try again.']);
       const q = parsed.value;
       const window = { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined };

@@ -49,7 +49,7 @@ export function safeHref(url: unknown): string | null {
 // eslint-disable-next-line no-control-regex
 const UNSHOWABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]/g;
 
-/** Upstream text made safe to show as text (templates still HTML-escape it). */
+/** Upstream text made safe to show as text (templates still HTML-escape it); CSV cells use it too. */
 export function displayText(text: unknown): string {
   const s = typeof text === 'string' ? text : text === null || text === undefined ? '' : String(text);
   return s.replace(UNSHOWABLE, '');

@@ -4,11 +4,16 @@
  */
 import type { Request } from 'express';
 import { moodleRelaunchUrl } from '../lti/iframe';
-import { HttpError } from './errors';
+import { DATABASE_UNAVAILABLE } from '../store/errors';
+import { databaseUnavailableError, HttpError } from './errors';
 
 export function launchErrorFor(reason: string | undefined, req: Request): { httpError: HttpError; newWindow: string | null } {
   const r = reason ?? '';
   const launchAgain = 'Go back to your course and open the tool again.';
+  if (r.startsWith(DATABASE_UNAVAILABLE)) {
+    // The session may well be valid: it could not be read. Relaunching would fail the same way.
+    return { httpError: databaseUnavailableError(), newWindow: null };
+  }
   if (r === 'MISSING_VALIDATION_COOKIE') {
     // The LMS has already used up this launch (its lti_message_hint is single-use), so the login
     // cannot simply be sent again. For Moodle, its own launch page for the activity starts a fresh
@@ -45,5 +50,7 @@ export function launchErrorFor(reason: string | undefined, req: Request): { http
   if (r === 'NO_LTIK_OR_IDTOKEN_FOUND') {
     return { httpError: new HttpError(401, 'no_launch', 'Open this tool from your course in the LMS.'), newWindow: null };
   }
-  return { httpError: new HttpError(401, 'launch_invalid', 'The launch from your LMS could not be validated.', { reason: r.slice(0, 100) }, [launchAgain]), newWindow: null };
+  // ltijs passes on any error's message here (a driver's, a decryption's): only its own codes are shown.
+  const details = /^[A-Z0-9_]{2,60}$/.test(r) ? { reason: r } : undefined;
+  return { httpError: new HttpError(401, 'launch_invalid', 'The launch from your LMS could not be validated.', details, [launchAgain]), newWindow: null };
 }

@@ -15,7 +15,7 @@ import { chartView } from './chartView';
 import { activityTimelineChart, eventCountsChart, scoreOverTimeChart } from './charts';
 import { forbidden, HttpError } from './errors';
 import { clip, formatDateTime, formatDuration, safeHref } from './format';
-import { applyList, compareDate, compareNumber, listErrorMessage, parseIsoBound, parseListQuery, toCsv, type ListSpec } from './lists';
+import { applyList, compareDate, compareNumber, listErrorMessage, paramReader, parseIsoBound, parseListQuery, rawQueryOf, toCsv, type ListSpec } from './lists';
 import { navFor } from './nav';
 import type { AuditSink } from './ports';
 import { courseMembers, type BoundUpstream, type RosterDeps } from './rosterService';
@@ -57,7 +57,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
       const userId = learnerId(req);
       const access = await authorise(deps, actor, userId);
       const upstream = await deps.upstreamFor(actor);
-      const cursor = typeof req.query.cursor === 'string' && req.query.cursor.length <= 2000 ? req.query.cursor : undefined;
+      const cursor = cursorParam(req);
       const [all, page] = await Promise.all([upstream.allUserSessions(userId), upstream.userSessionsPage(userId, { pageSize: 25, cursor })]);
       await auditView(deps.audit, actor, res, 'view.learner', userId);
       const summary = learnerRiskSummary(all, { thresholds: actor.platform.thresholds });
@@ -93,7 +93,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
       const actor = actorOf(res);
       const userId = learnerId(req);
       await authorise(deps, actor, userId);
-      const parsed = parseListQuery(req.query as Record<string, string | string[] | undefined>, SESSION_LIST_SPEC);
+      const parsed = parseListQuery(rawQueryOf(req), SESSION_LIST_SPEC);
       if (!parsed.ok) throw new HttpError(422, 'invalid_parameters', listErrorMessage(parsed.errors), parsed.errors);
       const upstream = await deps.upstreamFor(actor);
       const all = await upstream.allUserSessions(userId);
@@ -145,7 +145,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
       const cached = await upstream.allUserSessions(userId);
       const session = cached.some((s) => s.id === sessionId) ? authoriseSession(cached, userId, sessionId) : authoriseSession(await upstream.allUserSessions(userId, { fresh: true }), userId, sessionId);
       const filters = parseEventFilters(req);
-      if (filters.errors.length > 0) throw new HttpError(422, 'invalid_parameters', filters.errors.map((e) => `${e.param}: ${e.message}`).join('; '), filters.errors);
+      if (filters.errors.length > 0) throw new HttpError(422, 'invalid_parameters', listErrorMessage(filters.errors), filters.errors);
       await auditView(deps.audit, actor, res, 'view.session', userId, sessionId);
 
       let details: SessionDetails | null = null;
@@ -200,14 +200,22 @@ function detailsView(d: SessionDetails) {
   };
 }
 
+/** An upstream cursor (one plain value); a repeated or bracketed one is a 422, an overlong one is ignored. */
+function cursorParam(req: Request): string | undefined {
+  const params = paramReader(rawQueryOf(req), ['cursor']);
+  const cursor = params.text('cursor', Number.MAX_SAFE_INTEGER);
+  if (params.errors.length > 0) throw new HttpError(422, 'invalid_parameters', listErrorMessage(params.errors), params.errors);
+  return cursor && cursor.length <= 2000 ? cursor : undefined;
+}
+
 /** Event filters: type as a name, decimal or hex; a time window (ISO-8601 or Unix ms); page size. */
 export function parseEventFilters(req: Request) {
-  const errors: Array<{ param: string; message: string }> = [];
-  const str = (k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string).trim() : '');
-  const rawType = str('type');
-  const rawFrom = str('from');
-  const rawTo = str('to');
-  const rawPageSize = str('page_size');
+  const params = paramReader(rawQueryOf(req), ['type', 'from', 'to', 'page_size', 'cursor']);
+  const errors = params.errors;
+  const rawType = params.text('type', 100);
+  const rawFrom = params.text('from', 100);
+  const rawTo = params.text('to', 100);
+  const rawPageSize = params.text('page_size', 100);
   let type: string | undefined;
   if (rawType) {
     if (!parseEventType(rawType)) errors.push({ param: 'type', message: `unknown event type “${clip(rawType, 40)}”: use a name such as mouse_move, a decimal such as 2, or hex such as 0x02` });
@@ -217,21 +225,17 @@ export function parseEventFilters(req: Request) {
     if (!raw) return undefined;
     const n = /^\d{1,15}$/.test(raw) ? Number(raw) : (parseIsoBound(raw, param === 'from' ? 'after' : 'before')?.getTime() ?? NaN);
     if (!Number.isFinite(n)) {
-      errors.push({ param, message: 'must be an ISO-8601 date-time or Unix milliseconds' });
+      errors.push({ param, message: `${param} must be an ISO-8601 date-time or Unix milliseconds` });
       return undefined;
     }
     return n;
   };
   const startTime = time(rawFrom, 'from');
   const endTime = time(rawTo, 'to');
-  if (startTime !== undefined && endTime !== undefined && startTime > endTime) errors.push({ param: 'to', message: 'must not be before “from”' });
-  let pageSize: number | undefined;
-  if (rawPageSize) {
-    const n = Number(rawPageSize);
-    if (!Number.isInteger(n) || n < 1 || n > 500) errors.push({ param: 'page_size', message: 'must be a whole number from 1 to 500 (isnotai clamps it to your plan’s maximum)' });
-    else pageSize = n;
-  }
-  const cursor = str('cursor') || undefined;
+  if (startTime !== undefined && endTime !== undefined && startTime > endTime) errors.push({ param: 'to', message: 'to must not be before “from”' });
+  // isnotai clamps it to the plan's maximum.
+  const pageSize = params.integer('page_size', 1, 500);
+  const cursor = params.text('cursor', Number.MAX_SAFE_INTEGER) || undefined;
   return { errors, type, startTime, endTime, pageSize, cursor: cursor && cursor.length <= 2000 ? cursor : undefined, rawType, rawFrom, rawTo, rawPageSize };
 }
 

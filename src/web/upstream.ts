@@ -5,7 +5,9 @@
  * upstream data, so a cached answer is exactly as trustworthy as a fresh one.
  */
 import crypto from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { IsnotaiClient } from '../isnotai/client';
+import type { Logger } from '../log';
 import { mapWithConcurrency } from '../isnotai/concurrency';
 import type { IsnotaiSession, SessionDetails } from '../isnotai/types';
 import type { PlatformView, UpstreamApi, UpstreamCache } from './ports';
@@ -30,18 +32,55 @@ export interface RosterUpstream {
   integrationSessions(window: { after?: Date; before?: Date }, maxPages: number): Promise<IsnotaiSession[] | null>;
 }
 
-export function boundUpstream(client: IsnotaiClient, cache: UpstreamCache, platform: PlatformView): UpstreamApi & RosterUpstream {
+export interface BoundUpstreamOptions {
+  /**
+   * One overall deadline for every isnotai call this binding makes (it lives for one request),
+   * retries included. Past it, calls fail at once with IsnotaiAbortError: the page shows what it
+   * has or answers 503, instead of waiting out each call's own timeout and retries.
+   */
+  deadlineMs?: number;
+  /** Where dropped foreign sessions are reported (ids only). */
+  logger?: Pick<Logger, 'warn'>;
+}
+
+/**
+ * A learner's list may only hold that learner's sessions. One that names another user (an
+ * upstream bug, or a mix-up in a proxy or cache in between) is dropped, and logged with ids only,
+ * rather than shown to this learner as their own.
+ */
+function onlySessionsOf(userId: string, sessions: IsnotaiSession[], logger: BoundUpstreamOptions['logger']): IsnotaiSession[] {
+  const own = sessions.filter((s) => s.userId === userId);
+  if (own.length !== sessions.length) {
+    const foreign = sessions.filter((s) => s.userId !== userId);
+    logger?.warn({ endpoint: 'GET /v1/users/{userId}/sessions', userId, dropped: foreign.length, sessionIds: foreign.slice(0, 20).map((s) => s.id), foreignUserIds: [...new Set(foreign.map((s) => s.userId))].slice(0, 20) }, 'isnotai returned sessions of another user; dropped');
+  }
+  return own;
+}
+
+export function boundUpstream(client: IsnotaiClient, cache: UpstreamCache, platform: PlatformView, options: BoundUpstreamOptions = {}): UpstreamApi & RosterUpstream {
   const prefix = platformCachePrefix(platform);
   const ttl = platform.cacheTtlSeconds;
   const userKey = (userId: string) => `${prefix}:user-sessions:${userId}`;
+  // The deadline runs from the page's first isnotai call: the LMS and the database have their own.
+  let deadline: AbortSignal | undefined;
+  const call = (): { signal?: AbortSignal } => {
+    if (options.deadlineMs === undefined) return {};
+    if (!deadline) {
+      deadline = AbortSignal.timeout(options.deadlineMs);
+      // Every concurrent call of a roster listens on it (and lets go when done): not a leak.
+      setMaxListeners(1000, deadline);
+    }
+    return { signal: deadline };
+  };
 
   async function fetchAll(userId: string): Promise<IsnotaiSession[]> {
-    return client.allUserSessions(userId, { pageSize: 100, maxItems: MAX_SESSIONS_PER_LEARNER });
+    return onlySessionsOf(userId, await client.allUserSessions(userId, { pageSize: 100, maxItems: MAX_SESSIONS_PER_LEARNER, ...call() }), options.logger);
   }
 
   return {
-    userSessionsPage(userId, params) {
-      return client.listUserSessions(userId, params);
+    async userSessionsPage(userId, params) {
+      const page = await client.listUserSessions(userId, params, call());
+      return { ...page, data: onlySessionsOf(userId, page.data, options.logger) };
     },
     async allUserSessions(userId, options) {
       if (ttl > 0 && !options?.fresh) {
@@ -89,7 +128,7 @@ export function boundUpstream(client: IsnotaiClient, cache: UpstreamCache, platf
       const out: IsnotaiSession[] = [];
       let cursor: string | undefined;
       for (let page = 0; page < maxPages; page++) {
-        const res = await client.listSessions({ pageSize: 100, cursor, startDate: window.after, endDate: window.before });
+        const res = await client.listSessions({ pageSize: 100, cursor, startDate: window.after, endDate: window.before }, call());
         out.push(...res.data);
         if (!res.pagination.hasMore || !res.pagination.nextCursor) return out;
         cursor = res.pagination.nextCursor;
@@ -107,15 +146,15 @@ export function boundUpstream(client: IsnotaiClient, cache: UpstreamCache, platf
         const hit = await cache.get(key);
         if (hit && typeof hit === 'object') return hit as SessionDetails;
       }
-      const d = await client.getSessionDetails(sessionId);
+      const d = await client.getSessionDetails(sessionId, call());
       if (ttl > 0) await cache.set(key, d, ttl);
       return d;
     },
     sessionsPage(params) {
-      return client.listSessions(params);
+      return client.listSessions(params, call());
     },
     eventsPage(sessionId, params) {
-      return client.listEvents(sessionId, params);
+      return client.listEvents(sessionId, params, call());
     },
   };
 }

@@ -1,5 +1,5 @@
 /** Upstream failures, turned into pages a person can act on. */
-import { IsnotaiApiError, IsnotaiError, IsnotaiNetworkError, IsnotaiResponseError, IsnotaiTimeoutError } from '../isnotai/errors';
+import { IsnotaiAbortError, IsnotaiApiError, IsnotaiError, IsnotaiNetworkError, IsnotaiResponseError, IsnotaiTimeoutError } from '../isnotai/errors';
 import type { Audience } from '../lti/roles';
 import { HttpError } from './errors';
 
@@ -23,6 +23,12 @@ export function upstreamToHttp(err: unknown, audience: Audience | null): HttpErr
     (err instanceof IsnotaiApiError && (err.status === 429 || err.status >= 500))
   ) {
     return new HttpError(503, 'upstream_unavailable', 'The integrity service is not answering right now.', undefined, [
+      'Please try again in a few minutes. Nothing was lost.',
+    ]);
+  }
+  if (err instanceof IsnotaiAbortError) {
+    // The page's overall deadline for isnotai passed (src/web/upstream.ts).
+    return new HttpError(503, 'upstream_unavailable', 'The integrity service did not answer in time.', undefined, [
       'Please try again in a few minutes. Nothing was lost.',
     ]);
   }

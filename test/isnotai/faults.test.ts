@@ -7,6 +7,7 @@ import {
   closeAllPools,
   createDispatcherCache,
   createIsnotaiClient,
+  IsnotaiAbortError,
   IsnotaiApiError,
   IsnotaiConfigError,
   IsnotaiNetworkError,
@@ -80,6 +81,20 @@ test('a request that never answers times out with a typed error within its timeo
   expect(error).toMatchObject({ code: 'timeout', phase: 'request', timeoutMs: 250, attempts: 2 });
   expect(elapsed).toBeGreaterThanOrEqual(500);
   expect(elapsed).toBeLessThan(1500);
+});
+
+test('a caller’s deadline ends a hung call and its retries at once; a call made after it sends nothing', async () => {
+  sim.setFaults({ timeoutRate: 1 });
+  const client = createIsnotaiClient({ baseUrl: sim.url, apiKey: PRO_KEY, requestTimeoutMs: 5000, ...fast });
+  const signal = AbortSignal.timeout(300);
+  const started = Date.now();
+  await expect(client.listUserSessions('4', {}, { signal })).rejects.toBeInstanceOf(IsnotaiAbortError);
+  expect(Date.now() - started).toBeLessThan(1500);
+  const before = sim.requests.length;
+  const late = Date.now();
+  await expect(client.listUserSessions('5', {}, { signal })).rejects.toBeInstanceOf(IsnotaiAbortError);
+  expect(Date.now() - late).toBeLessThan(200);
+  expect(sim.requests.length).toBe(before);
 });
 
 test('429 waits for Retry-After before retrying', async () => {

@@ -5,7 +5,7 @@
  * timestamps and ids are untouched, so the client's validation lets them through to the views.
  */
 import type { IsnotaiEvent, IsnotaiSession, SessionDetails } from '../../isnotai/types';
-import type { DatasetOverrides } from './dataset';
+import type { DatasetOverrides, SimDataset } from './dataset';
 
 /** 10 kB that also opens with markup: it must be escaped AND clipped (or wrapped) on a page. */
 const LONG = `<script>alert("long")</script>${'L'.repeat(10 * 1024 - 30)}`;
@@ -70,5 +70,18 @@ export function hostileOverrides(userIds: readonly string[]): DatasetOverrides {
         pageHistory: d.pageHistory.map((p, i) => ({ ...p, url: at(HISTORY_URLS, i), type: at(HISTORY_TYPES, i) })),
       };
     },
+  };
+}
+
+/**
+ * An upstream that mixes users up: GET /v1/users/{X}/sessions also lists the sessions of another
+ * user, each still naming its real userId. `lists` maps X to that other user (for the simulator's
+ * `userSessions` option). The merged list keeps the API's order: newest first, then by id.
+ */
+export function foreignSessionsIn(lists: Readonly<Record<string, string>>) {
+  return (userId: string, own: readonly IsnotaiSession[], dataset: SimDataset): readonly IsnotaiSession[] => {
+    const other = Object.prototype.hasOwnProperty.call(lists, userId) ? lists[userId] : undefined;
+    if (other === undefined) return own;
+    return [...own, ...dataset.sessionsForUser(other)].sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? 1 : -1));
   };
 }

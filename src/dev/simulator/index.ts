@@ -2,4 +2,4 @@ export { startSimulator, DEFAULT_SIM_KEYS, type RunningSimulator, type Simulator
 export { buildDataset, SIM_DEFAULT_NOW, SIM_DEFAULT_SEED, type SimDataset, type DatasetOptions, type Persona } from './dataset';
 export { TIER_MAX_PAGE, type Tier } from './params';
 export { DatasetOverrideError, type DatasetOverrides } from './dataset';
-export { HOSTILE, hostileOverrides } from './hostile';
+export { foreignSessionsIn, HOSTILE, hostileOverrides } from './hostile';

@@ -39,8 +39,11 @@ export interface SimulatorFaults {
   retryAfterSeconds?: number;
 }
 
-/** A fault forced on the next matching request, regardless of rates (deterministic tests). */
-export type ForcedFault = '503' | '502' | '429' | 'timeout' | 'malformed' | 'details503';
+/**
+ * A fault forced on the next matching request, regardless of rates (deterministic tests). `none`
+ * answers that request normally, so a queue can let the first requests through and fail the rest.
+ */
+export type ForcedFault = '503' | '502' | '429' | 'timeout' | 'malformed' | 'details503' | 'none';
 
 export interface SimulatorOptions {
   port?: number;
@@ -58,6 +61,11 @@ export interface SimulatorOptions {
   dataset?: SimDataset;
   /** Rewrites of the generated data (ignored with `dataset`), e.g. `hostileOverrides([...])`. */
   overrides?: DatasetOverrides;
+  /**
+   * What GET /v1/users/{userId}/sessions lists instead of the user's own sessions, for tests of a
+   * misbehaving upstream (e.g. `foreignSessionsIn({...})`, which mixes in another user's).
+   */
+  userSessions?: (userId: string, own: readonly IsnotaiSession[], dataset: SimDataset) => readonly IsnotaiSession[];
 }
 
 export interface ReceivedRequest {
@@ -203,7 +211,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       case 'userSessions': {
         const size = parsePageSize(q, 50, tier);
         // An unknown user simply has no sessions: 200 with an empty page, never 404.
-        return pageOf(dataset.sessionsForUser(route.userId), `user|${route.userId}`, q, size);
+        const own = dataset.sessionsForUser(route.userId);
+        return pageOf(options.userSessions ? options.userSessions(route.userId, own, dataset) : own, `user|${route.userId}`, q, size);
       }
       case 'events': {
         const size = parsePageSize(q, 100, tier);
@@ -273,6 +282,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       else if (chance(faults.rate429)) fault = '429';
       else if (route.kind === 'details' && chance(faults.detailsUnavailableRate)) fault = 'details503';
       else if (chance(faults.malformedRate)) fault = 'malformed';
+      if (fault === 'none') fault = undefined;
       entry.fault = fault;
 
       if (fault === 'timeout') return; // never answered; close() or the client's abort ends it

@@ -2,9 +2,10 @@
  * CSV export with protection against formula injection: spreadsheet apps run a cell that starts
  * with = + - @ (or a tab / carriage return before one) as a formula, so such text cells get a
  * leading apostrophe. Real numbers, and text that is only a plain number like "-0.5", are left
- * alone because they cannot be formulas.
+ * alone because they cannot be formulas. Bidi controls are dropped, as on the pages.
  */
 import { stringify } from 'csv-stringify/sync';
+import { displayText } from '../format';
 
 export interface CsvColumn<T> {
   header: string;
@@ -19,10 +20,15 @@ export interface CsvOptions {
 const FORMULA_START = /^[=+\-@\t\r]/;
 const PLAIN_NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 
-/** Neutralises one text cell. */
+/**
+ * Neutralises one text cell. Bidirectional controls are dropped first, exactly as the pages drop
+ * them (displayText): in a spreadsheet "\u202Egnp.exe" would read "exe.png" too, and a control
+ * in front of "=" must not hide a formula from the check below.
+ */
 export function csvSafeText(text: string): string {
-  if (FORMULA_START.test(text) && !PLAIN_NUMBER.test(text)) return `'${text}`;
-  return text;
+  const shown = displayText(text);
+  if (FORMULA_START.test(shown) && !PLAIN_NUMBER.test(shown)) return `'${shown}`;
+  return shown;
 }
 
 function cell(v: string | number | null | undefined): string {

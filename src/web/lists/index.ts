@@ -7,8 +7,10 @@ export {
   LIMIT_MAX,
   LIMIT_MIN,
   parseIsoBound,
+  paramReader,
   parseListQuery,
   QUERY_MAX_LENGTH,
+  rawQueryOf,
 } from './parse';
 export { applyList, ListConfigError, type ListAdapters } from './apply';
 export { listHref, sortHref, toQueryString, type ListQueryChanges } from './queryString';

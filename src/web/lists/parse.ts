@@ -87,9 +87,64 @@ function integer(param: string, raw: string, min: number, max: number, errors: L
   return n;
 }
 
+/**
+ * The query string exactly as sent: every name as written, repeats as arrays. Express's default
+ * parser (qs) turns `subject[]=x` into the array `['x']` and `limit[a]=5` into an object, so a
+ * list reading `req.query` cannot tell a bracket form from a plain value; with this, it can.
+ */
+export function rawQueryOf(req: { originalUrl: string }): RawQuery {
+  const at = req.originalUrl.indexOf('?');
+  const out: Record<string, string | string[]> = {};
+  if (at < 0) return out;
+  for (const [name, value] of new URLSearchParams(req.originalUrl.slice(at + 1))) {
+    const prev = out[name];
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
+/** `name[]=…` or `name[key]=…` for a parameter the list knows: an error naming it (never ignored). */
+function bracketErrors(rawQuery: RawQuery, known: ReadonlySet<string>, errors: ListParamError[]): void {
+  const reported = new Set<string>();
+  for (const name of Object.keys(rawQuery)) {
+    const m = /^([^[\]]+)\[[^\]]*\]/.exec(name);
+    if (!m || !known.has(m[1] as string) || reported.has(m[1] as string)) continue;
+    reported.add(m[1] as string);
+    errors.push({ param: m[1] as string, message: `${m[1]} must be given as ${m[1]}=…, not as ${clipValue(name)}=…`, value: clipValue(name) });
+  }
+}
+
+/**
+ * Parameters of lists that do not follow seeds/004 (the admin session list, the audit log, a
+ * session's events), read with the same rules: one plain value per parameter (a repeat or a
+ * bracket form is an error naming it), whole numbers within bounds, text within a length.
+ */
+export function paramReader(rawQuery: RawQuery, known: readonly string[]) {
+  const errors: ListParamError[] = [];
+  bracketErrors(rawQuery, new Set(known), errors);
+  return {
+    errors,
+    /** The trimmed value, or '' when absent; a value longer than `maxLength` is an error. */
+    text(param: string, maxLength = 2000, message?: string): string {
+      const v = single(param, rawQuery[param], errors)?.trim() ?? '';
+      if (v.length > maxLength) {
+        errors.push({ param, message: message ?? `${param} must be at most ${maxLength} characters`, value: clipValue(v) });
+        return '';
+      }
+      return v;
+    },
+    /** A whole number in [min, max], or undefined when absent or invalid (then an error is recorded). */
+    integer(param: string, min: number, max: number): number | undefined {
+      const v = single(param, rawQuery[param], errors)?.trim() ?? '';
+      return v === '' ? undefined : integer(param, v, min, max, errors);
+    },
+  };
+}
+
 export function parseListQuery(rawQuery: RawQuery, spec: ListSpec): ListQueryResult {
   const errors: ListParamError[] = [];
   const filterSpecs = spec.filters ?? {};
+  bracketErrors(rawQuery, new Set([...RESERVED, ...Object.keys(filterSpecs)]), errors);
   const value: ListQuery = {
     query: null,
     filters: {},

@@ -119,3 +119,17 @@ describe('toCsv', () => {
     expect(readCsv(toCsv([], COLUMNS))).toEqual([['Name', 'Max score', 'Delta', 'Note']]);
   });
 });
+
+describe('toCsv: bidirectional controls', () => {
+  it('drops them from every text cell, as the pages do, before the formula check', () => {
+    const rows = [{ a: '\u202Egnp.exe', b: '\u2066=HYPERLINK("http://evil")\u2069' }];
+    const text = toCsv(rows, [
+      { header: 'a', value: (r) => r.a },
+      { header: 'b\u202E', value: (r) => r.b },
+    ]);
+    expect(readCsv(text)).toEqual([
+      ['a', 'b'],
+      ['gnp.exe', `'=HYPERLINK("http://evil")`],
+    ]);
+  });
+});

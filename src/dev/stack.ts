@@ -32,6 +32,8 @@ export interface StackOptions {
   moodleStudentVisibility?: 'full' | 'summary' | 'notice';
   /** Identity mapping of the Canvas platform (default custom:canvas_user_id). */
   canvasIdentity?: string;
+  /** More PLATFORMS_JSON fields per platform (identity, identityPattern, thresholds, …). */
+  platformSettings?: { moodle?: Record<string, unknown>; canvas?: Record<string, unknown> };
 }
 
 export interface Stack {
@@ -66,8 +68,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const lms = await startLmsEmulator({ world, toolUrl: `http://${toolHost}:${toolPort || 1}`, port: options.ports?.lms ?? 0, host: options.hosts?.lms, keyDir: options.lmsKeyDir });
   const isnotai = { apiKey: options.apiKey ?? 'aik_v1_sim_pro', baseUrl: simulator.url };
   const platforms = [
-    platformEntry(lms.platforms.moodle, isnotai, options.moodleStudentVisibility ? { studentVisibility: options.moodleStudentVisibility } : {}),
-    platformEntry(lms.platforms.canvas, isnotai, options.canvasIdentity ? { identity: options.canvasIdentity } : {}),
+    platformEntry(lms.platforms.moodle, isnotai, { ...(options.moodleStudentVisibility ? { studentVisibility: options.moodleStudentVisibility } : {}), ...options.platformSettings?.moodle }),
+    platformEntry(lms.platforms.canvas, isnotai, { ...(options.canvasIdentity ? { identity: options.canvasIdentity } : {}), ...options.platformSettings?.canvas }),
   ];
   const config = loadConfig({
     NODE_ENV: 'development',

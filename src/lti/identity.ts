@@ -2,6 +2,10 @@
  * Maps an LMS identity onto the isnotai userId (PRODUCT.md "Identity"). The same mapping is applied
  * to the launching user and to Names and Roles members, or the instructor's roster and a student's
  * own view would disagree.
+ *
+ * A mapping may declare the shape of a valid id (Canvas's user id is digits). A value that is not
+ * of that shape is reported as such, never looked up: a lookup of "abc" would answer "no sessions
+ * recorded", which hides a broken mapping behind a reassuring page.
  */
 export type IdentityStrategy = 'sub' | 'lis_person_sourcedid' | 'lti11_legacy_user_id' | `custom:${string}`;
 
@@ -12,6 +16,99 @@ export const DEFAULT_STRATEGY: Record<'moodle' | 'canvas' | 'other', IdentityStr
   canvas: 'custom:canvas_user_id',
   other: 'sub',
 };
+
+/** The pattern (regular expression source, matched against the whole id) of digits-only ids. */
+export const DIGITS_PATTERN = '[0-9]+';
+/** The longest id the tool accepts from any mapping (the audit log and the API take 255). */
+export const MAX_ID_LENGTH = 255;
+/** The longest pattern an operator may declare. */
+export const MAX_PATTERN_LENGTH = 200;
+
+/**
+ * The shape a mapping's ids have when the operator declares none: Canvas's `$Canvas.user.id` and
+ * Moodle's `sub` (its user id) are both numbers. Other mappings carry institution-defined values.
+ */
+export function defaultIdentityPattern(strategy: IdentityStrategy, kind: 'moodle' | 'canvas' | 'other'): string | null {
+  if (strategy === 'custom:canvas_user_id') return DIGITS_PATTERN;
+  if (strategy === 'sub' && kind === 'moodle') return DIGITS_PATTERN;
+  return null;
+}
+
+/** Why a pattern cannot be used, or null when it can (anchored: it must match the whole id). */
+export function identityPatternProblem(source: string): string | null {
+  if (source.length === 0 || source.length > MAX_PATTERN_LENGTH) return `must be 1 to ${MAX_PATTERN_LENGTH} characters`;
+  try {
+    new RegExp(`^(?:${source})$`, 'u');
+    return null;
+  } catch (err) {
+    return `is not a valid regular expression (${(err as Error).message.slice(0, 120)})`;
+  }
+}
+
+export interface IdentityMapping {
+  strategy: IdentityStrategy;
+  /** Regular expression source an id must match in full; null: any id of 1–255 characters. */
+  pattern: string | null;
+}
+
+const compiled = new Map<string, RegExp>();
+function matcher(source: string): RegExp {
+  let re = compiled.get(source);
+  if (!re) {
+    re = new RegExp(`^(?:${source})$`, 'u');
+    compiled.set(source, re);
+  }
+  return re;
+}
+
+/** What was wrong with the value the mapping read (the value is clipped; it is LMS input). */
+export type IdentityProblem =
+  | { kind: 'missing' }
+  | { kind: 'unsubstituted'; value: string }
+  | { kind: 'too_long'; length: number }
+  | { kind: 'malformed'; value: string; pattern: string };
+
+export type MappedIdentity = { userId: string; problem: null } | { userId: null; problem: IdentityProblem };
+
+const clipValue = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
+
+function mapValue(v: unknown, pattern: string | null): MappedIdentity {
+  let s: string;
+  if (typeof v === 'number' && Number.isFinite(v)) s = String(v);
+  else if (typeof v === 'string') s = v.trim();
+  else return { userId: null, problem: { kind: 'missing' } };
+  if (s === '') return { userId: null, problem: { kind: 'missing' } };
+  // An unsubstituted variable (Canvas sends "$Canvas.user.id" back when it cannot fill it).
+  if (s.startsWith('$')) return { userId: null, problem: { kind: 'unsubstituted', value: clipValue(s) } };
+  if (s.length > MAX_ID_LENGTH) return { userId: null, problem: { kind: 'too_long', length: s.length } };
+  if (pattern !== null && !matcher(pattern).test(s)) return { userId: null, problem: { kind: 'malformed', value: clipValue(s), pattern } };
+  return { userId: s, problem: null };
+}
+
+/** Whether a text (e.g. typed by an admin) has the shape of an id of this mapping. */
+export function isIdShaped(text: string, mapping: IdentityMapping): boolean {
+  return /^[^\s/?#]+$/.test(text) && text !== '.' && text !== '..' && mapValue(text, mapping.pattern).problem === null;
+}
+
+/** A pattern as a sentence can say it. */
+export function describePattern(pattern: string): string {
+  return pattern === DIGITS_PATTERN ? 'digits only' : `the pattern ${pattern}`;
+}
+
+/** One sentence naming the mapping and what was wrong with the value it read. */
+export function describeIdentityProblem(strategy: IdentityStrategy, problem: IdentityProblem, who: 'launch' | 'member' = 'launch'): string {
+  const source = who === 'launch' ? 'the launch' : 'Names and Roles';
+  switch (problem.kind) {
+    case 'missing':
+      return `This platform maps users by “${strategy}”, and ${source} did not carry it.`;
+    case 'unsubstituted':
+      return `This platform maps users by “${strategy}”, and the LMS sent the unfilled variable “${problem.value}” instead of an id.`;
+    case 'too_long':
+      return `This platform maps users by “${strategy}”, and the LMS sent a value of ${problem.length} characters (at most ${MAX_ID_LENGTH}).`;
+    case 'malformed':
+      return `This platform maps users by “${strategy}”, and the LMS sent “${problem.value}”, which is not an id of that mapping (${describePattern(problem.pattern)}).`;
+  }
+}
 
 export interface LaunchIdentitySource {
   sub: string;
@@ -31,40 +128,54 @@ export interface MemberIdentitySource {
 
 const CUSTOM_CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/custom';
 
-function asId(v: unknown): string | null {
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  if (typeof v !== 'string') return null;
-  const s = v.trim();
-  // An unsubstituted variable (Canvas sends "$Canvas.user.id" back when it cannot fill it).
-  if (s === '' || s.startsWith('$')) return null;
-  return s.length <= 255 ? s : null;
+const asMapping = (m: IdentityStrategy | IdentityMapping): IdentityMapping => (typeof m === 'string' ? { strategy: m, pattern: null } : m);
+
+export function mapLaunchIdentity(src: LaunchIdentitySource, mapping: IdentityStrategy | IdentityMapping): MappedIdentity {
+  const { strategy, pattern } = asMapping(mapping);
+  if (strategy === 'sub') return mapValue(src.sub, pattern);
+  if (strategy === 'lis_person_sourcedid') return mapValue(src.lis?.person_sourcedid, pattern);
+  if (strategy === 'lti11_legacy_user_id') return mapValue(src.lti11LegacyUserId, pattern);
+  const name = strategy.slice('custom:'.length);
+  return mapValue(src.custom?.[name], pattern);
 }
 
-export function userIdFromLaunch(src: LaunchIdentitySource, strategy: IdentityStrategy): string | null {
-  if (strategy === 'sub') return asId(src.sub);
-  if (strategy === 'lis_person_sourcedid') return asId(src.lis?.person_sourcedid);
-  if (strategy === 'lti11_legacy_user_id') return asId(src.lti11LegacyUserId);
+export function mapMemberIdentity(m: MemberIdentitySource, mapping: IdentityStrategy | IdentityMapping): MappedIdentity {
+  const { strategy, pattern } = asMapping(mapping);
+  if (strategy === 'sub') return mapValue(m.user_id, pattern);
+  if (strategy === 'lis_person_sourcedid') return mapValue(m.lis_person_sourcedid, pattern);
+  if (strategy === 'lti11_legacy_user_id') return mapValue(m.lti11_legacy_user_id, pattern);
   const name = strategy.slice('custom:'.length);
-  return asId(src.custom?.[name]);
-}
-
-export function userIdFromMember(m: MemberIdentitySource, strategy: IdentityStrategy): string | null {
-  if (strategy === 'sub') return asId(m.user_id);
-  if (strategy === 'lis_person_sourcedid') return asId(m.lis_person_sourcedid);
-  if (strategy === 'lti11_legacy_user_id') return asId(m.lti11_legacy_user_id);
-  const name = strategy.slice('custom:'.length);
+  // The first usable value wins; otherwise the most telling problem (a value over none).
+  let problem: IdentityProblem = { kind: 'missing' };
+  const consider = (v: unknown): string | null => {
+    const r = mapValue(v, pattern);
+    if (r.problem === null) return r.userId;
+    if (problem.kind === 'missing') problem = r.problem;
+    return null;
+  };
   if (Array.isArray(m.message)) {
     for (const msg of m.message) {
       if (msg && typeof msg === 'object') {
         const custom = (msg as Record<string, unknown>)[CUSTOM_CLAIM];
         if (custom && typeof custom === 'object') {
-          const id = asId((custom as Record<string, unknown>)[name]);
-          if (id) return id;
+          const id = consider((custom as Record<string, unknown>)[name]);
+          if (id) return { userId: id, problem: null };
         }
       }
     }
   }
   // Canvas also puts the numeric id on each member when asked with rlid.
-  if (name === 'canvas_user_id') return asId(m['https://www.instructure.com/canvas_user_id']);
-  return null;
+  if (name === 'canvas_user_id') {
+    const id = consider(m['https://www.instructure.com/canvas_user_id']);
+    if (id) return { userId: id, problem: null };
+  }
+  return { userId: null, problem };
+}
+
+export function userIdFromLaunch(src: LaunchIdentitySource, mapping: IdentityStrategy | IdentityMapping): string | null {
+  return mapLaunchIdentity(src, mapping).userId;
+}
+
+export function userIdFromMember(m: MemberIdentitySource, mapping: IdentityStrategy | IdentityMapping): string | null {
+  return mapMemberIdentity(m, mapping).userId;
 }

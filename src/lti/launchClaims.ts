@@ -2,11 +2,16 @@
  * Launch claims ltijs does not keep. ltijs stores a chosen subset of the id_token (user, roles,
  * context, custom, lis, …); the LTI 1.1 user id (`lti11_legacy_user_id`, PRODUCT.md "Identity") is
  * not among them. A platform that maps users by it needs it on every request, so it is read from
- * the id_token of each launch that ltijs has accepted, and kept with the launch's key.
+ * the id_token of each launch that ltijs has accepted, and kept under that launch's ltik.
  *
  * "Accepted" means ltijs answered the id_token post with its redirect carrying a new ltik: it only
  * does so after checking the signature, issuer, audience, nonce, expiry and state. Nothing is kept
  * from a launch it refused.
+ *
+ * Keyed by the launch, not by the user: ltijs mints one ltik per launch (it signs the launch's
+ * state into it), and every request of that session carries it. So a request reads the claim of
+ * its own launch, never that of the same user's later launch, and a launch whose id_token had no
+ * such claim has none (rather than inheriting an earlier launch's).
  */
 import crypto from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -16,33 +21,20 @@ import { DEFAULT_LTI_TTLS } from '../store/expiry';
 import { interceptRedirect, ltikInRedirect } from './platformStorage';
 
 export const LTI11_LEGACY_USER_ID_CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/lti11_legacy_user_id';
-const DEPLOYMENT_CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/deployment_id';
 /** As long as ltijs keeps the launch's id token (the record a session re-reads on every request). */
 export const LAUNCH_CLAIMS_TTL_SECONDS = DEFAULT_LTI_TTLS.idtoken;
 
-export interface LaunchKey {
-  iss: string;
-  clientId: string;
-  deploymentId: string;
-  sub: string;
+function keyOf(ltik: string): string {
+  return `launch-claims:${crypto.createHash('sha256').update(ltik).digest('hex')}`;
 }
 
-function keyOf(k: LaunchKey): string {
-  return `launch-claims:${crypto.createHash('sha256').update(JSON.stringify([k.iss, k.clientId, k.deploymentId, k.sub])).digest('hex')}`;
-}
-
-/** The launch key and legacy id of an id_token, if it has both. */
-export function legacyIdOf(idToken: string): { key: LaunchKey; legacyUserId: string } | null {
+/** The legacy id an id_token carries, if any. */
+export function legacyIdOf(idToken: string): string | null {
   const p = unverifiedJwtPayload(idToken);
-  if (!p) return null;
-  const aud = Array.isArray(p.aud) ? p.aud[0] : p.aud;
-  const clientId = typeof p.azp === 'string' ? p.azp : aud;
-  const legacy = p[LTI11_LEGACY_USER_ID_CLAIM];
-  const { iss, sub } = p;
-  const deploymentId = p[DEPLOYMENT_CLAIM];
-  if (typeof iss !== 'string' || typeof sub !== 'string' || typeof clientId !== 'string' || typeof deploymentId !== 'string') return null;
-  if (typeof legacy !== 'string' || legacy === '' || legacy.length > 255) return null;
-  return { key: { iss, clientId, deploymentId, sub }, legacyUserId: legacy };
+  const legacy = p?.[LTI11_LEGACY_USER_ID_CLAIM];
+  // Its shape is the identity mapping's to judge (src/lti/identity.ts); this only bounds the row.
+  if (typeof legacy !== 'string' || legacy === '' || legacy.length > 1000) return null;
+  return legacy;
 }
 
 /** Installed before ltijs's launch validation: keeps the claims of each launch ltijs accepts. */
@@ -51,14 +43,13 @@ export function keepLaunchClaims(store: JsonKeyValue, appRoute: string): Request
     const body: unknown = req.body;
     if (req.method !== 'POST' || req.path !== appRoute || typeof body !== 'object' || body === null) return next();
     const idToken = (body as Record<string, unknown>).id_token;
-    const found = typeof idToken === 'string' ? legacyIdOf(idToken) : null;
-    if (!found) return next();
+    const legacyUserId = typeof idToken === 'string' ? legacyIdOf(idToken) : null;
+    if (!legacyUserId) return next();
     interceptRedirect(
       res,
       async (target, proceed) => {
-        if (ltikInRedirect(target)) {
-          await store.set(keyOf(found.key), { lti11LegacyUserId: found.legacyUserId }, LAUNCH_CLAIMS_TTL_SECONDS);
-        }
+        const ltik = ltikInRedirect(target);
+        if (ltik) await store.set(keyOf(ltik), { lti11LegacyUserId: legacyUserId }, LAUNCH_CLAIMS_TTL_SECONDS);
         proceed();
       },
       next,
@@ -67,9 +58,9 @@ export function keepLaunchClaims(store: JsonKeyValue, appRoute: string): Request
   };
 }
 
-/** The LTI 1.1 user id of the launch with this key, as its accepted id_token carried it. */
-export async function legacyUserIdOf(store: JsonKeyValue, key: LaunchKey): Promise<string | null> {
-  const v = await store.get(keyOf(key));
+/** The LTI 1.1 user id of the launch that minted this ltik, as its accepted id_token carried it. */
+export async function legacyUserIdOf(store: JsonKeyValue, ltik: string): Promise<string | null> {
+  const v = await store.get(keyOf(ltik));
   if (typeof v !== 'object' || v === null) return null;
   const id = (v as Record<string, unknown>).lti11LegacyUserId;
   return typeof id === 'string' ? id : null;

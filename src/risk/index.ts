@@ -1,5 +1,5 @@
 /** The risk model: pure functions, no I/O. See PRODUCT.md "Risk, explained". */
-export { DEFAULT_THRESHOLDS, RiskThresholdError, validateThresholds, type RiskThresholdErrorCode, type RiskThresholds } from './thresholds';
+export { DEFAULT_THRESHOLDS, RiskThresholdError, thresholdProblems, validateThresholds, type RiskThresholdErrorCode, type RiskThresholdProblem, type RiskThresholds } from './thresholds';
 export {
   formatThreshold,
   isRiskLevel,

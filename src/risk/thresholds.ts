@@ -22,25 +22,45 @@ export class RiskThresholdError extends Error {
   }
 }
 
+export interface RiskThresholdProblem {
+  /** The field at fault, or null when the value is not an object at all. */
+  field: 'high' | 'elevated' | null;
+  message: string;
+}
+
 /**
- * Checks 0 ≤ elevated < high ≤ 1 (both finite numbers) and returns a fresh, plain copy.
- * Thresholds come from settings forms and the database, so the input is typed `unknown`.
+ * What is wrong with a pair of thresholds: both finite numbers, 0 < elevated < high ≤ 1. This is
+ * the one rule; the configuration (PLATFORMS_JSON), the settings store and the database's check
+ * constraint all say the same. An "elevated" line at 0 would leave no session "low".
+ */
+export function thresholdProblems(input: unknown): RiskThresholdProblem[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return [{ field: null, message: 'must be an object with "high" and "elevated" numbers' }];
+  }
+  const { high, elevated } = input as Record<string, unknown>;
+  const problems: RiskThresholdProblem[] = [];
+  if (typeof high !== 'number' || !Number.isFinite(high)) problems.push({ field: 'high', message: '"high" must be a finite number' });
+  if (typeof elevated !== 'number' || !Number.isFinite(elevated)) problems.push({ field: 'elevated', message: '"elevated" must be a finite number' });
+  if (problems.length > 0) return problems;
+  const h = high as number;
+  const e = elevated as number;
+  if (e <= 0) problems.push({ field: 'elevated', message: `"elevated" (${e}) must be above 0` });
+  if (h > 1) problems.push({ field: 'high', message: `"high" (${h}) must be at most 1` });
+  if (!(e < h)) problems.push({ field: 'elevated', message: `"elevated" (${e}) must be below "high" (${h})` });
+  return problems;
+}
+
+/**
+ * Checks the thresholds (thresholdProblems) and returns a fresh, plain copy. Thresholds come from
+ * configuration, settings forms and the database, so the input is typed `unknown`.
  * @throws RiskThresholdError naming what is wrong.
  */
 export function validateThresholds(input: unknown): RiskThresholds {
-  if (typeof input !== 'object' || input === null) {
-    throw new RiskThresholdError('Risk thresholds must be an object with "high" and "elevated" numbers');
+  const problems = thresholdProblems(input);
+  if (problems.length > 0) {
+    const object = problems.length === 1 && problems[0]!.field === null;
+    throw new RiskThresholdError(object ? `Risk thresholds ${problems[0]!.message}` : `Invalid risk thresholds: ${problems.map((p) => p.message).join('; ')}`);
   }
-  const { high, elevated } = input as Record<string, unknown>;
-  const problems: string[] = [];
-  if (typeof high !== 'number' || !Number.isFinite(high)) problems.push('"high" must be a finite number');
-  if (typeof elevated !== 'number' || !Number.isFinite(elevated)) problems.push('"elevated" must be a finite number');
-  if (problems.length > 0) throw new RiskThresholdError(`Invalid risk thresholds: ${problems.join('; ')}`);
-  const h = high as number;
-  const e = elevated as number;
-  if (e < 0) problems.push(`"elevated" (${e}) must be at least 0`);
-  if (h > 1) problems.push(`"high" (${h}) must be at most 1`);
-  if (!(e < h)) problems.push(`"elevated" (${e}) must be below "high" (${h})`);
-  if (problems.length > 0) throw new RiskThresholdError(`Invalid risk thresholds: ${problems.join('; ')}`);
-  return { high: h, elevated: e };
+  const { high, elevated } = input as RiskThresholds;
+  return { high, elevated };
 }

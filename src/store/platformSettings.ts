@@ -9,6 +9,7 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
+import { DEFAULT_THRESHOLDS, thresholdProblems } from '../risk/thresholds';
 import { PG_CHECK_VIOLATION, StoreError, pgErrorCode } from './errors';
 import type { IdentityStrategy, PlatformKind, PlatformSettingsTable, Schema, StudentVisibility } from './schema';
 import { decryptSecret, encryptSecret } from './secrets';
@@ -79,9 +80,8 @@ const inputSchema = z.object({
     .regex(/^(sub|lti11_legacy_user_id|lis_person_sourcedid|custom:[A-Za-z0-9_.$-]{1,100})$/, 'must be sub, custom:<name>, lti11_legacy_user_id or lis_person_sourcedid')
     .transform((s) => s as IdentityStrategy)
     .optional(),
-  riskThresholds: z
-    .object({ high: z.number().gt(0).lte(1).optional(), elevated: z.number().gt(0).lt(1).optional() })
-    .optional(),
+  // Either value alone is checked with the stored other one (upsert), by the one rule.
+  riskThresholds: z.object({ high: z.number().optional(), elevated: z.number().optional() }).optional(),
   studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
   cacheTtlSeconds: z.number().int().min(0).max(86400).optional(),
 });
@@ -89,7 +89,8 @@ const inputSchema = z.object({
 /** '' in the table stands for "every deployment" (a NULL would not be unique before PG 15). */
 const ALL_DEPLOYMENTS = '';
 
-function aad(issuer: string, clientId: string, deploymentId: string): string {
+/** The associated data of a row's API key (its identity); also used by key checks and rotation. */
+export function aad(issuer: string, clientId: string, deploymentId: string): string {
   return JSON.stringify(['platform_settings.api_key', issuer, clientId, deploymentId]);
 }
 
@@ -153,6 +154,20 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
       }
       const s = parsed.data;
       const deploymentId = s.deploymentId ?? ALL_DEPLOYMENTS;
+      if (s.riskThresholds) {
+        const stored = await db
+          .selectFrom('platform_settings')
+          .select(['risk_high', 'risk_elevated'])
+          .where('issuer', '=', s.issuer)
+          .where('client_id', '=', s.clientId)
+          .where('deployment_id', '=', deploymentId)
+          .executeTakeFirst();
+        const merged = { high: s.riskThresholds.high ?? stored?.risk_high ?? DEFAULT_THRESHOLDS.high, elevated: s.riskThresholds.elevated ?? stored?.risk_elevated ?? DEFAULT_THRESHOLDS.elevated };
+        const problems = thresholdProblems(merged);
+        if (problems.length > 0) {
+          throw new StoreError('INVALID_SETTINGS', `Invalid platform settings: ${problems.map((p) => `riskThresholds.${p.field ?? ''}: ${p.message}`).join('; ')}`);
+        }
+      }
       const changes = {
         display_name: s.displayName,
         kind: s.kind,
@@ -189,7 +204,8 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
       } catch (err) {
         if (pgErrorCode(err) === PG_CHECK_VIOLATION) {
           const constraint = (err as { constraint?: string }).constraint;
-          const why = constraint === 'platform_settings_thresholds' ? 'riskThresholds: elevated must be below high' : `violates ${constraint ?? 'a check'}`;
+          // Only a concurrent change of the other threshold gets here; the check above said the rest.
+          const why = constraint === 'platform_settings_thresholds' ? 'riskThresholds: "elevated" must be below "high"' : `violates ${constraint ?? 'a check'}`;
           throw new StoreError('INVALID_SETTINGS', `Invalid platform settings: ${why}`, { cause: err });
         }
         throw err;

@@ -4,8 +4,8 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { LtiIdToken } from 'ltijs';
-import { userIdFromLaunch } from '../lti/identity';
-import type { LaunchKey } from '../lti/launchClaims';
+import { mapLaunchIdentity, type IdentityProblem } from '../lti/identity';
+import { RESOURCE_LINK_REQUEST } from '../lti/launchChecks';
 import { audienceFor, describeRoles, type Audience } from '../lti/roles';
 import { forbidden, HttpError } from './errors';
 import { clip } from './format';
@@ -18,6 +18,8 @@ export interface Actor {
   sub: string;
   /** The isnotai userId of the launching user (the platform's identity mapping applied). */
   userId: string | null;
+  /** Why the mapping gave no userId (the value was missing or not of the mapping's shape). */
+  identityProblem: IdentityProblem | null;
   displayName: string;
   deploymentId: string;
   /** The LMS course the tool was launched from. */
@@ -31,7 +33,8 @@ export interface Actor {
 
 /** Launch claims ltijs does not keep (src/lti/launchClaims.ts), read for the identity mapping. */
 export interface LaunchClaimsReader {
-  legacyUserId(key: LaunchKey): Promise<string | null>;
+  /** Of the launch that minted this ltik. */
+  legacyUserId(ltik: string): Promise<string | null>;
 }
 
 export function actorFromToken(token: LtiIdToken, ltik: string, platform: PlatformView, kept: { lti11LegacyUserId?: string | null } = {}): Actor {
@@ -49,15 +52,16 @@ export function actorFromToken(token: LtiIdToken, ltik: string, platform: Platfo
       'Ask your LMS administrator to register the deployment id with the tool.',
     ]);
   }
-  const userId = userIdFromLaunch(
+  const mapped = mapLaunchIdentity(
     { sub: token.user, custom: ctx?.custom ?? null, lis: ctx?.lis ?? null, lti11LegacyUserId: kept.lti11LegacyUserId ?? null },
-    platform.identity,
+    { strategy: platform.identity, pattern: platform.identityPattern },
   );
   return {
     audience,
     platform,
     sub: token.user,
-    userId,
+    userId: mapped.userId,
+    identityProblem: mapped.problem,
     displayName: clip(token.userInfo?.name || [token.userInfo?.given_name, token.userInfo?.family_name].filter(Boolean).join(' ') || 'you', 120),
     deploymentId: token.deploymentId,
     context: { id: ctx?.context?.id ?? null, title: ctx?.context?.title ?? null, label: ctx?.context?.label ?? null },
@@ -73,10 +77,15 @@ export async function resolveActor(platforms: PlatformDirectory, res: Response, 
   const token = res.locals.token as LtiIdToken | undefined;
   const ltik = res.locals.ltik as string | undefined;
   if (!token || !ltik) throw new HttpError(401, 'no_launch', 'Open this tool from your course in the LMS.');
+  // A session from a Deep Linking launch (placing the tool) is for that alone, not for the pages.
+  if (token.platformContext?.messageType !== RESOURCE_LINK_REQUEST) {
+    throw new HttpError(403, 'deep_linking_session', 'This session was opened to place the tool on an activity, not to use it.', undefined, [
+      'Open the tool from its link or activity in your course.',
+    ]);
+  }
   const platform = await platforms.find(token.iss, token.clientId);
   if (!platform) throw new HttpError(403, 'unknown_platform', 'This LMS is not registered with the tool.');
-  const lti11LegacyUserId =
-    platform.identity === 'lti11_legacy_user_id' && claims ? await claims.legacyUserId({ iss: token.iss, clientId: token.clientId, deploymentId: token.deploymentId, sub: token.user }) : null;
+  const lti11LegacyUserId = platform.identity === 'lti11_legacy_user_id' && claims ? await claims.legacyUserId(ltik) : null;
   return actorFromToken(token, ltik, platform, { lti11LegacyUserId });
 }
 

@@ -8,8 +8,10 @@ import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { auditView } from './audit';
 import { forbidden, HttpError } from './errors';
 import { clip, formatDateTime } from './format';
-import { foldText, parseIsoBound } from './lists';
+import { DEFAULT_LIMIT, foldText, LIMIT_MAX, LIMIT_MIN, listErrorMessage, paramReader, parseIsoBound, rawQueryOf } from './lists';
 import { navFor } from './nav';
+import { describePattern, isIdShaped } from '../lti/identity';
+import { searchKnownMembers, seenInAudit } from './knownMembers';
 import type { AuditSink } from './ports';
 import { courseMembers, type BoundUpstream, type RosterDeps } from './rosterService';
 import { sessionRow } from './sessionRows';
@@ -28,36 +30,34 @@ function adminOnly(res: Response): Actor {
 const str = (req: Request, k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string).trim() : '');
 
 export function parseAdminSessionFilters(req: Request) {
-  const errors: Array<{ param: string; message: string; value?: string }> = [];
-  const status = str(req, 'status');
-  if (status && !['active', 'closed'].includes(status)) errors.push({ param: 'status', message: 'must be active or closed', value: clip(status, 40) });
-  const botOnlyRaw = str(req, 'bot_only');
-  if (botOnlyRaw && !['true', 'false'].includes(botOnlyRaw)) errors.push({ param: 'bot_only', message: 'must be true or false', value: clip(botOnlyRaw, 40) });
-  const date = (k: string, endOfDay: boolean) => {
-    const raw = str(req, k);
+  const params = paramReader(rawQueryOf(req), ['status', 'bot_only', 'start_date', 'end_date', 'page_size', 'cursor']);
+  const errors = params.errors;
+  const status = params.text('status', 40);
+  if (status && !['active', 'closed'].includes(status)) errors.push({ param: 'status', message: 'status must be active or closed', value: clip(status, 40) });
+  const botOnlyRaw = params.text('bot_only', 40);
+  if (botOnlyRaw && !['true', 'false'].includes(botOnlyRaw)) errors.push({ param: 'bot_only', message: 'bot_only must be true or false', value: clip(botOnlyRaw, 40) });
+  const rawDates = { start_date: params.text('start_date', 100), end_date: params.text('end_date', 100) };
+  const date = (k: 'start_date' | 'end_date', endOfDay: boolean) => {
+    const raw = rawDates[k];
     if (!raw) return undefined;
     const t = parseIsoBound(raw, endOfDay ? 'before' : 'after')?.getTime() ?? NaN;
     if (Number.isNaN(t)) {
-      errors.push({ param: k, message: 'must be an ISO-8601 date or date-time', value: clip(raw, 40) });
+      errors.push({ param: k, message: `${k} must be an ISO-8601 date or date-time`, value: clip(raw, 40) });
       return undefined;
     }
     return new Date(t).toISOString();
   };
   const startDate = date('start_date', false);
   const endDate = date('end_date', true);
-  if (startDate && endDate && startDate > endDate) errors.push({ param: 'end_date', message: 'must not be before start_date' });
-  const pageSizeRaw = str(req, 'page_size');
-  let pageSize = 50;
-  if (pageSizeRaw) {
-    const n = Number(pageSizeRaw);
-    if (!Number.isInteger(n) || n < 1 || n > 500) errors.push({ param: 'page_size', message: 'must be a whole number from 1 to 500', value: clip(pageSizeRaw, 40) });
-    else pageSize = n;
-  }
-  const cursor = str(req, 'cursor');
+  if (startDate && endDate && startDate > endDate) errors.push({ param: 'end_date', message: 'end_date must not be before start_date' });
+  const pageSizeGiven = params.integer('page_size', 1, 500);
+  const pageSize = pageSizeGiven ?? 50;
+  const pageSizeRaw = pageSizeGiven === undefined ? '' : String(pageSizeGiven);
+  const cursor = params.text('cursor', Number.MAX_SAFE_INTEGER);
   return {
     errors,
     params: { status: status || undefined, botOnly: botOnlyRaw ? botOnlyRaw === 'true' : undefined, startDate, endDate, pageSize, cursor: cursor && cursor.length <= 2000 ? cursor : undefined },
-    raw: { status, bot_only: botOnlyRaw, start_date: str(req, 'start_date'), end_date: str(req, 'end_date'), page_size: pageSizeRaw },
+    raw: { status, bot_only: botOnlyRaw, start_date: rawDates.start_date, end_date: rawDates.end_date, page_size: pageSizeRaw },
   };
 }
 
@@ -82,7 +82,17 @@ export function adminRouter(deps: AdminDeps): Router {
           rosterProblem = err instanceof HttpError ? err.message : 'The LMS roster could not be searched just now.';
         }
       }
-      const directId = q && /^[^\s/?#]{1,255}$/.test(q) && q !== '.' && q !== '..' ? q : null;
+      // Only text of the shape of this platform's user ids is offered as one: a name typed here
+      // would otherwise open (and audit) the empty records of someone who does not exist.
+      const mapping = { strategy: actor.platform.identity, pattern: actor.platform.identityPattern };
+      const directId = q && isIdShaped(q, mapping) ? q : null;
+      const inCourse = new Set(matches.map((m) => m.userId));
+      const known = q
+        ? (await searchKnownMembers(deps.cache, actor, q))
+            .filter((m) => !inCourse.has(m.userId))
+            .map((m) => ({ name: m.name, userId: clip(m.userId, 80), courses: m.courses.join(', '), href: hrefWithLtik(`/learners/${encodeURIComponent(m.userId)}`, actor.ltik) }))
+        : [];
+      const directKnown = directId ? inCourse.has(directId) || known.some((k) => k.userId === directId) || (await seenInAudit(deps.audit, actor, directId)) : false;
       res.render('pages/admin-lookup', {
         title: 'Find a student',
         nav: navFor(actor, 'lookup'),
@@ -93,7 +103,9 @@ export function adminRouter(deps: AdminDeps): Router {
         matches,
         searched: Boolean(q),
         rosterProblem,
-        direct: directId ? { id: directId, href: hrefWithLtik(`/learners/${encodeURIComponent(directId)}`, actor.ltik) } : null,
+        known,
+        direct: directId ? { id: directId, href: hrefWithLtik(`/learners/${encodeURIComponent(directId)}`, actor.ltik), known: directKnown } : null,
+        notAnId: q && !directId ? { mapping: actor.platform.identity, shape: actor.platform.identityPattern ? describePattern(actor.platform.identityPattern) : 'no spaces or slashes' } : null,
       });
     } catch (err) {
       next(err);
@@ -104,7 +116,7 @@ export function adminRouter(deps: AdminDeps): Router {
     try {
       const actor = adminOnly(res);
       const f = parseAdminSessionFilters(req);
-      if (f.errors.length > 0) throw new HttpError(422, 'invalid_parameters', f.errors.map((e) => `${e.param}: ${e.message}`).join('; '), f.errors);
+      if (f.errors.length > 0) throw new HttpError(422, 'invalid_parameters', listErrorMessage(f.errors), f.errors);
       const upstream = await deps.upstreamFor(actor);
       const page = await upstream.sessionsPage(f.params);
       await auditView(deps.audit, actor, res, 'view.all_sessions', page.data.map((s) => s.userId));
@@ -138,17 +150,12 @@ export function adminRouter(deps: AdminDeps): Router {
   r.get(['/admin/audit', '/admin/audit.json'], async (req, res, next) => {
     try {
       const actor = adminOnly(res);
-      const limitRaw = str(req, 'limit') || '50';
-      const offsetRaw = str(req, 'offset') || '0';
-      const limit = Number(limitRaw);
-      const offset = Number(offsetRaw);
-      const errors: Array<{ param: string; message: string }> = [];
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) errors.push({ param: 'limit', message: 'must be a whole number from 1 to 500' });
-      if (!Number.isInteger(offset) || offset < 0) errors.push({ param: 'offset', message: 'must be a whole number of 0 or more' });
-      const subject = str(req, 'subject') || undefined;
-      const actorFilter = str(req, 'actor') || undefined;
-      for (const [param, v] of [['subject', subject], ['actor', actorFilter]] as const) if (v && v.length > 255) errors.push({ param, message: 'must be a user id of at most 255 characters' });
-      if (errors.length > 0) throw new HttpError(422, 'invalid_parameters', errors.map((e) => `${e.param}: ${e.message}`).join('; '), errors);
+      const params = paramReader(rawQueryOf(req), ['limit', 'offset', 'subject', 'actor']);
+      const limit = params.integer('limit', LIMIT_MIN, LIMIT_MAX) ?? DEFAULT_LIMIT;
+      const offset = params.integer('offset', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+      const subject = params.text('subject', 255, 'subject must be a user id of at most 255 characters') || undefined;
+      const actorFilter = params.text('actor', 255, 'actor must be a user id of at most 255 characters') || undefined;
+      if (params.errors.length > 0) throw new HttpError(422, 'invalid_parameters', listErrorMessage(params.errors), params.errors);
       const page = await deps.audit.list({ limit, offset, subject, actor: actorFilter, platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId });
       const hasMore = offset + page.items.length < page.total;
       if (req.path.endsWith('.json')) {

@@ -16,6 +16,8 @@ export interface PlatformView {
   /** Empty: any deployment of this registration is accepted. */
   deploymentIds: string[];
   identity: IdentityStrategy;
+  /** The shape (regular expression source, whole id) of a valid id of that mapping; null: any. */
+  identityPattern: string | null;
   thresholds: { high: number; elevated: number };
   studentVisibility: StudentVisibility;
   cacheTtlSeconds: number;

@@ -4,12 +4,13 @@
  * One learner's upstream failure marks that row; it does not sink the page.
  */
 import type { Provider } from 'ltijs';
-import { IsnotaiApiError, IsnotaiNetworkError, IsnotaiPaginationError, IsnotaiResponseError, IsnotaiTimeoutError } from '../isnotai/errors';
+import { IsnotaiAbortError, IsnotaiApiError, IsnotaiNetworkError, IsnotaiPaginationError, IsnotaiResponseError, IsnotaiTimeoutError } from '../isnotai/errors';
 import type { IsnotaiSession } from '../isnotai/types';
 import { fetchRoster, RosterError, type RosterMember } from '../lti/roster';
 import { learnerRiskSummary } from '../risk';
 import type { Actor } from './actor';
 import { HttpError } from './errors';
+import { rememberRoster } from './knownMembers';
 import type { UpstreamCache } from './ports';
 import { platformCachePrefix, type boundUpstream } from './upstream';
 
@@ -39,10 +40,13 @@ export async function courseMembers(deps: RosterDeps, actor: Actor): Promise<Ros
     if (Array.isArray(hit)) return hit as RosterMember[];
   }
   try {
-    const members = await fetchRoster(deps.lti, actor.token, actor.platform.identity, actor.platform.kind);
+    const members = await fetchRoster(deps.lti, actor.token, { strategy: actor.platform.identity, pattern: actor.platform.identityPattern }, actor.platform.kind, actor.platform.name);
     if (ttl > 0) await deps.cache.set(key, members, ttl);
+    // For an admin's "Find a student" in any course of the platform.
+    await rememberRoster(deps.cache, actor, members);
     return members;
   } catch (err) {
+    if (err instanceof RosterError && err.code === 'lms_refused_roster') throw new HttpError(502, err.code, err.message, undefined, err.hints);
     if (err instanceof RosterError) {
       throw new HttpError(502, err.code, 'The tool could not read this course’s list of participants from the LMS.', undefined, [err.message]);
     }
@@ -65,7 +69,9 @@ export function rosterRows(actor: Actor, plan: RosterPlan, fetched: Map<string, 
   for (const v of fetched.values()) if (v instanceof IsnotaiApiError && v.status === 401) throw v;
   return plan.learners.map((member) => {
     if (!member.userId) {
-      return { member, userId: null, sessions: [], summary: null, problem: `No isnotai user id: the LMS did not send “${actor.platform.identity}” for this member.` };
+      // Never "no sessions": a member whose id cannot be used has not been looked up at all.
+      const why = member.idProblem ?? `This platform maps users by “${actor.platform.identity}”, and Names and Roles did not carry it.`;
+      return { member, userId: null, sessions: [], summary: null, problem: `Id not usable: ${why}` };
     }
     const got = plan.found.get(member.userId) ?? fetched.get(member.userId);
     if (!got || got instanceof Error) {
@@ -123,7 +129,8 @@ export async function startRosterFetch(deps: RosterDeps, actor: Actor, upstream:
   const probe = walked ? fromIntegrationWalk(walked, plan.missing) : await upstream.fetchUserSessions(first, 1);
   const probeError = first[0] ? probe.get(first[0]) : undefined;
   if (probeError instanceof IsnotaiApiError && (probeError.status === 401 || probeError.status >= 500 || probeError.status === 429)) throw probeError;
-  if (probeError instanceof IsnotaiNetworkError || probeError instanceof IsnotaiTimeoutError) throw probeError;
+  // Past the page's deadline on the first learner, nothing more can be read: the page is a 503.
+  if (probeError instanceof IsnotaiNetworkError || probeError instanceof IsnotaiTimeoutError || probeError instanceof IsnotaiAbortError) throw probeError;
   const rest = walked ? [] : plan.missing.slice(1);
   return {
     learners: plan.learners.length,

@@ -3,6 +3,7 @@
  * sessions; how much is shown is the platform's setting (full, summary, or a notice only).
  */
 import { Router } from 'express';
+import { describeIdentityProblem } from '../lti/identity';
 import { learnerRiskSummary } from '../risk';
 import { actorOf, hrefWithLtik } from './actor';
 import { auditView } from './audit';
@@ -24,9 +25,15 @@ export function studentRouter(deps: StudentDeps): Router {
       const actor = actorOf(res);
       if (actor.audience !== 'student') throw forbidden('This page shows a student’s own sessions.');
       if (!actor.userId) {
-        throw new HttpError(422, 'identity_unmapped', 'Your LMS did not send the user id this tool needs to find your records.', undefined, [
-          `This platform maps users by “${actor.platform.identity}”, and the launch did not carry it. Please tell your LMS administrator.`,
-        ]);
+        // Never an empty "no sessions recorded" page: the records were not looked up at all.
+        const malformed = actor.identityProblem !== null && actor.identityProblem.kind !== 'missing';
+        throw new HttpError(
+          422,
+          malformed ? 'identity_malformed' : 'identity_unmapped',
+          malformed ? 'Your LMS sent a user id this tool cannot use, so it could not look up your records.' : 'Your LMS did not send the user id this tool needs to find your records.',
+          { mapping: actor.platform.identity, problem: actor.identityProblem?.kind ?? 'missing' },
+          [describeIdentityProblem(actor.platform.identity, actor.identityProblem ?? { kind: 'missing' }), 'Please tell your LMS administrator: the tool’s identity mapping for this LMS needs checking.'],
+        );
       }
       const visibility = actor.platform.studentVisibility;
       const cursor = typeof req.query.cursor === 'string' && req.query.cursor.length <= 2000 ? req.query.cursor : undefined;

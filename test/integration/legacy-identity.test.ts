@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { buildWorld } from '../../src/dev/people';
 import { canvasLegacyUserId } from '../../src/dev/lms';
 import { learnerRiskSummary, DEFAULT_THRESHOLDS } from '../../src/risk';
-import { testStack } from '../support/stack';
+import { testStack, textOf } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 let stack: S;
@@ -66,4 +66,34 @@ test('only a launch ltijs accepted leaves its claims behind', async () => {
   const accepted = await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: student.lmsUserId });
   expect(accepted.status).toBe(200);
   expect(await keptClaims()).toBe(before + 1);
+});
+
+const LEGACY_CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/lti11_legacy_user_id';
+const pageOf = async (b: ReturnType<S['browser']>, ltik: string) => b.get(`${stack.tool.url}/me?ltik=${encodeURIComponent(ltik)}`);
+const withSessions = () => learners.filter((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(m.person)).length > 0).map((m) => m.person);
+
+test('each session reads the legacy id of its own launch, not of the user’s latest one', async () => {
+  const [student, other] = withSessions();
+  const first = stack.browser();
+  const a = await first.launch({ platform: 'canvas', courseId: course.id, userId: student!.lmsUserId });
+  expect(a.status).toBe(200);
+  const ownIds = stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(student!)).slice(0, 25).map((s) => s.id);
+  // A later launch of the same user (same iss, client, deployment and sub) carrying another legacy id.
+  const later = await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: student!.lmsUserId, tamper: { setClaims: { [LEGACY_CLAIM]: canvasLegacyUserId(other!) } } });
+  expect(later.status).toBe(200);
+  expect(idsIn(later.html)).toEqual(stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(other!)).slice(0, 25).map((s) => s.id));
+  const again = await pageOf(first, a.ltik!);
+  expect(again.status).toBe(200);
+  expect(idsIn(again.html)).toEqual(ownIds);
+});
+
+test('a launch without the claim has no legacy id: a page naming the mapping, not an earlier launch’s records', async () => {
+  const [student] = withSessions();
+  expect((await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: student!.lmsUserId })).status).toBe(200);
+  const res = await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: student!.lmsUserId, tamper: { setClaims: { [LEGACY_CLAIM]: null } } });
+  expect(res.status).toBe(422);
+  expect(res.html).toContain('<code>identity_unmapped</code>');
+  expect(textOf(res.html)).toMatch(/Your LMS user id could not be used/);
+  expect(textOf(res.html)).toMatch(/maps users by “lti11_legacy_user_id”, and the launch did not carry it/);
+  expect(res.html).not.toContain('data-session-id');
 });

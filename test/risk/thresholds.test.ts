@@ -15,9 +15,9 @@ describe('validateThresholds', () => {
   });
 
   it.each([
-    [{ high: 1, elevated: 0 }],
+    [{ high: 1, elevated: 0.01 }],
     [{ high: 0.5, elevated: 0.49 }],
-    [{ high: 0.01, elevated: 0 }],
+    [{ high: 0.02, elevated: 0.01 }],
   ])('accepts the boundaries %j', (t) => {
     expect(validateThresholds(t)).toEqual(t);
   });
@@ -26,7 +26,9 @@ describe('validateThresholds', () => {
     [{ high: 0.4, elevated: 0.4 }, /must be below "high"/],
     [{ high: 0.3, elevated: 0.6 }, /must be below "high"/],
     [{ high: 1.01, elevated: 0.4 }, /"high" \(1.01\) must be at most 1/],
-    [{ high: 0.7, elevated: -0.1 }, /"elevated" \(-0.1\) must be at least 0/],
+    [{ high: 0.7, elevated: -0.1 }, /"elevated" \(-0.1\) must be above 0/],
+    // No session could be "low"; the database's check constraint refuses it too.
+    [{ high: 1, elevated: 0 }, /"elevated" \(0\) must be above 0/],
     [{ high: Number.NaN, elevated: 0.4 }, /"high" must be a finite number/],
     [{ high: 0.7, elevated: Number.POSITIVE_INFINITY }, /"elevated" must be a finite number/],
     [{ high: '0.7', elevated: 0.4 }, /"high" must be a finite number/],
@@ -46,6 +48,6 @@ describe('validateThresholds', () => {
   });
 
   it('reports several problems at once', () => {
-    expect(() => validateThresholds({ high: 2, elevated: -1 })).toThrow(/at least 0.*at most 1/);
+    expect(() => validateThresholds({ high: 2, elevated: -1 })).toThrow(/above 0.*at most 1/);
   });
 });

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import { createPlatformSettingsRepository, StoreError, type PlatformSettingsRepository, type Store } from '../../src/store';
+import { loadConfig } from '../../src/config';
+import { thresholdProblems } from '../../src/risk';
 import { migratedStore } from './helpers';
 
 const SECRET = 'platform-settings-test-secret-0123456789';
@@ -103,7 +105,7 @@ test('invalid settings are refused with a message naming the field', async () =>
   await repo.upsert({ ...base, riskThresholds: { high: 0.7, elevated: 0.4 } });
   const refused = await repo.upsert({ ...base, riskThresholds: { high: 0.3 } }).catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(StoreError);
-  expect(refused).toMatchObject({ code: 'INVALID_SETTINGS', message: expect.stringContaining('elevated must be below high') });
+  expect(refused).toMatchObject({ code: 'INVALID_SETTINGS', message: expect.stringContaining('"elevated" (0.4) must be below "high" (0.3)') });
   expect((await repo.get(base.issuer, base.clientId))?.riskThresholds).toEqual({ high: 0.7, elevated: 0.4 });
 });
 
@@ -116,4 +118,40 @@ test("an encrypted key copied onto another platform's row, or read with another 
   const otherSecret = createPlatformSettingsRepository(store.db, { secret: 'a-different-secret-that-is-long-enough' });
   await expect(otherSecret.getApiKey('https://a.example.edu', 'a')).rejects.toMatchObject({ code: 'SECRET_UNREADABLE' });
   expect(() => createPlatformSettingsRepository(store.db, { secret: 'short' })).toThrow(expect.objectContaining({ code: 'SECRET_TOO_SHORT' }));
+});
+
+test('one rule for thresholds: PLATFORMS_JSON, the settings store, the risk model and the database agree', async () => {
+  const platform = { name: 'M', issuer: 'https://m.example.edu', clientId: 'c', authenticationEndpoint: 'https://m/auth', accesstokenEndpoint: 'https://m/token', jwksUrl: 'https://m/certs', isnotai: { apiKey: 'aik_v1_x' } };
+  const cases = [
+    { high: 0.9, elevated: 0.4 },
+    { high: 1, elevated: 0.01 },
+    { high: 0.5, elevated: 0 },
+    { high: 0.5, elevated: 0.5 },
+    { high: 1.2, elevated: 0.4 },
+    { high: 0.7, elevated: -0.1 },
+  ];
+  const verdicts = [];
+  for (const [i, t] of cases.entries()) {
+    const byRiskModel = thresholdProblems(t).length === 0;
+    let byConfig = true;
+    try {
+      loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...platform, thresholds: t }]) });
+    } catch {
+      byConfig = false;
+    }
+    const byStore = await repo.upsert({ issuer: `https://agree-${i}.example.edu`, clientId: 'c', riskThresholds: t }).then(
+      () => true,
+      () => false,
+    );
+    const byDatabase = await sql`INSERT INTO platform_settings (issuer, client_id, deployment_id, display_name, kind, isnotai_base_url, identity_strategy, risk_high, risk_elevated)
+      VALUES (${`https://raw-${i}.example.edu`}, 'c', '', 'x', 'other', 'https://api.isnotai.com', 'sub', ${t.high}, ${t.elevated})`
+      .execute(store.db)
+      .then(
+        () => true,
+        () => false,
+      );
+    verdicts.push({ t, byRiskModel, byConfig, byStore, byDatabase });
+  }
+  expect(verdicts.map((v) => [v.t, v.byConfig, v.byStore, v.byDatabase])).toEqual(verdicts.map((v) => [v.t, v.byRiskModel, v.byRiskModel, v.byRiskModel]));
+  expect(verdicts.map((v) => v.byRiskModel)).toEqual([true, true, false, false, false, false]);
 });

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
     expect(msg).toMatch(/PORT/);
     expect(msg).toMatch(/DATABASE_URL: required in production/);
     expect(msg).toMatch(/ENCRYPTION_KEY: required in production/);
+    expect(msg).toMatch(/TOOL_URL: required in production/);
   });
 
   test('platform registrations are validated field by field', () => {
@@ -36,6 +37,16 @@ describe('loadConfig', () => {
     for (const identity of ['sub', 'lis_person_sourcedid', 'lti11_legacy_user_id', 'custom:canvas_user_id']) {
       expect(loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identity }]) }).platforms[0]?.identity).toBe(identity);
     }
+  });
+
+  test('per-platform thresholds and identity pattern are read, and refused with the field and the reason', () => {
+    const p = { name: 'M', issuer: 'https://m.example.edu', clientId: 'abc', authenticationEndpoint: 'https://m/auth', accesstokenEndpoint: 'https://m/token', jwksUrl: 'https://m/certs', isnotai: { apiKey: 'aik_v1_x' } };
+    const ok = loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, thresholds: { high: 0.9, elevated: 0.5 }, identityPattern: 'S[0-9]{6}' }]) }).platforms[0];
+    expect(ok?.thresholds).toEqual({ high: 0.9, elevated: 0.5 });
+    expect(ok?.identityPattern).toBe('S[0-9]{6}');
+    expect(() => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, thresholds: { high: 0.4, elevated: 0.6 } }]) })).toThrow(/PLATFORMS_JSON\.0\.thresholds\.elevated: "elevated" \(0\.6\) must be below "high" \(0\.4\)/);
+    expect(() => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, thresholds: { high: 0.9 } }]) })).toThrow(/PLATFORMS_JSON\.0\.thresholds\.elevated: "elevated" must be a finite number/);
+    expect(() => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identityPattern: '[0-9' }]) })).toThrow(/PLATFORMS_JSON\.0\.identityPattern: is not a valid regular expression/);
   });
 
   test('the error message never echoes a secret value', () => {

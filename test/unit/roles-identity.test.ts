@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { audienceFor, isLearnerMember } from '../../src/lti/roles';
-import { userIdFromLaunch, userIdFromMember } from '../../src/lti/identity';
+import { defaultIdentityPattern, describeIdentityProblem, identityPatternProblem, isIdShaped, mapLaunchIdentity, mapMemberIdentity, userIdFromLaunch, userIdFromMember } from '../../src/lti/identity';
 
 const FIX = path.join(__dirname, '../lms/fixtures/moodle-4.4');
 const fixture = (f: string) => JSON.parse(fs.readFileSync(path.join(FIX, f), 'utf8'));
@@ -63,5 +63,39 @@ describe('identity mapping', () => {
     expect(userIdFromMember(member, 'custom:canvas_user_id')).toBe('30002');
     expect(userIdFromMember({ user_id: 'uuid-2', 'https://www.instructure.com/canvas_user_id': 30003 }, 'custom:canvas_user_id')).toBe('30003');
     expect(userIdFromMember({ user_id: 'uuid-3' }, 'custom:canvas_user_id')).toBeNull();
+  });
+});
+
+describe('identity shape', () => {
+  const canvas = { strategy: 'custom:canvas_user_id' as const, pattern: defaultIdentityPattern('custom:canvas_user_id', 'canvas') };
+  test('Canvas ids are digits by default; Moodle sub too; other mappings have no default shape', () => {
+    expect(canvas.pattern).toBe('[0-9]+');
+    expect(defaultIdentityPattern('sub', 'moodle')).toBe('[0-9]+');
+    expect(defaultIdentityPattern('lis_person_sourcedid', 'moodle')).toBeNull();
+    expect(defaultIdentityPattern('sub', 'other')).toBeNull();
+  });
+  test('a value that fails the shape is reported with the mapping and the value, never used', () => {
+    const r = mapLaunchIdentity({ sub: 'x', custom: { canvas_user_id: 'abc' } }, canvas);
+    expect(r).toEqual({ userId: null, problem: { kind: 'malformed', value: 'abc', pattern: '[0-9]+' } });
+    expect(describeIdentityProblem('custom:canvas_user_id', r.problem!)).toBe('This platform maps users by “custom:canvas_user_id”, and the LMS sent “abc”, which is not an id of that mapping (digits only).');
+    expect(mapLaunchIdentity({ sub: 'x', custom: { canvas_user_id: '30001' } }, canvas)).toEqual({ userId: '30001', problem: null });
+    // The pattern must match the whole id.
+    expect(mapLaunchIdentity({ sub: 'x', custom: { canvas_user_id: '30001abc' } }, canvas).userId).toBeNull();
+  });
+  test('a member: the first usable value wins; otherwise the value that failed is reported', () => {
+    const msg = (v: string) => ({ 'https://purl.imsglobal.org/spec/lti/claim/custom': { canvas_user_id: v } });
+    expect(mapMemberIdentity({ user_id: 'u', message: [msg('abc'), msg('30002')] }, canvas)).toEqual({ userId: '30002', problem: null });
+    expect(mapMemberIdentity({ user_id: 'u', message: [msg('abc')] }, canvas).problem).toEqual({ kind: 'malformed', value: 'abc', pattern: '[0-9]+' });
+  });
+  test('admin text is id-shaped only by the platform’s pattern', () => {
+    expect(isIdShaped('Silva', { strategy: 'sub', pattern: '[0-9]+' })).toBe(false);
+    expect(isIdShaped('30005', { strategy: 'sub', pattern: '[0-9]+' })).toBe(true);
+    expect(isIdShaped('Silva', { strategy: 'sub', pattern: null })).toBe(true);
+    expect(isIdShaped('a b', { strategy: 'sub', pattern: null })).toBe(false);
+  });
+  test('an unusable pattern is named', () => {
+    expect(identityPatternProblem('[0-9')).toMatch(/not a valid regular expression/);
+    expect(identityPatternProblem('x'.repeat(201))).toMatch(/1 to 200 characters/);
+    expect(identityPatternProblem('S[0-9]{6}')).toBeNull();
   });
 });

@@ -62,6 +62,8 @@ export interface Tamper {
   /** iat this many seconds ago (still unexpired if below the ttl): for tokenMaxAge tests. */
   ageSeconds?: number;
   omitNonce?: boolean;
+  /** id_token claims (full names) replaced after the platform built them; null removes one. */
+  setClaims?: Record<string, unknown>;
 }
 
 export const TamperSchema = z
@@ -75,6 +77,7 @@ export const TamperSchema = z
     expired: z.boolean().optional(),
     ageSeconds: z.number().nonnegative().optional(),
     omitNonce: z.boolean().optional(),
+    setClaims: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -369,6 +372,10 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       }
       if (tamper.audience !== undefined) claims.aud = tamper.audience;
       if (tamper.issuer !== undefined) claims.iss = tamper.issuer;
+      for (const [name, value] of Object.entries(tamper.setClaims ?? {})) {
+        if (value === null) delete claims[name];
+        else claims[name] = value;
+      }
       const idToken = sign(rt, claims, tamper);
       issued.push({ platform: kind, idToken, claims, state, redirectUri });
       if (issued.length > 200) issued.splice(0, issued.length - 200);

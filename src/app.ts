@@ -22,10 +22,15 @@ import { createLtiProvider } from './lti/provider';
 import { requestSummary, type Logger } from './log';
 import { hrefWithLtik, requireActor, resolveActor, type LaunchClaimsReader } from './web/actor';
 import { keepLaunchClaims, legacyUserIdOf } from './lti/launchClaims';
+import { launchChecks } from './lti/launchChecks';
+import { registeredPlatformOrigins, securityHeaders } from './web/securityHeaders';
 import { HttpError, notFound } from './web/errors';
 import { errorHandler, renderError } from './web/errorHandler';
 import { launchErrorFor } from './web/launchErrors';
+import { containLtijsErrors } from './web/ltijsErrors';
+import { SIGNED_OUT_ROUTE, signOutRoutes } from './web/signout';
 import type { AuditSink, PlatformDirectory, PlatformView, UpstreamCache } from './web/ports';
+import { favicon } from './web/favicon';
 import { adminRouter } from './web/admin';
 import { courseRouter } from './web/course';
 import { learnerRouter } from './web/learner';
@@ -42,6 +47,8 @@ export interface AppServices {
   upstreamCredentials(platform: PlatformView): Promise<{ apiKey: string; baseUrl: string } | null>;
   /** Resolves when the database answers a trivial query (health checks). */
   databaseAnswers(): Promise<void>;
+  /** Whether ENCRYPTION_KEY still decrypts the stored secrets (health checks; cheap, cached). */
+  secretsReadable(): Promise<boolean>;
 }
 
 /** How long /healthz waits for the database before calling it unreachable. */
@@ -60,6 +67,8 @@ export interface ToolApp {
   app: Express;
   listen(port: number, host?: string): Promise<{ server: Server; url: string }>;
   close(): Promise<void>;
+  /** Re-reads the registered platforms for the headers that name them (call after registering). */
+  refreshPlatformOrigins(): Promise<void>;
 }
 
 export function projectRoot(): string {
@@ -93,10 +102,11 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
       client = makeClient(cred.baseUrl, cred.apiKey);
       clients.set(id, client);
     }
-    return boundUpstream(client, services.cache, platform);
+    return boundUpstream(client, services.cache, platform, { deadlineMs: config.upstreamPageDeadlineMs, logger: logger.child({ component: 'isnotai' }) });
   }
 
-  const launchClaims: LaunchClaimsReader = { legacyUserId: (key) => legacyUserIdOf(services.cache, key) };
+  const launchClaims: LaunchClaimsReader = { legacyUserId: (ltik) => legacyUserIdOf(services.cache, ltik) };
+  const headers = securityHeaders({ toolUrl: config.toolUrl, assetsPrefix: '/assets' });
   const lti = createLtiProvider({
     encryptionKey: config.encryptionKey,
     databasePlugin: services.ltiDatabasePlugin,
@@ -107,14 +117,13 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
     storageSessions: services.cache,
     beforeValidation: (app) => {
       app.disable('x-powered-by');
-      app.use((req, res, next) => {
+      app.use((_req, res, next) => {
         res.locals.requestId = crypto.randomUUID();
-        // The tool is framed by LMSs on other sites; only http(s) links leave it, never a referrer.
-        res.setHeader('Referrer-Policy', 'no-referrer');
-        res.setHeader('X-Content-Type-Options', 'nosniff');
-        res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' *; base-uri 'none'; frame-ancestors *");
         next();
       });
+      // CSP (framing and forms limited to the registered LMSs), no-store, HSTS: src/web/securityHeaders.ts.
+      app.use(headers.middleware);
+      app.use(favicon(path.join(viewsDir, 'assets', 'favicon.ico')));
       app.use(
         pinoHttp({
           logger: logger.child({ component: 'http' }),
@@ -126,22 +135,36 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
           },
         }),
       );
+      app.use(containLtijsErrors(logger.child({ component: 'http' }), ['/keys', '/login', '/register'], ['/keys']));
       app.use('/assets', express.static(path.join(viewsDir, 'assets'), { index: false, maxAge: '1h' }));
+      // What ltijs does not check: target_link_uri, an iat in the future, the message type.
+      app.use(
+        launchChecks({
+          toolUrl: config.toolUrl,
+          loginRoute: '/login',
+          onRefused: (_req, res, refusal) => logger.info({ ...refusal, requestId: res.locals.requestId }, 'launch refused'),
+        }),
+      );
       // The LTI 1.1 user id of each accepted launch, for platforms mapped by it.
       app.use(keepLaunchClaims(services.cache, '/'));
       // For load balancers and uptime checks: 200 only when the database answers (all state is
-      // there), 503 otherwise; no details beyond that.
+      // there) and the key still decrypts the stored secrets, 503 otherwise; no details beyond that.
       app.get('/healthz', async (_req, res) => {
         res.set('Cache-Control', 'no-store');
         let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([
-            services.databaseAnswers(),
-            new Promise((_resolve, reject) => {
+          const secretsReadable = await Promise.race([
+            services.databaseAnswers().then(() => services.secretsReadable()),
+            new Promise<never>((_resolve, reject) => {
               timer = setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS);
             }),
           ]);
-          res.json({ ok: true, database: 'ok' });
+          if (!secretsReadable) {
+            logger.error({ code: 'ENCRYPTION_KEY_MISMATCH' }, 'health check: ENCRYPTION_KEY no longer decrypts the stored secrets (rotated by another instance?)');
+            res.status(503).json({ ok: false, database: 'ok', secrets: 'undecryptable' });
+            return;
+          }
+          res.json({ ok: true, database: 'ok', secrets: 'ok' });
         } catch (err) {
           logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'health check: database unreachable');
           res.status(503).json({ ok: false, database: 'unreachable' });
@@ -167,7 +190,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   const launchError = (req: Request, res: Response) => {
     const err = (res.locals.err ?? {}) as { details?: { message?: string } };
     const { httpError, newWindow } = launchErrorFor(err.details?.message, req);
-    logger.info({ code: httpError.code, reason: err.details?.message, requestId: res.locals.requestId }, 'launch refused');
+    if (httpError.status >= 500) logger.warn({ code: httpError.code, cause: err.details?.message, requestId: res.locals.requestId }, 'session could not be read');
+    else logger.info({ code: httpError.code, reason: err.details?.message, requestId: res.locals.requestId }, 'launch refused');
     renderError(req, res, httpError, newWindow ? { newWindowHref: newWindow } : {});
   };
   lti.onInvalidToken(launchError);
@@ -187,6 +211,28 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
     }
   });
 
+  // Deep Linking (placing the tool on an activity) is not built yet: a clear page, not a 404. The
+  // launch's session opens no page either (resolveActor refuses a non-resource-link launch). 501:
+  // what the LMS asked for is a function the tool lacks, and an operator who watches 5xx learns that
+  // the LMS registration offers Deep Linking.
+  lti.onDeepLinking((_token: LtiIdToken, req: Request, res: Response) => {
+    logger.info({ code: 'deep_linking_unsupported', requestId: res.locals.requestId }, 'deep linking launch');
+    const heading = 'Placing this tool is not available yet';
+    renderError(
+      req,
+      res,
+      new HttpError(501, 'deep_linking_unsupported', 'Placing this tool on an activity from the LMS is not available yet.', undefined, [
+        'Add it as a plain link instead: an external tool link or activity (in Canvas, a course navigation link) that opens the tool without choosing content.',
+        'An LMS administrator can turn off Deep Linking (content selection) in the tool’s registration so that this choice is not offered.',
+      ]),
+      { title: heading, heading, kind: 'warn' },
+    );
+  });
+
+  // "Sign out" on every page of a session; the page it lands on needs no session.
+  lti.whitelist(SIGNED_OUT_ROUTE);
+  signOutRoutes(app, { sessions: services.cache, cookie: config.cookieSecure ? { secure: true, sameSite: 'None' } : { secure: false, sameSite: 'Lax' }, logger });
+
   const authed = express.Router();
   authed.use(requireActor(services.platforms, launchClaims));
   const pageDeps = { lti, cache: services.cache, concurrency: config.upstreamConcurrency, audit: services.audit, upstreamFor: (a: { platform: PlatformView }) => upstreamFor(a.platform) };
@@ -199,6 +245,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   app.use(errorHandler(logger));
 
   await lti.deploy({ serverless: true, silent: true });
+  const refreshPlatformOrigins = async (): Promise<void> => headers.setPlatformOrigins(await registeredPlatformOrigins(lti));
+  await refreshPlatformOrigins();
 
   let server: Server | undefined;
   return {
@@ -224,5 +272,6 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
       }
       await Promise.resolve(services.ltiDatabasePlugin && (services.ltiDatabasePlugin as { Close?: () => Promise<unknown> }).Close?.());
     },
+    refreshPlatformOrigins,
   };
 }

@@ -11,9 +11,9 @@ import { createApp, projectRoot, type AppServices, type ToolApp } from './app';
 import type { AppConfig, PlatformConfig } from './config';
 import type { IsnotaiClient } from './isnotai/client';
 import { closeAllPools } from './isnotai/pools';
-import { DEFAULT_STRATEGY, type IdentityStrategy } from './lti/identity';
+import { DEFAULT_STRATEGY, defaultIdentityPattern, type IdentityStrategy } from './lti/identity';
 import type { Logger } from './log';
-import { createAuditLog, createPlatformSettingsRepository, createUpstreamCache, migrateToLatest, openDatabase, PostgresLtiDatabase, startSweeper, type Store } from './store';
+import { createAuditLog, createPlatformSettingsRepository, createUpstreamCache, keyCheckDecrypts, migrateToLatest, openDatabase, PostgresLtiDatabase, startSweeper, verifyEncryptionKey, type Store } from './store';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './store/embedded';
 import type { PlatformView } from './web/ports';
 
@@ -39,6 +39,13 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
   const encryptionKey = config.encryptionKey ?? devEncryptionKey(config);
   const store = await openDatabase({ url: options.databaseUrl, logger });
   await migrateToLatest(store.db, logger);
+  // Before anything is written with the key (PLATFORMS_JSON re-encrypts the API keys below).
+  try {
+    await verifyEncryptionKey(store.db, encryptionKey);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const stopSweeper = startSweeper(store.db, { intervalMs: 60_000, logger });
 
   const settings = createPlatformSettingsRepository(store.db, { secret: encryptionKey });
@@ -47,6 +54,8 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
   const deploymentsByPlatform = new Map<string, string[]>();
   const platformKey = (iss: string, clientId: string) => `${iss}\n${clientId}`;
   for (const p of config.platforms) deploymentsByPlatform.set(platformKey(p.issuer, p.clientId), p.deploymentIds);
+  const patternsByPlatform = new Map<string, string>();
+  for (const p of config.platforms) if (p.identityPattern) patternsByPlatform.set(platformKey(p.issuer, p.clientId), p.identityPattern);
 
   const services: AppServices = {
     ltiDatabasePlugin: new PostgresLtiDatabase(store, { ttlSeconds: { nonce: Math.max(600, config.tokenMaxAgeSeconds * 2) } }),
@@ -61,6 +70,7 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
           kind: s.kind,
           deploymentIds: deploymentsByPlatform.get(platformKey(issuer, clientId)) ?? [],
           identity: s.identityStrategy as IdentityStrategy,
+          identityPattern: patternsByPlatform.get(platformKey(issuer, clientId)) ?? defaultIdentityPattern(s.identityStrategy as IdentityStrategy, s.kind),
           thresholds: s.riskThresholds,
           studentVisibility: s.studentVisibility,
           cacheTtlSeconds: s.cacheTtlSeconds,
@@ -77,6 +87,7 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
     async databaseAnswers() {
       await sql`SELECT 1`.execute(store.db);
     },
+    secretsReadable: cachedFor(SECRETS_CHECK_MS, () => keyCheckDecrypts(store.db, encryptionKey)),
     async upstreamCredentials(platform) {
       const s = await settings.get(platform.issuer, platform.clientId);
       if (!s) return null;
@@ -87,6 +98,8 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
 
   const tool = await createApp({ config: { ...config, encryptionKey }, logger, services, createClient: options.createClient });
   for (const p of config.platforms) await registerPlatform(tool, settings, p, config);
+  // The headers that allow framing and form posts name exactly the registered LMSs.
+  await tool.refreshPlatformOrigins();
   const { url } = await tool.listen(options.port, options.host);
   logger.info({ url, platforms: config.platforms.length }, 'tool listening');
   if (config.toolUrl) {
@@ -129,8 +142,23 @@ async function registerPlatform(tool: ToolApp, settings: ReturnType<typeof creat
     apiKey: p.isnotai.apiKey,
     identityStrategy: (p.identity as IdentityStrategy | undefined) ?? DEFAULT_STRATEGY[p.kind],
     studentVisibility: p.studentVisibility,
+    riskThresholds: p.thresholds,
     cacheTtlSeconds: config.cacheTtlSeconds,
   });
+}
+
+/** How long /healthz reuses its answer to "does the key still decrypt the key check". */
+const SECRETS_CHECK_MS = 5000;
+
+/** The last answer of `check` for `ms`; a failure (e.g. the database) is not kept. */
+function cachedFor<T>(ms: number, check: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: T } | undefined;
+  return async () => {
+    if (last && Date.now() - last.at < ms) return last.value;
+    const value = await check();
+    last = { at: Date.now(), value };
+    return value;
+  };
 }
 
 /** Development only: a key kept in .data/ so that the demo's stored keys survive restarts. */

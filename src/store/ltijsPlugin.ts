@@ -85,6 +85,22 @@ export class PostgresLtiDatabase {
 
   async Get(ENCRYPTIONKEY: EncryptionKey, collection: string, query?: LtiDocument | null): Promise<LtiDocument[] | false> {
     const spec = this.#spec(collection);
+    // ltijs reads the login state again in the catch block of its launch validation (and only
+    // tidies up with it). While the database is away, throwing there escapes Express as an
+    // unhandled rejection: no answer ever reaches the browser, and Node ends the process. "No
+    // state" lets ltijs go on to report the error that brought it there (DATABASE_UNAVAILABLE).
+    if (spec.name === 'state') {
+      try {
+        return await this.#get(spec, query, ENCRYPTIONKEY);
+      } catch (err) {
+        if (isDatabaseUnavailable(err)) return false;
+        throw err;
+      }
+    }
+    return this.#get(spec, query, ENCRYPTIONKEY);
+  }
+
+  async #get(spec: CollectionSpec, query: LtiDocument | null | undefined, ENCRYPTIONKEY: EncryptionKey): Promise<LtiDocument[] | false> {
     if (ENCRYPTIONKEY && spec.storage !== 'encrypted') {
       throw new StoreError('NOT_ENCRYPTED_COLLECTION', `ltijs does not encrypt the ${spec.name} collection`);
     }
@@ -195,7 +211,16 @@ export class PostgresLtiDatabase {
     // Mongo would delete everything for {}; ltijs never asks that, and a bug that did would wipe keys.
     if (Object.keys(query).length === 0) throw new StoreError('EMPTY_QUERY', `Refusing to delete every ${spec.name}`);
     // Expired rows go too (no TTL condition): deleting is what the sweeper would do anyway.
-    await sql`DELETE FROM ${sql.table(spec.table)} WHERE ${this.#where(spec, query, false)}`.execute(this.#db);
+    const deleting = sql`DELETE FROM ${sql.table(spec.table)} WHERE ${this.#where(spec, query, false)}`.execute(this.#db);
+    if (spec.name === 'state') {
+      // ltijs deletes a used login state without awaiting it: a failure here would be an unhandled
+      // rejection. The row expires and is swept anyway.
+      await deleting.catch((err: unknown) => {
+        if (!isDatabaseUnavailable(err)) throw err;
+      });
+      return true;
+    }
+    await deleting;
     return true;
   }
 

@@ -72,6 +72,31 @@ async function bringDatabaseBack() {
   await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS true`);
 }
 
+test('database down during a launch: the id_token post gets 503 with a retry hint, and the tool keeps serving', async () => {
+  // The login went through while the database answered; it goes before the LMS posts the id_token.
+  const browser = stack.browser();
+  const captured = await browser.captureIdToken({ platform: 'moodle', courseId: '2', userId: '4' });
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => rejections.push(reason);
+  process.on('unhandledRejection', onRejection);
+  await takeDatabaseAway();
+  try {
+    const res = await browser.post(captured.redirectUri, { id_token: captured.idToken, state: captured.state });
+    expect(res.status).toBe(503);
+    expect(Number(header(res, 'retry-after'))).toBeGreaterThan(0);
+    expect(textOf(res.html)).toMatch(/try again in/i);
+    expect(rawInternals(res.html)).toEqual([]);
+  } finally {
+    await bringDatabaseBack();
+  }
+  // Give a rejection left behind by the failed launch the time to surface: there must be none.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  process.off('unhandledRejection', onRejection);
+  expect(rejections.map(String)).toEqual([]);
+  const again = await stack.browser().launch({ platform: 'moodle', courseId: '2', userId: '4' });
+  expect(again.status).toBe(200);
+});
+
 test('database down: a user with a valid session gets 503 with a retry hint, never "relaunch"; no raw error reaches the client', async () => {
   // The pages work, then the database goes.
   expect((await teacher.browser.get(at(teacher, '/course'))).status).toBe(200);

@@ -41,7 +41,8 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
   await migrateToLatest(store.db, logger);
   // Before anything is written with the key (PLATFORMS_JSON re-encrypts the API keys below).
   try {
-    await verifyEncryptionKey(store.db, encryptionKey);
+    const { droppedAccessTokens } = await verifyEncryptionKey(store.db, encryptionKey);
+    if (droppedAccessTokens > 0) logger.warn({ droppedAccessTokens }, 'dropped stored LMS access tokens that ENCRYPTION_KEY does not decrypt (ltijs asks the LMS for new ones)');
   } catch (err) {
     await store.close();
     throw err;

@@ -56,11 +56,17 @@ function ltiCipher(db: Db): LtiCipher {
   return new PostgresLtiDatabase({ db });
 }
 
+/** What must decrypt: without them the tool cannot sign or be verified. */
 const LTI_TABLES = [
   { table: 'lti_privatekey', what: 'the LTI private key' },
   { table: 'lti_publickey', what: 'the LTI public key' },
-  { table: 'lti_accesstoken', what: 'a stored LMS access token' },
 ] as const;
+/**
+ * LMS access tokens are a cache (ltijs asks the LMS for another when one is missing): one that no
+ * longer decrypts (written under another key, e.g. by an instance refused since) is dropped, never
+ * a reason to refuse a key that decrypts everything else.
+ */
+const DISPOSABLE_TABLE = 'lti_accesstoken';
 
 async function ltiDecrypts(cipher: LtiCipher, key: string, row: { iv: string; data: string }): Promise<string | undefined> {
   try {
@@ -122,7 +128,7 @@ function checkDecrypts(stored: string, key: string): boolean {
  * At start-up, before anything is written with the key: refuses (EncryptionKeyMismatchError) when
  * `key` does not decrypt everything stored; on a database without a key check yet, writes one.
  */
-export async function verifyEncryptionKey(db: Db, key: string): Promise<void> {
+export async function verifyEncryptionKey(db: Db, key: string): Promise<{ droppedAccessTokens: number }> {
   const failed = await undecryptableWith(db, key);
   if (failed.length > 0) throw new EncryptionKeyMismatchError(failed);
   await db
@@ -133,6 +139,21 @@ export async function verifyEncryptionKey(db: Db, key: string): Promise<void> {
   // Two instances with different keys starting on an empty database: the first check written wins.
   const check = await db.selectFrom('key_check').select('value_encrypted').where('id', '=', CHECK_ID).executeTakeFirstOrThrow();
   if (!checkDecrypts(check.value_encrypted, key)) throw new EncryptionKeyMismatchError(['the key check record']);
+  // Only now, with the key confirmed: another key's cached tokens could not be read anyway.
+  return { droppedAccessTokens: await dropUndecryptableAccessTokens(db, key) };
+}
+
+/** Deletes the stored LMS access tokens `key` does not decrypt; answers how many. */
+async function dropUndecryptableAccessTokens(db: Db, key: string): Promise<number> {
+  const cipher = ltiCipher(db);
+  const { rows } = await sql<{ ctid: string; iv: string; data: string }>`SELECT ctid::text AS ctid, iv, data FROM ${sql.table(DISPOSABLE_TABLE)}`.execute(db);
+  let dropped = 0;
+  for (const r of rows) {
+    if ((await ltiDecrypts(cipher, key, r)) !== undefined) continue;
+    await sql`DELETE FROM ${sql.table(DISPOSABLE_TABLE)} WHERE ctid = ${r.ctid}::tid`.execute(db);
+    dropped++;
+  }
+  return dropped;
 }
 
 /** For /healthz: whether the key check still decrypts with `key` (a missing one does not). */
@@ -145,6 +166,8 @@ export interface RotationResult {
   apiKeys: number;
   ltiKeys: number;
   accessTokens: number;
+  /** Access tokens the old key did not decrypt either (a cache: ltijs asks the LMS again). */
+  accessTokensDropped: number;
 }
 
 /**
@@ -160,7 +183,7 @@ export async function rotateEncryptionKey(db: Db, oldKey: string, newKey: string
     const failed = await undecryptableWith(trx, oldKey);
     if (failed.length > 0) throw new EncryptionKeyMismatchError(failed, 'OLD_ENCRYPTION_KEY');
 
-    const result: RotationResult = { apiKeys: 0, ltiKeys: 0, accessTokens: 0 };
+    const result: RotationResult = { apiKeys: 0, ltiKeys: 0, accessTokens: 0, accessTokensDropped: 0 };
     const apiKeys = await trx.selectFrom('platform_settings').select(['id', 'issuer', 'client_id', 'deployment_id', 'api_key_encrypted']).where('api_key_encrypted', 'is not', null).execute();
     for (const r of apiKeys) {
       const context = apiKeyContext(r.issuer, r.client_id, r.deployment_id);
@@ -170,13 +193,19 @@ export async function rotateEncryptionKey(db: Db, oldKey: string, newKey: string
     }
 
     const cipher = ltiCipher(trx);
-    for (const { table } of LTI_TABLES) {
+    for (const table of [...LTI_TABLES.map((t) => t.table), DISPOSABLE_TABLE]) {
       const { rows } = await sql<{ ctid: string; iv: string; data: string }>`SELECT ctid::text AS ctid, iv, data FROM ${sql.table(table)}`.execute(trx);
       for (const r of rows) {
-        const plain = (await ltiDecrypts(cipher, oldKey, r))!;
+        const plain = await ltiDecrypts(cipher, oldKey, r);
+        if (plain === undefined) {
+          // Only an access token can get here (the keys were checked above): a cache entry, dropped.
+          await sql`DELETE FROM ${sql.table(table)} WHERE ctid = ${r.ctid}::tid`.execute(trx);
+          result.accessTokensDropped++;
+          continue;
+        }
         const enc = await cipher.Encrypt(plain, newKey);
         await sql`UPDATE ${sql.table(table)} SET iv = ${enc.iv}, data = ${enc.data} WHERE ctid = ${r.ctid}::tid`.execute(trx);
-        if (table === 'lti_accesstoken') result.accessTokens++;
+        if (table === DISPOSABLE_TABLE) result.accessTokens++;
         else result.ltiKeys++;
       }
     }

@@ -13,6 +13,7 @@ import type { IsnotaiClient } from './isnotai/client';
 import { closeAllPools } from './isnotai/pools';
 import { DEFAULT_STRATEGY, defaultIdentityPattern, type IdentityStrategy } from './lti/identity';
 import type { Logger } from './log';
+import { DEFAULT_THRESHOLDS } from './risk/thresholds';
 import { createAuditLog, createPlatformSettingsRepository, createUpstreamCache, keyCheckDecrypts, migrateToLatest, openDatabase, PostgresLtiDatabase, startSweeper, verifyEncryptionKey, type Store } from './store';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './store/embedded';
 import type { PlatformView } from './web/ports';
@@ -143,7 +144,8 @@ async function registerPlatform(tool: ToolApp, settings: ReturnType<typeof creat
     apiKey: p.isnotai.apiKey,
     identityStrategy: (p.identity as IdentityStrategy | undefined) ?? DEFAULT_STRATEGY[p.kind],
     studentVisibility: p.studentVisibility,
-    riskThresholds: p.thresholds,
+    // The configuration is the source of truth: thresholds taken out of it go back to the defaults.
+    riskThresholds: p.thresholds ?? DEFAULT_THRESHOLDS,
     cacheTtlSeconds: config.cacheTtlSeconds,
   });
 }

@@ -3,7 +3,12 @@
  * applied end to end: the roster, its exports and the student's own page all use the platform's
  * lines, while another platform keeps the defaults.
  */
+import crypto from 'node:crypto';
+import { startStack, type Stack } from '../../src/dev/stack';
+import { createLogger } from '../../src/log';
 import { DEFAULT_THRESHOLDS, learnerRiskSummary } from '../../src/risk';
+import { createPlatformSettingsRepository } from '../../src/store';
+import { freshDatabaseUrl } from '../support/db';
 import { testStack } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
@@ -55,5 +60,28 @@ test('another platform keeps the default lines', async () => {
   const body = JSON.parse((await b.get(`${stack.tool.url}/course.json?limit=500&ltik=${encodeURIComponent(t.ltik!)}`)).html);
   for (const i of body.items as Array<{ userId: string; risk: string }>) {
     expect(i.risk).toBe(learnerRiskSummary(stack.simulator.dataset.sessionsForUser(i.userId), { thresholds: DEFAULT_THRESHOLDS }).level);
+  }
+});
+
+test('thresholds taken out of the configuration go back to the defaults at the next start', async () => {
+  const databaseUrl = await freshDatabaseUrl('thresholds_removed');
+  const encryptionKey = crypto.randomBytes(32).toString('base64url');
+  const logger = createLogger('silent');
+  const levelOf = async (s: Stack) => {
+    const { issuer, clientId } = s.lms.platforms.moodle;
+    const settings = await createPlatformSettingsRepository(s.tool.store.db, { secret: encryptionKey }).get(issuer, clientId);
+    return settings?.riskThresholds;
+  };
+  const first = await startStack({ databaseUrl, logger, encryptionKey, platformSettings: { moodle: { thresholds: STRICT } } });
+  try {
+    expect(await levelOf(first)).toEqual(STRICT);
+  } finally {
+    await first.stop();
+  }
+  const second = await startStack({ databaseUrl, logger, encryptionKey });
+  try {
+    expect(await levelOf(second)).toEqual(DEFAULT_THRESHOLDS);
+  } finally {
+    await second.stop();
   }
 });

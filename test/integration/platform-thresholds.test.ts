@@ -4,7 +4,9 @@
  * lines, while another platform keeps the defaults.
  */
 import crypto from 'node:crypto';
-import { startStack, type Stack } from '../../src/dev/stack';
+import { startTool, type RunningTool } from '../../src/bootstrap';
+import { loadConfig } from '../../src/config';
+import { platformEntry, startStack } from '../../src/dev/stack';
 import { createLogger } from '../../src/log';
 import { DEFAULT_THRESHOLDS, learnerRiskSummary } from '../../src/risk';
 import { createPlatformSettingsRepository } from '../../src/store';
@@ -67,21 +69,20 @@ test('thresholds taken out of the configuration go back to the defaults at the n
   const databaseUrl = await freshDatabaseUrl('thresholds_removed');
   const encryptionKey = crypto.randomBytes(32).toString('base64url');
   const logger = createLogger('silent');
-  const levelOf = async (s: Stack) => {
-    const { issuer, clientId } = s.lms.platforms.moodle;
-    const settings = await createPlatformSettingsRepository(s.tool.store.db, { secret: encryptionKey }).get(issuer, clientId);
-    return settings?.riskThresholds;
-  };
   const first = await startStack({ databaseUrl, logger, encryptionKey, platformSettings: { moodle: { thresholds: STRICT } } });
+  const moodle = first.lms.platforms.moodle;
+  const thresholdsIn = async (db: RunningTool['store']['db']) => (await createPlatformSettingsRepository(db, { secret: encryptionKey }).get(moodle.issuer, moodle.clientId))?.riskThresholds;
+  let again: RunningTool | undefined;
   try {
-    expect(await levelOf(first)).toEqual(STRICT);
+    expect(await thresholdsIn(first.tool.store.db)).toEqual(STRICT);
+    await first.tool.stop();
+    // The same LMS registration, started again with no thresholds in its entry.
+    const isnotai = { apiKey: 'aik_v1_sim_pro', baseUrl: first.simulator.url };
+    const config = loadConfig({ NODE_ENV: 'development', ENCRYPTION_KEY: encryptionKey, LOG_LEVEL: 'silent', PLATFORMS_JSON: JSON.stringify([platformEntry(moodle, isnotai)]) });
+    again = await startTool({ config, logger, databaseUrl, port: 0, host: '127.0.0.1' });
+    expect(await thresholdsIn(again.store.db)).toEqual(DEFAULT_THRESHOLDS);
   } finally {
+    await again?.stop();
     await first.stop();
-  }
-  const second = await startStack({ databaseUrl, logger, encryptionKey });
-  try {
-    expect(await levelOf(second)).toEqual(DEFAULT_THRESHOLDS);
-  } finally {
-    await second.stop();
   }
 });

@@ -245,7 +245,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   app.use(errorHandler(logger));
 
   await lti.deploy({ serverless: true, silent: true });
-  const refreshPlatformOrigins = async (): Promise<void> => headers.setPlatformOrigins(await registeredPlatformOrigins(lti));
+  const configuredAncestors = config.platforms.flatMap((p) => p.frameAncestors ?? []);
+  const refreshPlatformOrigins = async (): Promise<void> => headers.setPlatformOrigins([...(await registeredPlatformOrigins(lti)), ...configuredAncestors]);
   await refreshPlatformOrigins();
 
   let server: Server | undefined;

@@ -42,6 +42,12 @@ export const platformConfigSchema = z.object({
     .transform((v) => v as { high: number; elevated: number })
     .optional(),
   studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
+  /**
+   * More origins allowed to frame the tool for this LMS, beyond its issuer and authentication
+   * endpoint: a Canvas registered with a shared login host (sso.canvaslms.com) or a vanity domain
+   * shows the tool from the school's own Canvas domain.
+   */
+  frameAncestors: z.array(z.url({ protocol: /^https?$/ })).max(20).optional(),
 });
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 

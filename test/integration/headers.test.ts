@@ -120,6 +120,24 @@ describe('Content-Security-Policy', () => {
   });
 });
 
+describe('Content-Security-Policy with a platform’s own frameAncestors', () => {
+  let canvasElsewhere: S;
+  beforeAll(async () => {
+    canvasElsewhere = await testStack('headers_ancestors', { platformSettings: { canvas: { frameAncestors: ['https://school.instructure.com/courses/1'] } } });
+  });
+  afterAll(async () => {
+    await canvasElsewhere?.stop();
+  });
+
+  test('a Canvas shown from its own domain (not its login host) may frame the tool and receive its forms', async () => {
+    const res = await raw(`${canvasElsewhere.tool.url}/me`);
+    const policy = csp(res.headers);
+    const expected = [...lmsOrigins(canvasElsewhere), 'https://school.instructure.com'].sort();
+    expect([...(policy.get('frame-ancestors') ?? [])].sort()).toEqual(expected);
+    expect([...(policy.get('form-action') ?? [])].slice(1).sort()).toEqual(expected);
+  });
+});
+
 describe('Strict-Transport-Security', () => {
   test('absent when the tool is served over http', async () => {
     for (const path of ['/healthz', '/me', '/assets/app.css']) {

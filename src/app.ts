@@ -18,7 +18,7 @@ import { pinoHttp } from 'pino-http';
 import type { AppConfig } from './config';
 import { createIsnotaiClient, type IsnotaiClient } from './isnotai/client';
 import { loginParamsStore } from './lti/iframe';
-import { createLtiProvider } from './lti/provider';
+import { createLtiProvider, ltiCookieOptions } from './lti/provider';
 import { requestSummary, type Logger } from './log';
 import { hrefWithLtik, requireActor, resolveActor, type LaunchClaimsReader } from './web/actor';
 import { keepLaunchClaims, legacyUserIdOf } from './lti/launchClaims';
@@ -231,7 +231,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
 
   // "Sign out" on every page of a session; the page it lands on needs no session.
   lti.whitelist(SIGNED_OUT_ROUTE);
-  signOutRoutes(app, { sessions: services.cache, cookie: config.cookieSecure ? { secure: true, sameSite: 'None' } : { secure: false, sameSite: 'Lax' }, logger });
+  signOutRoutes(app, { sessions: services.cache, cookie: ltiCookieOptions(config.cookieSecure), logger });
 
   const authed = express.Router();
   authed.use(requireActor(services.platforms, launchClaims));

@@ -34,6 +34,15 @@ export interface LtiProviderOptions {
   storageSessions?: SessionStore;
 }
 
+/**
+ * ltijs's cookie options: framed by an LMS on another site, its cookies must be `SameSite=None;
+ * Secure` (partitioned below); on plain http (development) only `Lax` is accepted. Whoever sets or
+ * clears a cookie of the launch uses these, so the browser treats them as the same cookie.
+ */
+export function ltiCookieOptions(cookieSecure: boolean): { secure: boolean; sameSite: 'None' | 'Lax' } {
+  return cookieSecure ? { secure: true, sameSite: 'None' } : { secure: false, sameSite: 'Lax' };
+}
+
 export function createLtiProvider(options: LtiProviderOptions): Provider {
   const ProviderClass = (ltijsSingleton as unknown as { constructor: new () => Provider }).constructor;
   const lti = new ProviderClass();
@@ -48,7 +57,7 @@ export function createLtiProvider(options: LtiProviderOptions): Provider {
       cors: false,
       devMode: false,
       tokenMaxAge: options.tokenMaxAgeSeconds,
-      cookies: options.cookieSecure ? { secure: true, sameSite: 'None' } : { secure: false, sameSite: 'Lax' },
+      cookies: ltiCookieOptions(options.cookieSecure),
       serverAddon: (app: Express) => {
         if (options.cookieSecure) app.use(partitionedCookies);
         options.beforeValidation?.(app);
@@ -59,7 +68,7 @@ export function createLtiProvider(options: LtiProviderOptions): Provider {
               store: options.loginParams,
               loginRoute: '/login',
               appRoute: '/',
-              cookie: options.cookieSecure ? { secure: true, sameSite: 'None' } : { secure: false, sameSite: 'Lax' },
+              cookie: ltiCookieOptions(options.cookieSecure),
               ...(options.storageSessions ? { sessions: options.storageSessions } : {}),
               isRegistered: async (iss, clientId) => {
                 const found: unknown = clientId ? await lti.getPlatform(iss, clientId) : await lti.getPlatform(iss);

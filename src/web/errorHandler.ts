@@ -40,6 +40,7 @@ const HEADINGS_BY_CODE: Record<string, string> = {
   launch_unsupported_message: 'The tool cannot handle this kind of launch',
   ltik_not_accepted: 'This session works only from the tool’s own pages',
   deep_linking_session: 'This session cannot open this page',
+  invalid_user_id: 'That is not a user id of this LMS',
   identity_unmapped: 'Your LMS user id could not be used',
   identity_malformed: 'Your LMS user id could not be used',
   signed_out: 'You have signed out',

@@ -37,6 +37,7 @@ test('a name typed into the learner address is refused, not fetched or audited a
   const audited = async () => JSON.parse((await admin.get(`${stack.tool.url}/admin/audit.json?${new URLSearchParams({ subject: 'Silva', ltik })}`)).html).total as number;
   const page = await admin.get(`${stack.tool.url}/learners/Silva?${new URLSearchParams({ ltik })}`);
   expect(page.status).toBe(422);
+  expect(/<h1[^>]*>([^<]*)<\/h1>/.exec(page.html)?.[1]).toBe('That is not a user id of this LMS');
   expect(textOf(page.html)).toMatch(/“Silva” is not a user id of this LMS \(digits only\)/);
   const json = await admin.get(`${stack.tool.url}/learners/Silva/sessions.json?${new URLSearchParams({ ltik })}`);
   expect(json.status).toBe(422);

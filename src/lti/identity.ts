@@ -38,7 +38,7 @@ export function defaultIdentityPattern(strategy: IdentityStrategy, kind: 'moodle
 export function identityPatternProblem(source: string): string | null {
   if (source.length === 0 || source.length > MAX_PATTERN_LENGTH) return `must be 1 to ${MAX_PATTERN_LENGTH} characters`;
   try {
-    new RegExp(`^(?:${source})$`, 'u');
+    matcher(source);
     return null;
   } catch (err) {
     return `is not a valid regular expression (${(err as Error).message.slice(0, 120)})`;
@@ -170,12 +170,4 @@ export function mapMemberIdentity(m: MemberIdentitySource, mapping: IdentityStra
     if (id) return { userId: id, problem: null };
   }
   return { userId: null, problem };
-}
-
-export function userIdFromLaunch(src: LaunchIdentitySource, mapping: IdentityStrategy | IdentityMapping): string | null {
-  return mapLaunchIdentity(src, mapping).userId;
-}
-
-export function userIdFromMember(m: MemberIdentitySource, mapping: IdentityStrategy | IdentityMapping): string | null {
-  return mapMemberIdentity(m, mapping).userId;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { audienceFor, isLearnerMember } from '../../src/lti/roles';
-import { defaultIdentityPattern, describeIdentityProblem, identityPatternProblem, isIdShaped, mapLaunchIdentity, mapMemberIdentity, userIdFromLaunch, userIdFromMember } from '../../src/lti/identity';
+import { defaultIdentityPattern, describeIdentityProblem, identityPatternProblem, isIdShaped, mapLaunchIdentity, mapMemberIdentity } from '../../src/lti/identity';
 
 const FIX = path.join(__dirname, '../lms/fixtures/moodle-4.4');
 const fixture = (f: string) => JSON.parse(fs.readFileSync(path.join(FIX, f), 'utf8'));
@@ -46,23 +46,23 @@ describe('audienceFor', () => {
 describe('identity mapping', () => {
   test('Moodle: sub is the user id, for the launch and for roster members alike', () => {
     const p = fixture('launch-student.json').id_token_payload;
-    expect(userIdFromLaunch({ sub: p.sub }, 'sub')).toBe('4');
+    expect(mapLaunchIdentity({ sub: p.sub }, 'sub').userId).toBe('4');
     const members = fixture('nrps-members.json').members.members;
     const sam = members.find((m: { user_id: string }) => m.user_id === '4');
-    expect(userIdFromMember(sam, 'sub')).toBe('4');
-    expect(userIdFromMember(sam, 'lis_person_sourcedid')).toBe('STUDENT1');
+    expect(mapMemberIdentity(sam, 'sub').userId).toBe('4');
+    expect(mapMemberIdentity(sam, 'lis_person_sourcedid').userId).toBe('STUDENT1');
   });
 
   test('Canvas: the numeric id comes from the custom claim and from the member message', () => {
-    expect(userIdFromLaunch({ sub: '0b8d…uuid', custom: { canvas_user_id: '30001' } }, 'custom:canvas_user_id')).toBe('30001');
-    expect(userIdFromLaunch({ sub: 'x', custom: { canvas_user_id: '$Canvas.user.id' } }, 'custom:canvas_user_id')).toBeNull();
+    expect(mapLaunchIdentity({ sub: '0b8d…uuid', custom: { canvas_user_id: '30001' } }, 'custom:canvas_user_id').userId).toBe('30001');
+    expect(mapLaunchIdentity({ sub: 'x', custom: { canvas_user_id: '$Canvas.user.id' } }, 'custom:canvas_user_id').userId).toBeNull();
     const member = {
       user_id: 'uuid-1',
       message: [{ 'https://purl.imsglobal.org/spec/lti/claim/custom': { canvas_user_id: '30002' } }],
     };
-    expect(userIdFromMember(member, 'custom:canvas_user_id')).toBe('30002');
-    expect(userIdFromMember({ user_id: 'uuid-2', 'https://www.instructure.com/canvas_user_id': 30003 }, 'custom:canvas_user_id')).toBe('30003');
-    expect(userIdFromMember({ user_id: 'uuid-3' }, 'custom:canvas_user_id')).toBeNull();
+    expect(mapMemberIdentity(member, 'custom:canvas_user_id').userId).toBe('30002');
+    expect(mapMemberIdentity({ user_id: 'uuid-2', 'https://www.instructure.com/canvas_user_id': 30003 }, 'custom:canvas_user_id').userId).toBe('30003');
+    expect(mapMemberIdentity({ user_id: 'uuid-3' }, 'custom:canvas_user_id').userId).toBeNull();
   });
 });
 

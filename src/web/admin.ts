@@ -53,10 +53,10 @@ export function parseAdminSessionFilters(req: Request) {
   const pageSizeGiven = params.integer('page_size', 1, 500);
   const pageSize = pageSizeGiven ?? 50;
   const pageSizeRaw = pageSizeGiven === undefined ? '' : String(pageSizeGiven);
-  const cursor = params.text('cursor', Number.MAX_SAFE_INTEGER);
+  const cursor = params.cursor();
   return {
     errors,
-    params: { status: status || undefined, botOnly: botOnlyRaw ? botOnlyRaw === 'true' : undefined, startDate, endDate, pageSize, cursor: cursor && cursor.length <= 2000 ? cursor : undefined },
+    params: { status: status || undefined, botOnly: botOnlyRaw ? botOnlyRaw === 'true' : undefined, startDate, endDate, pageSize, cursor },
     raw: { status, bot_only: botOnlyRaw, start_date: rawDates.start_date, end_date: rawDates.end_date, page_size: pageSizeRaw },
   };
 }

@@ -6,7 +6,7 @@ import { listErrorMessage, paramReader, rawQueryOf } from './lists';
 /** One plain value; a repeated or bracketed one is a 422 naming it; an overlong one is ignored. */
 export function cursorParam(req: Request): string | undefined {
   const params = paramReader(rawQueryOf(req), ['cursor']);
-  const cursor = params.text('cursor', Number.MAX_SAFE_INTEGER);
+  const cursor = params.cursor();
   if (params.errors.length > 0) throw new HttpError(422, 'invalid_parameters', listErrorMessage(params.errors), params.errors);
-  return cursor && cursor.length <= 2000 ? cursor : undefined;
+  return cursor;
 }

@@ -237,7 +237,6 @@ export function parseEventFilters(req: Request) {
   if (startTime !== undefined && endTime !== undefined && startTime > endTime) errors.push({ param: 'to', message: 'to must not be before “from”' });
   // isnotai clamps it to the plan's maximum.
   const pageSize = params.integer('page_size', 1, 500);
-  const cursor = params.text('cursor', Number.MAX_SAFE_INTEGER) || undefined;
-  return { errors, type, startTime, endTime, pageSize, cursor: cursor && cursor.length <= 2000 ? cursor : undefined, rawType, rawFrom, rawTo, rawPageSize };
+  return { errors, type, startTime, endTime, pageSize, cursor: params.cursor(), rawType, rawFrom, rawTo, rawPageSize };
 }
 

@@ -138,8 +138,19 @@ export function paramReader(rawQuery: RawQuery, known: readonly string[]) {
       const v = single(param, rawQuery[param], errors)?.trim() ?? '';
       return v === '' ? undefined : integer(param, v, min, max, errors);
     },
+    /**
+     * An upstream cursor: opaque, so any length is read, but one longer than any isnotai issues
+     * (CURSOR_MAX_LENGTH) is ignored rather than sent on; undefined when absent.
+     */
+    cursor(param = 'cursor'): string | undefined {
+      const v = single(param, rawQuery[param], errors)?.trim() ?? '';
+      return v !== '' && v.length <= CURSOR_MAX_LENGTH ? v : undefined;
+    },
   };
 }
+
+/** The longest upstream cursor passed on. */
+export const CURSOR_MAX_LENGTH = 2000;
 
 export function parseListQuery(rawQuery: RawQuery, spec: ListSpec): ListQueryResult {
   const errors: ListParamError[] = [];

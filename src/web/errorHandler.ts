@@ -59,17 +59,23 @@ export function wantsJson(req: Request): boolean {
   return /\.(json|csv)$/.test(req.path) || (req.accepts(['html', 'json']) === 'json' && !req.accepts('html'));
 }
 
+/** Status, and for a temporary condition when to try again: what every error answer starts with. */
+function errorStatus(res: Response, err: HttpError): void {
+  res.status(err.status);
+  if (err.status === 503 && RETRY_LATER.has(err.code) && !res.getHeader('Retry-After')) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+}
+
 /** The JSON error answer; `request_id` is what the log files the cause under. */
 export function sendErrorJson(res: Response, err: HttpError): void {
   const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
-  res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details ?? {}, ...(requestId ? { request_id: requestId } : {}) } });
+  errorStatus(res, err);
+  res.json({ error: { code: err.code, message: err.message, details: err.details ?? {}, ...(requestId ? { request_id: requestId } : {}) } });
 }
 
 export function renderError(req: Request, res: Response, err: HttpError, extra: Record<string, unknown> = {}): void {
   if (res.headersSent) return;
   const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
-  res.status(err.status);
-  if (err.status === 503 && RETRY_LATER.has(err.code) && !res.getHeader('Retry-After')) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+  errorStatus(res, err);
   if (wantsJson(req)) {
     sendErrorJson(res, err);
     return;

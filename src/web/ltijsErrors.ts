@@ -8,7 +8,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../log';
 import { DATABASE_UNAVAILABLE } from '../store/errors';
-import { databaseUnavailableError, HttpError, RETRY_AFTER_SECONDS } from './errors';
+import { databaseUnavailableError, HttpError } from './errors';
 import { renderError, sendErrorJson } from './errorHandler';
 
 const INTERNAL = () => new HttpError(500, 'internal_error', 'The tool hit an unexpected problem. Please try again; if it keeps happening, tell your administrator the reference below.');
@@ -27,10 +27,8 @@ export function containLtijsErrors(logger: Logger, paths: readonly string[], mac
       const unavailable = cause.startsWith(DATABASE_UNAVAILABLE);
       logger[unavailable ? 'warn' : 'error']({ cause, path: req.path, requestId: res.locals.requestId }, unavailable ? 'database unavailable' : 'ltijs route failed');
       const err = unavailable ? databaseUnavailableError() : INTERNAL();
-      if (machine.has(req.path)) {
-        if (unavailable) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-        sendErrorJson(res, err);
-      } else renderError(req, res, err);
+      if (machine.has(req.path)) sendErrorJson(res, err);
+      else renderError(req, res, err);
       return res;
     }) as Response['send'];
     next();

@@ -52,13 +52,24 @@ export class PostgresLtiDatabase {
     this.#clock = options.clock ?? systemClock;
     // ltijs turns any error while it reads a session into "invalid token" (401, relaunch) and keeps
     // only the message: an outage must say so in the message, so the tool can answer 503 instead.
+    //
+    // The login state is the exception. ltijs reads it again in the catch block of its launch
+    // validation, and deletes it without awaiting; both only tidy up. While the database is away,
+    // throwing there escapes Express as an unhandled rejection: no answer ever reaches the browser,
+    // and Node ends the process. So for that collection an outage reads as "no state" and a
+    // deletion that did not happen (the row expires and is swept): ltijs then reports the error
+    // that brought it there.
+    const tidyUp = { Get: false, Delete: true } as const;
     for (const method of ['Get', 'Insert', 'Replace', 'Modify', 'Delete'] as const) {
       const original = this[method] as (...args: unknown[]) => Promise<unknown>;
       (this as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
         try {
           return await original.apply(this, args);
         } catch (err) {
-          throw isDatabaseUnavailable(err) && !(err instanceof StoreError) ? databaseUnavailable(err) : err;
+          if (!isDatabaseUnavailable(err)) throw err;
+          const collection = method === 'Delete' ? args[0] : args[1];
+          if (collection === 'state' && (method === 'Get' || method === 'Delete')) return tidyUp[method];
+          throw err instanceof StoreError ? err : databaseUnavailable(err);
         }
       };
     }
@@ -85,22 +96,6 @@ export class PostgresLtiDatabase {
 
   async Get(ENCRYPTIONKEY: EncryptionKey, collection: string, query?: LtiDocument | null): Promise<LtiDocument[] | false> {
     const spec = this.#spec(collection);
-    // ltijs reads the login state again in the catch block of its launch validation (and only
-    // tidies up with it). While the database is away, throwing there escapes Express as an
-    // unhandled rejection: no answer ever reaches the browser, and Node ends the process. "No
-    // state" lets ltijs go on to report the error that brought it there (DATABASE_UNAVAILABLE).
-    if (spec.name === 'state') {
-      try {
-        return await this.#get(spec, query, ENCRYPTIONKEY);
-      } catch (err) {
-        if (isDatabaseUnavailable(err)) return false;
-        throw err;
-      }
-    }
-    return this.#get(spec, query, ENCRYPTIONKEY);
-  }
-
-  async #get(spec: CollectionSpec, query: LtiDocument | null | undefined, ENCRYPTIONKEY: EncryptionKey): Promise<LtiDocument[] | false> {
     if (ENCRYPTIONKEY && spec.storage !== 'encrypted') {
       throw new StoreError('NOT_ENCRYPTED_COLLECTION', `ltijs does not encrypt the ${spec.name} collection`);
     }
@@ -211,16 +206,7 @@ export class PostgresLtiDatabase {
     // Mongo would delete everything for {}; ltijs never asks that, and a bug that did would wipe keys.
     if (Object.keys(query).length === 0) throw new StoreError('EMPTY_QUERY', `Refusing to delete every ${spec.name}`);
     // Expired rows go too (no TTL condition): deleting is what the sweeper would do anyway.
-    const deleting = sql`DELETE FROM ${sql.table(spec.table)} WHERE ${this.#where(spec, query, false)}`.execute(this.#db);
-    if (spec.name === 'state') {
-      // ltijs deletes a used login state without awaiting it: a failure here would be an unhandled
-      // rejection. The row expires and is swept anyway.
-      await deleting.catch((err: unknown) => {
-        if (!isDatabaseUnavailable(err)) throw err;
-      });
-      return true;
-    }
-    await deleting;
+    await sql`DELETE FROM ${sql.table(spec.table)} WHERE ${this.#where(spec, query, false)}`.execute(this.#db);
     return true;
   }
 

@@ -3,6 +3,7 @@
  * (PRODUCT.md "Access rules"): a student's own page, a learner's session exports (JSON and CSV)
  * and the roster CSV. Read back as an administrator reads it, over HTTP (/admin/audit.json).
  */
+import type { AuditEntry } from '../../src/store';
 import { testStack } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
@@ -24,15 +25,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-interface Row {
-  actorUserId: string;
-  actorRole: string;
-  subjectUserId: string | null;
-  subjectUserIds: string[] | null;
-  action: string;
-  contextId: string | null;
-  platformIss: string;
-}
+/** An entry of /admin/audit.json: the store's entry, as JSON. */
+type Row = Pick<AuditEntry, 'actorUserId' | 'actorRole' | 'subjectUserId' | 'subjectUserIds' | 'action' | 'contextId' | 'platformIss'>;
 
 async function auditOf(actor: string): Promise<Row[]> {
   const res = await admin.get(`${stack.tool.url}/admin/audit.json?${new URLSearchParams({ actor, limit: '500', ltik: adminLtik })}`);

@@ -4,12 +4,10 @@
  * Each ends in a status that says what happened (503 with a retry hint, not "relaunch"), never a
  * raw internal error; the log keeps the cause under the request id the user is shown.
  */
-import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { Client } from 'pg';
 import { request } from 'undici';
-import { createLogger } from '../../src/log';
-import { testStack, textOf } from '../support/stack';
+import { capturingLogger, testStack, textOf } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 type B = ReturnType<S['browser']>;
@@ -18,7 +16,8 @@ let admin: Client;
 let dbName: string;
 let teacher: { browser: B; ltik: string };
 let student: { browser: B; ltik: string };
-const lines: string[] = [];
+/** What the tool logged (JSON lines). */
+const { logger, lines } = capturingLogger('info');
 
 /** The page deadline the stack runs with, short so that a hang is measured in seconds. */
 const DEADLINE_MS = 1500;
@@ -26,13 +25,7 @@ const DEADLINE_MS = 1500;
 const SLACK_MS = 1500;
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  stack = await testStack('faults', { logger: createLogger('info', sink), env: { UPSTREAM_PAGE_DEADLINE_MS: String(DEADLINE_MS) } });
+  stack = await testStack('faults', { logger, env: { UPSTREAM_PAGE_DEADLINE_MS: String(DEADLINE_MS) } });
   dbName = (await sql<{ name: string }>`SELECT current_database() AS name`.execute(stack.tool.store.db)).rows[0]!.name;
   admin = new Client({ connectionString: process.env.TEST_ADMIN_DATABASE_URL });
   await admin.connect();

@@ -1,20 +1,13 @@
 /** Logs are structured and carry ids, never secrets (API keys, ltiks, tokens) or names and emails. */
-import { Writable } from 'node:stream';
-import { createLogger } from '../../src/log';
-import { testStack } from '../support/stack';
+import { capturingLogger, testStack } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 let stack: S;
-const lines: string[] = [];
+/** What the tool logged (JSON lines). */
+const { logger, lines } = capturingLogger('debug');
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  stack = await testStack('logging', { logger: createLogger('debug', sink) });
+  stack = await testStack('logging', { logger });
 });
 afterAll(async () => {
   await stack?.stop();

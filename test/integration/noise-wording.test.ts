@@ -4,25 +4,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { request } from 'undici';
-import { createLogger } from '../../src/log';
 import { LtiBrowser } from '../../src/dev/lms';
-import { testStack, textOf } from '../support/stack';
+import { capturingLogger, testStack, textOf } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 let stack: S;
-const lines: string[] = [];
+/** What the tool logged (JSON lines). */
+const { logger, lines } = capturingLogger('debug');
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
   // The LMS on another site than the tool, as in production: its frame is a third-party context.
-  stack = await testStack('noise', { logger: createLogger('debug', sink), hosts: { tool: '127.0.0.1', lms: 'localhost' } });
+  stack = await testStack('noise', { logger, hosts: { tool: '127.0.0.1', lms: 'localhost' } });
 });
 afterAll(async () => {
   await stack?.stop();

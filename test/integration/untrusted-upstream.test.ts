@@ -3,30 +3,23 @@
  * 5's sessions (the simulator's `foreignSessionsIn`), no page shows them as 4's, neither to the
  * student nor to the instructor, nor in the exports; the tool logs that it dropped them (ids only).
  */
-import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { foreignSessionsIn } from '../../src/dev/simulator';
-import { createLogger } from '../../src/log';
-import { attrValues, testStack } from '../support/stack';
+import { attrValues, capturingLogger, testStack } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 type B = ReturnType<S['browser']>;
 let stack: S;
 let teacher: { browser: B; ltik: string };
 let student: { browser: B; ltik: string };
-const lines: string[] = [];
+/** What the tool logged (JSON lines). */
+const { logger, lines } = capturingLogger('info');
 
 const ASKED = '4';
 const OTHER = '5';
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  stack = await testStack('untrusted-upstream', { logger: createLogger('info', sink), simulator: { userSessions: foreignSessionsIn({ [ASKED]: OTHER }) } });
+  stack = await testStack('untrusted-upstream', { logger, simulator: { userSessions: foreignSessionsIn({ [ASKED]: OTHER }) } });
   const launch = async (userId: string) => {
     const browser = stack.browser();
     const res = await browser.launch({ platform: 'moodle', courseId: '2', userId });

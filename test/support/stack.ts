@@ -1,5 +1,6 @@
 /** Starts the real stack (simulator, LMS emulator, tool, PostgreSQL) for an integration test file. */
 import crypto from 'node:crypto';
+import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log';
 import { startStack, type Stack, type StackOptions } from '../../src/dev/stack';
 import { LtiBrowser } from '../../src/dev/lms';
@@ -14,6 +15,18 @@ export async function testStack(label: string, options: Partial<Omit<StackOption
     ...options,
   });
   return Object.assign(stack, { browser: (opts: { blockThirdPartyCookies?: boolean } = {}) => new LtiBrowser({ lmsUrl: stack.lms.url, ...opts }) });
+}
+
+/** A logger whose JSON lines are kept in `lines`, for tests that read what the tool logged. */
+export function capturingLogger(level: string): { logger: ReturnType<typeof createLogger>; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { logger: createLogger(level, sink), lines };
 }
 
 /** The text content of the rows of a table marked data-testid=…, as arrays of cell texts. */

@@ -139,6 +139,30 @@ test('“Sign out” ends a cookie-less session at once; its ltik is then refuse
   expect(((await json.json()) as { error: { code: string } }).error.code).toBe('signed_out');
 });
 
+test('POST /signout signs no one out without a valid ltik and its session: none, a forged one, or the ltik alone from another client', async () => {
+  const browser = stack.browser();
+  const page = await browser.launch({ platform: 'moodle', courseId: '2', userId: '4', target: 'window' });
+  expect(page.status).toBe(200);
+  const ltik = page.ltik!;
+  const [header, payload] = ltik.split('.');
+  const forged = `${header}.${payload}.${'A'.repeat(43)}`;
+  const attempts: Array<[string, Record<string, string>]> = [
+    ['no ltik, the session cookie alone', {}],
+    ['a forged signature', { ltik: forged }],
+    ['not an ltik', { ltik: 'x' }],
+  ];
+  for (const [how, fields] of attempts) {
+    const res = await browser.post(`${stack.tool.url}/signout`, fields);
+    expect([how, res.status]).toEqual([how, 401]);
+    expect([how, res.url]).not.toEqual([how, `${stack.tool.url}/signed-out`]);
+  }
+  // Another client holding only the ltik, without the session cookie: refused too.
+  const stranger = await fetch(`${stack.tool.url}/signout`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ltik }).toString() });
+  expect(stranger.status).toBe(401);
+  // The session was never ended.
+  expect((await browser.get(me(ltik))).status).toBe(200);
+});
+
 test('“Sign out” ends a cookie session too: the cookie is cleared and the ltik refused, even after a new launch', async () => {
   const browser = stack.browser();
   const page = await browser.launch({ platform: 'moodle', courseId: '2', userId: '4', target: 'window' });

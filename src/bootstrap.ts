@@ -14,7 +14,7 @@ import { closeAllPools } from './isnotai/pools';
 import { DEFAULT_STRATEGY, defaultIdentityPattern, type IdentityStrategy } from './lti/identity';
 import type { Logger } from './log';
 import { DEFAULT_THRESHOLDS } from './risk/thresholds';
-import { createAuditLog, createPlatformSettingsRepository, createUpstreamCache, keyCheckDecrypts, migrateToLatest, openDatabase, PostgresLtiDatabase, startSweeper, verifyEncryptionKey, type Store } from './store';
+import { createAuditLog, createLaunchStateStore, createPlatformSettingsRepository, createUpstreamCache, keyCheckDecrypts, migrateToLatest, openDatabase, PostgresLtiDatabase, startSweeper, verifyEncryptionKey, type Store } from './store';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './store/embedded';
 import type { PlatformView } from './web/ports';
 
@@ -80,6 +80,7 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
       },
     },
     audit,
+    launchState: createLaunchStateStore(store.db),
     cache: {
       get: (k) => cache.get(k),
       getMany: (keys) => cache.getMany(keys),
@@ -142,7 +143,7 @@ async function registerPlatform(tool: ToolApp, settings: ReturnType<typeof creat
     kind: p.kind,
     isnotaiBaseUrl: p.isnotai.baseUrl ?? config.isnotaiBaseUrl,
     apiKey: p.isnotai.apiKey,
-    identityStrategy: (p.identity as IdentityStrategy | undefined) ?? DEFAULT_STRATEGY[p.kind],
+    identityStrategy: p.identity ?? DEFAULT_STRATEGY[p.kind],
     studentVisibility: p.studentVisibility,
     // The configuration is the source of truth: thresholds taken out of it go back to the defaults.
     riskThresholds: p.thresholds ?? DEFAULT_THRESHOLDS,

@@ -7,16 +7,16 @@
  * - `iat` no more than 60 s ahead of our clock (ltijs checks `exp` and its max age, which a token
  *   from the future passes).
  * - `message_type` is one the tool knows: a resource link launch, or Deep Linking (answered by a
- *   page of its own, see app.ts).
+ *   page of its own, see src/ltijsAdapter.ts).
  *
  * The id_token is read here before ltijs verifies its signature, so these checks may only refuse:
- * a token that passes them still goes through every check of ltijs.
+ * a token that passes them still goes through every check of ltijs. A refusal goes to `next` as a
+ * LaunchRefusal, which src/web renders.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { renderError } from '../web/errorHandler';
-import { HttpError } from '../web/errors';
 import { unverifiedJwtPayload } from './jwtPayload';
 import { originOf } from './platformStorage';
+import { LaunchRefusal } from './refusal';
 
 const CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/';
 export const RESOURCE_LINK_REQUEST = 'LtiResourceLinkRequest';
@@ -44,9 +44,9 @@ export function launchChecks(options: LaunchChecksOptions): RequestHandler {
     const own = ownOrigin(req);
     return own !== null && originOf(target) === own;
   };
-  const refuse = (req: Request, res: Response, err: HttpError, detail?: string): void => {
-    options.onRefused?.(req, res, { code: err.code, ...(detail ? { detail } : {}) });
-    renderError(req, res, err);
+  const refuse = (req: Request, res: Response, next: NextFunction, refusal: LaunchRefusal, detail?: string): void => {
+    options.onRefused?.(req, res, { code: refusal.code, ...(detail ? { detail } : {}) });
+    next(refusal);
   };
 
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -57,7 +57,8 @@ export function launchChecks(options: LaunchChecksOptions): RequestHandler {
         return refuse(
           req,
           res,
-          new HttpError(400, 'launch_target_not_this_tool', 'Your LMS asked the tool to send your sign-in to another address than the tool’s own, so the tool stopped here.', undefined, [
+          next,
+          new LaunchRefusal(400, 'launch_target_not_this_tool', 'Your LMS asked the tool to send your sign-in to another address than the tool’s own, so the tool stopped here.', [
             'Go back to your course and open the tool again. If this keeps happening, an LMS administrator should check that the tool’s registration uses the tool’s own address as its target link URI and redirect URI.',
           ]),
           originOrNothing(params.target_link_uri),
@@ -78,7 +79,8 @@ export function launchChecks(options: LaunchChecksOptions): RequestHandler {
       return refuse(
         req,
         res,
-        new HttpError(401, 'launch_unsupported_message', named ? `Your LMS sent a kind of launch this tool does not handle (${named}).` : 'Your LMS sent a launch without saying what kind it is.', undefined, [
+        next,
+        new LaunchRefusal(401, 'launch_unsupported_message', named ? `Your LMS sent a kind of launch this tool does not handle (${named}).` : 'Your LMS sent a launch without saying what kind it is.', [
           'Open the tool from a link or activity in your course.',
         ]),
         named ?? undefined,
@@ -91,7 +93,8 @@ export function launchChecks(options: LaunchChecksOptions): RequestHandler {
       return refuse(
         req,
         res,
-        new HttpError(401, 'launch_target_not_this_tool', 'This launch was meant for another address than this tool’s, so the tool cannot accept it.', undefined, [
+        next,
+        new LaunchRefusal(401, 'launch_target_not_this_tool', 'This launch was meant for another address than this tool’s, so the tool cannot accept it.', [
           'Go back to your course and open the tool again. If this keeps happening, an LMS administrator should check the target link URI in the tool’s registration.',
         ]),
         originOrNothing(target),
@@ -104,14 +107,16 @@ export function launchChecks(options: LaunchChecksOptions): RequestHandler {
       return refuse(
         req,
         res,
-        new HttpError(401, 'launch_without_issue_time', 'The launch does not say when it was issued, so the tool cannot tell how old it is.', undefined, ['Go back to your course and open the tool again.']),
+        next,
+        new LaunchRefusal(401, 'launch_without_issue_time', 'The launch does not say when it was issued, so the tool cannot tell how old it is.', ['Go back to your course and open the tool again.']),
       );
     }
     if (iat > now() / 1000 + MAX_IAT_AHEAD_SECONDS) {
       return refuse(
         req,
         res,
-        new HttpError(401, 'launch_issued_in_future', 'The launch says it was issued in the future, so the tool cannot accept it (the clocks of the LMS and the tool may disagree).', undefined, [
+        next,
+        new LaunchRefusal(401, 'launch_issued_in_future', 'The launch says it was issued in the future, so the tool cannot accept it (the clocks of the LMS and the tool may disagree).', [
           'Go back to your course and open the tool again. If this keeps happening, an administrator should check the clocks of the LMS and the tool servers.',
         ]),
       );

@@ -1,7 +1,7 @@
 /**
  * Launch claims ltijs does not keep. ltijs stores a chosen subset of the id_token (user, roles,
- * context, custom, lis, …); the LTI 1.1 user id (`lti11_legacy_user_id`, PRODUCT.md "Identity") is
- * not among them. A platform that maps users by it needs it on every request, so it is read from
+ * context, custom, lis, …); the LTI 1.1 user id (`lti11_legacy_user_id`, docs/product.md
+ * "Identity") is not among them. A platform that maps users by it needs it on every request, so it is read from
  * the id_token of each launch that ltijs has accepted, and kept under that launch's ltik.
  *
  * "Accepted" means ltijs answered the id_token post with its redirect carrying a new ltik: it only
@@ -11,22 +11,18 @@
  * Keyed by the launch, not by the user: ltijs mints one ltik per launch (it signs the launch's
  * state into it), and every request of that session carries it. So a request reads the claim of
  * its own launch, never that of the same user's later launch, and a launch whose id_token had no
- * such claim has none (rather than inheriting an earlier launch's).
+ * such claim has none (rather than inheriting an earlier launch's). Kept in `launch_claims` under the
+ * ltik's SHA-256, for as long as ltijs keeps the launch's id token.
  */
-import crypto from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { JsonKeyValue } from './iframe';
-import { unverifiedJwtPayload } from './jwtPayload';
+import type { LaunchClaimsStore } from '../store';
 import { DEFAULT_LTI_TTLS } from '../store/expiry';
-import { interceptRedirect, ltikInRedirect } from './platformStorage';
+import { unverifiedJwtPayload } from './jwtPayload';
+import { interceptRedirect, ltikInRedirect, sha256Hex } from './platformStorage';
 
 export const LTI11_LEGACY_USER_ID_CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/lti11_legacy_user_id';
 /** As long as ltijs keeps the launch's id token (the record a session re-reads on every request). */
 export const LAUNCH_CLAIMS_TTL_SECONDS = DEFAULT_LTI_TTLS.idtoken;
-
-function keyOf(ltik: string): string {
-  return `launch-claims:${crypto.createHash('sha256').update(ltik).digest('hex')}`;
-}
 
 /** The legacy id an id_token carries, if any. */
 export function legacyIdOf(idToken: string): string | null {
@@ -37,8 +33,11 @@ export function legacyIdOf(idToken: string): string | null {
   return legacy;
 }
 
-/** Installed before ltijs's launch validation: keeps the claims of each launch ltijs accepts. */
-export function keepLaunchClaims(store: JsonKeyValue, appRoute: string): RequestHandler {
+/**
+ * Installed before ltijs's launch validation (src/ltijsAdapter.ts): keeps the claims of each launch
+ * ltijs accepts, read from the redirect ltijs answers it with (res.redirect is held back until then).
+ */
+export function keepLaunchClaims(store: LaunchClaimsStore, appRoute: string): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
     const body: unknown = req.body;
     if (req.method !== 'POST' || req.path !== appRoute || typeof body !== 'object' || body === null) return next();
@@ -49,7 +48,7 @@ export function keepLaunchClaims(store: JsonKeyValue, appRoute: string): Request
       res,
       async (target, proceed) => {
         const ltik = ltikInRedirect(target);
-        if (ltik) await store.set(keyOf(ltik), { lti11LegacyUserId: legacyUserId }, LAUNCH_CLAIMS_TTL_SECONDS);
+        if (ltik) await store.keep(sha256Hex(ltik), { lti11LegacyUserId: legacyUserId }, LAUNCH_CLAIMS_TTL_SECONDS);
         proceed();
       },
       next,
@@ -59,9 +58,6 @@ export function keepLaunchClaims(store: JsonKeyValue, appRoute: string): Request
 }
 
 /** The LTI 1.1 user id of the launch that minted this ltik, as its accepted id_token carried it. */
-export async function legacyUserIdOf(store: JsonKeyValue, ltik: string): Promise<string | null> {
-  const v = await store.get(keyOf(ltik));
-  if (typeof v !== 'object' || v === null) return null;
-  const id = (v as Record<string, unknown>).lti11LegacyUserId;
-  return typeof id === 'string' ? id : null;
+export async function legacyUserIdOf(store: LaunchClaimsStore, ltik: string): Promise<string | null> {
+  return (await store.read(sha256Hex(ltik)))?.lti11LegacyUserId ?? null;
 }

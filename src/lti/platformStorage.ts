@@ -2,26 +2,26 @@
  * The 1EdTech LTI Client Side postMessages, platform storage: how a framed tool proves that the
  * browser posting an id_token is the one that began the login, when that browser keeps no cookie
  * for the tool at all (Safari, Firefox, some Chromium settings; partitioned cookies are not kept
- * either). PRODUCT.md asks for it where the LMS offers it: Canvas sends `lti_storage_target` in its
- * login initiation; Moodle 4.4 does not.
+ * either). The tool uses it where the LMS offers it (docs/product.md "Launching in an iframe"):
+ * Canvas sends `lti_storage_target` in its login initiation; Moodle 4.4 does not.
  *
  * ltijs binds the login to the browser with a state cookie (`state<state>` = issuer) and every
  * later request to a session cookie (`<platformCode>` = user). Without cookies:
  *
  * 1. Login: the iframe check (iframe.ts) found no cookie. If the login named a storage target,
  *    ltijs's own login runs (state and nonce stored, as always); its redirect to the LMS is held
- *    back, a random secret is kept for that state in PostgreSQL, and the frame gets a page whose
- *    script puts the secret into the LMS's storage (`lti.put_data`, to the LMS's origin) and only
- *    then goes on to the LMS. If the LMS does not answer, the page offers the new window instead,
+ *    back, a random secret is made for that state (PostgreSQL keeps its SHA-256, `login_state`),
+ *    and the frame gets a page whose script puts the secret into the LMS's storage (`lti.put_data`,
+ *    to the LMS's origin) and only then goes on to the LMS. If the LMS does not answer, the page offers the new window instead,
  *    with the login still unused.
  * 2. Launch: the id_token arrives with no state cookie. If its state has a stored secret, the frame
  *    gets a page whose script reads the value back from the LMS's storage (`lti.get_data`) and posts
- *    the id_token again with it. The value must equal the secret (once: the secret is then spent);
+ *    the id_token again with it. The value must be the secret (once: the secret is then spent);
  *    only then is ltijs given the issuer as its state cookie would have carried it, and every other
  *    check of the launch (signature, audience, nonce, expiry, deployment) runs unchanged. A forged
  *    launch posted into someone's browser fails here: their LMS storage holds no secret for it.
  * 3. Session: ltijs then redirects with a new ltik. That ltik (its SHA-256) is recorded as a
- *    cookie-less session; a request carrying it and no session cookie is given the session
+ *    cookie-less session (`storage_session`); a request carrying it and no session cookie is given the session
  *    cookie's value (the user) from that record, and ltijs verifies the ltik as usual. An ltik
  *    minted by an ordinary launch never gets this: without its cookie it is refused as before.
  *
@@ -33,9 +33,9 @@
  */
 import crypto from 'node:crypto';
 import type { Request, Response } from 'express';
-import { HttpError } from '../web/errors';
-import type { LoginParamsStore, NewWindowForm } from './iframe';
+import type { SessionStore } from '../store';
 import { unverifiedJwtPayload } from './jwtPayload';
+import { LaunchRefusal, type NewWindowForm } from './refusal';
 
 export const STORAGE_PROOF_FIELD = 'lti_storage_proof';
 /** How long after its launch a cookie-less session (an ltik recorded at a storage launch) ends. */
@@ -48,26 +48,8 @@ export const STORAGE_SESSION_IDLE_SECONDS = 30 * 60;
  */
 export const SIGNED_OUT_TTL_SECONDS = 7 * 24 * 3600;
 
-/** Where cookie-less sessions and sign-outs are kept (the upstream cache, src/store/cache.ts). */
-export interface SessionStore {
-  getMany(keys: string[]): Promise<Map<string, unknown>>;
-  set(key: string, value: Record<string, string | number>, ttlSeconds: number): Promise<void>;
-}
-
 const TARGET_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const SECRET_PATTERN = /^[0-9a-f]{64}$/;
-
-export interface StoredStorageLogin {
-  secret: string;
-  /** The issuer of the login: what ltijs's state cookie would have held. */
-  iss: string;
-  /** The frame the LMS named: `_parent`, or a frame of the LMS window (Canvas: post_message_forwarding). */
-  target: string;
-  /** The LMS's origin: messages go only there, and answers are read only from there. */
-  origin: string;
-  /** 'spent' once a launch has used the secret (right or wrong). */
-  status: 'waiting' | 'spent';
-}
 
 /** The storage target a login initiation names, if valid. */
 export function storageTargetOf(params: Record<string, string>): string | null {
@@ -89,29 +71,20 @@ export function newSecret(): string {
   return crypto.randomBytes(32).toString('hex');
 }
 
+/** What is kept of a secret (and of an ltik): its SHA-256, in hex. */
+export function sha256Hex(value: string): string {
+  return crypto.createHash('sha256').update(value).digest('hex');
+}
+
 /** The key under which the secret sits in the LMS's storage (per tool origin, per state). */
 export function storageKey(state: string): string {
-  return `isnotai_state_${crypto.createHash('sha256').update(state).digest('hex').slice(0, 32)}`;
+  return `isnotai_state_${sha256Hex(state).slice(0, 32)}`;
 }
 
-export async function saveStorageLogin(store: LoginParamsStore, state: string, login: StoredStorageLogin): Promise<void> {
-  await store.save(`storage:${state}`, { ...login });
-}
-
-export async function loadStorageLogin(store: LoginParamsStore, state: string): Promise<StoredStorageLogin | null> {
-  const v = await store.load(`storage:${state}`);
-  if (!v || !v.secret || !v.iss || !v.target || !v.origin || (v.status !== 'waiting' && v.status !== 'spent')) return null;
-  return { secret: v.secret, iss: v.iss, target: v.target, origin: v.origin, status: v.status };
-}
-
-/** Compares a proof read back from the LMS's storage with the secret, in constant time. */
-export function proofMatches(secret: string, proof: unknown): boolean {
-  if (typeof proof !== 'string' || !SECRET_PATTERN.test(proof) || !SECRET_PATTERN.test(secret)) return false;
-  return crypto.timingSafeEqual(Buffer.from(secret, 'hex'), Buffer.from(proof, 'hex'));
-}
-
-function ltikHash(ltik: string): string {
-  return crypto.createHash('sha256').update(ltik).digest('hex');
+/** Whether a proof read back from the LMS's storage is the secret whose SHA-256 was kept (constant time). */
+export function proofMatches(secretSha256: string, proof: unknown): boolean {
+  if (typeof proof !== 'string' || !SECRET_PATTERN.test(proof) || !SECRET_PATTERN.test(secretSha256)) return false;
+  return crypto.timingSafeEqual(Buffer.from(secretSha256, 'hex'), Buffer.from(sha256Hex(proof), 'hex'));
 }
 
 /** The claims of an ltik, unverified (ltijs verifies it; this only reads where to look). */
@@ -122,34 +95,11 @@ function ltikClaims(ltik: string): { platformCode: string; user: string } | null
   return typeof platformCode === 'string' && typeof user === 'string' ? { platformCode, user } : null;
 }
 
-const sessionKey = (ltik: string) => `storage-session:${ltikHash(ltik)}`;
-const signedOutKey = (ltik: string) => `signed-out:${ltikHash(ltik)}`;
-
-interface StorageSessionRecord {
-  user: string;
-  platformCode: string;
-  /** Milliseconds since the epoch: the launch, and the latest request honoured. */
-  issuedAt: number;
-  lastSeenAt: number;
-  [key: string]: string | number;
-}
-
-function storageSessionRecord(v: unknown): StorageSessionRecord | null {
-  if (typeof v !== 'object' || v === null) return null;
-  const { user, platformCode, issuedAt, lastSeenAt } = v as Record<string, unknown>;
-  if (typeof user !== 'string' || typeof platformCode !== 'string') return null;
-  const issued = Number(issuedAt);
-  const seen = Number(lastSeenAt);
-  // A record without its times (or with nonsense) is not honoured: the user relaunches.
-  if (!Number.isFinite(issued) || !Number.isFinite(seen)) return null;
-  return { user, platformCode, issuedAt: issued, lastSeenAt: seen };
-}
-
 /** Records the ltik of a launch that passed the storage check as a cookie-less session. */
 export async function recordStorageSession(sessions: SessionStore, ltik: string, now = Date.now()): Promise<void> {
   const claims = ltikClaims(ltik);
   if (!claims) return;
-  await sessions.set(sessionKey(ltik), { user: claims.user, platformCode: claims.platformCode, issuedAt: now, lastSeenAt: now }, STORAGE_SESSION_TTL_SECONDS);
+  await sessions.startSession(sha256Hex(ltik), { userId: claims.user, platformCode: claims.platformCode, issuedAt: now }, STORAGE_SESSION_TTL_SECONDS);
 }
 
 /** The new ltik in ltijs's redirect after a launch it accepted, or null (a refusal redirects without). */
@@ -188,35 +138,36 @@ const relaunch = 'Open the tool again from your course in the LMS.';
  * refused. A cookie-less session's ltik (no session cookie, a live record) is honoured only if it
  * came the way the tool's pages send it, within its idle and absolute lifetimes; each request it
  * serves extends the idle lifetime (never past the absolute one), and gets the session cookie's
- * value (the user) from the record. Returns the refusal to show, or null to go on to ltijs.
+ * value (the user) from the record. Returns the refusal, or null to go on to ltijs.
  */
-export async function checkSession(req: Request, sessions: SessionStore, options: { now?: number; idleSeconds?: number } = {}): Promise<HttpError | null> {
+export async function checkSession(req: Request, sessions: SessionStore, options: { now?: number; idleSeconds?: number } = {}): Promise<LaunchRefusal | null> {
   const ltik = ltikOf(req);
   if (!ltik) return null;
   const claims = ltikClaims(ltik);
   if (!claims) return null;
-  const found = await sessions.getMany([sessionKey(ltik), signedOutKey(ltik)]);
-  if (found.has(signedOutKey(ltik))) {
-    return new HttpError(401, 'signed_out', 'You signed out of the tool, so this page can no longer be opened with that session.', undefined, [relaunch]);
+  const hash = sha256Hex(ltik);
+  const found = await sessions.lookup(hash);
+  if (found.signedOut) {
+    return new LaunchRefusal(401, 'signed_out', 'You signed out of the tool, so this page can no longer be opened with that session.', [relaunch]);
   }
   const cookies = (req.signedCookies ?? {}) as Record<string, unknown>;
   if (cookies[claims.platformCode] !== undefined) return null;
-  const record = storageSessionRecord(found.get(sessionKey(ltik)));
-  if (!record || record.user !== claims.user || record.platformCode !== claims.platformCode) return null;
+  const record = found.session;
+  if (!record || record.userId !== claims.user || record.platformCode !== claims.platformCode) return null;
   if (!sentAsToolPagesSendIt(req, ltik)) {
-    return new HttpError(401, 'ltik_not_accepted', 'This session is accepted only from the tool’s own pages (their links and forms), not sent in another way.', undefined, [relaunch]);
+    return new LaunchRefusal(401, 'ltik_not_accepted', 'This session is accepted only from the tool’s own pages (their links and forms), not sent in another way.', [relaunch]);
   }
   const now = options.now ?? Date.now();
   const endsAt = record.issuedAt + STORAGE_SESSION_TTL_SECONDS * 1000;
   if (now >= endsAt) {
-    return new HttpError(401, 'session_expired', `Your session with the tool has ended: it lasts at most ${STORAGE_SESSION_TTL_SECONDS / 3600} hours after you open the tool.`, undefined, [relaunch]);
+    return new LaunchRefusal(401, 'session_expired', `Your session with the tool has ended: it lasts at most ${STORAGE_SESSION_TTL_SECONDS / 3600} hours after you open the tool.`, [relaunch]);
   }
   const idleSeconds = options.idleSeconds ?? STORAGE_SESSION_IDLE_SECONDS;
   if (now >= record.lastSeenAt + idleSeconds * 1000) {
-    return new HttpError(401, 'session_idle', `Your session with the tool ended after ${Math.round(idleSeconds / 60)} minutes without use.`, undefined, [relaunch]);
+    return new LaunchRefusal(401, 'session_idle', `Your session with the tool ended after ${Math.round(idleSeconds / 60)} minutes without use.`, [relaunch]);
   }
-  await sessions.set(sessionKey(ltik), { ...record, lastSeenAt: now }, Math.max(1, Math.ceil((endsAt - now) / 1000)));
-  req.signedCookies = { ...cookies, [claims.platformCode]: record.user };
+  await sessions.touchSession(hash, now, endsAt);
+  req.signedCookies = { ...cookies, [claims.platformCode]: record.userId };
   return null;
 }
 
@@ -227,9 +178,7 @@ export function sessionCookieName(ltik: string): string | null {
 
 /** Ends the session of this ltik at once: it is refused from now on, cookie or not. */
 export async function signOut(sessions: SessionStore, ltik: string, now = Date.now()): Promise<void> {
-  await sessions.set(signedOutKey(ltik), { at: now }, SIGNED_OUT_TTL_SECONDS);
-  // A cookie-less session's record loses its user at once (and is swept a second later).
-  await sessions.set(sessionKey(ltik), { revokedAt: now }, 1);
+  await sessions.signOut(sha256Hex(ltik), now, SIGNED_OUT_TTL_SECONDS);
 }
 
 /**
@@ -246,6 +195,10 @@ export function interceptRedirect(res: Response, onRedirect: (target: string, pr
   }) as Response['redirect'];
 }
 
+/**
+ * The page that talks to the LMS's storage, as the launch code decides it; src/web renders it
+ * (views/pages/platform-storage.hbs, whose script is /assets/lti-storage.js).
+ */
 export interface StoragePage {
   /** put: store the secret, then go to `next` (the LMS); get: read it back and post `launch`. */
   mode: 'put' | 'get';
@@ -258,15 +211,9 @@ export interface StoragePage {
   newWindowForm?: NewWindowForm;
   /** get: the id_token post to repeat with the value read back. */
   launch?: NewWindowForm;
+  /** The form field the value read back is posted in. */
+  proofField: string;
 }
 
-/**
- * The page that talks to the LMS's storage. Its script is /assets/lti-storage.js (the only script
- * of the tool); the page's CSP allows scripts from the tool's own origin for it alone.
- */
-export function renderStoragePage(res: Response, page: StoragePage): void {
-  const csp = String(res.getHeader('Content-Security-Policy') ?? "default-src 'none'");
-  res.setHeader('Content-Security-Policy', `${csp}; script-src 'self'`);
-  res.set('Cache-Control', 'no-store');
-  res.status(200).render('pages/platform-storage', { title: 'Opening the tool', storage: { ...page, proofField: STORAGE_PROOF_FIELD } });
-}
+/** Shows a storage page (src/web/launchPages.ts renders it). */
+export type ShowStoragePage = (res: Response, page: StoragePage) => void;

@@ -7,32 +7,28 @@
  * iframes on another site, the cookies are `Secure; SameSite=None; Partitioned`, so that browsers
  * that block third-party cookies still keep them for the tool inside that LMS (CHIPS); a browser
  * that keeps none there is served by the LMS's platform storage where offered (platformStorage.ts)
- * or a new window (iframe.ts).
+ * or a new window (iframe.ts). What runs around ltijs, and in which order, is src/ltijsAdapter.ts.
  */
 import type { Express, NextFunction, Request, Response } from 'express';
 import { Provider as ltijsSingleton, type Provider } from 'ltijs';
-import { iframeLogin, type LoginParamsStore } from './iframe';
-import type { SessionStore } from './platformStorage';
 
 export interface LtiProviderOptions {
   encryptionKey: string;
   databasePlugin: unknown;
   tokenMaxAgeSeconds: number;
   cookieSecure: boolean;
-  /** Runs on ltijs's Express app before its launch validation (static files, logging, headers). */
-  beforeValidation?: (app: Express) => void;
   /**
-   * Where login initiations are kept for the iframe cookie check (src/lti/iframe.ts). Without it
-   * launches go straight to ltijs, and a browser that keeps no cookie in the LMS frame ends in a
-   * refusal instead of an "open in a new window" button.
+   * Installs middleware on ltijs's Express app after its body and cookie parsers and its reading of
+   * the ltik (`req.token`), before its launch validation and its routes (src/ltijsAdapter.ts).
    */
-  loginParams?: LoginParamsStore;
-  /**
-   * Where cookie-less sessions begun through the LMS's platform storage, and sign-outs, are kept
-   * (src/lti/platformStorage.ts); needs `loginParams`.
-   */
-  storageSessions?: SessionStore;
+  serverAddon: (app: Express) => void;
 }
+
+export const LOGIN_ROUTE = '/login';
+export const APP_ROUTE = '/';
+export const KEYSET_ROUTE = '/keys';
+/** ltijs's dynamic registration route (not offered; ltijs installs it all the same). */
+export const DYNAMIC_REGISTRATION_ROUTE = '/register';
 
 /**
  * ltijs's cookie options: framed by an LMS on another site, its cookies must be `SameSite=None;
@@ -50,41 +46,33 @@ export function createLtiProvider(options: LtiProviderOptions): Provider {
     options.encryptionKey,
     { plugin: options.databasePlugin },
     {
-      appRoute: '/',
-      loginRoute: '/login',
-      keysetRoute: '/keys',
+      appRoute: APP_ROUTE,
+      loginRoute: LOGIN_ROUTE,
+      keysetRoute: KEYSET_ROUTE,
       // ltijs's CORS reflects any origin with credentials; the tool needs no cross-origin XHR.
       cors: false,
       devMode: false,
       tokenMaxAge: options.tokenMaxAgeSeconds,
       cookies: ltiCookieOptions(options.cookieSecure),
-      serverAddon: (app: Express) => {
-        if (options.cookieSecure) app.use(partitionedCookies);
-        options.beforeValidation?.(app);
-        // Before ltijs's own login route and launch validation, which ltijs installs after this.
-        if (options.loginParams) {
-          app.use(
-            iframeLogin({
-              store: options.loginParams,
-              loginRoute: '/login',
-              appRoute: '/',
-              cookie: ltiCookieOptions(options.cookieSecure),
-              ...(options.storageSessions ? { sessions: options.storageSessions } : {}),
-              isRegistered: async (iss, clientId) => {
-                const found: unknown = clientId ? await lti.getPlatform(iss, clientId) : await lti.getPlatform(iss);
-                return Array.isArray(found) ? found.length > 0 : Boolean(found);
-              },
-            }),
-          );
-        }
-      },
+      serverAddon: options.serverAddon,
     },
   );
   return lti;
 }
 
-/** Adds `Partitioned` to every `SameSite=None; Secure` cookie ltijs sets (state and session). */
-function partitionedCookies(_req: Request, res: Response, next: NextFunction): void {
+/** Whether ltijs would accept a login from this issuer (and client id, when the login names one). */
+export function platformRegistered(lti: Provider): (iss: string, clientId: string | undefined) => Promise<boolean> {
+  return async (iss, clientId) => {
+    const found: unknown = clientId ? await lti.getPlatform(iss, clientId) : await lti.getPlatform(iss);
+    return Array.isArray(found) ? found.length > 0 : Boolean(found);
+  };
+}
+
+/**
+ * Adds `Partitioned` to every `SameSite=None; Secure` cookie set after it (ltijs's state and session
+ * cookies, the iframe check cookie), by patching `res.cookie`.
+ */
+export function partitionedCookies(_req: Request, res: Response, next: NextFunction): void {
   const original = res.cookie.bind(res);
   res.cookie = ((name: string, value: unknown, opts?: Record<string, unknown>) => {
     const o = opts ?? {};

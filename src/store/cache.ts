@@ -1,9 +1,9 @@
 /**
  * A cache of upstream (isnotai) answers in PostgreSQL, so every instance of the tool shares it.
  * Values are JSON; callers validate what they read back as they would an upstream answer.
- * Expired entries are ignored on read and deleted by the sweeper (./expiry).
+ * Expired entries are ignored on read and deleted by the sweeper (./expiry). Only a cache: it may be
+ * emptied at any time, so nothing that must survive (launch state: ./launchState) is kept here.
  */
-import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { StoreError } from './errors';
 import { systemClock, type Clock } from './expiry';
@@ -88,25 +88,11 @@ export function createUpstreamCache(db: Kysely<Schema>, options: { clock?: Clock
 }
 
 function checkKey(key: unknown): void {
-  if (typeof key !== 'string' || key.length === 0) throw new StoreError('INVALID_ARGUMENT', 'A cache key must be a non-empty string');
+  if (typeof key !== 'string' || key.length === 0) throw new StoreError('invalid_argument', 'A cache key must be a non-empty string');
 }
 
 function checkTtl(ttlSeconds: unknown): void {
   if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
-    throw new StoreError('INVALID_ARGUMENT', 'A cache TTL must be a positive number of seconds');
+    throw new StoreError('invalid_argument', 'A cache TTL must be a positive number of seconds');
   }
-}
-
-/**
- * A cache key for one upstream request: readable prefix (platform, endpoint) plus a hash of the
- * parameters in a canonical order, so `{a, b}` and `{b, a}` share an entry and long cursors do not
- * make long keys. Undefined parameters are left out.
- */
-export function cacheKey(platform: string, endpoint: string, params: Readonly<Record<string, string | number | boolean | undefined>> = {}): string {
-  const canonical = Object.entries(params)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => [k, String(v)]);
-  const hash = createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 32);
-  return `${platform}|${endpoint}|${hash}`;
 }

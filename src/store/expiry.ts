@@ -1,7 +1,8 @@
 /**
- * Expiry of ltijs's short-lived state and of the upstream cache. PostgreSQL has no TTL indexes,
- * so every read compares the row's age itself (an expired row is invisible at once) and a
- * periodic sweep deletes what has expired (so the tables stay small).
+ * Expiry of ltijs's short-lived state, of the tool's launch state (./launchState) and of the
+ * upstream cache. PostgreSQL has no TTL indexes, so every read compares the row's age or
+ * `expires_at` itself (an expired row is invisible at once) and a periodic sweep deletes what has
+ * expired (so the tables stay small).
  */
 import type { Kysely } from 'kysely';
 import type { Schema } from './schema';
@@ -52,7 +53,10 @@ export interface SweepOptions {
   clock?: Clock;
 }
 
-/** Deletes every expired ltijs row and cache entry now. */
+/** The tables whose rows carry their own `expires_at`: the launch state (./launchState) and the cache. */
+export const EXPIRING_TABLES = ['login_check', 'login_state', 'storage_session', 'signed_out_ltik', 'launch_claims', 'upstream_cache'] as const;
+
+/** Deletes every expired ltijs row, launch state row and cache entry now. */
 export async function sweepExpired(db: Kysely<Schema>, options: SweepOptions = {}): Promise<SweepResult> {
   const ttls = resolveTtls(options.ttls);
   const now = (options.clock ?? systemClock)();
@@ -63,9 +67,9 @@ export async function sweepExpired(db: Kysely<Schema>, options: SweepOptions = {
     db.deleteFrom('lti_accesstoken').where('created_at', '<=', cutoff(ttls.accesstoken)).executeTakeFirst(),
     db.deleteFrom('lti_nonce').where('created_at', '<=', cutoff(ttls.nonce)).executeTakeFirst(),
     db.deleteFrom('lti_state').where('created_at', '<=', cutoff(ttls.state)).executeTakeFirst(),
-    db.deleteFrom('upstream_cache').where('expires_at', '<=', new Date(now)).executeTakeFirst(),
+    ...EXPIRING_TABLES.map((table) => db.deleteFrom(table).where('expires_at', '<=', new Date(now)).executeTakeFirst()),
   ]);
-  const names = ['lti_idtoken', 'lti_contexttoken', 'lti_accesstoken', 'lti_nonce', 'lti_state', 'upstream_cache'];
+  const names = ['lti_idtoken', 'lti_contexttoken', 'lti_accesstoken', 'lti_nonce', 'lti_state', ...EXPIRING_TABLES];
   const deleted: Record<string, number> = {};
   let total = 0;
   counts.forEach((r, i) => {

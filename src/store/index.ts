@@ -1,18 +1,29 @@
 /** The store's public API. Import from here, not from the files behind it. */
 export { openDatabase, migrateToLatest, MigrationError, type Store, type OpenDatabaseOptions, type StoreLogger } from './db';
 export { StoreError, type StoreErrorCode } from './errors';
-export { DEFAULT_LTI_TTLS, resolveTtls, sweepExpired, startSweeper, systemClock, type Clock, type LtiTtls, type SweepResult, type SweepOptions, type SweeperOptions } from './expiry';
+export { DEFAULT_LTI_TTLS, EXPIRING_TABLES, resolveTtls, sweepExpired, startSweeper, systemClock, type Clock, type LtiTtls, type SweepResult, type SweepOptions, type SweeperOptions } from './expiry';
 export { PostgresLtiDatabase, type PostgresLtiDatabaseOptions, type LtiDocument, type EncryptionKey } from './ltijsPlugin';
 export type { LtiCollection } from './ltijsCollections';
 export { verifyEncryptionKey, keyCheckDecrypts, rotateEncryptionKey, undecryptableWith, EncryptionKeyMismatchError, KeyRotationError, type RotationResult } from './keyCheck';
 export { encryptSecret, decryptSecret, SecretError, MIN_SECRET_LENGTH, type SecretErrorCode } from './secrets';
 export {
   createPlatformSettingsRepository,
-  DEFAULT_ISNOTAI_BASE_URL,
   type PlatformSettings,
   type PlatformSettingsInput,
   type PlatformSettingsRepository,
 } from './platformSettings';
 export { createAuditLog, type AuditLog, type AuditAction, type AuditEntry, type AuditEntryInput, type AuditListQuery, type AuditPage } from './audit';
-export { createUpstreamCache, cacheKey, type UpstreamCache, type CacheEntry } from './cache';
-export type { Schema, JsonValue, PlatformKind, StudentVisibility, IdentityStrategy } from './schema';
+export { createUpstreamCache, type UpstreamCache, type CacheEntry } from './cache';
+export {
+  createLaunchStateStore,
+  type LaunchStateStore,
+  type LoginStore,
+  type LoginParams,
+  type StoredLogin,
+  type StorageBinding,
+  type SessionStore,
+  type StorageSession,
+  type LaunchClaimsStore,
+  type LaunchClaims,
+} from './launchState';
+export type { Schema, JsonValue, PlatformKind, StudentVisibility } from './schema';

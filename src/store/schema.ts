@@ -81,8 +81,6 @@ export interface LtiStateTable {
 
 export type PlatformKind = 'moodle' | 'canvas' | 'other';
 export type StudentVisibility = 'full' | 'summary' | 'notice';
-/** `custom:<name>` reads the LTI custom claim `<name>` (e.g. Canvas's `$Canvas.user.id`). */
-export type IdentityStrategy = 'sub' | `custom:${string}` | 'lti11_legacy_user_id' | 'lis_person_sourcedid';
 
 export interface PlatformSettingsTable {
   id: Generated<string>; // bigint identity; pg returns int8 as string
@@ -95,7 +93,8 @@ export interface PlatformSettingsTable {
   isnotai_base_url: string;
   /** encryptSecret() output, never the key itself. */
   api_key_encrypted: string | null;
-  identity_strategy: IdentityStrategy;
+  /** A mapping of src/lti/identity.ts; the column's check constraint refuses any other name. */
+  identity_strategy: string;
   risk_high: ColumnType<number, number | undefined, number>;
   risk_elevated: ColumnType<number, number | undefined, number>;
   student_visibility: ColumnType<StudentVisibility, StudentVisibility | undefined, StudentVisibility>;
@@ -126,6 +125,52 @@ export interface UpstreamCacheTable {
   expires_at: TimestampRequired;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Launch state (./launchState): short-lived, each row invisible once past `expires_at`, and swept.
+
+/** A login initiation awaiting the iframe cookie check, under the random id of that check. */
+export interface LoginCheckTable {
+  id: string;
+  params: Jsonb<Record<string, string>>;
+  expires_at: TimestampRequired;
+}
+
+/** The login behind an OIDC state ltijs generated, and its binding through platform storage, if any. */
+export interface LoginStateTable {
+  state: string;
+  params: Jsonb<Record<string, string>>;
+  storage_target: string | null;
+  storage_origin: string | null;
+  storage_iss: string | null;
+  /** SHA-256 (hex) of the secret put into the LMS's storage; the secret itself is never stored. */
+  storage_secret_sha256: string | null;
+  storage_status: 'waiting' | 'spent' | null;
+  expires_at: TimestampRequired;
+}
+
+/** A cookie-less session: the ltik (its SHA-256) minted by a launch bound through platform storage. */
+export interface StorageSessionTable {
+  ltik_sha256: string;
+  user_id: string;
+  platform_code: string;
+  issued_at: TimestampRequired;
+  last_seen_at: TimestampRequired;
+  expires_at: TimestampRequired;
+}
+
+export interface SignedOutLtikTable {
+  ltik_sha256: string;
+  signed_out_at: TimestampRequired;
+  expires_at: TimestampRequired;
+}
+
+/** Claims of an accepted launch that ltijs does not keep, under the SHA-256 of its ltik. */
+export interface LaunchClaimsTable {
+  ltik_sha256: string;
+  lti11_legacy_user_id: string;
+  expires_at: TimestampRequired;
+}
+
 /** A known value encrypted under ENCRYPTION_KEY (./keyCheck). */
 export interface KeyCheckTable {
   id: string;
@@ -148,4 +193,9 @@ export interface Schema {
   audit_log: AuditLogTable;
   upstream_cache: UpstreamCacheTable;
   key_check: KeyCheckTable;
+  login_check: LoginCheckTable;
+  login_state: LoginStateTable;
+  storage_session: StorageSessionTable;
+  signed_out_ltik: SignedOutLtikTable;
+  launch_claims: LaunchClaimsTable;
 }

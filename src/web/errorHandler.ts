@@ -1,12 +1,15 @@
 /**
  * The last Express handler: every error becomes a page (or JSON for .json/.csv routes and API
- * clients) with a status, a stable code and a human message. Stack traces never reach a user.
+ * clients) with a status, a stable code and a human message. Stack traces never reach a user. The
+ * launch code's refusals (src/lti/refusal.ts) arrive here too, and are rendered the same way.
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../log';
 import type { Actor } from './actor';
+import { LaunchRefusal } from '../lti/refusal';
 import { isDatabaseUnavailable } from '../store/errors';
 import { databaseUnavailableError, HttpError, RETRY_AFTER_SECONDS } from './errors';
+import { refusalPage } from './launchPages';
 import { upstreamToHttp } from './upstreamErrors';
 
 const HEADINGS: Record<number, string> = {
@@ -102,6 +105,10 @@ function clientError(err: unknown): HttpError | null {
 
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    if (err instanceof LaunchRefusal) {
+      const { httpError, extra } = refusalPage(err);
+      return renderError(req, res, httpError, extra);
+    }
     const actor = res.locals.actor as Actor | undefined;
     let httpErr = err instanceof HttpError ? err : (upstreamToHttp(err, actor?.audience ?? null) ?? clientError(err));
     if (!httpErr && isDatabaseUnavailable(err)) {

@@ -23,7 +23,8 @@ export function containLtijsErrors(logger: Logger, paths: readonly string[], mac
     res.send = ((body?: unknown) => {
       if (res.statusCode < 500 || typeof body !== 'object' || body === null || Buffer.isBuffer(body)) return send(body);
       res.send = send;
-      const cause = String((body as { details?: { message?: unknown } }).details?.message ?? '');
+      const message = (body as { details?: { message?: unknown } }).details?.message;
+      const cause = typeof message === 'string' ? message : '';
       const unavailable = cause.startsWith(DATABASE_UNAVAILABLE);
       logger[unavailable ? 'warn' : 'error']({ cause, path: req.path, requestId: res.locals.requestId }, unavailable ? 'database unavailable' : 'ltijs route failed');
       const err = unavailable ? databaseUnavailableError() : INTERNAL();

@@ -6,7 +6,8 @@
  */
 import type { Express, Request, Response } from 'express';
 import type { Logger } from '../log';
-import { sessionCookieName, signOut, type SessionStore } from '../lti/platformStorage';
+import { sessionCookieName, signOut } from '../lti/platformStorage';
+import type { SessionStore } from '../store';
 import { HttpError } from './errors';
 
 export const SIGN_OUT_ROUTE = '/signout';
@@ -19,7 +20,7 @@ export interface SignOutDeps {
   logger: Logger;
 }
 
-/** Installs the routes after ltijs's session check (the sign-out needs a valid session). */
+/** Installs the routes after ltijs's session check (the sign-out needs a valid session): src/ltijsAdapter.ts. */
 export function signOutRoutes(app: Express, deps: SignOutDeps): void {
   app.use((_req: Request, res: Response, next) => {
     if (typeof res.locals.ltik === 'string') res.locals.signOut = { action: SIGN_OUT_ROUTE, ltik: res.locals.ltik };
@@ -32,7 +33,10 @@ export function signOutRoutes(app: Express, deps: SignOutDeps): void {
       if (typeof ltik !== 'string') throw new HttpError(401, 'no_launch', 'Open this tool from your course in the LMS.');
       await signOut(deps.sessions, ltik);
       const cookie = sessionCookieName(ltik);
-      if (cookie) res.clearCookie(cookie, { httpOnly: true, signed: true, secure: deps.cookie.secure, sameSite: deps.cookie.sameSite === 'None' ? 'none' : 'lax', path: '/' });
+      if (cookie) {
+        const sameSite = deps.cookie.sameSite === 'None' ? 'none' : 'lax';
+        res.clearCookie(cookie, { httpOnly: true, signed: true, secure: deps.cookie.secure, sameSite, path: '/' });
+      }
       deps.logger.info({ requestId: res.locals.requestId }, 'signed out');
       res.redirect(303, SIGNED_OUT_ROUTE);
     } catch (err) {

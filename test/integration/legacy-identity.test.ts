@@ -1,5 +1,5 @@
 /**
- * A Canvas registration mapped by the LTI 1.1 user id (`lti11_legacy_user_id`, PRODUCT.md
+ * A Canvas registration mapped by the LTI 1.1 user id (`lti11_legacy_user_id`, docs/product.md
  * "Identity"), as an institution whose isnotai user ids predate LTI 1.3 would set it. The launch
  * claim is one ltijs does not keep (src/lti/launchClaims.ts keeps it); Names and Roles carries it
  * on every member. Student view and roster must agree on it.
@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 const idsIn = (html: string) => [...html.matchAll(/data-session-id="([^"]+)"/g)].map((m) => m[1]);
-const keptClaims = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM upstream_cache WHERE key LIKE 'launch-claims:%'`.execute(stack.tool.store.db)).rows[0]!.n);
+const keptClaims = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM launch_claims`.execute(stack.tool.store.db)).rows[0]!.n);
 
 test('a student sees the sessions recorded under their LTI 1.1 id, not their Canvas id', async () => {
   const student = learners.find((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(m.person)).length > 0)!.person;

@@ -52,20 +52,22 @@ async function cookielessLaunch(): Promise<{ browser: LtiBrowser; page: BrowserR
   return { browser, page, ltik: page.ltik! };
 }
 
-const recordKey = (ltik: string) => `storage-session:${crypto.createHash('sha256').update(ltik).digest('hex')}`;
+const recordKey = (ltik: string) => crypto.createHash('sha256').update(ltik).digest('hex');
 
 /** Moves the session's start and last use into the past (what waiting would do). */
 async function age(ltik: string, times: { startedAgoMs: number; idleMs: number }): Promise<number> {
   const now = Date.now();
-  const patch = JSON.stringify({ issuedAt: now - times.startedAgoMs, lastSeenAt: now - times.idleMs });
-  const r = await sql`UPDATE upstream_cache SET value = value || ${patch}::jsonb WHERE key = ${recordKey(ltik)}`.execute(stack.tool.store.db);
+  const r = await sql`UPDATE storage_session SET issued_at = ${new Date(now - times.startedAgoMs)}, last_seen_at = ${new Date(now - times.idleMs)}
+    WHERE ltik_sha256 = ${recordKey(ltik)}`.execute(stack.tool.store.db);
   expect(Number(r.numAffectedRows)).toBe(1);
   return now - times.startedAgoMs;
 }
 
 async function record(ltik: string): Promise<{ value: Record<string, unknown>; expiresAt: Date }> {
-  const r = await sql<{ value: Record<string, unknown>; expires_at: Date }>`SELECT value, expires_at FROM upstream_cache WHERE key = ${recordKey(ltik)}`.execute(stack.tool.store.db);
-  return { value: r.rows[0]!.value, expiresAt: r.rows[0]!.expires_at };
+  const r = await sql<{ issued_at: Date; last_seen_at: Date; expires_at: Date }>`SELECT issued_at, last_seen_at, expires_at FROM storage_session
+    WHERE ltik_sha256 = ${recordKey(ltik)}`.execute(stack.tool.store.db);
+  const row = r.rows[0]!;
+  return { value: { issuedAt: row.issued_at.getTime(), lastSeenAt: row.last_seen_at.getTime() }, expiresAt: row.expires_at };
 }
 
 test('a cookie-less session unused for more than 30 minutes is refused; each use extends it', async () => {

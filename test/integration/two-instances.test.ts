@@ -1,6 +1,6 @@
 /**
- * Two tool instances on one database, as behind a load balancer (PRODUCT.md, Scale): a launch begun
- * on instance A (OIDC login, state cookie, nonce) completes on instance B, and the ltik it yields
+ * Two tool instances on one database, as behind a load balancer (docs/product.md "Scale"): a
+ * launch begun on instance A (OIDC login, state cookie, nonce) completes on instance B, and the ltik it yields
  * works on both. Nothing is shared between the instances but PostgreSQL and the configuration
  * (ENCRYPTION_KEY, PLATFORMS_JSON); each has its own ltijs Provider, pool and caches.
  *
@@ -125,6 +125,29 @@ test('a launch begun on B (login initiation sent there) completes on A', async (
   expect(res.url.startsWith(`${a().url}/me?`)).toBe(true);
   const expected = stack.simulator.dataset.sessionsForUser('4').slice(0, 25).map((s) => s.id);
   expect(attrValues(res.html, 'data-session-id')).toEqual(expected);
+});
+
+test('a login stored for its cookie check on A is taken up by B (login initiations are in the database)', async () => {
+  const browser = new LtiBrowser({ lmsUrl: stack.lms.url });
+  const lmsPage = await browser.get(browser.launchUrl(STUDENT), { followForms: false });
+  const login = findAutoSubmitForm(lmsPage.html, lmsPage.url)!;
+  // A stores the login initiation and asks the browser to come back with its cookie...
+  const check = await fetch(login.action, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(login.fields).toString(),
+  });
+  expect(check.status).toBe(303);
+  browser.jar.setFromResponse(login.action, check.headers.getSetCookie());
+  const checkOnB = new URL(check.headers.get('location')!, b.url);
+  expect(checkOnB.pathname).toBe('/login');
+  // ...and the load balancer sends it back to B, which finds the login and goes on with it.
+  const res = await browser.get(checkOnB.href);
+  expect(res.history[0]?.url.startsWith(`${b.url}/login?cookie_check=`)).toBe(true);
+  expect(res.status).toBe(200);
+  expect(res.url.startsWith(`${a().url}/me?`)).toBe(true);
+  expect(attrValues(res.html, 'data-session-id')).toEqual(stack.simulator.dataset.sessionsForUser('4').slice(0, 25).map((s) => s.id));
 });
 
 function withQuery(action: string, fields: Record<string, string>): string {

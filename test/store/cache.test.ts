@@ -1,4 +1,4 @@
-import { cacheKey, createUpstreamCache, sweepExpired, type Store, type UpstreamCache } from '../../src/store';
+import { createUpstreamCache, sweepExpired, type Store, type UpstreamCache } from '../../src/store';
 import { manualClock, migratedStore } from './helpers';
 
 let store: Store;
@@ -49,7 +49,7 @@ test('an expired entry is a miss before the sweep and gone after it', async () =
 });
 
 test('a 1,000-learner roster: setMany and getMany each take one query', async () => {
-  const keys = Array.from({ length: 1000 }, (_, i) => cacheKey('moodle|c1', '/v1/users/{id}/sessions', { userId: String(i), pageSize: 100 }));
+  const keys = Array.from({ length: 1000 }, (_, i) => `moodle|c1|/v1/users/${i}/sessions`);
   const writes = await queriesDuring(() => cache.setMany(keys.map((key, i) => ({ key, value: { learner: i }, ttlSeconds: 120 }))));
   expect(writes).toBe(1);
   let found = new Map<string, unknown>();
@@ -73,11 +73,5 @@ test('setMany with a key twice keeps the last value; concurrent sets of one key 
   const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => cache.set('hot', i, 60)));
   expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
   expect(typeof (await cache.get('hot'))).toBe('number');
-  await expect(cache.set('bad-ttl', 1, 0)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-});
-
-test('cacheKey ignores parameter order and undefined parameters', () => {
-  expect(cacheKey('p', '/e', { a: '1', b: 2 })).toBe(cacheKey('p', '/e', { b: 2, a: '1', c: undefined }));
-  expect(cacheKey('p', '/e', { a: '1' })).not.toBe(cacheKey('p', '/e', { a: '2' }));
-  expect(cacheKey('p', '/e', { a: '1' })).toMatch(/^p\|\/e\|/);
+  await expect(cache.set('bad-ttl', 1, 0)).rejects.toMatchObject({ code: 'invalid_argument' });
 });

@@ -15,7 +15,7 @@
     document.getElementById('storage-fallback').hidden = false;
   }
 
-  var target = null;
+  var target;
   try {
     target = d.target === '_parent' ? window.parent : window.parent.frames[d.target];
   } catch (e) {

@@ -9,6 +9,7 @@ import * as m002 from './002_tool_tables';
 import * as m003 from './003_audit_client_id';
 import * as m004 from './004_audit_subjects';
 import * as m005 from './005_key_check';
+import * as m006 from './006_launch_state';
 
 export const migrations: Record<string, Migration> = {
   '001_ltijs_state': m001,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '003_audit_client_id': m003,
   '004_audit_subjects': m004,
   '005_key_check': m005,
+  '006_launch_state': m006,
 };

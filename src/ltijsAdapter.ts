@@ -1,0 +1,259 @@
+/**
+ * The one ltijs adapter: builds ltijs (src/lti/provider.ts) and installs every piece around it on its
+ * Express app, in the one order below, then the tool's pages (given by src/app.ts) and the error page.
+ * src/lti decides (it may only refuse, rewrite the request or hold back ltijs's redirect); src/web
+ * renders; this file is where the two meet, with src/app.ts.
+ *
+ * ltijs's own server runs first: its URI check, helmet, body parsers, cookie parser (signed cookies)
+ * and its reading of the ltik into `req.token`. Then, before ltijs's launch validation and routes:
+ *
+ *  1. Partitioned cookies (HTTPS only): patches `res.cookie`, first, so that every cookie set after it
+ *     (ltijs's state and session cookies, the iframe check cookie, the sign-out's clearing) is
+ *     `Partitioned` and so kept by browsers that block third-party cookies.
+ *  2. Request id (`res.locals.requestId`): everything after it logs it, and error pages show it.
+ *  3. Security headers (src/web/securityHeaders.ts): CSP, no-store, HSTS, set before anything can
+ *     answer; the storage page adds its `script-src` to them, the favicon its own Cache-Control.
+ *  4. Favicon: answered before the request log (browsers ask on every page) and before ltijs (which
+ *     would refuse it as a launch without an ltik).
+ *  5. Request log (pino-http): one line per request from here on, health checks excepted.
+ *  6. ltijs error containment (src/web/ltijsErrors.ts): patches `res.send` on ltijs's own routes
+ *     (/keys, /login, /register) before they run, so their raw 500s become the tool's errors.
+ *  7. Assets and 8. /healthz: need no launch, so they answer before ltijs would refuse them.
+ *  9. Launch checks (src/lti/launchChecks.ts): refuse what ltijs would accept but the tool must not
+ *     (a foreign target_link_uri, an iat in the future, an unknown message type); before 11, so a
+ *     refused login is never stored.
+ * 10. Launch claims (src/lti/launchClaims.ts): on an id_token post, patches `res.redirect`, to keep
+ *     the LTI 1.1 user id under the ltik that ltijs's redirect carries once it accepts the launch.
+ * 11. Iframe login and sessions (src/lti/iframe.ts, platformStorage.ts): the last word before ltijs.
+ *     It rewrites the request ltijs is about to read: a checked login's parameters (`req.query`,
+ *     `req.body`), the state cookie a platform-storage proof stands in for and the session cookie a
+ *     cookie-less session's record stands in for (`req.signedCookies`). It patches `res.redirect`
+ *     (installed after 10, it sees ltijs's redirect first) to note a login's state, to begin a
+ *     storage login, or to record a cookie-less session; and it refuses signed-out ltiks.
+ *
+ * ltijs: its validation of the ltik or id_token, its login, keyset and app routes, and the callbacks
+ * set here (a launch goes to /me or /course; refusals become the tool's pages). After it, only
+ * requests with a valid session (or a whitelisted route) go on:
+ *
+ * 12. Sign-out (src/web/signout.ts): the form on every page, POST /signout, GET /signed-out.
+ * 13. The tool's pages (src/app.ts).
+ * 14. Not found, and 15. the error handler (src/web/errorHandler.ts), which renders every error,
+ *     including the refusals (LaunchRefusal) that 9 and 11 pass to `next`.
+ */
+import crypto from 'node:crypto';
+import path from 'node:path';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import type { LtiIdToken, Provider } from 'ltijs';
+import { pinoHttp } from 'pino-http';
+import type { AppConfig } from './config';
+import { iframeLogin } from './lti/iframe';
+import { keepLaunchClaims } from './lti/launchClaims';
+import { launchChecks } from './lti/launchChecks';
+import { APP_ROUTE, createLtiProvider, DYNAMIC_REGISTRATION_ROUTE, KEYSET_ROUTE, LOGIN_ROUTE, ltiCookieOptions, partitionedCookies, platformRegistered } from './lti/provider';
+import { requestSummary, type Logger } from './log';
+import type { LaunchStateStore } from './store';
+import { hrefWithLtik, resolveActor, type LaunchClaimsReader } from './web/actor';
+import { errorHandler, renderError } from './web/errorHandler';
+import { HttpError, notFound } from './web/errors';
+import { favicon } from './web/favicon';
+import { launchErrorFor } from './web/launchErrors';
+import { renderStoragePage } from './web/launchPages';
+import { containLtijsErrors } from './web/ltijsErrors';
+import type { PlatformDirectory } from './web/ports';
+import type { SecurityHeaders } from './web/securityHeaders';
+import { SIGNED_OUT_ROUTE, signOutRoutes } from './web/signout';
+
+/** How long /healthz waits for the database before calling it unreachable. */
+const HEALTH_TIMEOUT_MS = 2000;
+
+export interface LtijsServices {
+  /** ltijs's Database plugin on our pool. */
+  ltiDatabasePlugin: unknown;
+  platforms: PlatformDirectory;
+  /** Login initiations, cookie-less sessions, sign-outs and launch claims (src/store/launchState.ts). */
+  launchState: LaunchStateStore;
+  /** Resolves when the database answers a trivial query (health checks). */
+  databaseAnswers(): Promise<void>;
+  /** Whether ENCRYPTION_KEY still decrypts the stored secrets (health checks; cheap, cached). */
+  secretsReadable(): Promise<boolean>;
+}
+
+export interface LtijsAdapterDeps {
+  config: AppConfig & { encryptionKey: string };
+  logger: Logger;
+  services: LtijsServices;
+  viewsDir: string;
+  headers: SecurityHeaders;
+  /** Reads the claims ltijs does not keep (src/lti/launchClaims.ts), for the actor of a launch. */
+  launchClaims: LaunchClaimsReader;
+  /** The tool's pages (13), given ltijs (they call its services, e.g. Names and Roles). */
+  pages(lti: Provider): RequestHandler;
+}
+
+/** Builds ltijs, installs everything around it in the order above, and deploys it (serverless). */
+export async function installLtijs(deps: LtijsAdapterDeps): Promise<Provider> {
+  const { config, logger, services } = deps;
+  const cookie = ltiCookieOptions(config.cookieSecure);
+  const httpLogger = logger.child({ component: 'http' });
+
+  const lti: Provider = createLtiProvider({
+    encryptionKey: config.encryptionKey,
+    databasePlugin: services.ltiDatabasePlugin,
+    tokenMaxAgeSeconds: config.tokenMaxAgeSeconds,
+    cookieSecure: config.cookieSecure,
+    serverAddon: (app: Express) => {
+      app.disable('x-powered-by');
+      // 1.
+      if (config.cookieSecure) app.use(partitionedCookies);
+      // 2.
+      app.use((_req, res, next) => {
+        res.locals.requestId = crypto.randomUUID();
+        next();
+      });
+      // 3.
+      app.use(deps.headers.middleware);
+      // 4.
+      app.use(favicon(path.join(deps.viewsDir, 'assets', 'favicon.ico')));
+      // 5.
+      app.use(
+        pinoHttp({
+          logger: httpLogger,
+          genReqId: (_req, res) => (res as unknown as Response).locals.requestId as string,
+          autoLogging: { ignore: (req) => req.url === '/healthz' },
+          serializers: {
+            req: requestSummary,
+            res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+          },
+        }),
+      );
+      // 6.
+      app.use(containLtijsErrors(httpLogger, [KEYSET_ROUTE, LOGIN_ROUTE, DYNAMIC_REGISTRATION_ROUTE], [KEYSET_ROUTE]));
+      // 7.
+      app.use('/assets', express.static(path.join(deps.viewsDir, 'assets'), { index: false, maxAge: '1h' }));
+      // 8.
+      app.get('/healthz', healthCheck(services, logger));
+      // 9.
+      app.use(
+        launchChecks({
+          toolUrl: config.toolUrl,
+          loginRoute: LOGIN_ROUTE,
+          onRefused: (_req, res, refusal) => logger.info({ ...refusal, requestId: res.locals.requestId }, 'launch refused'),
+        }),
+      );
+      // 10.
+      app.use(keepLaunchClaims(services.launchState.claims, APP_ROUTE));
+      // 11.
+      app.use(
+        iframeLogin({
+          logins: services.launchState.logins,
+          sessions: services.launchState.sessions,
+          loginRoute: LOGIN_ROUTE,
+          appRoute: APP_ROUTE,
+          cookie,
+          isRegistered: (iss, clientId) => platformRegistered(lti)(iss, clientId),
+          showStoragePage: renderStoragePage,
+        }),
+      );
+    },
+  });
+
+  answerLaunches(lti, deps);
+
+  const app = lti.app;
+  // 12. The page it lands on needs no session.
+  lti.whitelist(SIGNED_OUT_ROUTE);
+  signOutRoutes(app, { sessions: services.launchState.sessions, cookie, logger });
+  // 13.
+  app.use(deps.pages(lti));
+  // 14.
+  app.use((req, res) => renderError(req, res, notFound('There is no such page in this tool.')));
+  // 15.
+  app.use(errorHandler(logger));
+
+  await lti.deploy({ serverless: true, silent: true });
+  return lti;
+}
+
+/** ltijs's callbacks: where an accepted launch goes, and the tool's pages for what ltijs refuses. */
+function answerLaunches(lti: Provider, deps: LtijsAdapterDeps): void {
+  const { logger, services } = deps;
+  const launchError = (req: Request, res: Response) => {
+    const err = (res.locals.err ?? {}) as { details?: { message?: string } };
+    const { httpError, newWindow } = launchErrorFor(err.details?.message, req);
+    if (httpError.status >= 500) logger.warn({ code: httpError.code, cause: err.details?.message, requestId: res.locals.requestId }, 'session could not be read');
+    else logger.info({ code: httpError.code, reason: err.details?.message, requestId: res.locals.requestId }, 'launch refused');
+    renderError(req, res, httpError, newWindow ? { newWindowHref: newWindow } : {});
+  };
+  lti.onInvalidToken(launchError);
+  lti.onSessionTimeout(launchError);
+  lti.onUnregisteredPlatform((req, res) =>
+    renderError(
+      req,
+      res,
+      new HttpError(400, 'unregistered_platform', 'This LMS is not registered with the tool.', undefined, [
+        'An administrator registers the LMS (issuer and client id) in the tool’s configuration.',
+      ]),
+    ),
+  );
+  lti.onInactivePlatform((req, res) => renderError(req, res, new HttpError(401, 'inactive_platform', 'This LMS registration is not active yet.')));
+
+  // A launch lands here (after ltijs has validated it and redirected with the ltik).
+  lti.onConnect(async (_token: LtiIdToken, _req: Request, res: Response, next) => {
+    try {
+      const actor = await resolveActor(services.platforms, res, deps.launchClaims);
+      logger.info({ audience: actor.audience, platform: actor.platform.name, requestId: res.locals.requestId }, 'launch');
+      const home = actor.audience === 'student' ? '/me' : '/course';
+      res.redirect(303, hrefWithLtik(home, actor.ltik));
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // Deep Linking (placing the tool on an activity) is not built yet: a clear page, not a 404. The
+  // launch's session opens no page either (resolveActor refuses a non-resource-link launch). 501:
+  // what the LMS asked for is a function the tool lacks, and an operator who watches 5xx learns that
+  // the LMS registration offers Deep Linking.
+  lti.onDeepLinking((_token: LtiIdToken, req: Request, res: Response) => {
+    logger.info({ code: 'deep_linking_unsupported', requestId: res.locals.requestId }, 'deep linking launch');
+    const heading = 'Placing this tool is not available yet';
+    renderError(
+      req,
+      res,
+      new HttpError(501, 'deep_linking_unsupported', 'Placing this tool on an activity from the LMS is not available yet.', undefined, [
+        'Add it as a plain link instead: an external tool link or activity (in Canvas, a course navigation link) that opens the tool without choosing content.',
+        'An LMS administrator can turn off Deep Linking (content selection) in the tool’s registration so that this choice is not offered.',
+      ]),
+      { title: heading, heading, kind: 'warn' },
+    );
+  });
+}
+
+/**
+ * For load balancers and uptime checks: 200 only when the database answers (all state is there) and
+ * the key still decrypts the stored secrets, 503 otherwise; no details beyond that.
+ */
+function healthCheck(services: LtijsServices, logger: Logger): (req: Request, res: Response) => Promise<void> {
+  return async (_req, res) => {
+    res.set('Cache-Control', 'no-store');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const secretsReadable = await Promise.race([
+        services.databaseAnswers().then(() => services.secretsReadable()),
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error('timeout')), HEALTH_TIMEOUT_MS);
+        }),
+      ]);
+      if (!secretsReadable) {
+        logger.error({ code: 'encryption_key_mismatch' }, 'health check: ENCRYPTION_KEY no longer decrypts the stored secrets (rotated by another instance?)');
+        res.status(503).json({ ok: false, database: 'ok', secrets: 'undecryptable' });
+        return;
+      }
+      res.json({ ok: true, database: 'ok', secrets: 'ok' });
+    } catch (err) {
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'health check: database unreachable');
+      res.status(503).json({ ok: false, database: 'unreachable' });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

@@ -1,7 +1,7 @@
 /**
- * Access rules (PRODUCT.md): a learner reads only their own data; an instructor only learners who
- * are members of the course they launched from; only an admin anyone. The userId and sessionId in
- * a URL are never trusted: each is checked against the launch on every request.
+ * Access rules (docs/product.md "Access rules"): a learner reads only their own data; an instructor
+ * only learners who are members of the course they launched from; only an admin anyone. The userId
+ * and sessionId in a URL are never trusted: each is checked against the launch on every request.
  */
 import type { IsnotaiSession } from '../isnotai/types';
 import type { RosterMember } from '../lti/roster';
@@ -25,13 +25,11 @@ export async function authoriseLearner(actor: Actor, userId: string, roster: () 
     return { member };
   }
   // Admins may look up anyone; the roster only adds a name when the learner is in this course.
-  let member: RosterMember | null = null;
   try {
-    member = (await roster()).find((m) => m.userId === userId) ?? null;
+    return { member: (await roster()).find((m) => m.userId === userId) ?? null };
   } catch {
-    member = null;
+    return { member: null };
   }
-  return { member };
 }
 
 /** A session is shown only as part of the learner it belongs to. */

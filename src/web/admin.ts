@@ -8,13 +8,31 @@ import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { auditView } from './audit';
 import { forbidden, HttpError } from './errors';
 import { clip, formatDateTime } from './format';
-import { DEFAULT_LIMIT, foldText, LIMIT_MAX, LIMIT_MIN, listErrorMessage, paramReader, parseIsoBound, rawQueryOf } from './lists';
+import {
+  columnView,
+  exportLinks,
+  fieldValue,
+  foldText,
+  formErrors,
+  pagerView,
+  readListRequest,
+  invalidListParameters,
+  refusedCursor,
+  sendCsvExport,
+  sendJsonExport,
+  toCsv,
+  withLtik,
+  type ListParamError,
+  type ListQuery,
+  type ListSpec,
+} from './lists';
 import { navFor } from './nav';
 import { describePattern, isIdShaped } from '../lti/identity';
 import { searchKnownMembers, seenInAudit } from './knownMembers';
-import type { AuditSink } from './ports';
+import type { AuditSink, SessionFilters } from './ports';
 import { courseMembers, type BoundUpstream, type RosterDeps } from './rosterService';
-import { sessionRow } from './sessionRows';
+import { sessionCsvColumns, sessionRow } from './sessionRows';
+import type { IsnotaiSession, Page } from '../isnotai/types';
 
 export interface AdminDeps extends RosterDeps {
   upstreamFor(actor: Actor): Promise<BoundUpstream>;
@@ -29,37 +47,45 @@ function adminOnly(res: Response): Actor {
 
 const str = (req: Request, k: string) => (typeof req.query[k] === 'string' ? (req.query[k] as string).trim() : '');
 
-export function parseAdminSessionFilters(req: Request) {
-  const params = paramReader(rawQueryOf(req), ['status', 'bot_only', 'start_date', 'end_date', 'page_size', 'cursor']);
-  const errors = params.errors;
-  const status = params.text('status', 40);
-  if (status && !['active', 'closed'].includes(status)) errors.push({ param: 'status', message: 'status must be active or closed', value: clip(status, 40) });
-  const botOnlyRaw = params.text('bot_only', 40);
-  if (botOnlyRaw && !['true', 'false'].includes(botOnlyRaw)) errors.push({ param: 'bot_only', message: 'bot_only must be true or false', value: clip(botOnlyRaw, 40) });
-  const rawDates = { start_date: params.text('start_date', 100), end_date: params.text('end_date', 100) };
-  const date = (k: 'start_date' | 'end_date', endOfDay: boolean) => {
-    const raw = rawDates[k];
-    if (!raw) return undefined;
-    const t = parseIsoBound(raw, endOfDay ? 'before' : 'after')?.getTime() ?? NaN;
-    if (Number.isNaN(t)) {
-      errors.push({ param: k, message: `${k} must be an ISO-8601 date or date-time`, value: clip(raw, 40) });
-      return undefined;
-    }
-    return new Date(t).toISOString();
-  };
-  const startDate = date('start_date', false);
-  const endDate = date('end_date', true);
-  if (startDate && endDate && startDate > endDate) errors.push({ param: 'end_date', message: 'end_date must not be before start_date' });
-  const pageSizeGiven = params.integer('page_size', 1, 500);
-  const pageSize = pageSizeGiven ?? 50;
-  const pageSizeRaw = pageSizeGiven === undefined ? '' : String(pageSizeGiven);
-  const cursor = params.cursor();
+/**
+ * The integration-wide session list: isnotai's GET /v1/sessions, in its order (newest first) and
+ * its pages (cursor), with its filters under the dialect's names (docs/lists.md).
+ */
+export const ADMIN_SESSIONS_SPEC: ListSpec = {
+  sortBy: [],
+  defaultSort: { by: 'created_at', direction: 'desc' },
+  filters: { status: { allowed: ['active', 'closed'] } },
+  booleans: ['bot_only'],
+  createdWindow: true,
+  paging: 'cursor',
+  exports: true,
+  renamed: { page_size: 'limit', start_date: 'created_after', end_date: 'created_before' },
+};
+
+/** An export of the integration-wide list walks isnotai's pages; past this many sessions it asks for narrower filters. */
+export const ADMIN_EXPORT_MAX = 5000;
+
+const ADMIN_SESSION_FIELDS = { status: 'Status', bot_only: 'High only', created_after: 'From', created_before: 'To', limit: 'Per page' };
+
+function sessionFilters(q: ListQuery): SessionFilters {
+  const status = q.filters.status ?? [];
   return {
-    errors,
-    params: { status: status || undefined, botOnly: botOnlyRaw ? botOnlyRaw === 'true' : undefined, startDate, endDate, pageSize, cursor },
-    raw: { status, bot_only: botOnlyRaw, start_date: rawDates.start_date, end_date: rawDates.end_date, page_size: pageSizeRaw },
+    // Both statuses is every session: no filter.
+    status: status.length === 1 ? status[0] : undefined,
+    botOnly: q.booleans.bot_only,
+    startDate: q.createdAfter?.toISOString(),
+    endDate: q.createdBefore?.toISOString(),
   };
 }
+
+/** The audit log: newest first, offset-paged, filtered by one student or one viewer. */
+export const AUDIT_SPEC: ListSpec = {
+  sortBy: [],
+  defaultSort: { by: 'at', direction: 'desc' },
+  filters: { subject: { multi: false, maxLength: 255 }, actor: { multi: false, maxLength: 255 } },
+};
+
+const AUDIT_FIELDS = { subject: 'Student', actor: 'Viewer', limit: 'Per page' };
 
 export function adminRouter(deps: AdminDeps): Router {
   const r = Router();
@@ -112,35 +138,76 @@ export function adminRouter(deps: AdminDeps): Router {
     }
   });
 
-  r.get(['/admin/sessions', '/admin/sessions.json'], async (req, res, next) => {
+  r.get(['/admin/sessions', '/admin/sessions.json', '/admin/sessions.csv'], async (req, res, next) => {
     try {
       const actor = adminOnly(res);
-      const f = parseAdminSessionFilters(req);
-      if (f.errors.length > 0) throw new HttpError(422, 'invalid_parameters', listErrorMessage(f.errors), f.errors);
+      const list = readListRequest(req, ADMIN_SESSIONS_SPEC);
+      const q = list.query;
+      const t = actor.platform.thresholds;
+      let errors: ListParamError[] | null = list.errors;
       const upstream = await deps.upstreamFor(actor);
-      const page = await upstream.sessionsPage(f.params);
-      await auditView(deps.audit, actor, res, 'view.all_sessions', page.data.map((s) => s.userId));
-      if (req.path.endsWith('.json')) {
-        res.json({ items: page.data, has_more: page.pagination.hasMore, next_cursor: page.pagination.nextCursor, limit: page.pagination.limit });
+      if (list.form !== 'html' && q.limit === null) {
+        // An export: every page of the filtered list.
+        const sessions = await upstream.matchingSessions(sessionFilters(q), ADMIN_EXPORT_MAX);
+        if (!sessions) {
+          throw new HttpError(422, 'export_too_large', `More than ${ADMIN_EXPORT_MAX.toLocaleString('en-GB')} sessions match these filters: too many to export at once.`, { max: ADMIN_EXPORT_MAX }, [
+            'Narrow the dates (created_after, created_before) or the other filters, and export each part.',
+          ]);
+        }
+        await auditView(deps.audit, actor, res, list.form === 'csv' ? 'export.all_sessions_csv' : 'view.all_sessions', sessions.map((s) => s.userId));
+        if (list.form === 'csv') sendCsvExport(res, 'all-sessions', toCsv(sessions, sessionCsvColumns(t, true), { bom: true }));
+        else sendJsonExport(res, 'all-sessions', { items: sessions, total: sessions.length, limit: null, has_more: false, next_cursor: null });
         return;
       }
-      const keep = { ...f.raw };
-      res.render('pages/admin-sessions', {
+      let page: Page<IsnotaiSession> | null = null;
+      if (!errors) {
+        try {
+          page = await upstream.sessionsPage({ ...sessionFilters(q), pageSize: q.limit ?? undefined, cursor: q.cursor ?? undefined });
+        } catch (err) {
+          const refused = refusedCursor(err);
+          if (!refused) throw err;
+          if (list.form !== 'html') throw invalidListParameters([refused]);
+          errors = [refused];
+        }
+      }
+      if (page) await auditView(deps.audit, actor, res, list.form === 'csv' ? 'export.all_sessions_csv' : 'view.all_sessions', page.data.map((s) => s.userId));
+      if (page && list.form === 'json') {
+        sendJsonExport(res, 'all-sessions', { items: page.data, limit: page.pagination.limit, has_more: page.pagination.hasMore, next_cursor: page.pagination.nextCursor });
+        return;
+      }
+      if (page && list.form === 'csv') {
+        sendCsvExport(res, 'all-sessions', toCsv(page.data, sessionCsvColumns(t, true), { bom: true }));
+        return;
+      }
+      const links = withLtik(q, actor.ltik);
+      const marks = errors ? formErrors(errors, ADMIN_SESSION_FIELDS, hrefWithLtik('/admin/sessions', actor.ltik)) : null;
+      const status = q.filters.status ?? [];
+      res.status(errors ? 422 : 200).render('pages/admin-sessions', {
         title: 'All sessions',
         nav: navFor(actor, 'sessions'),
         who: actor.displayName,
-        form: { ltik: actor.ltik, ...f.raw, active: f.raw.status === 'active', closed: f.raw.status === 'closed', botOnly: f.raw.bot_only === 'true' },
-        limit: page.pagination.limit,
-        sessions: page.data.map((s) => ({
-          ...sessionRow(s, actor.platform.thresholds),
-          learnerHref: hrefWithLtik(`/learners/${encodeURIComponent(s.userId)}`, actor.ltik),
-          href: hrefWithLtik(`/learners/${encodeURIComponent(s.userId)}/sessions/${encodeURIComponent(s.id)}`, actor.ltik),
-        })),
-        pager: {
-          next: page.pagination.hasMore && page.pagination.nextCursor ? hrefWithLtik('/admin/sessions', actor.ltik, { ...keep, cursor: page.pagination.nextCursor }) : null,
-          first: f.params.cursor ? hrefWithLtik('/admin/sessions', actor.ltik, keep) : null,
+        form: {
+          ltik: actor.ltik,
+          active: status.length === 1 && status[0] === 'active',
+          closed: status.length === 1 && status[0] === 'closed',
+          botOnly: q.booleans.bot_only === true,
+          createdAfter: q.createdAfter?.toISOString().slice(0, 10) ?? '',
+          createdBefore: q.createdBefore?.toISOString().slice(0, 10) ?? '',
+          limit: fieldValue(list.raw, marks, 'limit', list.raw.limit === undefined ? '' : String(q.limit ?? '')),
+          errors: marks?.fields ?? {},
         },
-        exportJson: hrefWithLtik('/admin/sessions.json', actor.ltik, { ...keep, cursor: f.params.cursor }),
+        listErrors: marks,
+        list: page && {
+          limit: page.pagination.limit,
+          started: columnView('/admin/sessions', links, ADMIN_SESSIONS_SPEC, 'created_at', 'Started'),
+          sessions: page.data.map((s) => ({
+            ...sessionRow(s, t),
+            learnerHref: hrefWithLtik(`/learners/${encodeURIComponent(s.userId)}`, actor.ltik),
+            href: hrefWithLtik(`/learners/${encodeURIComponent(s.userId)}/sessions/${encodeURIComponent(s.id)}`, actor.ltik),
+          })),
+          pager: pagerView('/admin/sessions', links, { items: page.data, limit: page.pagination.limit, has_more: page.pagination.hasMore, next_cursor: page.pagination.nextCursor }),
+          exports: exportLinks('/admin/sessions', links, null, { one: 'session', many: 'sessions' }, { most: ADMIN_EXPORT_MAX }),
+        },
       });
     } catch (err) {
       next(err);
@@ -150,29 +217,40 @@ export function adminRouter(deps: AdminDeps): Router {
   r.get(['/admin/audit', '/admin/audit.json'], async (req, res, next) => {
     try {
       const actor = adminOnly(res);
-      const params = paramReader(rawQueryOf(req), ['limit', 'offset', 'subject', 'actor']);
-      const limit = params.integer('limit', LIMIT_MIN, LIMIT_MAX) ?? DEFAULT_LIMIT;
-      const offset = params.integer('offset', 0, Number.MAX_SAFE_INTEGER) ?? 0;
-      const subject = params.text('subject', 255, 'subject must be a user id of at most 255 characters') || undefined;
-      const actorFilter = params.text('actor', 255, 'actor must be a user id of at most 255 characters') || undefined;
-      if (params.errors.length > 0) throw new HttpError(422, 'invalid_parameters', listErrorMessage(params.errors), params.errors);
-      const page = await deps.audit.list({ limit, offset, subject, actor: actorFilter, platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId });
-      const hasMore = offset + page.items.length < page.total;
-      if (req.path.endsWith('.json')) {
-        res.json({ items: page.items, total: page.total, limit, offset, has_more: hasMore, next_offset: hasMore ? offset + page.items.length : null });
+      const list = readListRequest(req, AUDIT_SPEC);
+      const q = list.query;
+      const links = withLtik(q, actor.ltik);
+      const subject = q.filters.subject?.[0];
+      const actorFilter = q.filters.actor?.[0];
+      const marks = list.errors ? formErrors(list.errors, AUDIT_FIELDS, hrefWithLtik('/admin/audit', actor.ltik)) : null;
+      const form = {
+        ltik: actor.ltik,
+        subject: fieldValue(list.raw, marks, 'subject', subject ?? ''),
+        actor: fieldValue(list.raw, marks, 'actor', actorFilter ?? ''),
+        limit: fieldValue(list.raw, marks, 'limit', String(q.limit ?? '')),
+        errors: marks?.fields ?? {},
+      };
+      const shell = { title: 'Audit log', nav: navFor(actor, 'audit'), who: actor.displayName };
+      if (marks) {
+        res.status(422).render('pages/admin-audit', { ...shell, form, listErrors: marks });
         return;
       }
-      const keep = { subject, actor: actorFilter, limit: String(limit) };
+      const limit = q.limit ?? 50;
+      const found = await deps.audit.list({ limit, offset: q.offset, subject, actor: actorFilter, platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId });
+      const hasMore = q.offset + found.items.length < found.total;
+      const page = { items: found.items, total: found.total, limit, offset: q.offset, has_more: hasMore, next_offset: hasMore ? q.offset + found.items.length : null };
+      if (list.form === 'json') {
+        sendJsonExport(res, 'audit-log', page);
+        return;
+      }
       res.render('pages/admin-audit', {
-        title: 'Audit log',
-        nav: navFor(actor, 'audit'),
-        who: actor.displayName,
-        form: { ltik: actor.ltik, subject: subject ?? '', actor: actorFilter ?? '' },
-        total: page.total,
-        entries: page.items.map((e) => ({ at: formatDateTime(e.at), atIso: e.at.toISOString(), actor: `${e.actorUserId} (${e.actorRole})`, subject: e.subjectUserId ?? '—', subjects: manySubjects(e.subjectUserIds), action: e.action, context: e.contextId ?? '—', resource: e.resourceId ?? '' })),
-        pager: {
-          prev: offset > 0 ? hrefWithLtik('/admin/audit', actor.ltik, { ...keep, offset: Math.max(0, offset - limit) }) : null,
-          next: hasMore ? hrefWithLtik('/admin/audit', actor.ltik, { ...keep, offset: offset + page.items.length }) : null,
+        ...shell,
+        form,
+        list: {
+          total: found.total,
+          when: columnView('/admin/audit', links, AUDIT_SPEC, 'at', 'When'),
+          entries: found.items.map((e) => ({ at: formatDateTime(e.at), atIso: e.at.toISOString(), actor: `${e.actorUserId} (${e.actorRole})`, subject: e.subjectUserId ?? '—', subjects: manySubjects(e.subjectUserIds), action: e.action, context: e.contextId ?? '—', resource: e.resourceId ?? '' })),
+          pager: pagerView('/admin/audit', links, page),
         },
       });
     } catch (err) {

@@ -1,25 +1,36 @@
-/** Every view of a student's data is written to the audit log: who, whom, when, from which course. */
+/**
+ * Writes the audit row of each view of a student's data: who, whom, when, from which course
+ * (docs/product.md "Audit").
+ */
 import type { Response } from 'express';
 import type { Actor } from './actor';
 import type { AuditSink } from './ports';
 
+/** The most students one audit row names (the audit store's bound); an export of more is written as several rows. */
+export const SUBJECTS_PER_ROW = 1000;
+
 /**
- * `subject` is the one student seen, or the students a view of many showed (a roster page, the
- * session list), or null when the view showed no student's data.
+ * `subject` is the one student seen, or the students a view of many showed (a roster page, an
+ * export of every page, the session list), or null when the view showed no student's data.
  */
 export async function auditView(audit: AuditSink, actor: Actor, res: Response, action: string, subject: string | readonly string[] | null, resource: string | null = null): Promise<void> {
-  const many = typeof subject === 'object' && subject !== null;
-  await audit.record({
+  const entry = {
     platformIss: actor.platform.issuer,
     platformClientId: actor.platform.clientId,
     actorUserId: actor.userId ?? actor.sub,
     actorRole: actor.audience,
-    subjectUserId: many ? null : subject,
-    // An id from upstream that no LMS could have issued (empty, over 255 characters) names no one.
-    subjectUserIds: many ? subject.filter((id) => id.length >= 1 && id.length <= 255) : null,
     action,
     contextId: actor.context.id,
     resourceId: resource,
     requestId: String(res.locals.requestId ?? ''),
-  });
+  };
+  if (typeof subject === 'string' || subject === null) {
+    await audit.record({ ...entry, subjectUserId: subject, subjectUserIds: null });
+    return;
+  }
+  // An id from upstream that no LMS could have issued (empty, over 255 characters) names no one.
+  const ids = [...new Set(subject.filter((id) => id.length >= 1 && id.length <= 255))];
+  for (let at = 0; at === 0 || at < ids.length; at += SUBJECTS_PER_ROW) {
+    await audit.record({ ...entry, subjectUserId: null, subjectUserIds: ids.slice(at, at + SUBJECTS_PER_ROW) });
+  }
 }

@@ -1,15 +1,36 @@
 /**
  * The instructor's (and admin's) course roster: every learner of the launch course with their risk
  * in the chosen window, as a page, as JSON and as CSV. The list conventions (query, multi-valued
- * filters, created_after/created_before, sort_by/sort_direction, limit/offset, 422) follow
- * shared/seeds/004.
+ * filters, created_after/created_before, sort_by/sort_direction, limit/offset, 422) are those of
+ * docs/lists.md.
  */
 import { Router, type Request, type Response } from 'express';
 import { riskRank, RISK_LEVELS, type RiskLevel } from '../risk';
-import { applyList, compareDate, compareNumber, compareText, listErrorMessage, listHref, parseListQuery, rawQueryOf, sortHref, toCsv, type ListPage, type ListQuery, type ListSpec } from './lists';
+import {
+  applyList,
+  columnView,
+  compareDate,
+  compareNumber,
+  compareText,
+  exportLinks,
+  fieldValue,
+  formErrors,
+  pagerView,
+  readListRequest,
+  sendCsvExport,
+  sendJsonExport,
+  toCsv,
+  withLtik,
+  type FormErrorsView,
+  type ListPage,
+  type ListParamError,
+  type ListQuery,
+  type ListSpec,
+  type RawQuery,
+} from './lists';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { auditView } from './audit';
-import { forbidden, HttpError } from './errors';
+import { forbidden } from './errors';
 import { clip, formatDateTime, formatScore } from './format';
 import { navFor } from './nav';
 import type { AuditSink } from './ports';
@@ -24,6 +45,19 @@ export const ROSTER_SPEC: ListSpec = {
   filters: { risk: { allowed: [...RISK_LEVELS, 'unavailable'] }, flag: {}, status: { allowed: ['active', 'closed'] }, enrollment: { allowed: ['active', 'inactive'] } },
   query: true,
   createdWindow: true,
+  exports: true,
+};
+
+/** The roster form's fields, by parameter, with the labels its error messages use. */
+const ROSTER_FIELDS = {
+  query: 'Search',
+  risk: 'Risk',
+  status: 'Session status',
+  enrollment: 'Enrolment in the LMS',
+  flag: 'Signal',
+  created_after: 'Sessions from',
+  created_before: 'Sessions to',
+  limit: 'Per page',
 };
 
 /** One roster line, as the JSON and CSV forms carry it. */
@@ -109,29 +143,51 @@ export const ROSTER_CSV_COLUMNS = [
   { header: 'enrollment', value: (i: RosterItem) => i.enrollment },
 ];
 
-function rosterViewModel(actor: Actor, q: ListQuery, items: RosterItem[], page: ListPage<RosterItem>) {
-  const withLtik = { ...q, extra: [...q.extra.filter(([k]) => k !== 'ltik'), ['ltik', actor.ltik] as [string, string]] };
-  const col = (key: string, label: string, natural: 'asc' | 'desc') => ({
-    label,
-    href: sortHref('/course', withLtik, key, natural),
-    sorted: q.sortBy === key ? (q.sortDirection === 'asc' ? 'ascending' : 'descending') : null,
-  });
+/** The filter form as the request filled it; with `errors`, the invalid fields are marked and keep what was typed. */
+function rosterForm(actor: Actor, q: ListQuery, raw: RawQuery, errors: FormErrorsView | null) {
+  const checked = (name: string) => Object.fromEntries((q.filters[name] ?? []).map((v) => [v, true]));
   return {
-    title: `Roster · ${actor.context.title ?? 'course'}`,
-    nav: navFor(actor, 'roster'),
-    who: actor.displayName,
-    course: actor.context,
+    ltik: actor.ltik,
+    query: fieldValue(raw, errors, 'query', q.query ?? ''),
+    risk: checked('risk'),
+    flag: fieldValue(raw, errors, 'flag', (q.filters.flag ?? []).join(',')),
+    status: checked('status'),
+    enrollment: checked('enrollment'),
+    createdAfter: q.createdAfter?.toISOString().slice(0, 10) ?? '',
+    createdBefore: q.createdBefore?.toISOString().slice(0, 10) ?? '',
+    limit: fieldValue(raw, errors, 'limit', String(q.limit ?? '')),
+    sortBy: q.sortBy,
+    sortDirection: q.sortDirection,
+    errors: errors?.fields ?? {},
+  };
+}
+
+function rosterShell(actor: Actor) {
+  return { title: `Roster · ${actor.context.title ?? 'course'}`, nav: navFor(actor, 'roster'), who: actor.displayName, course: actor.context };
+}
+
+/** The page sent back with invalid parameters: the form, marked, and no list (nothing was read). */
+function rosterInvalidViewModel(actor: Actor, q: ListQuery, raw: RawQuery, errors: ListParamError[]) {
+  const marks = formErrors(errors, ROSTER_FIELDS, hrefWithLtik('/course', actor.ltik));
+  return { ...rosterShell(actor), form: rosterForm(actor, q, raw, marks), listErrors: marks };
+}
+
+function rosterViewModel(actor: Actor, q: ListQuery, raw: RawQuery, items: RosterItem[], page: ListPage<RosterItem>) {
+  const links = withLtik(q, actor.ltik);
+  const col = (key: string, label: string, className: string | null = null) => columnView('/course', links, ROSTER_SPEC, key, label, className);
+  return {
+    ...rosterShell(actor),
     total: page.total,
     learners: items.length,
     inactive: items.filter((i) => i.enrollment === 'inactive').length,
     shownFrom: page.total === 0 ? 0 : page.offset + 1,
     shownTo: page.offset + page.items.length,
     columns: {
-      name: col('name', 'Learner', 'asc'),
-      risk: col('risk', 'Risk', 'desc'),
-      sessions: col('sessions', 'Sessions', 'desc'),
-      maxScore: col('max_score', 'Highest score', 'desc'),
-      lastActivity: col('last_activity', 'Last activity', 'desc'),
+      name: col('name', 'Learner'),
+      risk: col('risk', 'Risk'),
+      sessions: col('sessions', 'Sessions', 'num'),
+      maxScore: col('max_score', 'Highest score', 'num'),
+      lastActivity: col('last_activity', 'Last activity'),
     },
     rows: page.items.map((i) => ({
       name: clip(i.name, 120),
@@ -149,24 +205,9 @@ function rosterViewModel(actor: Actor, q: ListQuery, items: RosterItem[], page: 
       lastActivity: formatDateTime(i.lastActivity),
       problem: i.problem,
     })),
-    form: {
-      ltik: actor.ltik,
-      query: q.query ?? '',
-      risk: Object.fromEntries((q.filters.risk ?? []).map((v) => [v, true])),
-      flag: (q.filters.flag ?? []).join(','),
-      status: Object.fromEntries((q.filters.status ?? []).map((v) => [v, true])),
-      enrollment: Object.fromEntries((q.filters.enrollment ?? []).map((v) => [v, true])),
-      createdAfter: q.createdAfter?.toISOString().slice(0, 10) ?? '',
-      createdBefore: q.createdBefore?.toISOString().slice(0, 10) ?? '',
-      limit: q.limit,
-      sortBy: q.sortBy,
-      sortDirection: q.sortDirection,
-    },
-    pager: {
-      prev: page.offset > 0 ? listHref('/course', withLtik, { offset: Math.max(0, page.offset - q.limit) }) : null,
-      next: page.has_more && page.next_offset !== null ? listHref('/course', withLtik, { offset: page.next_offset }) : null,
-    },
-    exports: { json: listHref('/course.json', withLtik), csv: listHref('/course.csv', withLtik) },
+    form: rosterForm(actor, q, raw, null),
+    pager: pagerView('/course', links, page),
+    exports: exportLinks('/course', links, page.total, { one: 'learner', many: 'learners' }),
   };
 }
 
@@ -184,17 +225,20 @@ export function courseRouter(deps: CourseDeps): Router {
     try {
       const actor = actorOf(res);
       if (actor.audience === 'student') throw forbidden('The course roster is for instructors.');
-      const format = req.path.endsWith('.json') ? 'json' : req.path.endsWith('.csv') ? 'csv' : 'html';
-      const parsed = parseListQuery(rawQueryOf(req), ROSTER_SPEC);
-      if (!parsed.ok) throw new HttpError(422, 'invalid_parameters', listErrorMessage(parsed.errors), parsed.errors, ['Change the highlighted options and try again.']);
-      const q = parsed.value;
+      const list = readListRequest(req, ROSTER_SPEC);
+      const format = list.form;
+      if (list.errors) {
+        res.status(422).render('pages/course', rosterInvalidViewModel(actor, list.query, list.raw, list.errors));
+        return;
+      }
+      const q = list.query;
       const window = { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined };
       const upstream = await deps.upstreamFor(actor);
       const fetch = await startRosterFetch(deps, actor, upstream, window);
       const gather = async (onProgress?: (done: number, total: number) => void) => {
         const items = (await fetch.rows(onProgress)).map((row) => toItem(row, window));
         const page = rosterPage(items, q);
-        // Whom: the learners this page (or export) shows, not the whole course.
+        // Whom: the learners this page (or export: every page of it) shows, not the whole course.
         await auditView(deps.audit, actor, res, format === 'csv' ? 'export.roster_csv' : 'view.roster', page.items.flatMap((i) => (i.userId ? [i.userId] : [])));
         return { items, page };
       };
@@ -205,24 +249,24 @@ export function courseRouter(deps: CourseDeps): Router {
           `Reading the integrity signals of ${fetch.toFetch.toLocaleString('en-GB')} learners from isnotai (${fetch.learners.toLocaleString('en-GB')} in the course)…`,
           async (progress) => {
             const { items, page } = await gather((done, total) => progress.step(done, total));
-            return { view: 'pages/course', vm: rosterViewModel(actor, q, items, page) };
+            return { view: 'pages/course', vm: rosterViewModel(actor, q, list.raw, items, page) };
           },
           { unit: 'learners' },
         );
         return;
       }
       const { items, page } = await gather();
+      const file = `roster-${actor.context.label ?? actor.context.id ?? 'course'}`;
       if (format === 'json') {
-        res.json({ ...page, window: { created_after: q.createdAfter?.toISOString() ?? null, created_before: q.createdBefore?.toISOString() ?? null }, thresholds: actor.platform.thresholds, course: actor.context });
+        const window = { created_after: q.createdAfter?.toISOString() ?? null, created_before: q.createdBefore?.toISOString() ?? null };
+        sendJsonExport(res, file, { ...page, window, thresholds: actor.platform.thresholds, course: actor.context });
         return;
       }
       if (format === 'csv') {
-        res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-        res.setHeader('Content-Disposition', `attachment; filename="roster-${(actor.context.label ?? actor.context.id ?? 'course').replace(/[^A-Za-z0-9_-]+/g, '_')}.csv"`);
-        res.send(toCsv(page.items, ROSTER_CSV_COLUMNS, { bom: true }));
+        sendCsvExport(res, file, toCsv(page.items, ROSTER_CSV_COLUMNS, { bom: true }));
         return;
       }
-      res.render('pages/course', rosterViewModel(actor, q, items, page));
+      res.render('pages/course', rosterViewModel(actor, q, list.raw, items, page));
     } catch (err) {
       next(err);
     }

@@ -46,12 +46,13 @@ export function safeHref(url: unknown): string | null {
  * and reorder what follows it) and C0 controls other than tab and line breaks. The charts drop the
  * same characters (src/web/charts/escape.ts); without them text shows in its real order.
  */
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
 const UNSHOWABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]/g;
 
 /** Upstream text made safe to show as text (templates still HTML-escape it); CSV cells use it too. */
 export function displayText(text: unknown): string {
-  const s = typeof text === 'string' ? text : text === null || text === undefined ? '' : String(text);
+  // Numbers and the like are shown as written; an object (never valid upstream data here) as nothing.
+  const s = typeof text === 'string' ? text : text === null || text === undefined || typeof text === 'object' ? '' : String(text as number);
   return s.replace(UNSHOWABLE, '');
 }
 

@@ -1,14 +1,14 @@
 /**
  * One learner (instructor, admin, or the learner themself with full visibility): risk summary,
- * bot score over time, their sessions (cursor-paged from isnotai; also as JSON/CSV with the list
- * conventions), and one session in depth: details, charts, page history and the events table.
+ * bot score over time, their sessions (a list in the one dialect, docs/lists.md, also as JSON and
+ * CSV), and one session in depth: details, charts, page history and the events table.
  */
 import { Router, type Request, type Response } from 'express';
 import { describePattern, isIdShaped } from '../lti/identity';
 import { parseEventType } from '../isnotai/eventTypes';
 import { IsnotaiApiError } from '../isnotai/errors';
-import type { SessionDetails } from '../isnotai/types';
-import { learnerRiskSummary, RISK_LEVELS, sessionRiskLevel } from '../risk';
+import type { IsnotaiEvent, Page, SessionDetails } from '../isnotai/types';
+import { learnerRiskSummary, sessionRiskLevel } from '../risk';
 import { authoriseLearner, authoriseSession } from './access';
 import { auditView } from './audit';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
@@ -16,12 +16,25 @@ import { chartView } from './chartView';
 import { activityTimelineChart, eventCountsChart, scoreOverTimeChart } from './charts';
 import { forbidden, HttpError } from './errors';
 import { clip, formatDateTime, formatDuration, safeHref } from './format';
-import { applyList, compareDate, compareNumber, listErrorMessage, paramReader, parseIsoBound, parseListQuery, rawQueryOf, toCsv, type ListSpec } from './lists';
+import {
+  columnView,
+  exportLinks,
+  fieldValue,
+  formErrors,
+  pagerView,
+  readListRequest,
+  refusedCursor,
+  sendCsvExport,
+  sendJsonExport,
+  toCsv,
+  withLtik,
+  type ListParamError,
+  type ListSpec,
+} from './lists';
 import { navFor } from './nav';
 import type { AuditSink } from './ports';
-import { cursorParam } from './cursorParam';
 import { courseMembers, type BoundUpstream, type RosterDeps } from './rosterService';
-import { sessionRow, summaryView } from './sessionRows';
+import { SESSION_LIST_FIELDS, SESSION_LIST_SPEC, sessionCsvColumns, sessionListForm, sessionListPage, sessionRow, summaryView } from './sessionRows';
 
 export interface LearnerDeps extends RosterDeps {
   upstreamFor(actor: Actor): Promise<BoundUpstream>;
@@ -30,14 +43,27 @@ export interface LearnerDeps extends RosterDeps {
 
 const ID = /^[^\s/?#]{1,255}$/;
 
-export const SESSION_LIST_SPEC: ListSpec = {
-  sortBy: ['created_at', 'bot_score'],
-  defaultSort: { by: 'created_at', direction: 'desc' },
-  sortDirections: { created_at: 'desc', bot_score: 'desc' },
-  filters: { risk: { allowed: RISK_LEVELS.filter((l) => l !== 'none') }, flag: {}, status: { allowed: ['active', 'closed'] } },
-  query: true,
+/**
+ * A session's events, as isnotai pages them (oldest first, followed by cursor): one event type
+ * (a name, decimal or hex, as isnotai takes it) and a time window.
+ */
+export const EVENT_LIST_SPEC: ListSpec = {
+  sortBy: [],
+  defaultSort: { by: 'timestamp', direction: 'asc' },
+  filters: {
+    type: {
+      multi: false,
+      maxLength: 40,
+      check: (v) => (parseEventType(v) ? null : 'type is not an event type: use a name such as mouse_move, a decimal such as 2, or hex such as 0x02'),
+    },
+  },
   createdWindow: true,
+  paging: 'cursor',
+  defaultLimit: 100,
+  renamed: { page_size: 'limit', from: 'created_after', to: 'created_before' },
 };
+
+const EVENT_FIELDS = { type: 'Type', created_after: 'From', created_before: 'To', limit: 'Per page' };
 
 function learnerId(req: Request, actor: Actor): string {
   const id = req.params.userId ?? '';
@@ -66,18 +92,23 @@ export function learnerRouter(deps: LearnerDeps): Router {
       const actor = actorOf(res);
       const userId = learnerId(req, actor);
       const access = await authorise(deps, actor, userId);
+      const list = readListRequest(req, SESSION_LIST_SPEC);
       const upstream = await deps.upstreamFor(actor);
-      const cursor = cursorParam(req);
-      const [all, page] = await Promise.all([upstream.allUserSessions(userId), upstream.userSessionsPage(userId, { pageSize: 25, cursor })]);
+      const all = await upstream.allUserSessions(userId);
       await auditView(deps.audit, actor, res, 'view.learner', userId);
-      const summary = learnerRiskSummary(all, { thresholds: actor.platform.thresholds });
+      const t = actor.platform.thresholds;
+      const summary = learnerRiskSummary(all, { thresholds: t });
       const chart = scoreOverTimeChart(
         all.map((s) => ({ at: new Date(s.createdAt), score: s.botScore, label: clip(s.pageUrl, 80) })),
-        { thresholds: actor.platform.thresholds, title: 'Bot score of each session over time' },
+        { thresholds: t, title: 'Bot score of each session over time' },
       );
       const name = access.member?.name ?? all.find((s) => s.userName)?.userName ?? `User ${userId}`;
       const base = `/learners/${encodeURIComponent(userId)}`;
-      res.render('pages/learner', {
+      const q = withLtik(list.query, actor.ltik);
+      const marks = list.errors ? formErrors(list.errors, SESSION_LIST_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
+      const page = list.errors ? null : sessionListPage(all, q, t);
+      const col = (key: string | null, label: string, className: string | null = null) => columnView(base, q, SESSION_LIST_SPEC, key, label, className);
+      res.status(list.errors ? 422 : 200).render('pages/learner', {
         title: `${clip(name, 80)} · sessions`,
         nav: navFor(actor, actor.audience === 'student' ? 'me' : 'roster'),
         who: actor.displayName,
@@ -85,13 +116,18 @@ export function learnerRouter(deps: LearnerDeps): Router {
         learner: { name: clip(name, 120), userId: clip(userId, 80), email: access.member?.email ? clip(access.member.email, 120) : null },
         summary: summaryView(summary),
         chart: chartView(chart),
-        sessions: page.data.map((s) => ({ ...sessionRow(s, actor.platform.thresholds), href: hrefWithLtik(`${base}/sessions/${encodeURIComponent(s.id)}`, actor.ltik) })),
-        empty: page.data.length === 0 && !cursor,
-        pager: {
-          next: page.pagination.hasMore && page.pagination.nextCursor ? hrefWithLtik(base, actor.ltik, { cursor: page.pagination.nextCursor }) : null,
-          first: cursor ? hrefWithLtik(base, actor.ltik) : null,
+        empty: all.length === 0,
+        form: sessionListForm(actor.ltik, base, list.query, list.raw, marks),
+        listErrors: marks,
+        list: page && {
+          total: page.total,
+          shownFrom: page.total === 0 ? 0 : page.offset + 1,
+          shownTo: page.offset + page.items.length,
+          columns: { createdAt: col('created_at', 'Started'), score: col('bot_score', 'Bot score', 'num') },
+          sessions: page.items.map((s) => ({ ...sessionRow(s, t), href: hrefWithLtik(`${base}/sessions/${encodeURIComponent(s.id)}`, actor.ltik) })),
+          pager: pagerView(base, q, page),
+          exports: exportLinks(`${base}/sessions`, q, page.total, { one: 'session', many: 'sessions' }),
         },
-        exports: { json: hrefWithLtik(`${base}/sessions.json`, actor.ltik), csv: hrefWithLtik(`${base}/sessions.csv`, actor.ltik) },
       });
     } catch (err) {
       next(err);
@@ -103,40 +139,16 @@ export function learnerRouter(deps: LearnerDeps): Router {
       const actor = actorOf(res);
       const userId = learnerId(req, actor);
       await authorise(deps, actor, userId);
-      const parsed = parseListQuery(rawQueryOf(req), SESSION_LIST_SPEC);
-      if (!parsed.ok) throw new HttpError(422, 'invalid_parameters', listErrorMessage(parsed.errors), parsed.errors);
+      const list = readListRequest(req, SESSION_LIST_SPEC);
       const upstream = await deps.upstreamFor(actor);
       const all = await upstream.allUserSessions(userId);
       const t = actor.platform.thresholds;
-      const page = applyList(all, parsed.value, {
-        searchText: (s) => [s.pageUrl, s.userAgentSummary, ...s.detectionFlags, s.id],
-        filters: { risk: (s) => sessionRiskLevel(s.botScore, t), flag: (s) => s.detectionFlags, status: (s) => s.status },
-        sorters: { created_at: (a, b) => compareDate(a.createdAt, b.createdAt), bot_score: (a, b) => compareNumber(a.botScore, b.botScore) },
-        createdAt: (s) => new Date(s.createdAt),
-        tiebreak: (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-      });
-      const csv = req.path.endsWith('.csv');
+      const page = sessionListPage(all, list.query, t);
+      const csv = list.form === 'csv';
       await auditView(deps.audit, actor, res, csv ? 'export.sessions_csv' : 'view.sessions', userId);
-      const items = page.items.map((s) => ({ ...s, risk: sessionRiskLevel(s.botScore, t) }));
-      if (!csv) {
-        res.json({ ...page, items });
-        return;
-      }
-      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Disposition', `attachment; filename="sessions-${userId.replace(/[^A-Za-z0-9_-]+/g, '_')}.csv"`);
-      res.send(
-        toCsv(items, [
-          { header: 'session_id', value: (s) => s.id },
-          { header: 'created_at', value: (s) => s.createdAt },
-          { header: 'updated_at', value: (s) => s.updatedAt },
-          { header: 'status', value: (s) => s.status },
-          { header: 'bot_score', value: (s) => s.botScore },
-          { header: 'risk', value: (s) => s.risk },
-          { header: 'flags', value: (s) => s.detectionFlags.join('; ') },
-          { header: 'page_url', value: (s) => s.pageUrl },
-          { header: 'user_agent', value: (s) => s.userAgentSummary },
-        ], { bom: true }),
-      );
+      const file = `sessions-${userId}`;
+      if (csv) sendCsvExport(res, file, toCsv(page.items, sessionCsvColumns(t), { bom: true }));
+      else sendJsonExport(res, file, { ...page, items: page.items.map((s) => ({ ...s, risk: sessionRiskLevel(s.botScore, t) })) });
     } catch (err) {
       next(err);
     }
@@ -154,8 +166,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
       // looked for again in a fresh read before it is refused.
       const cached = await upstream.allUserSessions(userId);
       const session = cached.some((s) => s.id === sessionId) ? authoriseSession(cached, userId, sessionId) : authoriseSession(await upstream.allUserSessions(userId, { fresh: true }), userId, sessionId);
-      const filters = parseEventFilters(req);
-      if (filters.errors.length > 0) throw new HttpError(422, 'invalid_parameters', listErrorMessage(filters.errors), filters.errors);
+      const list = readListRequest(req, EVENT_LIST_SPEC);
       await auditView(deps.audit, actor, res, 'view.session', userId, sessionId);
 
       let details: SessionDetails | null = null;
@@ -166,11 +177,29 @@ export function learnerRouter(deps: LearnerDeps): Router {
         if (err instanceof IsnotaiApiError && (err.status === 503 || err.status === 429 || err.status >= 500)) detailsProblem = 'The session’s details are temporarily unavailable from isnotai; the events below are still shown. Try again in a minute.';
         else throw err;
       }
-      const events = await upstream.eventsPage(sessionId, { pageSize: filters.pageSize, cursor: filters.cursor, type: filters.type, startTime: filters.startTime, endTime: filters.endTime });
+      const q = list.query;
+      let errors: ListParamError[] | null = list.errors;
+      let events: Page<IsnotaiEvent> | null = null;
+      if (!errors) {
+        try {
+          events = await upstream.eventsPage(sessionId, {
+            pageSize: q.limit ?? undefined,
+            cursor: q.cursor ?? undefined,
+            type: q.filters.type?.[0],
+            startTime: q.createdAfter?.getTime(),
+            endTime: q.createdBefore?.getTime(),
+          });
+        } catch (err) {
+          const refused = refusedCursor(err);
+          if (!refused) throw err;
+          errors = [refused];
+        }
+      }
       const base = `/learners/${encodeURIComponent(userId)}/sessions/${encodeURIComponent(sessionId)}`;
-      const keep = { type: filters.rawType, from: filters.rawFrom, to: filters.rawTo, page_size: filters.rawPageSize };
+      const links = withLtik(q, actor.ltik);
+      const marks = errors ? formErrors(errors, EVENT_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
       const name = access.member?.name ?? session.userName ?? `User ${userId}`;
-      res.render('pages/session', {
+      res.status(errors ? 422 : 200).render('pages/session', {
         title: `Session ${clip(sessionId, 40)}`,
         nav: navFor(actor, actor.audience === 'student' ? 'me' : 'roster'),
         who: actor.displayName,
@@ -184,12 +213,27 @@ export function learnerRouter(deps: LearnerDeps): Router {
         detailsProblem,
         countsChart: details ? chartView(eventCountsChart(details.eventCounts, { title: 'Events by kind', id: 'counts-chart' })) : null,
         timelineChart: details ? chartView(activityTimelineChart(details.timeline, { title: 'Activity over the session', id: 'timeline-chart' })) : null,
-        events: events.data.map((e) => ({ id: clip(e.eventId, 60), type: clip(e.eventTypeName, 40), messageId: `${e.messageId} (0x${e.messageId.toString(16).padStart(2, '0')})`, at: Number.isFinite(e.timestamp) && Math.abs(e.timestamp) < 8.64e15 ? new Date(e.timestamp).toISOString() : '—', payloadSize: e.payloadSize })),
-        eventsLimit: events.pagination.limit,
-        form: { ltik: actor.ltik, ...keep, action: base },
-        pager: {
-          next: events.pagination.hasMore && events.pagination.nextCursor ? hrefWithLtik(base, actor.ltik, { ...keep, cursor: events.pagination.nextCursor }) : null,
-          first: filters.cursor ? hrefWithLtik(base, actor.ltik, keep) : null,
+        form: {
+          ltik: actor.ltik,
+          action: base,
+          type: fieldValue(list.raw, marks, 'type', q.filters.type?.[0] ?? ''),
+          createdAfter: fieldValue(list.raw, marks, 'created_after', q.createdAfter?.toISOString() ?? ''),
+          createdBefore: fieldValue(list.raw, marks, 'created_before', q.createdBefore?.toISOString() ?? ''),
+          limit: fieldValue(list.raw, marks, 'limit', String(q.limit ?? '')),
+          errors: marks?.fields ?? {},
+        },
+        listErrors: marks,
+        events: events && {
+          rows: events.data.map((e) => ({
+            id: clip(e.eventId, 60),
+            type: clip(e.eventTypeName, 40),
+            messageId: `${e.messageId} (0x${e.messageId.toString(16).padStart(2, '0')})`,
+            at: Number.isFinite(e.timestamp) && Math.abs(e.timestamp) < 8.64e15 ? new Date(e.timestamp).toISOString() : '—',
+            payloadSize: e.payloadSize,
+          })),
+          limit: events.pagination.limit,
+          time: columnView(base, links, EVENT_LIST_SPEC, 'timestamp', 'Time (UTC)'),
+          pager: pagerView(base, links, { items: events.data, limit: events.pagination.limit, has_more: events.pagination.hasMore, next_cursor: events.pagination.nextCursor }, 'Event pages'),
         },
       });
     } catch (err) {
@@ -198,7 +242,6 @@ export function learnerRouter(deps: LearnerDeps): Router {
   });
   return r;
 }
-
 
 function detailsView(d: SessionDetails) {
   return {
@@ -209,34 +252,3 @@ function detailsView(d: SessionDetails) {
     pages: d.pageHistory.slice(0, 200).map((p) => ({ text: clip(p.url, 160), href: safeHref(p.url), at: formatDateTime(p.timestamp), type: clip(p.type, 40), duration: formatDuration(p.durationMs) })),
   };
 }
-
-/** Event filters: type as a name, decimal or hex; a time window (ISO-8601 or Unix ms); page size. */
-export function parseEventFilters(req: Request) {
-  const params = paramReader(rawQueryOf(req), ['type', 'from', 'to', 'page_size', 'cursor']);
-  const errors = params.errors;
-  const rawType = params.text('type', 100);
-  const rawFrom = params.text('from', 100);
-  const rawTo = params.text('to', 100);
-  const rawPageSize = params.text('page_size', 100);
-  let type: string | undefined;
-  if (rawType) {
-    if (!parseEventType(rawType)) errors.push({ param: 'type', message: `unknown event type “${clip(rawType, 40)}”: use a name such as mouse_move, a decimal such as 2, or hex such as 0x02` });
-    else type = rawType;
-  }
-  const time = (raw: string, param: string): number | undefined => {
-    if (!raw) return undefined;
-    const n = /^\d{1,15}$/.test(raw) ? Number(raw) : (parseIsoBound(raw, param === 'from' ? 'after' : 'before')?.getTime() ?? NaN);
-    if (!Number.isFinite(n)) {
-      errors.push({ param, message: `${param} must be an ISO-8601 date-time or Unix milliseconds` });
-      return undefined;
-    }
-    return n;
-  };
-  const startTime = time(rawFrom, 'from');
-  const endTime = time(rawTo, 'to');
-  if (startTime !== undefined && endTime !== undefined && startTime > endTime) errors.push({ param: 'to', message: 'to must not be before “from”' });
-  // isnotai clamps it to the plan's maximum.
-  const pageSize = params.integer('page_size', 1, 500);
-  return { errors, type, startTime, endTime, pageSize, cursor: params.cursor(), rawType, rawFrom, rawTo, rawPageSize };
-}
-

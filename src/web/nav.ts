@@ -1,3 +1,4 @@
+/** The top navigation of every page: the pages each audience may open, each link carrying the ltik. */
 import type { Actor } from './actor';
 import { hrefWithLtik } from './actor';
 

@@ -36,18 +36,28 @@ export interface AuditSink {
 
 /** The upstream calls the pages make, already bound to one platform's key and base URL. */
 export interface UpstreamApi {
-  userSessionsPage(userId: string, params: { pageSize?: number; cursor?: string }): Promise<Page<IsnotaiSession>>;
   /** Every session of the learner (cached; `fresh` reads the API and refreshes the cache). */
   allUserSessions(userId: string, options?: { fresh?: boolean }): Promise<IsnotaiSession[]>;
   sessionDetails(sessionId: string): Promise<SessionDetails>;
-  /** The integration-wide list (GET /v1/sessions). */
-  sessionsPage(params: { pageSize?: number; cursor?: string; status?: string; botOnly?: boolean; startDate?: string; endDate?: string }): Promise<Page<IsnotaiSession>>;
+  /** One page of the integration-wide list (GET /v1/sessions). */
+  sessionsPage(params: SessionFilters & { pageSize?: number; cursor?: string }): Promise<Page<IsnotaiSession>>;
+  /** Every session of the integration-wide list that matches, or null when more than `maxItems` do. */
+  matchingSessions(filters: SessionFilters, maxItems: number): Promise<IsnotaiSession[] | null>;
   eventsPage(sessionId: string, params: { pageSize?: number; cursor?: string; type?: string; startTime?: number; endTime?: number }): Promise<Page<IsnotaiEvent>>;
+}
+
+/** The filters of GET /v1/sessions (dates as ISO-8601). */
+export interface SessionFilters {
+  status?: string;
+  botOnly?: boolean;
+  startDate?: string;
+  endDate?: string;
 }
 
 /** A short-lived cache of upstream answers, per platform (PostgreSQL in production). */
 export interface UpstreamCache {
-  get(key: string): Promise<unknown | undefined>;
+  /** The cached value, or undefined when there is none (or it has expired). */
+  get(key: string): Promise<unknown>;
   getMany(keys: string[]): Promise<Map<string, unknown>>;
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
   setMany(entries: Array<{ key: string; value: unknown }>, ttlSeconds: number): Promise<void>;

@@ -1,7 +1,8 @@
-/** View-model rows for a list of sessions (student page, learner page, admin list). */
+/** Lists of sessions (student page, learner page, admin list): their spec, view-model rows and CSV columns. */
 import type { IsnotaiSession } from '../isnotai/types';
-import { describeFlag, riskWords, sessionRiskLevel, type LearnerRiskSummary, type RiskThresholds } from '../risk';
+import { describeFlag, RISK_LEVELS, riskWords, sessionRiskLevel, type LearnerRiskSummary, type RiskThresholds } from '../risk';
 import { clip, formatDateTime, formatScore, isoOrNull, safeHref } from './format';
+import { applyList, compareDate, compareNumber, fieldValue, type CsvColumn, type FormErrorsView, type ListPage, type ListQuery, type ListSpec, type RawQuery } from './lists';
 
 /** A learner's risk summary, as the summary cards show it (student and learner pages). */
 export function summaryView(summary: LearnerRiskSummary) {
@@ -55,5 +56,81 @@ export function sessionRow(s: IsnotaiSession, thresholds: RiskThresholds): Sessi
     userAgent: clip(s.userAgentSummary, 120),
     userId: clip(s.userId, 80),
     userName: clip(s.userName, 120),
+  };
+}
+
+/**
+ * A learner's sessions as a list (the learner page, the student's own page and their JSON/CSV
+ * forms): the tool holds them whole, so they page with limit/offset (docs/lists.md).
+ */
+export const SESSION_LIST_SPEC: ListSpec = {
+  sortBy: ['created_at', 'bot_score'],
+  defaultSort: { by: 'created_at', direction: 'desc' },
+  sortDirections: { created_at: 'desc', bot_score: 'desc' },
+  filters: { risk: { allowed: RISK_LEVELS.filter((l) => l !== 'none') }, flag: {}, status: { allowed: ['active', 'closed'] } },
+  query: true,
+  createdWindow: true,
+  defaultLimit: 25,
+  exports: true,
+};
+
+export function sessionListPage(sessions: readonly IsnotaiSession[], q: ListQuery, thresholds: RiskThresholds): ListPage<IsnotaiSession> {
+  return applyList(sessions, q, {
+    searchText: (s) => [s.pageUrl, s.userAgentSummary, ...s.detectionFlags, s.id],
+    filters: { risk: (s) => sessionRiskLevel(s.botScore, thresholds), flag: (s) => s.detectionFlags, status: (s) => s.status },
+    sorters: { created_at: (a, b) => compareDate(a.createdAt, b.createdAt), bot_score: (a, b) => compareNumber(a.botScore, b.botScore) },
+    createdAt: (s) => new Date(s.createdAt),
+    tiebreak: (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  });
+}
+
+/** The columns of a sessions CSV; `withLearner` adds who (the integration-wide list). */
+export function sessionCsvColumns(thresholds: RiskThresholds, withLearner = false): Array<CsvColumn<IsnotaiSession>> {
+  return [
+    { header: 'session_id', value: (s) => s.id },
+    ...(withLearner
+      ? [
+          { header: 'user_id', value: (s: IsnotaiSession) => s.userId },
+          { header: 'user_name', value: (s: IsnotaiSession) => s.userName },
+        ]
+      : []),
+    { header: 'created_at', value: (s) => s.createdAt },
+    { header: 'updated_at', value: (s) => s.updatedAt },
+    { header: 'status', value: (s) => s.status },
+    { header: 'bot_score', value: (s) => s.botScore },
+    { header: 'risk', value: (s) => sessionRiskLevel(s.botScore, thresholds) },
+    { header: 'flags', value: (s) => s.detectionFlags.join('; ') },
+    { header: 'page_url', value: (s) => s.pageUrl },
+    { header: 'user_agent', value: (s) => s.userAgentSummary },
+  ];
+}
+
+/** The form of a sessions list, by parameter, with the labels its error messages use. */
+export const SESSION_LIST_FIELDS = {
+  query: 'Search',
+  risk: 'Level',
+  status: 'Status',
+  flag: 'Signal',
+  created_after: 'Started from',
+  created_before: 'Started to',
+  limit: 'Per page',
+};
+
+/** That form as the request filled it (see SESSION_LIST_FIELDS); invalid fields keep what was typed. */
+export function sessionListForm(ltik: string, action: string, q: ListQuery, raw: RawQuery, errors: FormErrorsView | null) {
+  const checked = (name: string) => Object.fromEntries((q.filters[name] ?? []).map((v) => [v, true]));
+  return {
+    ltik,
+    action,
+    query: fieldValue(raw, errors, 'query', q.query ?? ''),
+    risk: checked('risk'),
+    status: checked('status'),
+    flag: fieldValue(raw, errors, 'flag', (q.filters.flag ?? []).join(',')),
+    createdAfter: q.createdAfter?.toISOString().slice(0, 10) ?? '',
+    createdBefore: q.createdBefore?.toISOString().slice(0, 10) ?? '',
+    limit: fieldValue(raw, errors, 'limit', String(q.limit ?? '')),
+    sortBy: q.sortBy,
+    sortDirection: q.sortDirection,
+    errors: errors?.fields ?? {},
   };
 }

@@ -7,12 +7,20 @@ import { describeIdentityProblem } from '../lti/identity';
 import { learnerRiskSummary } from '../risk';
 import { actorOf, hrefWithLtik } from './actor';
 import { auditView } from './audit';
-import { cursorParam } from './cursorParam';
 import { forbidden, HttpError } from './errors';
 import type { AuditSink, UpstreamApi } from './ports';
 import type { Actor } from './actor';
-import { sessionRow, summaryView } from './sessionRows';
+import { columnView, formErrors, pagerView, readListRequest, withLtik, type ListSpec } from './lists';
+import { SESSION_LIST_SPEC, sessionListPage, sessionRow, summaryView } from './sessionRows';
 import { navFor } from './nav';
+
+/** The student's own sessions: the learner page's list, sorted and paged, without filters or exports. */
+export const OWN_SESSIONS_SPEC: ListSpec = {
+  sortBy: SESSION_LIST_SPEC.sortBy,
+  defaultSort: SESSION_LIST_SPEC.defaultSort,
+  sortDirections: SESSION_LIST_SPEC.sortDirections,
+  defaultLimit: SESSION_LIST_SPEC.defaultLimit,
+};
 
 export interface StudentDeps {
   upstreamFor(actor: Actor): Promise<UpstreamApi>;
@@ -37,7 +45,7 @@ export function studentRouter(deps: StudentDeps): Router {
         );
       }
       const visibility = actor.platform.studentVisibility;
-      const cursor = cursorParam(req);
+      const list = readListRequest(req, OWN_SESSIONS_SPEC);
       const upstream = await deps.upstreamFor(actor);
       await auditView(deps.audit, actor, res, 'view.own_sessions', actor.userId);
       const base = {
@@ -56,13 +64,20 @@ export function studentRouter(deps: StudentDeps): Router {
         summary: summaryView(summary),
         showSessions: visibility === 'full',
       };
+      // Only the full view lists sessions; the others have no list for the parameters to change.
+      if (visibility === 'full' && list.errors) {
+        vm.listErrors = formErrors(list.errors, {}, hrefWithLtik('/me', actor.ltik));
+        return res.status(422).render('pages/student', vm);
+      }
       if (visibility === 'full') {
-        const page = await upstream.userSessionsPage(actor.userId, { pageSize: 25, cursor });
-        vm.sessions = page.data.map((s) => ({ ...sessionRow(s, actor.platform.thresholds), href: hrefWithLtik(`/learners/${encodeURIComponent(actor.userId as string)}/sessions/${encodeURIComponent(s.id)}`, actor.ltik) }));
-        vm.empty = page.data.length === 0 && !cursor;
-        vm.pager = {
-          next: page.pagination.hasMore && page.pagination.nextCursor ? hrefWithLtik('/me', actor.ltik, { cursor: page.pagination.nextCursor }) : null,
-          first: cursor ? hrefWithLtik('/me', actor.ltik) : null,
+        const userId = actor.userId;
+        const q = withLtik(list.query, actor.ltik);
+        const page = sessionListPage(all, q, actor.platform.thresholds);
+        vm.empty = all.length === 0;
+        vm.list = {
+          columns: { createdAt: columnView('/me', q, OWN_SESSIONS_SPEC, 'created_at', 'Started'), score: columnView('/me', q, OWN_SESSIONS_SPEC, 'bot_score', 'Bot score', 'num') },
+          sessions: page.items.map((s) => ({ ...sessionRow(s, actor.platform.thresholds), href: hrefWithLtik(`/learners/${encodeURIComponent(userId)}/sessions/${encodeURIComponent(s.id)}`, actor.ltik) })),
+          pager: pagerView('/me', q, page),
         };
       }
       res.render('pages/student', vm);

@@ -24,7 +24,6 @@ export interface RosterUpstream {
   cachedUserSessions(userIds: string[]): Promise<{ found: Map<string, IsnotaiSession[]>; missing: string[] }>;
   /** Fetches (bounded concurrency) and caches; one learner's failure is that learner's entry. */
   fetchUserSessions(userIds: string[], concurrency: number, onProgress?: (done: number, total: number) => void): Promise<Map<string, IsnotaiSession[] | Error>>;
-  manyUserSessions(userIds: string[], concurrency: number): Promise<Map<string, IsnotaiSession[] | Error>>;
   /**
    * Every session of the integration in the window (GET /v1/sessions, pages of 100), or null when
    * there are more than `maxPages` pages: the caller then reads learner by learner instead.
@@ -78,10 +77,6 @@ export function boundUpstream(client: IsnotaiClient, cache: UpstreamCache, platf
   }
 
   return {
-    async userSessionsPage(userId, params) {
-      const page = await client.listUserSessions(userId, params, call());
-      return { ...page, data: onlySessionsOf(userId, page.data, options.logger) };
-    },
     async allUserSessions(userId, options) {
       if (ttl > 0 && !options?.fresh) {
         const hit = await cache.get(userKey(userId));
@@ -135,11 +130,6 @@ export function boundUpstream(client: IsnotaiClient, cache: UpstreamCache, platf
       }
       return null;
     },
-    async manyUserSessions(userIds, concurrency) {
-      const { found, missing } = await this.cachedUserSessions(userIds);
-      const fetched = await this.fetchUserSessions(missing, concurrency);
-      return new Map<string, IsnotaiSession[] | Error>([...found, ...fetched]);
-    },
     async sessionDetails(sessionId) {
       const key = `${prefix}:details:${sessionId}`;
       if (ttl > 0) {
@@ -152,6 +142,11 @@ export function boundUpstream(client: IsnotaiClient, cache: UpstreamCache, platf
     },
     sessionsPage(params) {
       return client.listSessions(params, call());
+    },
+    async matchingSessions(filters, maxItems) {
+      const out: IsnotaiSession[] = [];
+      for await (const s of client.iterateSessions({ ...filters, pageSize: 100 }, { maxItems: maxItems + 1, ...call() })) out.push(s);
+      return out.length > maxItems ? null : out;
     },
     eventsPage(sessionId, params) {
       return client.listEvents(sessionId, params, call());

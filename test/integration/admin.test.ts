@@ -1,6 +1,6 @@
 /** Admin: find any student, the integration-wide session list with its filters, the audit log. */
 import { request } from 'undici';
-import { attrValues, relHref, testStack, textOf } from '../support/stack';
+import { attrValues, decodeEntities, relHref, testStack, textOf } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 let stack: S;
@@ -30,7 +30,7 @@ test('lookup by name finds the learner in the launch course; by id offers any st
 
 test('the integration-wide list pages through /v1/sessions newest first', async () => {
   const all = stack.simulator.dataset.allSessions();
-  const first = await browser.get(at('/admin/sessions', { page_size: '20' }));
+  const first = await browser.get(at('/admin/sessions', { limit: '20' }));
   expect(first.status).toBe(200);
   expect(attrValues(first.html, 'data-session-id')).toEqual(all.slice(0, 20).map((s) => s.id));
   const next = relHref(first.html, 'next');
@@ -41,7 +41,7 @@ test('the integration-wide list pages through /v1/sessions newest first', async 
 
 test('filters: bot_only, status and dates agree with filtering the full list', async () => {
   const all = stack.simulator.dataset.allSessions();
-  const res = await browser.get(at('/admin/sessions.json', { bot_only: 'true', status: 'closed', start_date: '2026-11-01', end_date: '2026-11-15', page_size: '100' }));
+  const res = await browser.get(at('/admin/sessions.json', { bot_only: 'true', status: 'closed', created_after: '2026-11-01', created_before: '2026-11-15', limit: '100' }));
   expect(res.status).toBe(200);
   const body = JSON.parse(res.html);
   const start = Date.parse('2026-11-01T00:00:00Z');
@@ -50,11 +50,56 @@ test('filters: bot_only, status and dates agree with filtering the full list', a
   expect(body.items.map((s: { id: string }) => s.id)).toEqual(expected.slice(0, 100).map((s) => s.id));
 });
 
+test('the export of the integration-wide list walks every page of the filtered list, as its link says', async () => {
+  const all = stack.simulator.dataset.allSessions();
+  const from = Date.parse('2026-11-10T00:00:00Z');
+  const to = Date.parse('2026-11-12T23:59:59.999Z');
+  const expected = all.filter((s) => Date.parse(s.createdAt) >= from && Date.parse(s.createdAt) <= to && s.status === 'closed');
+  expect(expected.length).toBeGreaterThan(100); // more than one of isnotai's pages
+  const page = await browser.get(at('/admin/sessions', { created_after: '2026-11-10', created_before: '2026-11-12', status: 'closed', limit: '10' }));
+  expect(attrValues(page.html, 'data-session-id')).toHaveLength(10);
+  const exports = /<p class="exports"[^>]*>([\s\S]*?)<\/p>/.exec(page.html)?.[0] ?? '';
+  expect(textOf(exports)).toBe('Export every session matching these filters (at most 5,000): CSV · JSON');
+  const link = (label: string) => decodeEntities(new RegExp(`href="([^"]*)" download>${label}<`).exec(exports)?.[1] ?? '');
+  const json = await browser.get(`${stack.tool.url}${link('JSON')}`);
+  expect(json.status).toBe(200);
+  expect(String(json.headers['content-disposition'])).toBe('attachment; filename="all-sessions.json"');
+  const body = JSON.parse(json.html);
+  expect(body.items.map((s: { id: string }) => s.id)).toEqual(expected.map((s) => s.id));
+  expect(body).toMatchObject({ total: expected.length, has_more: false, next_cursor: null });
+  const csv = await browser.get(`${stack.tool.url}${link('CSV')}`);
+  expect(String(csv.headers['content-disposition'])).toBe('attachment; filename="all-sessions.csv"');
+  const lines = csv.html.replace(/^\uFEFF/, '').trim().split(/\r\n/);
+  expect(lines[0]).toBe('session_id,user_id,user_name,created_at,updated_at,status,bot_score,risk,flags,page_url,user_agent');
+  expect(lines).toHaveLength(expected.length + 1);
+});
+
+describe('an integration with more sessions than an export walks', () => {
+  let big: S;
+  beforeAll(async () => {
+    big = await testStack('adminbig', { worldOptions: { bigCourseLearners: 1000 } });
+  });
+  afterAll(async () => {
+    await big?.stop();
+  });
+
+  test('exporting all of it is a clear refusal that says what to do, not a cut-off file', async () => {
+    expect(big.simulator.dataset.allSessions().length).toBeGreaterThan(5000);
+    const b = big.browser();
+    const a = await b.launch({ platform: 'moodle', courseId: '2', userId: '2' });
+    const res = await b.get(`${big.tool.url}/admin/sessions.csv?ltik=${encodeURIComponent(a.ltik!)}`);
+    expect(res.status).toBe(422);
+    const error = JSON.parse(res.html).error;
+    expect(error.code).toBe('export_too_large');
+    expect(error.message).toBe('More than 5,000 sessions match these filters: too many to export at once.');
+  });
+});
+
 test('invalid filters: 422 with details', async () => {
-  const res = await browser.get(at('/admin/sessions.json', { status: 'sleeping', bot_only: 'maybe', start_date: 'soon' }));
+  const res = await browser.get(at('/admin/sessions.json', { status: 'sleeping', bot_only: 'maybe', created_after: 'soon' }));
   expect(res.status).toBe(422);
   const body = JSON.parse(res.html);
-  expect(body.error.details.map((d: { param: string }) => d.param).sort()).toEqual(['bot_only', 'start_date', 'status']);
+  expect(body.error.details.map((d: { param: string }) => d.param).sort()).toEqual(['bot_only', 'created_after', 'status']);
 });
 
 test('every view of a student’s data is in the audit log: who, whom, when, from which course', async () => {
@@ -97,7 +142,7 @@ test('a roster page and the session list are audited with the students they show
   expect(others).toContain(wholeCourse.id);
   expect(others).not.toContain(latest.id);
 
-  const list = JSON.parse((await browser.get(at('/admin/sessions.json', { page_size: '10' }))).html);
+  const list = JSON.parse((await browser.get(at('/admin/sessions.json', { limit: '10' }))).html);
   const listed = [...new Set(list.items.map((s: { userId: string }) => s.userId))].sort();
   const listView = JSON.parse((await browser.get(at('/admin/audit.json', { actor: '2' }))).html).items.find((e: { action: string }) => e.action === 'view.all_sessions');
   expect([...listView.subjectUserIds].sort()).toEqual(listed);
@@ -140,7 +185,7 @@ test('event window: a date-only “to” means the end of that UTC day', async (
   const day = s.createdAt.slice(0, 10);
   const events = stack.simulator.dataset.events(s.id)!.filter((e) => new Date(e.timestamp).toISOString().slice(0, 10) === day);
   expect(events.length).toBeGreaterThan(0);
-  const res = await browser.get(at(`/learners/5/sessions/${s.id}`, { from: day, to: day, page_size: '500' }));
+  const res = await browser.get(at(`/learners/5/sessions/${s.id}`, { created_after: day, created_before: day, limit: '500' }));
   expect(res.status).toBe(200);
   expect(attrValues(res.html, 'data-event-id').length).toBe(Math.min(events.length, 100));
 });

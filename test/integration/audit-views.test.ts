@@ -1,6 +1,6 @@
 /**
  * Every view of a student's data is in the audit log with who, whom and from which course
- * (PRODUCT.md "Access rules"): a student's own page, a learner's session exports (JSON and CSV)
+ * (docs/product.md "Audit"): a student's own page, a learner's session exports (JSON and CSV)
  * and the roster CSV. Read back as an administrator reads it, over HTTP (/admin/audit.json).
  */
 import type { AuditEntry } from '../../src/store';
@@ -82,4 +82,20 @@ test('the roster CSV: the teacher, about exactly the learners in the file, from 
   expect(rows.length).toBe(before + 1);
   expect(pick(rows[0]!)).toEqual({ actorUserId: TEACHER, actorRole: 'instructor', subjectUserId: null, action: 'export.roster_csv', contextId: COURSE, platformIss: stack.lms.platforms.moodle.issuer });
   expect([...rows[0]!.subjectUserIds!].sort()).toEqual([...ids].sort());
+});
+
+test('an export of every page of the roster names every learner in it', async () => {
+  const t = stack.browser();
+  const launched = await t.launch({ platform: 'moodle', courseId: COURSE, userId: TEACHER });
+  const csv = await t.get(`${stack.tool.url}/course.csv?enrollment=active,inactive&ltik=${encodeURIComponent(launched.ltik!)}`);
+  expect(csv.status).toBe(200);
+  const ids = csv.html
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => /,(\d+),(?:high|elevated|low|none|unavailable),/.exec(l)?.[1]);
+  expect(ids).toHaveLength(150);
+  const [row] = await auditOf(TEACHER);
+  expect(row!.action).toBe('export.roster_csv');
+  expect([...row!.subjectUserIds!].sort()).toEqual([...ids].sort());
 });

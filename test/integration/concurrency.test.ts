@@ -56,7 +56,7 @@ function launchAs(userId: string, courseId = '2') {
 
 /** Why a launch did not land on the student's own sessions page ('' when it did). */
 function failureOf(o: Outcome, expectedIds: readonly string[]): string {
-  if (o.error) return `#${o.index} (${o.userId}): ${String(o.error)}`;
+  if (o.error) return `#${o.index} (${o.userId}): ${o.error instanceof Error ? o.error.message : JSON.stringify(o.error)}`;
   const res = o.res!;
   if (res.status !== 200) {
     // The error page names its reference code (e.g. the launch_* code for IDTOKEN_NOT_FOUND_DB).

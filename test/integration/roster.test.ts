@@ -3,7 +3,7 @@
  * counts; sorting, filters, query, window, paging; JSON and CSV agree with the page.
  */
 import { learnerRiskSummary, DEFAULT_THRESHOLDS } from '../../src/risk';
-import { attrValues, testStack, textOf } from '../support/stack';
+import { attrValues, decodeEntities, testStack, textOf } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 let stack: S;
@@ -127,6 +127,35 @@ test('CSV and JSON carry the same learners in the same order', async () => {
   expect(lines.length - 1).toBe(body.items.length);
   const csvIds = lines.slice(1).map((l) => l.match(/,(\d+),(high|elevated|low|none|unavailable),/)?.[1]);
   expect(csvIds).toEqual(body.items.map((i: { userId: string }) => i.userId));
+});
+
+test('exporting a filtered roster of 150 learners gives all 150 (CSV and JSON), as the page’s link says, and downloads', async () => {
+  const filters = { enrollment: 'active,inactive', sort_by: 'name', sort_direction: 'asc' };
+  const page = await browser.get(url('/course', filters));
+  expect(page.status).toBe(200);
+  // The page shows its first 50, and offers every matching learner for export.
+  expect(attrValues(page.html, 'data-user-id')).toHaveLength(50);
+  const exports = /<p class="exports"[^>]*>([\s\S]*?)<\/p>/.exec(page.html)?.[0] ?? '';
+  expect(textOf(exports)).toBe('Export all 150 learners matching these filters: CSV · JSON');
+  const link = (label: string) => decodeEntities(new RegExp(`href="([^"]*)" download>${label}<`).exec(exports)?.[1] ?? '');
+  expect(link('CSV')).toMatch(/^\/course\.csv\?/);
+  expect(new URLSearchParams(link('CSV').split('?')[1]).has('limit')).toBe(false);
+
+  const csv = await browser.get(`${stack.tool.url}${link('CSV')}`);
+  expect(csv.status).toBe(200);
+  expect(String(csv.headers['content-disposition'])).toBe('attachment; filename="roster-LTI101.csv"');
+  const rows = csv.html.replace(/^\uFEFF/, '').trim().split(/\r\n/).slice(1);
+  expect(rows).toHaveLength(150);
+  const jsonExport = await browser.get(`${stack.tool.url}${link('JSON')}`);
+  expect(jsonExport.status).toBe(200);
+  expect(String(jsonExport.headers['content-disposition'])).toBe('attachment; filename="roster-LTI101.json"');
+  expect(String(jsonExport.headers['content-type'])).toMatch(/^application\/json/);
+  const body = JSON.parse(jsonExport.html);
+  expect(body).toMatchObject({ total: 150, limit: null, offset: 0, has_more: false, next_offset: null });
+  const ids = body.items.map((i: { userId: string }) => i.userId);
+  expect(ids).toHaveLength(150);
+  // In the page's order (by name), the page's 50 first.
+  expect(ids.slice(0, 50)).toEqual(attrValues(page.html, 'data-user-id'));
 });
 
 test('a suspended enrolment (Names and Roles status Inactive) is listed, marked, and can be filtered', async () => {

@@ -1,6 +1,6 @@
 /**
- * Applies a parsed ListQuery to items in memory: search, filters, creation window, a stable sort
- * and offset paging, answering in the seeds/004 shape.
+ * Applies a parsed ListQuery to items the tool holds whole: search, filters, creation window, a
+ * stable sort and offset paging (or the whole list, for an export), answering as docs/lists.md says.
  */
 import { foldText } from './text';
 import type { ListPage, ListQuery } from './types';
@@ -22,7 +22,7 @@ export interface ListAdapters<T> {
 }
 
 export class ListConfigError extends Error {
-  readonly code = 'LIST_CONFIG' as const;
+  readonly code = 'list_config' as const;
   constructor(message: string) {
     super(message);
     this.name = 'ListConfigError';
@@ -43,8 +43,11 @@ export function applyList<T>(items: readonly T[], query: ListQuery, adapters: Li
     if (!get) throw new ListConfigError(`No accessor for filter "${name}"`);
     return { get, wanted: new Set(wanted.map(foldText)) };
   });
+  if (Object.keys(query.booleans).length > 0) throw new ListConfigError('true/false parameters are isnotai filters; a list held whole has none');
   const windowed = query.createdAfter !== null || query.createdBefore !== null;
-  if (windowed && !adapters.createdAt) throw new ListConfigError('created_after/created_before given but the list has no createdAt accessor');
+  if (windowed && !adapters.createdAt) {
+    throw new ListConfigError('created_after/created_before given but the list has no createdAt accessor');
+  }
   const after = query.createdAfter?.getTime() ?? Number.NEGATIVE_INFINITY;
   const before = query.createdBefore?.getTime() ?? Number.POSITIVE_INFINITY;
   // Whitespace-separated words must all appear (in any field): "lovelace ada" finds "Ada Lovelace".
@@ -75,7 +78,7 @@ export function applyList<T>(items: readonly T[], query: ListQuery, adapters: Li
   });
 
   const total = kept.length;
-  const page = kept.slice(query.offset, query.offset + query.limit).map((k) => k.item);
+  const page = (query.limit === null ? kept.slice(query.offset) : kept.slice(query.offset, query.offset + query.limit)).map((k) => k.item);
   const end = query.offset + page.length;
   const hasMore = end < total;
   return { items: page, total, limit: query.limit, offset: query.offset, has_more: hasMore, next_offset: hasMore ? end : null };

@@ -1,9 +1,8 @@
-/** The 422 answer for invalid list parameters, and its readable form for pages. */
+/** The answer to invalid list parameters: a 422 naming each one (docs/lists.md "Errors"). */
+import { HttpError } from '../errors';
 import type { ListParamError } from './types';
 
-export interface ListErrorBody {
-  error: { code: 'invalid_parameters'; message: string; details: ListParamError[] };
-}
+export const INVALID_PARAMETERS = 'invalid_parameters';
 
 export function listErrorMessage(errors: readonly ListParamError[]): string {
   if (errors.length === 0) return 'The list parameters are invalid.';
@@ -11,6 +10,7 @@ export function listErrorMessage(errors: readonly ListParamError[]): string {
   return `Invalid list parameter${params.length === 1 ? '' : 's'} (${params.join(', ')}): ${errors.map((e) => e.message).join('; ')}.`;
 }
 
-export function listErrorResponse(errors: readonly ListParamError[]): ListErrorBody {
-  return { error: { code: 'invalid_parameters', message: listErrorMessage(errors), details: errors.map((e) => ({ ...e })) } };
+/** For the JSON and CSV forms: `{"error":{"code":"invalid_parameters","message","details":[{param,message,value}]}}`. */
+export function invalidListParameters(errors: readonly ListParamError[]): HttpError {
+  return new HttpError(422, INVALID_PARAMETERS, listErrorMessage(errors), errors.map((e) => ({ ...e })));
 }

@@ -1,19 +1,11 @@
-/** List conventions (seeds/004) for our own list surfaces: parse, apply, link, export, fail. */
-export type { ListFilterSpec, ListPage, ListParamError, ListQuery, ListQueryResult, ListSpec, RawQuery, SortDirection } from './types';
-export {
-  DEFAULT_LIMIT,
-  FILTER_MAX_VALUES,
-  FILTER_VALUE_MAX_LENGTH,
-  LIMIT_MAX,
-  LIMIT_MIN,
-  parseIsoBound,
-  paramReader,
-  parseListQuery,
-  QUERY_MAX_LENGTH,
-  rawQueryOf,
-} from './parse';
+/** The one list dialect (docs/lists.md) for every list the tool shows: parse, apply, link, page, export, fail. */
+export type { ListPage, ListParamError, ListQuery, ListSpec, RawQuery } from './types';
+export { parseIsoBound, parseListQuery } from './parse';
 export { applyList, ListConfigError, type ListAdapters } from './apply';
-export { listHref, sortHref, toQueryString, type ListQueryChanges } from './queryString';
-export { csvSafeText, toCsv, type CsvColumn, type CsvOptions } from './csv';
-export { listErrorMessage, listErrorResponse, type ListErrorBody } from './errors';
+export { listHref, sortHref, toQueryString } from './queryString';
+export { csvSafeText, toCsv, type CsvColumn } from './csv';
+export { invalidListParameters, listErrorMessage } from './errors';
 export { compareDate, compareNumber, compareText, foldText } from './text';
+export { columnView, exportLinks, fieldValue, formErrors, pagerView, withLtik, type FormErrorsView } from './view';
+export { exportFileName, sendCsvExport, sendJsonExport } from './export';
+export { readListRequest, refusedCursor } from './request';

@@ -1,9 +1,9 @@
 /**
- * Parses and validates a list's query string against its spec (seeds/004 conventions). Every
- * invalid parameter produces an error naming it; all errors are collected, not just the first.
- * Parameters the list does not know are kept aside (they carry `ltik` and the like).
+ * The one parser of list parameters (docs/lists.md): reads a query string against a list's spec.
+ * Every invalid parameter produces an error naming it; all errors are collected, not just the
+ * first. Parameters the list does not know are kept aside (they carry `ltik` and the like).
  */
-import type { ListParamError, ListQuery, ListQueryResult, ListSpec, RawQuery, SortDirection } from './types';
+import type { ListForm, ListParamError, ListQuery, ListQueryResult, ListSpec, RawQuery, SortDirection } from './types';
 
 export const QUERY_MAX_LENGTH = 200;
 export const LIMIT_MIN = 1;
@@ -12,8 +12,10 @@ export const DEFAULT_LIMIT = 50;
 /** Bounds on a free-string filter, so a crafted URL cannot make us match 10,000 values. */
 export const FILTER_MAX_VALUES = 50;
 export const FILTER_VALUE_MAX_LENGTH = 200;
+/** The longest isnotai cursor accepted: longer than any it issues, shorter than any URL limit. */
+export const CURSOR_MAX_LENGTH = 2000;
 
-const RESERVED = new Set(['query', 'created_after', 'created_before', 'sort_by', 'sort_direction', 'limit', 'offset']);
+const RESERVED = ['query', 'created_after', 'created_before', 'sort_by', 'sort_direction', 'limit', 'offset', 'cursor'] as const;
 
 function clipValue(v: string): string {
   return v.length > 100 ? `${v.slice(0, 99)}…` : v;
@@ -63,6 +65,7 @@ export function parseIsoBound(value: string, bound: 'after' | 'before'): Date | 
   return Number.isNaN(ms) ? null : new Date(ms);
 }
 
+/** One plain value, trimmed; undefined when absent or blank (an empty form field), or invalid (then an error is recorded). */
 function single(param: string, raw: unknown, errors: ListParamError[]): string | undefined {
   const values = rawValues(raw);
   if (values === null) {
@@ -73,12 +76,12 @@ function single(param: string, raw: unknown, errors: ListParamError[]): string |
     errors.push({ param, message: `${param} was given ${values.length} times; give it once`, value: clipValue(values.join(',')) });
     return undefined;
   }
-  return values[0];
+  const v = values[0]?.trim();
+  return v === undefined || v === '' ? undefined : v;
 }
 
 function integer(param: string, raw: string, min: number, max: number, errors: ListParamError[]): number | undefined {
-  const trimmed = raw.trim();
-  const n = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
     errors.push({ param, message: `${param} must be a whole number ${range}`, value: clipValue(raw) });
@@ -114,135 +117,124 @@ function bracketErrors(rawQuery: RawQuery, known: ReadonlySet<string>, errors: L
   }
 }
 
-/**
- * Parameters of lists that do not follow seeds/004 (the admin session list, the audit log, a
- * session's events), read with the same rules: one plain value per parameter (a repeat or a
- * bracket form is an error naming it), whole numbers within bounds, text within a length.
- */
-export function paramReader(rawQuery: RawQuery, known: readonly string[]) {
-  const errors: ListParamError[] = [];
-  bracketErrors(rawQuery, new Set(known), errors);
-  return {
-    errors,
-    /** The trimmed value, or '' when absent; a value longer than `maxLength` is an error. */
-    text(param: string, maxLength = 2000, message?: string): string {
-      const v = single(param, rawQuery[param], errors)?.trim() ?? '';
-      if (v.length > maxLength) {
-        errors.push({ param, message: message ?? `${param} must be at most ${maxLength} characters`, value: clipValue(v) });
-        return '';
-      }
-      return v;
-    },
-    /** A whole number in [min, max], or undefined when absent or invalid (then an error is recorded). */
-    integer(param: string, min: number, max: number): number | undefined {
-      const v = single(param, rawQuery[param], errors)?.trim() ?? '';
-      return v === '' ? undefined : integer(param, v, min, max, errors);
-    },
-    /**
-     * An upstream cursor: opaque, so any length is read, but one longer than any isnotai issues
-     * (CURSOR_MAX_LENGTH) is ignored rather than sent on; undefined when absent.
-     */
-    cursor(param = 'cursor'): string | undefined {
-      const v = single(param, rawQuery[param], errors)?.trim() ?? '';
-      return v !== '' && v.length <= CURSOR_MAX_LENGTH ? v : undefined;
-    },
-  };
+function unsupported(param: string, why: string, raw: string, errors: ListParamError[]): void {
+  errors.push({ param, message: `${param} is not supported by this list${why ? `: ${why}` : ''}`, value: clipValue(raw) });
 }
 
-/** The longest upstream cursor passed on. */
-export const CURSOR_MAX_LENGTH = 2000;
-
-export function parseListQuery(rawQuery: RawQuery, spec: ListSpec): ListQueryResult {
-  const errors: ListParamError[] = [];
-  const filterSpecs = spec.filters ?? {};
-  bracketErrors(rawQuery, new Set([...RESERVED, ...Object.keys(filterSpecs)]), errors);
-  const value: ListQuery = {
-    query: null,
-    filters: {},
-    createdAfter: null,
-    createdBefore: null,
-    sortBy: spec.defaultSort.by,
-    sortDirection: spec.defaultSort.direction,
-    limit: spec.defaultLimit ?? DEFAULT_LIMIT,
-    offset: 0,
-    extra: [],
-  };
-
-  for (const [param, raw] of Object.entries(rawQuery)) {
-    if (RESERVED.has(param) || Object.prototype.hasOwnProperty.call(filterSpecs, param)) continue;
-    const values = rawValues(raw);
-    for (const v of values ?? []) value.extra.push([param, v]);
-  }
-
-  // query
-  const q = single('query', rawQuery.query, errors);
-  if (q !== undefined) {
-    if (!spec.query) {
-      errors.push({ param: 'query', message: 'query is not supported by this list', value: clipValue(q) });
+/** The filters: multi-valued ones repeated and/or comma-separated, trimmed, blanks dropped, deduplicated. */
+function readFilters(rawQuery: RawQuery, spec: ListSpec, value: ListQuery, errors: ListParamError[]): void {
+  for (const [name, filter] of Object.entries(spec.filters ?? {})) {
+    let parts: string[];
+    if (filter.multi === false) {
+      const v = single(name, rawQuery[name], errors);
+      parts = v === undefined ? [] : [v];
     } else {
-      const trimmed = q.trim();
-      if (trimmed.length > QUERY_MAX_LENGTH) {
-        errors.push({ param: 'query', message: `query must be at most ${QUERY_MAX_LENGTH} characters (got ${trimmed.length})`, value: clipValue(trimmed) });
-      } else if (trimmed.length > 0) {
-        value.query = trimmed;
+      const values = rawValues(rawQuery[name]);
+      if (values === null) {
+        errors.push({ param: name, message: `${name} must be one or more plain values` });
+        continue;
       }
+      parts = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
     }
-  }
-
-  // multi-valued filters: repeated and/or comma-separated, trimmed, blanks dropped, deduplicated
-  for (const [name, filter] of Object.entries(filterSpecs)) {
-    const values = rawValues(rawQuery[name]);
-    if (values === null) {
-      errors.push({ param: name, message: `${name} must be one or more plain values` });
-      continue;
-    }
-    const parts = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
     if (parts.length === 0) continue;
     const allowed = filter.allowed?.map((a) => a.toLowerCase());
+    const maxLength = filter.maxLength ?? FILTER_VALUE_MAX_LENGTH;
     const seen = new Set<string>();
     const bad: string[] = [];
+    let why: string | null = null;
     for (const part of parts) {
       const v = allowed ? part.toLowerCase() : part;
-      if (allowed && !allowed.includes(v)) {
+      if (allowed && !allowed.includes(v)) bad.push(part);
+      else if (!allowed && v.length > maxLength) {
         bad.push(part);
-        continue;
+        why ??= filter.multi === false ? `${name} must be at most ${maxLength} characters` : `each ${name} value must be at most ${maxLength} characters`;
+      } else {
+        const problem = filter.check?.(v) ?? null;
+        if (problem) {
+          bad.push(part);
+          why ??= problem;
+        } else seen.add(v);
       }
-      if (!allowed && v.length > FILTER_VALUE_MAX_LENGTH) {
-        bad.push(part);
-        continue;
-      }
-      seen.add(v);
     }
-    if (bad.length > 0) {
-      const shown = bad.map((b) => `"${clipValue(b)}"`).join(', ');
-      errors.push({
-        param: name,
-        message: allowed
-          ? `${name} must be one or more of ${allowed.join(', ')}; not ${shown}`
-          : `each ${name} value must be at most ${FILTER_VALUE_MAX_LENGTH} characters`,
-        value: clipValue(bad.join(',')),
-      });
-      continue;
-    }
+    // The valid values are kept even when others are not, so the page's form shows them as given.
     if (seen.size > FILTER_MAX_VALUES) {
       errors.push({ param: name, message: `${name} accepts at most ${FILTER_MAX_VALUES} values (got ${seen.size})` });
       continue;
     }
-    value.filters[name] = [...seen];
+    if (seen.size > 0) value.filters[name] = [...seen];
+    if (bad.length > 0) {
+      const shown = bad.map((b) => `"${clipValue(b)}"`).join(', ');
+      errors.push({ param: name, message: allowed ? `${name} must be ${filter.multi === false ? 'one' : 'one or more'} of ${allowed.join(', ')}; not ${shown}` : (why as string), value: clipValue(bad.join(',')) });
+    }
+  }
+}
+
+/**
+ * Reads `rawQuery` against `spec`. `form` is how the list was asked for: a data form (JSON, CSV)
+ * of a list with exports, given no `limit`, is the whole list (`limit` null).
+ */
+export function parseListQuery(rawQuery: RawQuery, spec: ListSpec, form: ListForm = 'html'): ListQueryResult {
+  const errors: ListParamError[] = [];
+  const filterNames = Object.keys(spec.filters ?? {});
+  const booleans = spec.booleans ?? [];
+  const cursorPaged = spec.paging === 'cursor';
+  const sortable = spec.sortBy.length > 0;
+  const exportable = form !== 'html' && spec.exports === true;
+  bracketErrors(rawQuery, new Set([...RESERVED, ...filterNames, ...booleans]), errors);
+  const value: ListQuery = {
+    query: null,
+    filters: {},
+    booleans: {},
+    createdAfter: null,
+    createdBefore: null,
+    sortBy: spec.defaultSort.by,
+    sortDirection: spec.defaultSort.direction,
+    sortable,
+    limit: exportable ? null : (spec.defaultLimit ?? DEFAULT_LIMIT),
+    offset: 0,
+    cursor: null,
+    extra: [],
+  };
+
+  const renamed = spec.renamed ?? {};
+  const known = new Set<string>([...RESERVED, ...filterNames, ...booleans]);
+  for (const [param, raw] of Object.entries(rawQuery)) {
+    if (Object.prototype.hasOwnProperty.call(renamed, param)) {
+      errors.push({ param, message: `${param} is not read any more: use ${renamed[param]}`, value: clipValue((rawValues(raw) ?? []).join(',')) });
+      continue;
+    }
+    if (known.has(param)) continue;
+    for (const v of rawValues(raw) ?? []) value.extra.push([param, v]);
   }
 
-  // created_after / created_before
+  const q = single('query', rawQuery.query, errors);
+  if (q !== undefined) {
+    if (!spec.query) unsupported('query', '', q, errors);
+    else if (q.length > QUERY_MAX_LENGTH) errors.push({ param: 'query', message: `query must be at most ${QUERY_MAX_LENGTH} characters (got ${q.length})`, value: clipValue(q) });
+    else value.query = q;
+  }
+
+  readFilters(rawQuery, spec, value, errors);
+
+  for (const name of booleans) {
+    const raw = single(name, rawQuery[name], errors);
+    if (raw === undefined) continue;
+    const b = raw.toLowerCase();
+    if (b === 'true' || b === 'false') value.booleans[name] = b === 'true';
+    else errors.push({ param: name, message: `${name} must be true or false`, value: clipValue(raw) });
+  }
+
   for (const [param, bound] of [
     ['created_after', 'after'],
     ['created_before', 'before'],
   ] as const) {
     const raw = single(param, rawQuery[param], errors);
-    if (raw === undefined || raw.trim() === '') continue;
+    if (raw === undefined) continue;
     if (!spec.createdWindow) {
-      errors.push({ param, message: `${param} is not supported by this list`, value: clipValue(raw) });
+      unsupported(param, '', raw, errors);
       continue;
     }
-    const date = parseIsoBound(raw.trim(), bound);
+    const date = parseIsoBound(raw, bound);
     if (!date) {
       errors.push({ param, message: `${param} must be an ISO-8601 date (2026-11-01) or date-time (2026-11-01T09:30:00Z)`, value: clipValue(raw) });
       continue;
@@ -251,42 +243,49 @@ export function parseListQuery(rawQuery: RawQuery, spec: ListSpec): ListQueryRes
     else value.createdBefore = date;
   }
   if (value.createdAfter && value.createdBefore && value.createdAfter.getTime() > value.createdBefore.getTime()) {
-    errors.push({
-      param: 'created_before',
-      message: 'created_before must not be earlier than created_after',
-      value: value.createdBefore.toISOString(),
-    });
+    errors.push({ param: 'created_before', message: 'created_before must not be earlier than created_after', value: value.createdBefore.toISOString() });
+    value.createdBefore = null;
   }
 
-  // sorting
+  const fixedOrder = `its order is fixed (${spec.defaultSort.by}, ${spec.defaultSort.direction === 'asc' ? 'ascending' : 'descending'})`;
   const sortBy = single('sort_by', rawQuery.sort_by, errors);
-  if (sortBy !== undefined && sortBy.trim() !== '') {
-    const s = sortBy.trim().toLowerCase();
-    if (spec.sortBy.includes(s)) {
+  if (sortBy !== undefined) {
+    const s = sortBy.toLowerCase();
+    if (!sortable) unsupported('sort_by', fixedOrder, sortBy, errors);
+    else if (spec.sortBy.includes(s)) {
       value.sortBy = s;
       value.sortDirection = spec.sortDirections?.[s] ?? spec.defaultSort.direction;
-    } else {
-      errors.push({ param: 'sort_by', message: `sort_by must be one of ${spec.sortBy.join(', ')}`, value: clipValue(sortBy) });
-    }
+    } else errors.push({ param: 'sort_by', message: `sort_by must be one of ${spec.sortBy.join(', ')}`, value: clipValue(sortBy) });
   }
   const dir = single('sort_direction', rawQuery.sort_direction, errors);
-  if (dir !== undefined && dir.trim() !== '') {
-    const d = dir.trim().toLowerCase();
-    if (d === 'asc' || d === 'desc') value.sortDirection = d satisfies SortDirection;
+  if (dir !== undefined) {
+    const d = dir.toLowerCase();
+    if (!sortable) unsupported('sort_direction', fixedOrder, dir, errors);
+    else if (d === 'asc' || d === 'desc') value.sortDirection = d satisfies SortDirection;
     else errors.push({ param: 'sort_direction', message: 'sort_direction must be asc or desc', value: clipValue(dir) });
   }
 
-  // paging
   const limit = single('limit', rawQuery.limit, errors);
-  if (limit !== undefined && limit.trim() !== '') {
+  if (limit !== undefined) {
     const n = integer('limit', limit, LIMIT_MIN, LIMIT_MAX, errors);
     if (n !== undefined) value.limit = n;
   }
   const offset = single('offset', rawQuery.offset, errors);
-  if (offset !== undefined && offset.trim() !== '') {
-    const n = integer('offset', offset, 0, Number.MAX_SAFE_INTEGER, errors);
-    if (n !== undefined) value.offset = n;
+  if (offset !== undefined) {
+    if (cursorPaged) unsupported('offset', 'it pages with cursor (each answer gives the next one)', offset, errors);
+    else {
+      const n = integer('offset', offset, 0, Number.MAX_SAFE_INTEGER, errors);
+      if (n !== undefined) value.offset = n;
+    }
   }
+  const cursor = single('cursor', rawQuery.cursor, errors);
+  if (cursor !== undefined) {
+    if (!cursorPaged) unsupported('cursor', 'it pages with limit and offset', cursor, errors);
+    else if (cursor.length > CURSOR_MAX_LENGTH) errors.push({ param: 'cursor', message: 'cursor is not a page of this list; start again from the first page', value: clipValue(cursor) });
+    else value.cursor = cursor;
+  }
+  // A data form that follows a cursor is paging, not exporting: it gets a page, not the rest of the list.
+  if (value.cursor !== null && value.limit === null) value.limit = spec.defaultLimit ?? DEFAULT_LIMIT;
 
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value };
+  return errors.length > 0 ? { ok: false, errors, value } : { ok: true, value };
 }

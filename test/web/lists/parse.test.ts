@@ -1,4 +1,4 @@
-import { listErrorMessage, listErrorResponse, parseIsoBound, parseListQuery, type ListQuery, type ListSpec, type RawQuery } from '../../../src/web/lists';
+import { invalidListParameters, listErrorMessage, parseIsoBound, parseListQuery, type ListQuery, type ListSpec, type RawQuery } from '../../../src/web/lists';
 
 const SPEC: ListSpec = {
   sortBy: ['risk', 'max_score', 'name', 'last_activity', 'sessions'],
@@ -26,12 +26,15 @@ describe('parseListQuery: defaults', () => {
     expect(ok({})).toEqual({
       query: null,
       filters: {},
+      booleans: {},
       createdAfter: null,
       createdBefore: null,
       sortBy: 'risk',
       sortDirection: 'desc',
+      sortable: true,
       limit: 50,
       offset: 0,
+      cursor: null,
       extra: [],
     });
   });
@@ -214,14 +217,15 @@ describe('all errors are collected', () => {
     ]);
   });
 
-  it('listErrorResponse is the 422 body with every detail', () => {
+  it('invalidListParameters is the 422 error with every detail', () => {
     const errors = errs(raw);
-    const body = listErrorResponse(errors);
-    expect(body.error.code).toBe('invalid_parameters');
-    expect(body.error.details).toEqual(errors);
-    expect(body.error.message).toMatch(/^Invalid list parameters \(query, risk, status, created_after, created_before, sort_by, sort_direction, limit, offset\): /);
-    expect(body.error.message).toContain('limit must be a whole number from 1 to 500');
-    expect(JSON.parse(JSON.stringify(body))).toEqual(body);
+    const body = invalidListParameters(errors);
+    expect(body.status).toBe(422);
+    expect(body.code).toBe('invalid_parameters');
+    expect(body.details).toEqual(errors);
+    expect(body.message).toMatch(/^Invalid list parameters \(query, risk, status, created_after, created_before, sort_by, sort_direction, limit, offset\): /);
+    expect(body.message).toContain('limit must be a whole number from 1 to 500');
+    expect(JSON.parse(JSON.stringify(body.details))).toEqual(body.details);
   });
 
   it('one error reads naturally', () => {
@@ -233,5 +237,72 @@ describe('all errors are collected', () => {
   it('clips very long values in details', () => {
     const e = errs({ sort_by: 'z'.repeat(10_000) })[0];
     expect(e.value!.length).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('with errors, the valid parameters are still read (for the page\'s form)', () => {
+  it('keeps the valid values of a filter with an invalid one, and the other parameters', () => {
+    const got = parseListQuery({ risk: 'high,purple', query: 'Ada', limit: '9999', sort_by: 'name' }, SPEC);
+    expect(got.ok).toBe(false);
+    expect(got.value).toMatchObject({ query: 'Ada', filters: { risk: ['high'] }, sortBy: 'name', limit: 50 });
+  });
+});
+
+describe('the data forms of a list with exports', () => {
+  const EXPORTING: ListSpec = { ...SPEC, exports: true };
+  it('without limit: the whole list (limit null); with limit: one page', () => {
+    expect(parseListQuery({}, EXPORTING, 'csv').value.limit).toBeNull();
+    expect(parseListQuery({}, EXPORTING, 'json').value.limit).toBeNull();
+    expect(parseListQuery({ limit: '40' }, EXPORTING, 'csv').value.limit).toBe(40);
+  });
+  it('the page keeps its default page size', () => {
+    expect(parseListQuery({}, EXPORTING, 'html').value.limit).toBe(50);
+    expect(parseListQuery({}, SPEC, 'json').value.limit).toBe(50);
+  });
+});
+
+describe('a list with one fixed order, paged by isnotai cursors', () => {
+  const CURSORED: ListSpec = {
+    sortBy: [],
+    defaultSort: { by: 'created_at', direction: 'desc' },
+    filters: { status: { allowed: ['active', 'closed'] }, type: { multi: false, maxLength: 10, check: (v) => (v === 'bad' ? 'type “bad” is unknown' : null) } },
+    booleans: ['bot_only'],
+    createdWindow: true,
+    paging: 'cursor',
+    renamed: { page_size: 'limit', start_date: 'created_after' },
+  };
+  it('reads cursor, booleans and single-valued filters', () => {
+    expect(ok({ cursor: ' abc ', bot_only: 'TRUE', type: 'mouse_move' }, CURSORED)).toMatchObject({
+      cursor: 'abc',
+      booleans: { bot_only: true },
+      filters: { type: ['mouse_move'] },
+      sortable: false,
+      sortBy: 'created_at',
+      sortDirection: 'desc',
+    });
+  });
+  it('refuses offset, sorting, a bad boolean, an overlong cursor', () => {
+    expect(errs({ offset: '5', sort_by: 'created_at', sort_direction: 'asc', bot_only: 'maybe', cursor: 'c'.repeat(2001) }, CURSORED)).toEqual([
+      expect.objectContaining({ param: 'bot_only', message: 'bot_only must be true or false' }),
+      expect.objectContaining({ param: 'sort_by', message: 'sort_by is not supported by this list: its order is fixed (created_at, descending)' }),
+      expect.objectContaining({ param: 'sort_direction' }),
+      expect.objectContaining({ param: 'offset', message: 'offset is not supported by this list: it pages with cursor (each answer gives the next one)' }),
+      expect.objectContaining({ param: 'cursor', message: 'cursor is not a page of this list; start again from the first page' }),
+    ]);
+  });
+  it('a single-valued filter: given once, not comma-split, checked', () => {
+    expect(errs({ type: ['a', 'b'] }, CURSORED)[0]).toMatchObject({ param: 'type', message: 'type was given 2 times; give it once' });
+    expect(ok({ type: 'a,b' }, CURSORED).filters).toEqual({ type: ['a,b'] });
+    expect(errs({ type: 'bad' }, CURSORED)[0]).toMatchObject({ param: 'type', message: 'type “bad” is unknown', value: 'bad' });
+    expect(errs({ type: 'x'.repeat(11) }, CURSORED)[0]).toMatchObject({ param: 'type', message: 'type must be at most 10 characters' });
+  });
+  it('an old name is an error that names its successor, never silently ignored', () => {
+    expect(errs({ page_size: '10', start_date: '2026-11-01' }, CURSORED)).toEqual([
+      { param: 'page_size', message: 'page_size is not read any more: use limit', value: '10' },
+      { param: 'start_date', message: 'start_date is not read any more: use created_after', value: '2026-11-01' },
+    ]);
+  });
+  it('an offset list refuses a cursor', () => {
+    expect(errs({ cursor: 'abc' })[0]).toMatchObject({ param: 'cursor', message: 'cursor is not supported by this list: it pages with limit and offset' });
   });
 });

@@ -81,3 +81,13 @@ describe('listHref / sortHref', () => {
     expect(p.get('sort_direction')).toBe('asc');
   });
 });
+
+describe('links of a cursor-paged list with one fixed order', () => {
+  const CURSORED: ListSpec = { sortBy: [], defaultSort: { by: 'created_at', direction: 'desc' }, booleans: ['bot_only'], paging: 'cursor' };
+  it('carry no sort parameters; carry the cursor and the booleans', () => {
+    const got = parseListQuery({ cursor: 'c1', bot_only: 'true', ltik: 'T' }, CURSORED);
+    if (!got.ok) throw new Error(JSON.stringify(got.errors));
+    expect(toQueryString(got.value)).toBe('bot_only=true&limit=50&cursor=c1&ltik=T');
+    expect(toQueryString(got.value, { cursor: null, limit: null })).toBe('bot_only=true&ltik=T');
+  });
+});

@@ -49,7 +49,7 @@ async function oneLaunch(stack: Stack, userId: string): Promise<{ ms: number; fa
 }
 
 async function run(stack: Stack, mode: string, users: string[], count: number, width: number): Promise<RunResult> {
-  const latencies: number[] = new Array(count);
+  const latencies = new Array<number>(count);
   const failures: string[] = [];
   let next = 0;
   const t0 = performance.now();

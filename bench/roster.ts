@@ -77,7 +77,7 @@ async function child(concurrency: number, adminUrl: string): Promise<ChildResult
 
     // The launch itself lands on the roster (cold: nothing cached yet).
     clearRequests();
-    let t0 = performance.now();
+    const t0 = performance.now();
     const launch = await browser.launch({ platform: 'canvas', courseId: COURSE, userId: INSTRUCTOR });
     const launchToRosterMs = performance.now() - t0;
     const launchUpstreamRequests = sim.requests.length;
@@ -220,7 +220,7 @@ function runChild(concurrency: number, adminUrl: string): Promise<ChildResult> {
       try {
         resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as ChildResult);
       } catch (err) {
-        reject(err);
+        reject(err as SyntaxError); // all JSON.parse throws
       }
     });
   });

@@ -3,13 +3,12 @@
  * invalid setting is reported in one message, so an operator fixes them all in one go.
  */
 import { z } from 'zod';
-import { identityPatternProblem } from './lti/identity';
-import { thresholdProblems } from './risk/thresholds';
+import { ISNOTAI_REGIONS } from './isnotai/regions';
+import { IDENTITY_STRATEGY_RULE, identityPatternProblem, isIdentityStrategy, type IdentityStrategy } from './lti/identity';
+import { riskThresholdsSchema } from './risk/thresholds';
 
-// lti11_legacy_user_id: ltijs does not keep that launch claim; src/lti/launchClaims.ts does.
-const identityStrategy = z
-  .string()
-  .refine((s) => /^(sub|lis_person_sourcedid|lti11_legacy_user_id|custom:[A-Za-z0-9_.-]+)$/.test(s), 'must be sub, lis_person_sourcedid, lti11_legacy_user_id or custom:<claim name>');
+// The rules of src/lti/identity.ts (lti11_legacy_user_id: ltijs does not keep that launch claim; the tool does).
+const identityStrategy = z.custom<IdentityStrategy>(isIdentityStrategy, IDENTITY_STRATEGY_RULE);
 
 /** A platform (LMS) registration, as the operator declares it (PLATFORMS_JSON). */
 export const platformConfigSchema = z.object({
@@ -34,13 +33,7 @@ export const platformConfigSchema = z.object({
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .optional(),
-  thresholds: z
-    .unknown()
-    .superRefine((v, ctx) => {
-      for (const p of thresholdProblems(v)) ctx.addIssue({ code: 'custom', message: p.message, path: p.field ? [p.field] : [] });
-    })
-    .transform((v) => v as { high: number; elevated: number })
-    .optional(),
+  thresholds: riskThresholdsSchema.optional(),
   studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
   /**
    * More origins allowed to frame the tool for this LMS, beyond its issuer and authentication
@@ -62,7 +55,7 @@ const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   EMBEDDED_DB_DIR: z.string().default('.data/postgres'),
   ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
-  ISNOTAI_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.isnotai.com'),
+  ISNOTAI_BASE_URL: z.url({ protocol: /^https?$/ }).default(ISNOTAI_REGIONS.us),
   PLATFORMS_JSON: z.string().optional(),
   TOKEN_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
   COOKIE_SECURE: boolish.default(true),
@@ -94,7 +87,7 @@ export interface AppConfig {
 }
 
 export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
+  readonly code = 'config_invalid';
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';

@@ -12,7 +12,7 @@ import { MIN_SECRET_LENGTH, migrateToLatest, openDatabase, rotateEncryptionKey, 
 
 export class RotateKeyUsageError extends Error {
   override readonly name = 'RotateKeyUsageError';
-  readonly code = 'ROTATE_KEY_USAGE';
+  readonly code = 'rotate_key_usage';
   constructor(readonly problems: string[]) {
     super(`Cannot rotate the encryption key:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }

@@ -3,12 +3,12 @@
  * people. The LMS emulator serves these people (launches, Names and Roles) and the isnotai
  * simulator generates sessions for their `isnotaiUserId`, so both sides agree on who exists.
  *
- * Identity, as the real LMSs send it (PRODUCT.md "Identity"):
+ * Identity, as the real LMSs send it (docs/product.md "Identity"):
  * - Moodle: `sub` is the numeric Moodle user id; the isnotai userId is that same id.
  * - Canvas: `sub` is an opaque UUID (the user's lti_id); the numeric Canvas user id arrives only
  *   in a custom claim (`canvas_user_id` = `$Canvas.user.id`), and the isnotai userId is that id.
  *
- * The first Moodle people are exactly the ones in shared/fixtures/moodle-4.4 (ids 2..10).
+ * The first Moodle people are exactly the ones in test/lms/fixtures/moodle-4.4 (ids 2..10).
  */
 import { hashSeed, pick, seededRng } from './random';
 
@@ -86,7 +86,7 @@ function makePerson(kind: PlatformKind, lmsUserId: string, rngSeed: string, fixe
   };
 }
 
-/** The people of shared/fixtures/moodle-4.4, as that Moodle sent them. */
+/** The people of test/lms/fixtures/moodle-4.4, as that Moodle sent them. */
 const MOODLE_FIXTURE_PEOPLE: Array<Partial<Person> & { lmsUserId: string; role: CourseRole | 'admin' }> = [
   { lmsUserId: '2', givenName: 'Admin', familyName: 'User', name: 'Admin User', email: 'admin@example.edu', username: 'admin', sourcedId: '', role: 'admin' },
   { lmsUserId: '3', givenName: 'Tina', familyName: 'Teacher', name: 'Tina Teacher', email: 'teacher1@example.edu', username: 'teacher1', sourcedId: 'TEACHER1', role: 'instructor' },

@@ -204,7 +204,7 @@ async function readText(body: Dispatcher.ResponseData['body']): Promise<string> 
     size += buf.length;
     if (size > MAX_BODY_BYTES) {
       body.destroy();
-      throw Object.assign(new Error(`response body exceeds ${MAX_BODY_BYTES} bytes`), { code: 'ISNOTAI_BODY_TOO_LARGE' });
+      throw Object.assign(new Error(`response body exceeds ${MAX_BODY_BYTES} bytes`), { code: 'body_too_large' });
     }
     chunks.push(buf);
   }

@@ -10,7 +10,7 @@ export async function mapWithConcurrency<T, R>(
   fn: (item: T, index: number) => Promise<R>,
 ): Promise<Array<Settled<R>>> {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`mapWithConcurrency: limit must be an integer ≥ 1, got ${limit}`);
-  const results: Array<Settled<R>> = new Array(items.length);
+  const results = new Array<Settled<R>>(items.length);
   let next = 0;
   async function worker(): Promise<void> {
     while (next < items.length) {

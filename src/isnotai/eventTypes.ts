@@ -1,8 +1,8 @@
 /**
  * The event message types. The API documents that `type` accepts "message-type byte as
  * decimal/hex (e.g. 1, 0x01) or short name (e.g. init, mouse_move, keypress)" but does not publish
- * the table. This is our table (the simulator serves it; the UI uses the categories, which match
- * the buckets of `details.eventCounts`). The client never validates `type` against it, so a real
+ * the table. This is our table: the simulator serves it and counts events by its categories, which
+ * match the buckets of `details.eventCounts`. The client never validates `type` against it, so a real
  * API with more types still works.
  */
 export type EventCategory = 'mouse' | 'scroll' | 'keyboard' | 'touch' | 'form' | 'other';
@@ -32,10 +32,6 @@ export const EVENT_TYPES: readonly EventTypeInfo[] = [
 
 const BY_ID = new Map(EVENT_TYPES.map((t) => [t.id, t]));
 const BY_NAME = new Map(EVENT_TYPES.map((t) => [t.name, t]));
-
-export function eventTypeById(id: number): EventTypeInfo | undefined {
-  return BY_ID.get(id);
-}
 
 export function eventTypeByName(name: string): EventTypeInfo | undefined {
   return BY_NAME.get(name);

@@ -5,6 +5,6 @@ export * from './client';
 export * from './pagination';
 export * from './concurrency';
 export * from './eventTypes';
-export { ISNOTAI_REGIONS, isIsnotaiRegion, type IsnotaiRegion } from './regions';
+export { ISNOTAI_REGIONS } from './regions';
 export { closeAllPools, createDispatcherCache, type DispatcherCache } from './pools';
 export { DEFAULT_RETRY_POLICY, parseRetryAfter, backoffDelayMs, type RetryPolicy } from './retry';

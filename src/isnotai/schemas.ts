@@ -1,8 +1,8 @@
 /**
- * zod schemas for every upstream body (shared/seeds/000…003). The client parses each 2xx body
- * with these before anything else sees it; a mismatch becomes an IsnotaiResponseError that names
- * the offending field. Unknown extra fields are stripped (the API may grow), missing or mistyped
- * documented fields are errors.
+ * zod schemas for every upstream body (the API as docs/isnotai.md "The API" describes it). The
+ * client parses each 2xx body with these before anything else sees it; a mismatch becomes an
+ * IsnotaiResponseError that names the offending field. Unknown extra fields are stripped (the API
+ * may grow), missing or mistyped documented fields are errors.
  */
 import { z } from 'zod';
 import type { ErrorEnvelope, IsnotaiEvent, IsnotaiSession, Page, SessionDetails } from './types';

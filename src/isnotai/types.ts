@@ -1,6 +1,7 @@
 /**
- * The isnotai API's data shapes, as published (shared/seeds/000…003). These are the types after
- * validation at the client boundary; nothing downstream sees unvalidated upstream JSON.
+ * The isnotai API's data shapes, as isnotai publishes them (docs/isnotai.md "The API"). These are
+ * the types after validation at the client boundary; nothing downstream sees unvalidated upstream
+ * JSON.
  */
 
 /** One browser tracking session (PublicSession). */

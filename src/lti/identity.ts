@@ -1,14 +1,45 @@
 /**
- * Maps an LMS identity onto the isnotai userId (PRODUCT.md "Identity"). The same mapping is applied
- * to the launching user and to Names and Roles members, or the instructor's roster and a student's
+ * Maps an LMS identity onto the isnotai userId (docs/product.md "Identity"). The same mapping is
+ * applied to the launching user and to Names and Roles members, or the instructor's roster and a student's
  * own view would disagree.
  *
  * A mapping may declare the shape of a valid id (Canvas's user id is digits). A value that is not
  * of that shape is reported as such, never looked up: a lookup of "abc" would answer "no sessions
  * recorded", which hides a broken mapping behind a reassuring page.
+ *
+ * This module is the one definition of the mappings: their names (checked here for the configuration),
+ * the default mapping and id shape of each kind of LMS, and how each reads a launch or a roster member.
  */
-export type IdentityStrategy = 'sub' | 'lis_person_sourcedid' | 'lti11_legacy_user_id' | `custom:${string}`;
 
+/** The mappings that read a claim every launch may carry (the same names in docs/product.md "Identity"). */
+const FIXED_STRATEGIES = ['sub', 'lis_person_sourcedid', 'lti11_legacy_user_id'] as const;
+/** `custom:<name>` reads the LTI custom claim `<name>` (e.g. Canvas's `canvas_user_id=$Canvas.user.id`). */
+const CUSTOM_PREFIX = 'custom:';
+/** The characters and length of a custom claim's name (the database's check on the column says the same). */
+const CUSTOM_NAME = /^[A-Za-z0-9_.$-]{1,100}$/;
+
+export type IdentityStrategy = (typeof FIXED_STRATEGIES)[number] | `custom:${string}`;
+
+/** The one rule for a mapping's name, as an operator reads it in an error message. */
+export const IDENTITY_STRATEGY_RULE =
+  `must be ${FIXED_STRATEGIES.join(', ')} or custom:<name> (a name of 1 to 100 letters, digits, "_", ".", "$" or "-")`;
+
+/**
+ * Whether a text names a mapping. The configuration (PLATFORMS_JSON) checks with this; the settings
+ * table's check constraint (migration 002) refuses the same values.
+ */
+export function isIdentityStrategy(text: unknown): text is IdentityStrategy {
+  if (typeof text !== 'string') return false;
+  if ((FIXED_STRATEGIES as readonly string[]).includes(text)) return true;
+  return text.startsWith(CUSTOM_PREFIX) && CUSTOM_NAME.test(text.slice(CUSTOM_PREFIX.length));
+}
+
+/** The custom claim a `custom:<name>` mapping reads, or null for the fixed mappings. */
+function customClaimName(strategy: IdentityStrategy): string | null {
+  return strategy.startsWith(CUSTOM_PREFIX) ? strategy.slice(CUSTOM_PREFIX.length) : null;
+}
+
+/** The mapping a platform of each kind gets when its configuration names none. */
 export const DEFAULT_STRATEGY: Record<'moodle' | 'canvas' | 'other', IdentityStrategy> = {
   moodle: 'sub',
   // Canvas's sub is an opaque UUID; the numeric user id only arrives through a custom parameter
@@ -135,8 +166,8 @@ export function mapLaunchIdentity(src: LaunchIdentitySource, mapping: IdentitySt
   if (strategy === 'sub') return mapValue(src.sub, pattern);
   if (strategy === 'lis_person_sourcedid') return mapValue(src.lis?.person_sourcedid, pattern);
   if (strategy === 'lti11_legacy_user_id') return mapValue(src.lti11LegacyUserId, pattern);
-  const name = strategy.slice('custom:'.length);
-  return mapValue(src.custom?.[name], pattern);
+  const name = customClaimName(strategy);
+  return name === null ? { userId: null, problem: { kind: 'missing' } } : mapValue(src.custom?.[name], pattern);
 }
 
 export function mapMemberIdentity(m: MemberIdentitySource, mapping: IdentityStrategy | IdentityMapping): MappedIdentity {
@@ -144,9 +175,10 @@ export function mapMemberIdentity(m: MemberIdentitySource, mapping: IdentityStra
   if (strategy === 'sub') return mapValue(m.user_id, pattern);
   if (strategy === 'lis_person_sourcedid') return mapValue(m.lis_person_sourcedid, pattern);
   if (strategy === 'lti11_legacy_user_id') return mapValue(m.lti11_legacy_user_id, pattern);
-  const name = strategy.slice('custom:'.length);
+  const name = customClaimName(strategy);
   // The first usable value wins; otherwise the most telling problem (a value over none).
   let problem: IdentityProblem = { kind: 'missing' };
+  if (name === null) return { userId: null, problem };
   const consider = (v: unknown): string | null => {
     const r = mapValue(v, pattern);
     if (r.problem === null) return r.userId;

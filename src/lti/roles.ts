@@ -1,6 +1,6 @@
 /**
- * Who is launching, from the LTI role URIs as Canvas and Moodle send them (PRODUCT.md "Roles as the
- * LMSs send them"). Both the full vocabulary URIs and the short forms (`Instructor`, `Learner`, as
+ * Who is launching, from the LTI role URIs as Canvas and Moodle send them (docs/product.md
+ * "Roles"). Both the full vocabulary URIs and the short forms (`Instructor`, `Learner`, as
  * Names and Roles answers carry them) are understood.
  */
 export type Audience = 'admin' | 'instructor' | 'student';
@@ -33,11 +33,6 @@ export function audienceFor(roles: readonly string[] | undefined | null): Audien
   if (norm.some((r) => INSTRUCTOR_ROLES.has(r))) return 'instructor';
   if (norm.some((r) => LEARNER_ROLES.has(r))) return 'student';
   return null;
-}
-
-/** True for a Names and Roles member who is a learner of the course (and not also its teacher). */
-export function isLearnerMember(roles: readonly string[] | undefined | null): boolean {
-  return audienceFor(roles) === 'student';
 }
 
 /** Readable names for the roles we refuse, for the "no access" page. */

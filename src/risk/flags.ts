@@ -1,7 +1,7 @@
 /**
  * Human descriptions for isnotai detection flags. The API documents `detectionFlags` only as
- * strings, so unknown flags are expected: they are shown verbatim (as escaped text) with a
- * generic note, never dropped.
+ * strings, so unknown flags are expected: they are shown verbatim (as escaped text) without a
+ * description, never dropped.
  */
 
 const KNOWN_FLAGS: Readonly<Record<string, string>> = Object.freeze({
@@ -19,27 +19,7 @@ const KNOWN_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   inconsistent_user_agent: 'Browser identity and its actual capabilities did not match',
 });
 
-export const UNKNOWN_FLAG_DESCRIPTION = 'A detection flag this tool does not describe yet; shown as the API sent it';
-
 /** The description of a known flag, or null when the flag is not one we describe. */
 export function describeFlag(flag: string): string | null {
   return Object.prototype.hasOwnProperty.call(KNOWN_FLAGS, flag) ? (KNOWN_FLAGS[flag] as string) : null;
-}
-
-export interface FlagText {
-  /** The flag exactly as the API sent it (render as text). */
-  code: string;
-  description: string;
-  known: boolean;
-}
-
-/** Code + description for display, with the fallback for unknown flags. */
-export function flagText(flag: string): FlagText {
-  const known = describeFlag(flag);
-  return { code: flag, description: known ?? UNKNOWN_FLAG_DESCRIPTION, known: known !== null };
-}
-
-/** The flags this tool describes, e.g. for a legend or a filter's suggestions. */
-export function knownFlags(): string[] {
-  return Object.keys(KNOWN_FLAGS).sort();
 }

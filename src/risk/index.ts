@@ -1,8 +1,7 @@
-/** The risk model: pure functions, no I/O. See PRODUCT.md "Risk, explained". */
-export { DEFAULT_THRESHOLDS, RiskThresholdError, thresholdProblems, validateThresholds, type RiskThresholdErrorCode, type RiskThresholdProblem, type RiskThresholds } from './thresholds';
+/** The risk model: pure functions, no I/O. The rules: docs/product.md "Risk thresholds". */
+export { DEFAULT_THRESHOLDS, thresholdProblems, type RiskThresholdProblem, type RiskThresholds } from './thresholds';
 export {
   formatThreshold,
-  isRiskLevel,
   isValidScore,
   RISK_LEVELS,
   riskRank,
@@ -22,4 +21,4 @@ export {
   type RiskWindow,
   type SummarisableSession,
 } from './summary';
-export { describeFlag, flagText, knownFlags, UNKNOWN_FLAG_DESCRIPTION, type FlagText } from './flags';
+export { describeFlag } from './flags';

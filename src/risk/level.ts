@@ -11,12 +11,8 @@ export type SessionRiskLevel = Exclude<RiskLevel, 'none'>;
 /** Highest first: the order used for "highest level" and default sorting. */
 export const RISK_LEVELS: readonly RiskLevel[] = Object.freeze(['high', 'elevated', 'low', 'none'] as const);
 
-export function isRiskLevel(value: unknown): value is RiskLevel {
-  return typeof value === 'string' && (RISK_LEVELS as readonly string[]).includes(value);
-}
-
 export class RiskScoreError extends Error {
-  readonly code = 'INVALID_BOT_SCORE' as const;
+  readonly code = 'invalid_bot_score' as const;
   constructor(readonly score: unknown) {
     super(`Bot score must be a number from 0 to 1, got ${String(score)}`);
     this.name = 'RiskScoreError';

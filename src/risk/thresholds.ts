@@ -1,7 +1,9 @@
 /**
  * Risk thresholds: the bot-score lines at which a session becomes "elevated" and "high".
- * Per-platform configurable; the defaults follow PRODUCT.md (high at the API's own `botOnly` line).
+ * Per-platform configurable; the defaults (high at the API's own `botOnly` line) and the rule are
+ * in docs/product.md "Risk thresholds".
  */
+import { z } from 'zod';
 
 export interface RiskThresholds {
   /** A session with botScore ≥ high is "high". */
@@ -12,16 +14,6 @@ export interface RiskThresholds {
 
 export const DEFAULT_THRESHOLDS: Readonly<RiskThresholds> = Object.freeze({ high: 0.7, elevated: 0.4 });
 
-export type RiskThresholdErrorCode = 'INVALID_RISK_THRESHOLDS';
-
-export class RiskThresholdError extends Error {
-  readonly code: RiskThresholdErrorCode = 'INVALID_RISK_THRESHOLDS';
-  constructor(message: string) {
-    super(message);
-    this.name = 'RiskThresholdError';
-  }
-}
-
 export interface RiskThresholdProblem {
   /** The field at fault, or null when the value is not an object at all. */
   field: 'high' | 'elevated' | null;
@@ -29,9 +21,10 @@ export interface RiskThresholdProblem {
 }
 
 /**
- * What is wrong with a pair of thresholds: both finite numbers, 0 < elevated < high ≤ 1. This is
- * the one rule; the configuration (PLATFORMS_JSON), the settings store and the database's check
- * constraint all say the same. An "elevated" line at 0 would leave no session "low".
+ * What is wrong with a pair of thresholds: both finite numbers, 0 < elevated < high ≤ 1, always
+ * given together. This is the one rule; the configuration (PLATFORMS_JSON) and the settings store
+ * read thresholds through riskThresholdsSchema, and the database's check constraint says the same.
+ * An "elevated" line at 0 would leave no session "low".
  */
 export function thresholdProblems(input: unknown): RiskThresholdProblem[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -51,16 +44,15 @@ export function thresholdProblems(input: unknown): RiskThresholdProblem[] {
 }
 
 /**
- * Checks the thresholds (thresholdProblems) and returns a fresh, plain copy. Thresholds come from
- * configuration, settings forms and the database, so the input is typed `unknown`.
- * @throws RiskThresholdError naming what is wrong.
+ * The thresholds as the configuration (PLATFORMS_JSON `thresholds`) and the settings store
+ * (`riskThresholds`) read them: thresholdProblems, each problem at its field, then a plain copy.
  */
-export function validateThresholds(input: unknown): RiskThresholds {
-  const problems = thresholdProblems(input);
-  if (problems.length > 0) {
-    const object = problems.length === 1 && problems[0]!.field === null;
-    throw new RiskThresholdError(object ? `Risk thresholds ${problems[0]!.message}` : `Invalid risk thresholds: ${problems.map((p) => p.message).join('; ')}`);
-  }
-  const { high, elevated } = input as RiskThresholds;
-  return { high, elevated };
-}
+export const riskThresholdsSchema = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    for (const p of thresholdProblems(value)) ctx.addIssue({ code: 'custom', message: p.message, path: p.field ? [p.field] : [] });
+  })
+  .transform((value): RiskThresholds => {
+    const { high, elevated } = value as RiskThresholds;
+    return { high, elevated };
+  });

@@ -101,7 +101,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) {
     const detail = r.error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ');
-    throw new StoreError('INVALID_ARGUMENT', `Invalid ${what}: ${detail}`);
+    throw new StoreError('invalid_argument', `Invalid ${what}: ${detail}`);
   }
   return r.data;
 }

@@ -53,7 +53,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Store>
 
 export class MigrationError extends Error {
   override readonly name = 'MigrationError';
-  readonly code = 'MIGRATION_FAILED';
+  readonly code = 'migration_failed';
   constructor(
     readonly migrationName: string | undefined,
     options: { cause?: unknown },

@@ -79,7 +79,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   // A demo stopped with kill -9 leaves its pid file behind; PostgreSQL then refuses to start.
   const stalePid = postmasterPid(dataDir);
   if (stalePid !== undefined) {
-    let alive = false;
+    let alive: boolean;
     try {
       process.kill(stalePid, 0);
       alive = true;

@@ -24,7 +24,7 @@ import path from 'node:path';
 
 export class EmbeddedPostgresError extends Error {
   override readonly name = 'EmbeddedPostgresError';
-  readonly code = 'EMBEDDED_POSTGRES_UNREACHABLE';
+  readonly code = 'embedded_postgres_unreachable';
 }
 
 export interface PostgresIds {

@@ -1,26 +1,27 @@
 /**
- * Errors raised by the store. Callers branch on `code` (stable), never on the message.
+ * Errors raised by the store. Callers branch on `code` (stable, lowercase snake_case like every
+ * code the tool emits), never on the message.
  * Messages name the collection/field involved but never a value (values may be secrets or tokens).
  */
 export type StoreErrorCode =
-  | 'PROVIDER_NOT_DEPLOYED' // ltijs called the plugin before setup() or after Close()
-  | 'STORE_NOT_MIGRATED' // the tables are missing: migrateToLatest() was not run
-  | 'MISSING_COLLECTION'
-  | 'MISSING_PARAMS'
-  | 'UNKNOWN_COLLECTION'
-  | 'UNKNOWN_FIELD' // a query/item/index/modification field the collection does not have
-  | 'UNSUPPORTED_QUERY_VALUE' // operators ({$in: …}) or values of the wrong type
-  | 'EMPTY_QUERY' // Delete with {} would wipe a collection; ltijs never asks for that
-  | 'MISSING_FIELD' // a key field needed to store the row is absent
-  | 'REPLACE_NEEDS_UNIQUE_KEY' // Replace's query must name exactly one unique key (atomic upsert)
-  | 'REPLACE_KEY_MISMATCH' // the item contradicts the query it replaces
-  | 'NOT_ENCRYPTED_COLLECTION'
-  | 'ENCRYPTION_KEY_REQUIRED'
-  | 'DUPLICATE_KEY'
-  | 'NONCE_ALREADY_RECEIVED' // same name ltijs uses for a replayed nonce
-  | 'INVALID_ARGUMENT'
-  | 'INVALID_SETTINGS'
-  | 'DATABASE_UNAVAILABLE'; // the server refused or dropped the connection (see isDatabaseUnavailable)
+  | 'provider_not_deployed' // ltijs called the plugin before setup() or after Close()
+  | 'store_not_migrated' // the tables are missing: migrateToLatest() was not run
+  | 'missing_collection'
+  | 'missing_params'
+  | 'unknown_collection'
+  | 'unknown_field' // a query/item/index/modification field the collection does not have
+  | 'unsupported_query_value' // operators ({$in: …}) or values of the wrong type
+  | 'empty_query' // Delete with {} would wipe a collection; ltijs never asks for that
+  | 'missing_field' // a key field needed to store the row is absent
+  | 'replace_needs_unique_key' // Replace's query must name exactly one unique key (atomic upsert)
+  | 'replace_key_mismatch' // the item contradicts the query it replaces
+  | 'not_encrypted_collection'
+  | 'encryption_key_required'
+  | 'duplicate_key'
+  | 'nonce_already_received' // a replayed nonce; the message is ltijs's own NONCE_ALREADY_RECEIVED
+  | 'invalid_argument'
+  | 'invalid_settings'
+  | 'database_unavailable'; // the server refused or dropped the connection (see isDatabaseUnavailable)
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
@@ -49,7 +50,7 @@ export function pgErrorCode(err: unknown): string | undefined {
  * message, so a database outage must be recognisable by the message alone (src/web/launchErrors.ts).
  * The message starts with this code; the driver's own words follow, for the log.
  */
-export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
+export const DATABASE_UNAVAILABLE = 'database_unavailable';
 
 /** SQLSTATE classes and codes that mean "the server is not there for us now", not "the query is wrong". */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4])/;
@@ -62,7 +63,7 @@ const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when tr
 /** Whether an error from the driver (or a StoreError wrapping one) means the database is unreachable. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof StoreError && e.code === 'DATABASE_UNAVAILABLE') return true;
+    if (e instanceof StoreError && e.code === 'database_unavailable') return true;
     if (typeof e !== 'object') return false;
     const code = pgErrorCode(e);
     const message = e instanceof Error ? e.message : '';
@@ -79,5 +80,5 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 /** The error ltijs will see when the database is unreachable: recognisable by its message. */
 export function databaseUnavailable(cause: unknown): StoreError {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new StoreError('DATABASE_UNAVAILABLE', `${DATABASE_UNAVAILABLE}: ${detail.slice(0, 300)}`, { cause });
+  return new StoreError('database_unavailable', `${DATABASE_UNAVAILABLE}: ${detail.slice(0, 300)}`, { cause });
 }

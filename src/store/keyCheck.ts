@@ -1,4 +1,7 @@
 /**
+ * Guards ENCRYPTION_KEY: start-up and /healthz find out whether it decrypts what is stored, and
+ * `npm run rotate-key` re-encrypts everything under a new one.
+ *
  * ENCRYPTION_KEY encrypts what the tool stores: the isnotai API keys (./secrets, AES-GCM) and
  * ltijs's platform key pairs and access tokens (ltijs's scheme, ./ltijsPlugin). An instance given
  * another key used to start, answer /healthz with 200, fail every page that needed a secret, and
@@ -20,11 +23,11 @@ const CHECK_ID = 'encryption_key';
 const CHECK_VALUE = 'isnotai-lti encryption key check v1';
 const CHECK_CONTEXT = 'key_check.encryption_key';
 
-export type KeyCheckErrorCode = 'ENCRYPTION_KEY_MISMATCH' | 'ENCRYPTION_KEY_UNCHANGED';
+export type KeyCheckErrorCode = 'encryption_key_mismatch' | 'encryption_key_unchanged';
 
 export class EncryptionKeyMismatchError extends Error {
   override readonly name = 'EncryptionKeyMismatchError';
-  readonly code: KeyCheckErrorCode = 'ENCRYPTION_KEY_MISMATCH';
+  readonly code: KeyCheckErrorCode = 'encryption_key_mismatch';
   constructor(
     /** What did not decrypt, one human-readable line each. */
     readonly undecryptable: string[],
@@ -41,7 +44,7 @@ export class EncryptionKeyMismatchError extends Error {
 export class KeyRotationError extends Error {
   override readonly name = 'KeyRotationError';
   constructor(
-    readonly code: KeyCheckErrorCode | 'ROTATION_INVALID',
+    readonly code: KeyCheckErrorCode | 'rotation_invalid',
     message: string,
   ) {
     super(message);
@@ -175,7 +178,7 @@ export interface RotationResult {
  * locked against writers; refuses, changing nothing, if `oldKey` does not decrypt all of them.
  */
 export async function rotateEncryptionKey(db: Db, oldKey: string, newKey: string): Promise<RotationResult> {
-  if (oldKey === newKey) throw new KeyRotationError('ENCRYPTION_KEY_UNCHANGED', 'OLD_ENCRYPTION_KEY and NEW_ENCRYPTION_KEY are the same key: nothing to rotate.');
+  if (oldKey === newKey) throw new KeyRotationError('encryption_key_unchanged', 'OLD_ENCRYPTION_KEY and NEW_ENCRYPTION_KEY are the same key: nothing to rotate.');
   // Fails on a too-short new key with a message naming the rule, before anything is touched.
   encryptSecret('', newKey);
   return db.transaction().execute(async (trx) => {
@@ -216,7 +219,7 @@ export async function rotateEncryptionKey(db: Db, oldKey: string, newKey: string
       .onConflict((oc) => oc.column('id').doUpdateSet({ value_encrypted: (eb) => eb.ref('excluded.value_encrypted'), updated_at: new Date() }))
       .execute();
     const left = await undecryptableWith(trx, newKey);
-    if (left.length > 0) throw new KeyRotationError('ROTATION_INVALID', `The rotation was rolled back: the new key did not decrypt ${left.join('; ')}.`);
+    if (left.length > 0) throw new KeyRotationError('rotation_invalid', `The rotation was rolled back: the new key did not decrypt ${left.join('; ')}.`);
     return result;
   });
 }

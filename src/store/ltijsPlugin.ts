@@ -61,10 +61,10 @@ export class PostgresLtiDatabase {
     // that brought it there.
     const tidyUp = { Get: false, Delete: true } as const;
     for (const method of ['Get', 'Insert', 'Replace', 'Modify', 'Delete'] as const) {
-      const original = this[method] as (...args: unknown[]) => Promise<unknown>;
+      const original = (this[method] as (...args: unknown[]) => Promise<unknown>).bind(this);
       (this as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
         try {
-          return await original.apply(this, args);
+          return await original(...args);
         } catch (err) {
           if (!isDatabaseUnavailable(err)) throw err;
           const collection = method === 'Delete' ? args[0] : args[1];
@@ -82,7 +82,7 @@ export class PostgresLtiDatabase {
       FROM unnest(${Object.values(COLLECTIONS).map((c) => c.table)}::text[]) AS t(name)
       WHERE to_regclass(t.name) IS NULL`.execute(this.#db);
     if ((rows[0]?.missing ?? 1) > 0) {
-      throw new StoreError('STORE_NOT_MIGRATED', 'The ltijs tables do not exist: run migrateToLatest() before deploying ltijs');
+      throw new StoreError('store_not_migrated', 'The ltijs tables do not exist: run migrateToLatest() before deploying ltijs');
     }
     this.#deployed = true;
     return true;
@@ -97,7 +97,7 @@ export class PostgresLtiDatabase {
   async Get(ENCRYPTIONKEY: EncryptionKey, collection: string, query?: LtiDocument | null): Promise<LtiDocument[] | false> {
     const spec = this.#spec(collection);
     if (ENCRYPTIONKEY && spec.storage !== 'encrypted') {
-      throw new StoreError('NOT_ENCRYPTED_COLLECTION', `ltijs does not encrypt the ${spec.name} collection`);
+      throw new StoreError('not_encrypted_collection', `ltijs does not encrypt the ${spec.name} collection`);
     }
     const { rows } = await sql<Row>`
       SELECT * FROM ${sql.table(spec.table)}
@@ -111,7 +111,7 @@ export class PostgresLtiDatabase {
 
   async Insert(ENCRYPTIONKEY: EncryptionKey, collection: string, item: LtiDocument, index?: LtiDocument): Promise<true> {
     this.#assertDeployed();
-    if (!collection || !item || (ENCRYPTIONKEY && !index)) throw new StoreError('MISSING_PARAMS', 'Insert needs a collection, an item, and an index for encrypted collections');
+    if (!collection || !item || (ENCRYPTIONKEY && !index)) throw new StoreError('missing_params', 'Insert needs a collection, an item, and an index for encrypted collections');
     const spec = this.#spec(collection);
     const row = await this.#toRow(spec, ENCRYPTIONKEY, item, index, {});
     const insert = sql`INSERT INTO ${sql.table(spec.table)} (${sql.join(row.columns.map((c) => sql.ref(c)))}) VALUES (${sql.join(row.values)})`;
@@ -128,21 +128,21 @@ export class PostgresLtiDatabase {
     const { rows } = await statement.execute(this.#db);
     if (rows.length === 0) {
       if (spec.name === 'nonce') // The same message ltijs's own check throws, so its error page says the same thing.
-        throw new StoreError('NONCE_ALREADY_RECEIVED', 'NONCE_ALREADY_RECEIVED');
-      throw new StoreError('DUPLICATE_KEY', `A ${spec.name} with this key already exists`);
+        throw new StoreError('nonce_already_received', 'NONCE_ALREADY_RECEIVED');
+      throw new StoreError('duplicate_key', `A ${spec.name} with this key already exists`);
     }
     return true;
   }
 
   async Replace(ENCRYPTIONKEY: EncryptionKey, collection: string, query: LtiDocument, item: LtiDocument, index?: LtiDocument): Promise<true> {
     this.#assertDeployed();
-    if (!collection || !item || (ENCRYPTIONKEY && !index)) throw new StoreError('MISSING_PARAMS', 'Replace needs a collection, an item, and an index for encrypted collections');
+    if (!collection || !item || (ENCRYPTIONKEY && !index)) throw new StoreError('missing_params', 'Replace needs a collection, an item, and an index for encrypted collections');
     const spec = this.#spec(collection);
     const queryFields = Object.keys(query ?? {}).sort();
     for (const f of queryFields) this.#field(spec, f);
     const key = spec.uniqueKeys.find((k) => k.length === queryFields.length && [...k].sort().every((f, i) => f === queryFields[i]));
     if (!key) {
-      throw new StoreError('REPLACE_NEEDS_UNIQUE_KEY', `Replace on ${spec.name} must query by exactly one unique key (${spec.uniqueKeys.map((k) => k.join('+')).join(' or ')})`);
+      throw new StoreError('replace_needs_unique_key', `Replace on ${spec.name} must query by exactly one unique key (${spec.uniqueKeys.map((k) => k.join('+')).join(' or ')})`);
     }
     const row = await this.#toRow(spec, ENCRYPTIONKEY, item, index, query);
     const keyColumns = new Set(key.map((f) => spec.fields[f]!.column));
@@ -158,14 +158,14 @@ export class PostgresLtiDatabase {
 
   async Modify(ENCRYPTIONKEY: EncryptionKey, collection: string, query: LtiDocument, modification: LtiDocument): Promise<true> {
     this.#assertDeployed();
-    if (!collection || !query || !modification) throw new StoreError('MISSING_PARAMS', 'Modify needs a collection, a query and a modification');
+    if (!collection || !query || !modification) throw new StoreError('missing_params', 'Modify needs a collection, a query and a modification');
     const spec = this.#spec(collection);
     const where = this.#where(spec, query);
     const mod = definedEntries(modification);
     if (mod.length === 0) return true;
 
     if (ENCRYPTIONKEY) {
-      if (spec.storage !== 'encrypted') throw new StoreError('NOT_ENCRYPTED_COLLECTION', `ltijs does not encrypt the ${spec.name} collection`);
+      if (spec.storage !== 'encrypted') throw new StoreError('not_encrypted_collection', `ltijs does not encrypt the ${spec.name} collection`);
       // Read-modify-write of an encrypted document: lock the rows so two writers cannot lose an update.
       await this.#db.transaction().execute(async (trx) => {
         const { rows } = await sql<{ ctid: string; iv: string; data: string }>`
@@ -201,10 +201,10 @@ export class PostgresLtiDatabase {
 
   async Delete(collection: string, query: LtiDocument): Promise<true> {
     this.#assertDeployed();
-    if (!collection || !query) throw new StoreError('MISSING_PARAMS', 'Delete needs a collection and a query');
+    if (!collection || !query) throw new StoreError('missing_params', 'Delete needs a collection and a query');
     const spec = this.#spec(collection);
     // Mongo would delete everything for {}; ltijs never asks that, and a bug that did would wipe keys.
-    if (Object.keys(query).length === 0) throw new StoreError('EMPTY_QUERY', `Refusing to delete every ${spec.name}`);
+    if (Object.keys(query).length === 0) throw new StoreError('empty_query', `Refusing to delete every ${spec.name}`);
     // Expired rows go too (no TTL condition): deleting is what the sweeper would do anyway.
     await sql`DELETE FROM ${sql.table(spec.table)} WHERE ${this.#where(spec, query, false)}`.execute(this.#db);
     return true;
@@ -238,13 +238,13 @@ export class PostgresLtiDatabase {
   // -------------------------------------------------------------------------------------------
 
   #assertDeployed(): void {
-    if (!this.#deployed) throw new StoreError('PROVIDER_NOT_DEPLOYED', 'The ltijs database plugin is used before setup() or after Close()');
+    if (!this.#deployed) throw new StoreError('provider_not_deployed', 'The ltijs database plugin is used before setup() or after Close()');
   }
 
   #spec(collection: string): CollectionSpec {
     this.#assertDeployed();
-    if (!collection) throw new StoreError('MISSING_COLLECTION', 'No collection given');
-    if (!isLtiCollection(collection)) throw new StoreError('UNKNOWN_COLLECTION', `ltijs has no collection named ${JSON.stringify(String(collection)).slice(0, 60)}`);
+    if (!collection) throw new StoreError('missing_collection', 'No collection given');
+    if (!isLtiCollection(collection)) throw new StoreError('unknown_collection', `ltijs has no collection named ${JSON.stringify(String(collection)).slice(0, 60)}`);
     return COLLECTIONS[collection];
   }
 
@@ -260,7 +260,7 @@ export class PostgresLtiDatabase {
 
   /** Equality on real columns only; null/undefined match nothing stored (every key is NOT NULL). */
   #where(spec: CollectionSpec, query: LtiDocument, liveOnly = true): RawBuilder<unknown> {
-    if (typeof query !== 'object' || Array.isArray(query)) throw new StoreError('UNSUPPORTED_QUERY_VALUE', 'A query must be an object');
+    if (typeof query !== 'object' || Array.isArray(query)) throw new StoreError('unsupported_query_value', 'A query must be an object');
     const conditions: RawBuilder<unknown>[] = [sql`TRUE`];
     for (const [name, value] of Object.entries(query)) {
       const field = this.#field(spec, name);
@@ -283,14 +283,14 @@ export class PostgresLtiDatabase {
     const doc: LtiDocument = {};
     let encrypted: { iv: string; data: string } | undefined;
     if (spec.storage === 'encrypted') {
-      if (!ENCRYPTIONKEY) throw new StoreError('ENCRYPTION_KEY_REQUIRED', `ltijs stores ${spec.name} encrypted; no key was given`);
+      if (!ENCRYPTIONKEY) throw new StoreError('encryption_key_required', `ltijs stores ${spec.name} encrypted; no key was given`);
       for (const [k, v] of definedEntries(index ?? {})) {
         this.#field(spec, k);
         keyValues[k] = v;
       }
       encrypted = await this.Encrypt(JSON.stringify(item), ENCRYPTIONKEY);
     } else {
-      if (ENCRYPTIONKEY) throw new StoreError('NOT_ENCRYPTED_COLLECTION', `ltijs does not encrypt the ${spec.name} collection`);
+      if (ENCRYPTIONKEY) throw new StoreError('not_encrypted_collection', `ltijs does not encrypt the ${spec.name} collection`);
       for (const [k, v] of definedEntries(item)) {
         if (Object.prototype.hasOwnProperty.call(spec.fields, k)) keyValues[k] = v;
         else if (spec.storage === 'doc') doc[k] = v;
@@ -300,7 +300,7 @@ export class PostgresLtiDatabase {
     // Like Mongo's upsert, the query's equality fields fill what the item leaves out.
     for (const [k, v] of Object.entries(query)) {
       if (v === undefined || v === null) continue;
-      if (k in keyValues && keyValues[k] !== v) throw new StoreError('REPLACE_KEY_MISMATCH', `Replace on ${spec.name}: the item's ${k} differs from the query's`);
+      if (k in keyValues && keyValues[k] !== v) throw new StoreError('replace_key_mismatch', `Replace on ${spec.name}: the item's ${k} differs from the query's`);
       keyValues[k] = v;
     }
     const columns: string[] = [];
@@ -310,7 +310,7 @@ export class PostgresLtiDatabase {
       if (value === undefined || value === null) {
         // Mongo's schema default for platformStatus.active; a replacement resets it too.
         if (field.type === 'boolean') value = false;
-        else throw new StoreError('MISSING_FIELD', `A ${spec.name} needs ${name}`);
+        else throw new StoreError('missing_field', `A ${spec.name} needs ${name}`);
       }
       columns.push(field.column);
       values.push(sql`${checkValue(spec, name, field, value, true)}`);
@@ -352,16 +352,16 @@ function definedEntries(obj: LtiDocument): [string, unknown][] {
 }
 
 function unknownField(spec: CollectionSpec, name: string): StoreError {
-  return new StoreError('UNKNOWN_FIELD', `The ${spec.name} collection has no field ${JSON.stringify(name).slice(0, 60)} that can be used here`);
+  return new StoreError('unknown_field', `The ${spec.name} collection has no field ${JSON.stringify(name).slice(0, 60)} that can be used here`);
 }
 
 function checkValue(spec: CollectionSpec, name: string, field: FieldSpec, value: unknown, writing: boolean): string | boolean {
   if (field.type === 'boolean' && typeof value === 'boolean') return value;
   if (field.type === 'text' && typeof value === 'string') return value;
-  throw new StoreError('UNSUPPORTED_QUERY_VALUE', `${spec.name}.${name} ${writing ? 'must be' : 'can only be compared with'} a ${field.type === 'text' ? 'string' : 'boolean'}`);
+  throw new StoreError('unsupported_query_value', `${spec.name}.${name} ${writing ? 'must be' : 'can only be compared with'} a ${field.type === 'text' ? 'string' : 'boolean'}`);
 }
 
 function translateUnique(err: unknown, spec: CollectionSpec): unknown {
-  if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) return new StoreError('DUPLICATE_KEY', `A ${spec.name} with this key already exists`, { cause: err });
+  if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) return new StoreError('duplicate_key', `A ${spec.name} with this key already exists`, { cause: err });
   return err;
 }

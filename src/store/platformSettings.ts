@@ -2,19 +2,20 @@
  * Per-platform settings: which isnotai account (base URL + API key) a platform's launches use,
  * how its users map to isnotai user ids, its risk thresholds and what students see. A row is for
  * an issuer + client id, optionally narrowed to one deployment; a deployment's own row wins over
- * the platform-wide one.
+ * the platform-wide one. Thresholds are checked by the risk model's one rule (src/risk/thresholds.ts);
+ * the identity mapping, whose rule is src/lti/identity.ts, by the table's check constraint, which
+ * refuses the same names (the store sits below src/lti and does not import it).
  *
  * The API key is encrypted at rest (./secrets) with the row's identity as associated data, is
  * never part of a `PlatformSettings` value, and is decrypted only by `getApiKey`.
  */
 import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
-import { DEFAULT_THRESHOLDS, thresholdProblems } from '../risk/thresholds';
+import { ISNOTAI_REGIONS } from '../isnotai/regions';
+import { riskThresholdsSchema, type RiskThresholds } from '../risk/thresholds';
 import { PG_CHECK_VIOLATION, StoreError, pgErrorCode } from './errors';
-import type { IdentityStrategy, PlatformKind, PlatformSettingsTable, Schema, StudentVisibility } from './schema';
+import type { PlatformKind, PlatformSettingsTable, Schema, StudentVisibility } from './schema';
 import { decryptSecret, encryptSecret } from './secrets';
-
-export const DEFAULT_ISNOTAI_BASE_URL = 'https://api.isnotai.com';
 
 export interface PlatformSettings {
   issuer: string;
@@ -26,8 +27,9 @@ export interface PlatformSettings {
   isnotaiBaseUrl: string;
   /** Whether an API key is stored; the key itself is only available through getApiKey. */
   hasApiKey: boolean;
-  identityStrategy: IdentityStrategy;
-  riskThresholds: { high: number; elevated: number };
+  /** A mapping of src/lti/identity.ts (`sub`, `custom:canvas_user_id`, …). */
+  identityStrategy: string;
+  riskThresholds: RiskThresholds;
   studentVisibility: StudentVisibility;
   cacheTtlSeconds: number;
   createdAt: Date;
@@ -46,8 +48,10 @@ export interface PlatformSettingsInput {
   kind?: PlatformKind;
   isnotaiBaseUrl?: string;
   apiKey?: string | null;
-  identityStrategy?: IdentityStrategy;
-  riskThresholds?: { high?: number; elevated?: number };
+  /** Refused (invalid_settings) unless a mapping of src/lti/identity.ts. */
+  identityStrategy?: string;
+  /** Both lines, always together (a pair is checked as one). */
+  riskThresholds?: RiskThresholds;
   studentVisibility?: StudentVisibility;
   cacheTtlSeconds?: number;
 }
@@ -56,7 +60,6 @@ export interface PlatformSettingsRepository {
   /** The deployment's own settings if any, else the platform-wide ones, else undefined. */
   get(issuer: string, clientId: string, deploymentId?: string | null): Promise<PlatformSettings | undefined>;
   upsert(input: PlatformSettingsInput): Promise<PlatformSettings>;
-  list(): Promise<PlatformSettings[]>;
   /** The decrypted isnotai API key that applies (same resolution as get), or null. */
   getApiKey(issuer: string, clientId: string, deploymentId?: string | null): Promise<string | null>;
 }
@@ -75,13 +78,9 @@ const inputSchema = z.object({
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
   apiKey: z.string().min(1).max(1000).nullish(),
-  identityStrategy: z
-    .string()
-    .regex(/^(sub|lti11_legacy_user_id|lis_person_sourcedid|custom:[A-Za-z0-9_.$-]{1,100})$/, 'must be sub, custom:<name>, lti11_legacy_user_id or lis_person_sourcedid')
-    .transform((s) => s as IdentityStrategy)
-    .optional(),
-  // Either value alone is checked with the stored other one (upsert), by the one rule.
-  riskThresholds: z.object({ high: z.number().optional(), elevated: z.number().optional() }).optional(),
+  // The table's check constraint decides (see the catch in upsert).
+  identityStrategy: z.string().optional(),
+  riskThresholds: riskThresholdsSchema.optional(),
   studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
   cacheTtlSeconds: z.number().int().min(0).max(86400).optional(),
 });
@@ -141,33 +140,14 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
       return decryptSecret(row.api_key_encrypted, secret, aad(row.issuer, row.client_id, row.deployment_id));
     },
 
-    async list() {
-      const rows = await db.selectFrom('platform_settings').selectAll().orderBy('issuer').orderBy('client_id').orderBy('deployment_id').execute();
-      return rows.map(toSettings);
-    },
-
     async upsert(raw) {
       const parsed = inputSchema.safeParse(raw);
       if (!parsed.success) {
         const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-        throw new StoreError('INVALID_SETTINGS', `Invalid platform settings: ${detail}`);
+        throw new StoreError('invalid_settings', `Invalid platform settings: ${detail}`);
       }
       const s = parsed.data;
       const deploymentId = s.deploymentId ?? ALL_DEPLOYMENTS;
-      if (s.riskThresholds) {
-        const stored = await db
-          .selectFrom('platform_settings')
-          .select(['risk_high', 'risk_elevated'])
-          .where('issuer', '=', s.issuer)
-          .where('client_id', '=', s.clientId)
-          .where('deployment_id', '=', deploymentId)
-          .executeTakeFirst();
-        const merged = { high: s.riskThresholds.high ?? stored?.risk_high ?? DEFAULT_THRESHOLDS.high, elevated: s.riskThresholds.elevated ?? stored?.risk_elevated ?? DEFAULT_THRESHOLDS.elevated };
-        const problems = thresholdProblems(merged);
-        if (problems.length > 0) {
-          throw new StoreError('INVALID_SETTINGS', `Invalid platform settings: ${problems.map((p) => `riskThresholds.${p.field ?? ''}: ${p.message}`).join('; ')}`);
-        }
-      }
       const changes = {
         display_name: s.displayName,
         kind: s.kind,
@@ -189,7 +169,7 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
             deployment_id: deploymentId,
             display_name: s.displayName ?? s.issuer,
             kind: s.kind ?? 'other',
-            isnotai_base_url: s.isnotaiBaseUrl ?? DEFAULT_ISNOTAI_BASE_URL,
+            isnotai_base_url: s.isnotaiBaseUrl ?? ISNOTAI_REGIONS.us,
             api_key_encrypted: changes.api_key_encrypted ?? null,
             identity_strategy: s.identityStrategy ?? 'sub',
             risk_high: s.riskThresholds?.high,
@@ -203,16 +183,22 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
         return toSettings(row);
       } catch (err) {
         if (pgErrorCode(err) === PG_CHECK_VIOLATION) {
-          const constraint = (err as { constraint?: string }).constraint;
-          // Only a concurrent change of the other threshold gets here; the check above said the rest.
-          const why = constraint === 'platform_settings_thresholds' ? 'riskThresholds: "elevated" must be below "high"' : `violates ${constraint ?? 'a check'}`;
-          throw new StoreError('INVALID_SETTINGS', `Invalid platform settings: ${why}`, { cause: err });
+          const constraint = (err as { constraint?: string }).constraint ?? 'a check';
+          const why = CHECK_FIELDS[constraint] ?? `violates ${constraint}`;
+          throw new StoreError('invalid_settings', `Invalid platform settings: ${why}`, { cause: err });
         }
         throw err;
       }
     },
   };
 }
+
+/** What the table's check constraints (migration 002) refuse, in the words of the input's fields. */
+const CHECK_FIELDS: Readonly<Record<string, string | undefined>> = {
+  platform_settings_identity_strategy_check: 'identityStrategy: is not a mapping the tool knows (docs/product.md "Identity")',
+  // The schema above checks thresholds by the same rule; only a disagreement would get here.
+  platform_settings_thresholds: 'riskThresholds: "elevated" must be above 0 and below "high", and "high" at most 1',
+};
 
 function assertUsableSecret(secret: string): void {
   // encryptSecret validates the secret's length and throws a SecretError naming the rule.

@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 
-export type SecretErrorCode = 'SECRET_TOO_SHORT' | 'SECRET_UNREADABLE';
+export type SecretErrorCode = 'secret_too_short' | 'secret_unreadable';
 
 export class SecretError extends Error {
   override readonly name = 'SecretError';
@@ -27,7 +27,7 @@ const HKDF_SALT = 'isnotai-lti';
 
 function deriveKey(masterSecret: string): Buffer {
   if (typeof masterSecret !== 'string' || masterSecret.length < MIN_SECRET_LENGTH) {
-    throw new SecretError('SECRET_TOO_SHORT', `The secret used to encrypt stored API keys must be at least ${MIN_SECRET_LENGTH} characters`);
+    throw new SecretError('secret_too_short', `The secret used to encrypt stored API keys must be at least ${MIN_SECRET_LENGTH} characters`);
   }
   return Buffer.from(crypto.hkdfSync('sha256', masterSecret, HKDF_SALT, HKDF_INFO, 32));
 }
@@ -45,7 +45,7 @@ export function encryptSecret(plaintext: string, masterSecret: string, context =
 export function decryptSecret(stored: string, masterSecret: string, context = ''): string {
   const key = deriveKey(masterSecret);
   const parts = typeof stored === 'string' ? stored.split('.') : [];
-  if (parts.length !== 4 || parts[0] !== VERSION) throw new SecretError('SECRET_UNREADABLE', 'The stored secret is not in a format this version can read');
+  if (parts.length !== 4 || parts[0] !== VERSION) throw new SecretError('secret_unreadable', 'The stored secret is not in a format this version can read');
   const [, iv, tag, ciphertext] = parts as [string, string, string, string];
   try {
     const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
@@ -54,6 +54,6 @@ export function decryptSecret(stored: string, masterSecret: string, context = ''
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
   } catch {
     // Wrong secret, wrong context or tampered data: GCM cannot tell which, and neither do we.
-    throw new SecretError('SECRET_UNREADABLE', 'The stored secret cannot be decrypted with the configured secret');
+    throw new SecretError('secret_unreadable', 'The stored secret cannot be decrypted with the configured secret');
   }
 }

@@ -3,7 +3,7 @@
  * were written with used to start, answer 200 on /healthz, answer 500 on /keys and on every data
  * page, and re-encrypt the shared isnotai API key under its own key at start-up, breaking the
  * instances that had the right one. Now:
- * - start-up is refused (ENCRYPTION_KEY_MISMATCH, naming what does not decrypt) and nothing is
+ * - start-up is refused (encryption_key_mismatch, naming what does not decrypt) and nothing is
  *   rewritten, so the instances with the right key keep working;
  * - `npm run rotate-key` (OLD_ENCRYPTION_KEY → NEW_ENCRYPTION_KEY) re-encrypts everything, after
  *   which the tool starts with the new key and refuses the old one;
@@ -114,7 +114,7 @@ test('an instance started with another key is refused, names what it cannot decr
   expect(before.accessTokens.length).toBeGreaterThan(0);
 
   const refused = startWith(keyB);
-  await expect(refused).rejects.toMatchObject({ name: 'EncryptionKeyMismatchError', code: 'ENCRYPTION_KEY_MISMATCH' });
+  await expect(refused).rejects.toMatchObject({ name: 'EncryptionKeyMismatchError', code: 'encryption_key_mismatch' });
   const message = ((await refused.catch((e: unknown) => e)) as Error).message;
   expect(message).toMatch(/^ENCRYPTION_KEY is not the key this database's secrets were encrypted with, so nothing was started and nothing was changed\./);
   expect(message).toContain('the key check record');
@@ -129,7 +129,7 @@ test('an instance started with another key is refused, names what it cannot decr
   await sql`DELETE FROM key_check`.execute(db);
   try {
     const again = await startWith(keyB).catch((e: unknown) => e as Error & { code?: string });
-    expect((again as { code?: string }).code).toBe('ENCRYPTION_KEY_MISMATCH');
+    expect((again as { code?: string }).code).toBe('encryption_key_mismatch');
     expect((again as Error).message).not.toContain('the key check record');
     expect((again as Error).message).toContain('the isnotai API key of');
   } finally {
@@ -147,12 +147,12 @@ test('npm run rotate-key re-encrypts everything; the tool then starts with the n
 
   // A wrong OLD key: refused, nothing changed.
   const wrongOld = await rotateKeyCommand({ DATABASE_URL: databaseUrl, OLD_ENCRYPTION_KEY: keyC, NEW_ENCRYPTION_KEY: keyB });
-  expect(wrongOld).toMatchObject({ code: 'ENCRYPTION_KEY_MISMATCH' });
+  expect(wrongOld).toMatchObject({ code: 'encryption_key_mismatch' });
   expect(String(wrongOld.message)).toMatch(/^OLD_ENCRYPTION_KEY is not the key/);
   expect(await storedSecrets(inspect.db)).toEqual(before);
   // The keys come from the environment only.
   const missing = await rotateKeyCommand({ DATABASE_URL: databaseUrl });
-  expect(missing).toMatchObject({ code: 'ROTATE_KEY_USAGE' });
+  expect(missing).toMatchObject({ code: 'rotate_key_usage' });
   expect(String(missing.message)).toContain('OLD_ENCRYPTION_KEY: required');
   expect(String(missing.message)).toContain('NEW_ENCRYPTION_KEY: required');
 
@@ -168,7 +168,7 @@ test('npm run rotate-key re-encrypts everything; the tool then starts with the n
   expect(await works(withB)).toMatchObject({ keys: 200, launch: 200, roster: 200, kids: kidsWithA });
   expect(await health(withB)).toEqual({ status: 200, body: { ok: true, database: 'ok', secrets: 'ok' } });
 
-  await expect(startWith(keyA)).rejects.toMatchObject({ code: 'ENCRYPTION_KEY_MISMATCH' });
+  await expect(startWith(keyA)).rejects.toMatchObject({ code: 'encryption_key_mismatch' });
 }, 60_000);
 
 test('/healthz turns 503 when the stored secrets stop decrypting with the running key', async () => {

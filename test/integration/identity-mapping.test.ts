@@ -1,6 +1,6 @@
 /**
- * The identity mapping (PRODUCT.md "Identity") end to end: a mapping declares the shape of a valid
- * id (Canvas's user id: digits, by default), and a value of another shape gets a page naming the
+ * The identity mapping (docs/product.md "Identity") end to end: a mapping declares the shape of a
+ * valid id (Canvas's user id: digits, by default), and a value of another shape gets a page naming the
  * mapping and the problem, never an empty "no sessions recorded" page; a roster member with such
  * an id is marked "id not usable", not "no sessions". And the `lis_person_sourcedid` mapping,
  * applied alike to a launch and to the roster.

@@ -1,6 +1,6 @@
 /**
  * Contract tests: the real client against the real simulator over a real socket, for every
- * documented parameter and error (shared/seeds/000…003).
+ * documented parameter and error (docs/isnotai.md "The API").
  */
 import { createIsnotaiClient, closeAllPools, IsnotaiApiError, IsnotaiArgumentError, IsnotaiResponseError, type IsnotaiClient } from '../../src/isnotai';
 import { startSimulator, type RunningSimulator } from '../../src/dev/simulator';

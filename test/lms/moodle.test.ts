@@ -1,6 +1,6 @@
 /**
- * The Moodle shape, claim for claim against the real Moodle 4.4 captures (fixtures copied from
- * shared/fixtures/moodle-4.4): login initiation, id_token header and payload, Names and Roles
+ * The Moodle shape, claim for claim against the real Moodle 4.4 captures (test/lms/fixtures/
+ * moodle-4.4): login initiation, id_token header and payload, Names and Roles
  * whole and paged with its Link headers, rlid and role filters.
  */
 import fs from 'node:fs';

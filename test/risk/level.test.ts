@@ -1,6 +1,5 @@
 import {
   DEFAULT_THRESHOLDS,
-  isRiskLevel,
   isValidScore,
   RISK_LEVELS,
   riskRank,
@@ -50,17 +49,11 @@ describe('sessionRiskLevel', () => {
   );
 });
 
-describe('riskRank, isRiskLevel', () => {
+describe('riskRank', () => {
   it('orders high > elevated > low > none', () => {
     const shuffled: RiskLevel[] = ['low', 'none', 'high', 'elevated'];
     expect([...shuffled].sort((a, b) => riskRank(b) - riskRank(a))).toEqual(['high', 'elevated', 'low', 'none']);
     expect(RISK_LEVELS).toEqual(['high', 'elevated', 'low', 'none']);
-  });
-
-  it('recognises the four levels only', () => {
-    for (const l of RISK_LEVELS) expect(isRiskLevel(l)).toBe(true);
-    expect(isRiskLevel('HIGH')).toBe(false);
-    expect(isRiskLevel(3)).toBe(false);
   });
 });
 

@@ -1,12 +1,27 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { Client } from 'pg';
 import { migrateToLatest, openDatabase, type Store } from '../../src/store';
+import { migrations } from '../../src/store/migrations';
 import { freshDatabaseUrl } from '../support/db';
+
+/** Every migration file (NNN_name.ts) of src/store/migrations, by name. */
+const MIGRATION_FILES = fs
+  .readdirSync(path.join(__dirname, '../../src/store/migrations'))
+  .filter((f) => /^\d{3}_.+\.ts$/.test(f))
+  .map((f) => f.replace(/\.ts$/, ''))
+  .sort();
 
 describe('openDatabase and migrateToLatest', () => {
   const stores: Store[] = [];
   afterAll(async () => {
     for (const s of stores) await s.close();
+  });
+
+  test('every migration file is listed, in order', () => {
+    expect(MIGRATION_FILES.length).toBeGreaterThanOrEqual(5);
+    expect(Object.keys(migrations)).toEqual(MIGRATION_FILES);
   });
 
   test('migrations run concurrently from several processes without error, once each', async () => {
@@ -17,7 +32,7 @@ describe('openDatabase and migrateToLatest', () => {
 
     // Each migration was applied by exactly one of them.
     const applied = results.flatMap((r) => (r.results ?? []).filter((m) => m.status === 'Success').map((m) => m.migrationName));
-    expect(applied.sort()).toEqual(['001_ltijs_state', '002_tool_tables', '003_audit_client_id', '004_audit_subjects', '005_key_check']);
+    expect(applied.sort()).toEqual(MIGRATION_FILES);
 
     const client = new Client({ connectionString: url });
     await client.connect();
@@ -26,7 +41,7 @@ describe('openDatabase and migrateToLatest', () => {
       "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'lti\\_%'",
     );
     await client.end();
-    expect(rows.map((r) => r.name)).toEqual(['001_ltijs_state', '002_tool_tables', '003_audit_client_id', '004_audit_subjects', '005_key_check']);
+    expect(rows.map((r) => r.name)).toEqual(MIGRATION_FILES);
     expect(tables.rows[0]!.n).toBe(9);
 
     // And a later start has nothing to do.

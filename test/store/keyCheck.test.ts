@@ -34,7 +34,7 @@ test('start-up keeps the tokens its key decrypts and drops the others, instead o
   await expect(verifyEncryptionKey(store.db, keyA)).resolves.toEqual({ droppedAccessTokens: 1 });
   expect(await tokenScopes()).toEqual(['a-own']);
   // Another key is still refused: the key check says whose database this is.
-  await expect(verifyEncryptionKey(store.db, keyB)).rejects.toMatchObject({ code: 'ENCRYPTION_KEY_MISMATCH' });
+  await expect(verifyEncryptionKey(store.db, keyB)).rejects.toMatchObject({ code: 'encryption_key_mismatch' });
   expect(await tokenScopes()).toEqual(['a-own']);
 });
 

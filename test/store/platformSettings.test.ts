@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { createPlatformSettingsRepository, StoreError, type PlatformSettingsRepository, type Store } from '../../src/store';
 import { loadConfig } from '../../src/config';
+import { isIdentityStrategy } from '../../src/lti/identity';
 import { thresholdProblems } from '../../src/risk';
 import { migratedStore } from './helpers';
 
@@ -85,8 +86,6 @@ test("a deployment's own settings win over the platform-wide ones; other deploym
   expect(await repo.getApiKey(iss, 'c', 'dep-1')).toBe('aik_platform_key');
   expect(await repo.get(iss, 'other-client')).toBeUndefined();
   expect(await repo.getApiKey(iss, 'other-client')).toBeNull();
-  const all = await repo.list();
-  expect(all.filter((s) => s.issuer === iss).map((s) => s.deploymentId)).toEqual([null, 'dep-2']);
 });
 
 test('invalid settings are refused with a message naming the field', async () => {
@@ -96,16 +95,20 @@ test('invalid settings are refused with a message naming the field', async () =>
     [{ ...base, identityStrategy: 'email' }, 'identityStrategy'],
     [{ ...base, studentVisibility: 'everything' }, 'studentVisibility'],
     [{ ...base, isnotaiBaseUrl: 'ftp://x' }, 'isnotaiBaseUrl'],
-    [{ ...base, riskThresholds: { high: 1.5 } }, 'riskThresholds.high'],
+    [{ ...base, riskThresholds: { high: 1.5, elevated: 0.4 } }, 'riskThresholds.high'],
     [{ ...base, cacheTtlSeconds: -1 }, 'cacheTtlSeconds'],
   ] as const) {
-    await expect(repo.upsert(input as never)).rejects.toThrow(expect.objectContaining({ code: 'INVALID_SETTINGS', message: expect.stringContaining(field) }));
+    await expect(repo.upsert(input as never)).rejects.toThrow(expect.objectContaining({ code: 'invalid_settings', message: expect.stringContaining(field) }));
   }
-  // Thresholds are checked against each other, including against stored values.
+  // Thresholds are checked against each other, and as a pair: one line alone is not completed from the stored one.
   await repo.upsert({ ...base, riskThresholds: { high: 0.7, elevated: 0.4 } });
-  const refused = await repo.upsert({ ...base, riskThresholds: { high: 0.3 } }).catch((e: unknown) => e);
+  const refused = await repo.upsert({ ...base, riskThresholds: { high: 0.3, elevated: 0.4 } }).catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(StoreError);
-  expect(refused).toMatchObject({ code: 'INVALID_SETTINGS', message: expect.stringContaining('"elevated" (0.4) must be below "high" (0.3)') });
+  const below = 'riskThresholds.elevated: "elevated" (0.4) must be below "high" (0.3)';
+  expect(refused).toMatchObject({ code: 'invalid_settings', message: expect.stringContaining(below) });
+  const alone = await repo.upsert({ ...base, riskThresholds: { high: 0.9 } as never }).catch((e: unknown) => e);
+  const missing = 'riskThresholds.elevated: "elevated" must be a finite number';
+  expect(alone).toMatchObject({ code: 'invalid_settings', message: expect.stringContaining(missing) });
   expect((await repo.get(base.issuer, base.clientId))?.riskThresholds).toEqual({ high: 0.7, elevated: 0.4 });
 });
 
@@ -114,10 +117,10 @@ test("an encrypted key copied onto another platform's row, or read with another 
   await repo.upsert({ issuer: 'https://b.example.edu', clientId: 'b', apiKey: 'aik_key_of_b' });
   await sql`UPDATE platform_settings SET api_key_encrypted = (SELECT api_key_encrypted FROM platform_settings WHERE issuer = 'https://a.example.edu')
             WHERE issuer = 'https://b.example.edu'`.execute(store.db);
-  await expect(repo.getApiKey('https://b.example.edu', 'b')).rejects.toMatchObject({ code: 'SECRET_UNREADABLE' });
+  await expect(repo.getApiKey('https://b.example.edu', 'b')).rejects.toMatchObject({ code: 'secret_unreadable' });
   const otherSecret = createPlatformSettingsRepository(store.db, { secret: 'a-different-secret-that-is-long-enough' });
-  await expect(otherSecret.getApiKey('https://a.example.edu', 'a')).rejects.toMatchObject({ code: 'SECRET_UNREADABLE' });
-  expect(() => createPlatformSettingsRepository(store.db, { secret: 'short' })).toThrow(expect.objectContaining({ code: 'SECRET_TOO_SHORT' }));
+  await expect(otherSecret.getApiKey('https://a.example.edu', 'a')).rejects.toMatchObject({ code: 'secret_unreadable' });
+  expect(() => createPlatformSettingsRepository(store.db, { secret: 'short' })).toThrow(expect.objectContaining({ code: 'secret_too_short' }));
 });
 
 test('one rule for thresholds: PLATFORMS_JSON, the settings store, the risk model and the database agree', async () => {
@@ -129,7 +132,10 @@ test('one rule for thresholds: PLATFORMS_JSON, the settings store, the risk mode
     { high: 0.5, elevated: 0.5 },
     { high: 1.2, elevated: 0.4 },
     { high: 0.7, elevated: -0.1 },
-  ];
+    // One value alone: the configuration refused it while the store filled in the other line.
+    { high: 0.9 },
+    { elevated: 0.3 },
+  ] as Array<{ high?: number; elevated?: number }>;
   const verdicts = [];
   for (const [i, t] of cases.entries()) {
     const byRiskModel = thresholdProblems(t).length === 0;
@@ -139,12 +145,13 @@ test('one rule for thresholds: PLATFORMS_JSON, the settings store, the risk mode
     } catch {
       byConfig = false;
     }
-    const byStore = await repo.upsert({ issuer: `https://agree-${i}.example.edu`, clientId: 'c', riskThresholds: t }).then(
+    const byStore = await repo.upsert({ issuer: `https://agree-${i}.example.edu`, clientId: 'c', riskThresholds: t as never }).then(
       () => true,
       () => false,
     );
     const byDatabase = await sql`INSERT INTO platform_settings (issuer, client_id, deployment_id, display_name, kind, isnotai_base_url, identity_strategy, risk_high, risk_elevated)
-      VALUES (${`https://raw-${i}.example.edu`}, 'c', '', 'x', 'other', 'https://api.isnotai.com', 'sub', ${t.high}, ${t.elevated})`
+      VALUES (${`https://raw-${i}.example.edu`}, 'c', '', 'x', 'other', 'https://api.isnotai.com', 'sub',
+        ${t.high ?? null}, ${t.elevated ?? null})`
       .execute(store.db)
       .then(
         () => true,
@@ -153,5 +160,58 @@ test('one rule for thresholds: PLATFORMS_JSON, the settings store, the risk mode
     verdicts.push({ t, byRiskModel, byConfig, byStore, byDatabase });
   }
   expect(verdicts.map((v) => [v.t, v.byConfig, v.byStore, v.byDatabase])).toEqual(verdicts.map((v) => [v.t, v.byRiskModel, v.byRiskModel, v.byRiskModel]));
-  expect(verdicts.map((v) => v.byRiskModel)).toEqual([true, true, false, false, false, false]);
+  expect(verdicts.map((v) => v.byRiskModel)).toEqual([true, true, false, false, false, false, false, false]);
+});
+
+test('one rule for identity mappings: src/lti/identity.ts, PLATFORMS_JSON, the settings store and the database agree', async () => {
+  const platform = {
+    name: 'M',
+    issuer: 'https://m.example.edu',
+    clientId: 'c',
+    authenticationEndpoint: 'https://m/auth',
+    accesstokenEndpoint: 'https://m/token',
+    jwksUrl: 'https://m/certs',
+    isnotai: { apiKey: 'aik_v1_x' },
+  };
+  const cases: Array<[string, boolean]> = [
+    ['sub', true],
+    ['lis_person_sourcedid', true],
+    ['lti11_legacy_user_id', true],
+    ['custom:canvas_user_id', true],
+    ['custom:org.example-id_2', true],
+    // The configuration refused a "$" the store took, and took a name of any length the store refused.
+    ['custom:a$b', true],
+    [`custom:${'x'.repeat(100)}`, true],
+    [`custom:${'x'.repeat(101)}`, false],
+    ['custom:', false],
+    ['custom:a b', false],
+    ['custom:a/b', false],
+    ['email', false],
+    ['SUB', false],
+    [' sub', false],
+    ['custom:ab\n', false],
+  ];
+  const verdicts = [];
+  for (const [i, [identity]] of cases.entries()) {
+    let byConfig = true;
+    try {
+      loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...platform, identity }]) });
+    } catch {
+      byConfig = false;
+    }
+    const byStore = await repo.upsert({ issuer: `https://identity-${i}.example.edu`, clientId: 'c', identityStrategy: identity }).then(
+      () => true,
+      () => false,
+    );
+    const byDatabase = await sql`INSERT INTO platform_settings
+        (issuer, client_id, deployment_id, display_name, kind, isnotai_base_url, identity_strategy)
+      VALUES (${`https://raw-identity-${i}.example.edu`}, 'c', '', 'x', 'other', 'https://api.isnotai.com', ${identity})`
+      .execute(store.db)
+      .then(
+        () => true,
+        () => false,
+      );
+    verdicts.push([identity, isIdentityStrategy(identity), byConfig, byStore, byDatabase]);
+  }
+  expect(verdicts).toEqual(cases.map(([identity, ok]) => [identity, ok, ok, ok, ok]));
 });

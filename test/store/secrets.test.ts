@@ -28,13 +28,13 @@ describe('encryptSecret / decryptSecret', () => {
         caught = err;
       }
       expect(caught).toBeInstanceOf(SecretError);
-      expect((caught as SecretError).code).toBe('SECRET_UNREADABLE');
+      expect((caught as SecretError).code).toBe('secret_unreadable');
       expect((caught as Error).message).not.toContain(SECRET);
       expect((caught as Error).message).not.toContain('aik_v1');
     }
   });
 
   test('a short configuration secret is refused', () => {
-    expect(() => encryptSecret('x', 'short')).toThrow(expect.objectContaining({ code: 'SECRET_TOO_SHORT' }));
+    expect(() => encryptSecret('x', 'short')).toThrow(expect.objectContaining({ code: 'secret_too_short' }));
   });
 });

@@ -7,10 +7,9 @@ const fs = require('node:fs');
 const path = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 if (fs.existsSync(path)) process.exit(0);
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-let hasApt = false;
+let hasApt = true;
 try {
   execSync('command -v apt-get', { stdio: 'ignore', shell: '/bin/sh' });
-  hasApt = true;
 } catch {
   hasApt = false;
 }

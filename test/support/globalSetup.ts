@@ -7,7 +7,6 @@ import { Client } from 'pg';
 import { startEmbeddedPostgres, tempDataDir, type EmbeddedServer } from '../../src/store/embedded';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __EMBEDDED_PG__: EmbeddedServer | undefined;
 }
 

@@ -30,7 +30,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PLATFORMS_JSON: '{nope' })).toThrow(/PLATFORMS_JSON: not valid JSON/);
   });
 
-  test('an identity mapping the tool cannot apply is refused with the reason; the four of PRODUCT.md are accepted', () => {
+  test('an identity mapping the tool cannot apply is refused with the reason; the four of docs/product.md "Identity" are accepted', () => {
     const p = { name: 'M', issuer: 'https://m.example.edu', clientId: 'abc', authenticationEndpoint: 'https://m/auth', accesstokenEndpoint: 'https://m/token', jwksUrl: 'https://m/certs', isnotai: { apiKey: 'aik_v1_x' } };
     expect(() => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identity: 'email' }]) })).toThrow(/identity: must be sub, lis_person_sourcedid, lti11_legacy_user_id or custom/);
     expect(() => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identity: 'custom:' }]) })).toThrow(/identity: must be/);

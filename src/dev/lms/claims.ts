@@ -1,7 +1,7 @@
 /**
  * id_token claim sets, shaped like the real LMSs send them.
  *
- * Moodle: claim for claim (and key order) as shared/fixtures/moodle-4.4/launch-*.json.
+ * Moodle: claim for claim (and key order) as test/lms/fixtures/moodle-4.4/launch-*.json.
  * Canvas: as Canvas Cloud sends them (LTI 1.3 JwtMessage): opaque `sub` (the user's lti_id), the
  * opaque lti_context_id as `context.id`, institution + membership + system roles, `azp`,
  * `lti11_legacy_user_id`, `lti1p1`, the placement claim, and the tool's custom fields

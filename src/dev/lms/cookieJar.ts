@@ -185,10 +185,6 @@ export class CookieJar {
     return this.cookies.map((c) => ({ ...c }));
   }
 
-  get(url: string, name: string): StoredCookie | undefined {
-    return this.cookiesFor(url, { method: 'GET' }).find((c) => c.name === name);
-  }
-
   /** Forgets every cookie, or only those of one site's host (as a browser clearing one site's data). */
   clear(host?: string): void {
     this.cookies = host === undefined ? [] : this.cookies.filter((c) => c.domain !== host);

@@ -122,8 +122,6 @@ export interface LmsEmulator {
   setToolUrl(url: string): void;
   /** The URL that starts a launch (an auto-submitting login initiation to the tool). */
   launchUrl(launch: LaunchRequest): string;
-  /** The id_token claims the platform would send for this launch (nonce given by the caller). */
-  buildClaims(launch: Omit<LaunchRequest, 'tamper'> & { nonce?: string; iat?: number }): Record<string, unknown>;
   /** Signs a payload with the platform's key (or an unknown one) exactly as the auth endpoint does. */
   signIdToken(platform: PlatformKind, payload: Record<string, unknown>, options?: { unknownKey?: boolean }): string;
   /** id_tokens issued by the auth endpoints, newest last (at most 200 kept). */
@@ -326,7 +324,7 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       app.get('/moodle/mod/lti/launch.php', cookieParser(), (req, res) => {
         const cmid = typeof req.query.id === 'string' && /^\d{1,9}$/.test(req.query.id) ? req.query.id : null;
         if (!cmid) return sendError(res, new LmsError('BAD_REQUEST', 'id must be the course module id of an LTI activity'));
-        const session: unknown = req.cookies?.[MOODLE_SESSION_COOKIE];
+        const session = (req.cookies as Record<string, unknown> | undefined)?.[MOODLE_SESSION_COOKIE];
         const userId = typeof session === 'string' && session ? session : null;
         if (!userId) return sendError(res, new LmsError('NOT_LOGGED_IN', 'You are not logged in to the demo Moodle: open the demo LMS page and launch from there.', 401));
         const course = rt.demo.courses.find((c) => resourceLinks(rt.demo, c).some((l) => l.id === cmid));
@@ -477,10 +475,6 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       if (launch.resourceLinkId) q.set('resourceLink', launch.resourceLinkId);
       if (launch.tamper && Object.keys(launch.tamper).length > 0) q.set('tamper', JSON.stringify(launch.tamper));
       return `${base}/${launch.platform}/launch?${q.toString()}`;
-    },
-    buildClaims(launch) {
-      const rt = runtime(launch.platform);
-      return claimsFor(rt, launch, launch.nonce ?? randomHex(12), launch.iat ?? nowSeconds(), rt.registration.deploymentId);
     },
     signIdToken(platform, payload, opts) {
       return sign(runtime(platform), payload, { signWithUnknownKey: opts?.unknownKey === true });

@@ -61,11 +61,6 @@ export class AccessTokenStore {
     return { ok: true, token };
   }
 
-  /** Test hook: make every issued token expire now. */
-  expireAll(): void {
-    for (const t of this.tokens.values()) t.expiresAt = 0;
-  }
-
   /** Test hook: forget every issued token, as an LMS restarted with new state does. */
   revokeAll(): void {
     this.tokens.clear();
@@ -114,7 +109,10 @@ export async function fetchJwks(url: string): Promise<{ keys: unknown[] }> {
 
 export async function handleTokenRequest(form: unknown, ctx: TokenEndpointContext): Promise<TokenEndpointAnswer> {
   const grant = (form as Record<string, unknown> | undefined)?.grant_type;
-  if (grant !== undefined && grant !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', `grant_type ${String(grant)} is not supported`);
+  if (grant !== undefined && grant !== 'client_credentials') {
+    const shown = typeof grant === 'string' ? grant : JSON.stringify(grant);
+    return oauthError(400, 'unsupported_grant_type', `grant_type ${shown} is not supported`);
+  }
   const parsed = TokenRequest.safeParse(form);
   if (!parsed.success) return oauthError(400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   let jwks: { keys: unknown[] };

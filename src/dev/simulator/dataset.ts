@@ -101,7 +101,7 @@ interface SessionPlan {
   mobile: boolean;
 }
 
-// Pinned personas so the fixture people of shared/fixtures/moodle-4.4 tell a story in the demo.
+// Pinned personas so the fixture people of test/lms/fixtures/moodle-4.4 tell a story in the demo.
 const PINNED: Record<string, Persona> = { '4': 'honest', '5': 'honest', '6': 'risky', '7': 'mixed', '8': 'mixed' };
 
 const MILD_FLAGS = ['tab_switching', 'devtools_open'] as const;
@@ -362,10 +362,13 @@ function generateStream(plan: SessionPlan, seed: number): Generated {
     const nextTs = i + 1 < pageStarts.length ? (pageStarts[i + 1] as number) : endMs;
     let type = 'navigate';
     let pageNo = i === 0 ? 0 : lastPageNo + 1;
-    if (i > 0 && rng() < 0.08) {
+    // Two separate 8% draws, in this order: the seeded dataset depends on the sequence of rng() calls.
+    const reload = i > 0 && rng() < 0.08;
+    const back = !reload && i > 0 && rng() < 0.08 && lastPageNo > 0;
+    if (reload) {
       type = 'reload';
       pageNo = lastPageNo;
-    } else if (i > 0 && rng() < 0.08 && lastPageNo > 0) {
+    } else if (back) {
       type = 'back_forward';
       pageNo = lastPageNo - 1;
     }
@@ -462,7 +465,7 @@ export function detailsFrom(sessionId: string, startMs: number, endMs: number, e
   const span = Math.max(1, endMs - startMs + 1);
   const bucketMs = Math.max(MIN, Math.ceil(span / 60 / MIN) * MIN);
   const bucketCount = Math.ceil(span / bucketMs);
-  const perBucket: Array<Map<string, number>> = Array.from({ length: bucketCount }, () => new Map());
+  const perBucket: Array<Map<string, number>> = Array.from({ length: bucketCount }, () => new Map<string, number>());
   const totals = new Array<number>(bucketCount).fill(0);
   for (const e of events) {
     const b = Math.min(bucketCount - 1, Math.floor((e.timestamp - startMs) / bucketMs));
@@ -486,10 +489,4 @@ export function detailsFrom(sessionId: string, startMs: number, endMs: number, e
     timeline,
     pageHistory,
   };
-}
-
-/** The timeline bucket width used by detailsFrom (exported so tests can recompute buckets). */
-export function timelineBucketMs(startMs: number, endMs: number): number {
-  const span = Math.max(1, endMs - startMs + 1);
-  return Math.max(MIN, Math.ceil(span / 60 / MIN) * MIN);
 }

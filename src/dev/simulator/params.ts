@@ -1,6 +1,7 @@
 /**
- * Query-parameter parsing for the simulator, to the letter of shared/seeds/000…002. Each failure
- * is a 400 whose `details` names the parameter, the value and the reason.
+ * Query-parameter parsing for the simulator, to the letter of isnotai's documentation
+ * (docs/isnotai.md). Each failure is a 400 whose `details` names the parameter, the value and the
+ * reason.
  */
 import { parseEventType, EVENT_TYPES, type EventTypeInfo } from '../../isnotai/eventTypes';
 

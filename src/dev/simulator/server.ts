@@ -1,6 +1,6 @@
 /**
  * The isnotai API simulator: a node:http server implementing the four documented endpoints
- * (shared/seeds/000…003) over the seeded dataset, with latency and fault knobs.
+ * (docs/isnotai.md "The API") over the seeded dataset, with latency and fault knobs.
  * Order of checks per request: latency → route (404/405) → bearer key (401) → injected faults →
  * parameters (400) → resource (404) → 200.
  */

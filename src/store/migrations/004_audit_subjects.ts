@@ -1,8 +1,8 @@
 /**
- * A roster page or the integration-wide session list shows many students at once; PRODUCT.md asks
- * for every view of a student's data to say whom. Such a view stays one audit row, and the ids of
- * the students it showed go in `subject_user_ids`, indexed so "who looked at this student" finds
- * roster views as well as views of the student alone.
+ * A roster page or the integration-wide session list shows many students at once; every view of a
+ * student's data must say whom (docs/product.md "Audit"). Such a view stays one audit row, and the
+ * ids of the students it showed go in `subject_user_ids`, indexed so "who looked at this student"
+ * finds roster views as well as views of the student alone.
  */
 import { sql, type Kysely } from 'kysely';
 

@@ -1,7 +1,7 @@
 /**
- * A value encrypted under ENCRYPTION_KEY when a database is first used, so that an instance started
- * with another key can tell at start-up (and /healthz while it runs) that it cannot read what is
- * stored, instead of failing on the first page that needs a secret.
+ * The `key_check` table: a value encrypted under ENCRYPTION_KEY when a database is first used, so
+ * that an instance started with another key can tell at start-up (and /healthz while it runs) that
+ * it cannot read what is stored, instead of failing on the first page that needs a secret.
  */
 import { sql, type Kysely } from 'kysely';
 

@@ -27,11 +27,12 @@ export function escapeXml(value: string): string {
  * U+2066–U+2069) are dropped too: in a chart label "\u202Emoc.live" would otherwise display as
  * "evil.com"; without them the characters show in their real order.
  */
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- removing control characters is this pattern's purpose
 const UNSAFE_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 export function cleanText(value: unknown, maxLength = 80): string {
-  const s = typeof value === 'string' ? value : value === null || value === undefined ? '' : String(value);
+  // An object or array from upstream shows as nothing rather than "[object Object]".
+  const s = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
   const cleaned = s.replace(UNSAFE_CHARS, '').replace(/\s+/g, ' ').trim();
   if (cleaned.length <= maxLength) return cleaned;
   // Count and cut by code point, so no lone surrogate is left behind.

@@ -16,7 +16,18 @@ import { performance } from 'node:perf_hooks';
 import { LtiBrowser } from '../src/dev/lms';
 import { startStack, type Stack } from '../src/dev/stack';
 import { createLogger } from '../src/log';
-import { createDatabase, dropDatabase, machine, MiB, percentile, printTable, round, rssSampler, startBenchDatabase, writeResults } from './support';
+import {
+  createDatabase,
+  dropDatabase,
+  machine,
+  MiB,
+  percentile,
+  printTable,
+  round,
+  rssSampler,
+  startBenchDatabase,
+  writeResults,
+} from './support';
 
 const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 200);
 const WIDTH = Number(process.env.BENCH_WIDTH ?? 8);
@@ -41,7 +52,8 @@ async function oneLaunch(stack: Stack, userId: string): Promise<{ ms: number; fa
     const ms = performance.now() - t0;
     // A launch counts only if it reached the student's own page with their sessions on it.
     if (res.status !== 200 || !res.url.includes('/me?')) return { ms, failure: `${res.status} at ${new URL(res.url).pathname}` };
-    if (!res.html.includes('data-session-id') && stack.simulator.dataset.sessionsForUser(userId).length > 0) return { ms, failure: 'no sessions on the page' };
+    if (!res.html.includes('data-session-id') && stack.simulator.dataset.sessionsForUser(userId).length > 0)
+      return { ms, failure: 'no sessions on the page' };
     return { ms };
   } catch (err) {
     return { ms: performance.now() - t0, failure: String(err) };
@@ -73,7 +85,13 @@ async function run(stack: Stack, mode: string, users: string[], count: number, w
     failureSamples: [...new Set(failures)].slice(0, 5),
     wallMs: round(wallMs, 0),
     launchesPerSecond: round((count * 1000) / wallMs, 1),
-    latencyMs: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)), max: round(Math.max(...latencies)), mean: round(mean) },
+    latencyMs: {
+      p50: round(percentile(latencies, 50)),
+      p95: round(percentile(latencies, 95)),
+      p99: round(percentile(latencies, 99)),
+      max: round(Math.max(...latencies)),
+      mean: round(mean),
+    },
   };
 }
 
@@ -86,7 +104,9 @@ async function main(): Promise<void> {
     stack = await startStack({ databaseUrl, logger: createLogger('silent'), encryptionKey: crypto.randomBytes(32).toString('base64url') });
     const course = stack.world.platforms.find((p) => p.kind === 'moodle')!.courses.find((c) => c.id === '2')!;
     const learners = course.members.filter((m) => m.role === 'learner').map((m) => m.person.lmsUserId);
-    process.stdout.write(`launch benchmark: ${LAUNCHES} launches per run, PostgreSQL ${db.serverVersion} (${db.kind}), Node ${process.version}\n\n`);
+    process.stdout.write(
+      `launch benchmark: ${LAUNCHES} launches per run, PostgreSQL ${db.serverVersion} (${db.kind}), Node ${process.version}\n\n`,
+    );
     await run(stack, 'warm-up', learners, WARMUP, 2);
 
     const results: RunResult[] = [];
@@ -112,7 +132,13 @@ async function main(): Promise<void> {
     const file = writeResults('launch', {
       date: new Date().toISOString(),
       machine: machine(`${db.serverVersion} (${db.kind})`),
-      setup: { launchesPerRun: LAUNCHES, warmup: WARMUP, flow: 'LMS emulator launch → /login → OIDC auth → form_post id_token → /me (Moodle student, course 2)', simulatorLatencyMs: 0, sameProcess: 'LMS emulator, simulator, tool and agents share one Node process' },
+      setup: {
+        launchesPerRun: LAUNCHES,
+        warmup: WARMUP,
+        flow: 'LMS emulator launch → /login → OIDC auth → form_post id_token → /me (Moodle student, course 2)',
+        simulatorLatencyMs: 0,
+        sameProcess: 'LMS emulator, simulator, tool and agents share one Node process',
+      },
       results,
       peakRssMiB: round(peakRss / MiB, 1),
       maxRssMiB: round(process.resourceUsage().maxRSS / 1024, 1),

@@ -22,7 +22,18 @@ import { buildWorld } from '../src/dev/people';
 import { buildDataset } from '../src/dev/simulator';
 import { startStack, type Stack } from '../src/dev/stack';
 import { createLogger } from '../src/log';
-import { createDatabase, dropDatabase, machine, MiB, percentile, printTable, round, rssSampler, startBenchDatabase, writeResults } from './support';
+import {
+  createDatabase,
+  dropDatabase,
+  machine,
+  MiB,
+  percentile,
+  printTable,
+  round,
+  rssSampler,
+  startBenchDatabase,
+  writeResults,
+} from './support';
 
 const LEARNERS = Number(process.env.BENCH_LEARNERS ?? 1000);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 80);
@@ -127,7 +138,8 @@ async function child(concurrency: number, adminUrl: string): Promise<ChildResult
       allItems.push(...(JSON.parse(more.html) as { items: Array<{ risk: string }> }).items);
     }
     const rowsChecked = { total: body.total, unavailable: allItems.filter((i) => i.risk === 'unavailable').length };
-    if (body.total !== LEARNERS || allItems.length !== LEARNERS || rowsChecked.unavailable > 0) throw new Error(`incomplete roster: ${JSON.stringify(rowsChecked)}`);
+    if (body.total !== LEARNERS || allItems.length !== LEARNERS || rowsChecked.unavailable > 0)
+      throw new Error(`incomplete roster: ${JSON.stringify(rowsChecked)}`);
 
     const peak = rss.stop();
     return {
@@ -136,7 +148,14 @@ async function child(concurrency: number, adminUrl: string): Promise<ChildResult
       launchUpstreamRequests,
       coldAll,
       coldSessions,
-      warm: { ms: warmMs, p50: round(percentile(warmMs, 50)), p95: round(percentile(warmMs, 95)), min: Math.min(...warmMs), max: Math.max(...warmMs), upstreamRequests: warmRequests },
+      warm: {
+        ms: warmMs,
+        p50: round(percentile(warmMs, 50)),
+        p95: round(percentile(warmMs, 95)),
+        min: Math.min(...warmMs),
+        max: Math.max(...warmMs),
+        upstreamRequests: warmRequests,
+      },
       rowsChecked,
       peakRssMiB: round(peak / MiB, 1),
       maxRssMiB: round(process.resourceUsage().maxRSS / 1024, 1),
@@ -187,13 +206,25 @@ function theoreticalFloor() {
     // The walk's cursors chain, but startDate/endDate split it into independent walks: c equal
     // time windows walked side by side need as many rounds as the busiest window has pages.
     walkInTimeWindows: CONCURRENCIES.map((c) => {
-      const pages = windowPages(dataset.allSessions().map((x) => Date.parse(x.createdAt)), c);
+      const pages = windowPages(
+        dataset.allSessions().map((x) => Date.parse(x.createdAt)),
+        c,
+      );
       const rounds = Math.max(...pages);
-      return { concurrency: c, windows: c, requests: pages.reduce((a, b) => a + b, 0), sequentialRoundTrips: rounds, floorMs: rounds * LATENCY_MS };
+      return {
+        concurrency: c,
+        windows: c,
+        requests: pages.reduce((a, b) => a + b, 0),
+        sequentialRoundTrips: rounds,
+        floorMs: rounds * LATENCY_MS,
+      };
     }),
     // The walk wins when ceil(S_all / 100) < max(maxPages, ceil(R_user / c)), i.e. when the
     // integration holds fewer than ~100 × R_user / c sessions.
-    walkBreakEvenSessions: CONCURRENCIES.map((c) => ({ concurrency: c, integrationSessionsBelow: PAGE * Math.max(maxPagesOneLearner, Math.ceil(perUserRequests / c)) })),
+    walkBreakEvenSessions: CONCURRENCIES.map((c) => ({
+      concurrency: c,
+      integrationSessionsBelow: PAGE * Math.max(maxPagesOneLearner, Math.ceil(perUserRequests / c)),
+    })),
   };
 }
 
@@ -211,7 +242,10 @@ function windowPages(times: number[], k: number): number[] {
 
 function runChild(concurrency: number, adminUrl: string): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [__filename, `--child=${concurrency}`], { env: { ...process.env, BENCH_ADMIN_DATABASE_URL: adminUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [__filename, `--child=${concurrency}`], {
+      env: { ...process.env, BENCH_ADMIN_DATABASE_URL: adminUrl },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
@@ -259,7 +293,17 @@ async function parent(): Promise<void> {
     const file = writeResults('roster', {
       date: new Date().toISOString(),
       machine: machine(`${db.serverVersion} (${db.kind})`),
-      setup: { learners: LEARNERS, upstreamLatencyMs: LATENCY_MS, tier: 'pro', pageSize: PAGE, course: COURSE, instructor: INSTRUCTOR, coldRuns: COLD_RUNS, warmRuns: WARM_RUNS, cacheTtlSeconds: 60 },
+      setup: {
+        learners: LEARNERS,
+        upstreamLatencyMs: LATENCY_MS,
+        tier: 'pro',
+        pageSize: PAGE,
+        course: COURSE,
+        instructor: INSTRUCTOR,
+        coldRuns: COLD_RUNS,
+        warmRuns: WARM_RUNS,
+        cacheTtlSeconds: 60,
+      },
       floor,
       results,
     });

@@ -40,7 +40,10 @@ export async function startBenchDatabase(): Promise<BenchDatabase> {
 
 /** A new, empty database on the server; returns its URL. */
 export async function createDatabase(adminUrl: string, label: string): Promise<string> {
-  return ensureDatabase(adminUrl, `isnotai_bench_${label.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${crypto.randomBytes(4).toString('hex')}`);
+  return ensureDatabase(
+    adminUrl,
+    `isnotai_bench_${label.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${crypto.randomBytes(4).toString('hex')}`,
+  );
 }
 
 export async function dropDatabase(adminUrl: string, url: string): Promise<void> {

@@ -70,7 +70,15 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   const viewsDir = path.join(root, 'views');
 
   const clients = new Map<string, IsnotaiClient>();
-  const makeClient = deps.createClient ?? ((baseUrl: string, apiKey: string) => createIsnotaiClient({ baseUrl, apiKey, maxConnections: Math.max(8, config.upstreamConcurrency), logger: logger.child({ component: 'isnotai' }) }));
+  const makeClient =
+    deps.createClient ??
+    ((baseUrl: string, apiKey: string) =>
+      createIsnotaiClient({
+        baseUrl,
+        apiKey,
+        maxConnections: Math.max(8, config.upstreamConcurrency),
+        logger: logger.child({ component: 'isnotai' }),
+      }));
   async function upstreamFor(platform: PlatformView) {
     const cred = await services.upstreamCredentials(platform);
     if (!cred) {
@@ -85,7 +93,10 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
       client = makeClient(cred.baseUrl, cred.apiKey);
       clients.set(id, client);
     }
-    return boundUpstream(client, services.cache, platform, { deadlineMs: config.upstreamPageDeadlineMs, logger: logger.child({ component: 'isnotai' }) });
+    return boundUpstream(client, services.cache, platform, {
+      deadlineMs: config.upstreamPageDeadlineMs,
+      logger: logger.child({ component: 'isnotai' }),
+    });
   }
 
   const launchClaims: LaunchClaimsReader = { legacyUserId: (ltik) => legacyUserIdOf(services.launchState.claims, ltik) };
@@ -101,7 +112,13 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
     pages: (provider) => {
       const authed = express.Router();
       authed.use(requireActor(services.platforms, launchClaims));
-      const pageDeps = { lti: provider, cache: services.cache, concurrency: config.upstreamConcurrency, audit: services.audit, upstreamFor: (a: { platform: PlatformView }) => upstreamFor(a.platform) };
+      const pageDeps = {
+        lti: provider,
+        cache: services.cache,
+        concurrency: config.upstreamConcurrency,
+        audit: services.audit,
+        upstreamFor: (a: { platform: PlatformView }) => upstreamFor(a.platform),
+      };
       authed.use(studentRouter(pageDeps));
       authed.use(courseRouter(pageDeps));
       authed.use(learnerRouter(pageDeps));
@@ -123,7 +140,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   if (config.env === 'production') app.enable('view cache');
 
   const configuredAncestors = config.platforms.flatMap((p) => p.frameAncestors ?? []);
-  const refreshPlatformOrigins = async (): Promise<void> => headers.setPlatformOrigins([...(await registeredPlatformOrigins(lti)), ...configuredAncestors]);
+  const refreshPlatformOrigins = async (): Promise<void> =>
+    headers.setPlatformOrigins([...(await registeredPlatformOrigins(lti)), ...configuredAncestors]);
   await refreshPlatformOrigins();
 
   let server: Server | undefined;

@@ -14,7 +14,19 @@ import { closeAllPools } from './isnotai/pools';
 import { DEFAULT_STRATEGY, defaultIdentityPattern, type IdentityStrategy } from './lti/identity';
 import type { Logger } from './log';
 import { DEFAULT_THRESHOLDS } from './risk/thresholds';
-import { createAuditLog, createLaunchStateStore, createPlatformSettingsRepository, createUpstreamCache, keyCheckDecrypts, migrateToLatest, openDatabase, PostgresLtiDatabase, startSweeper, verifyEncryptionKey, type Store } from './store';
+import {
+  createAuditLog,
+  createLaunchStateStore,
+  createPlatformSettingsRepository,
+  createUpstreamCache,
+  keyCheckDecrypts,
+  migrateToLatest,
+  openDatabase,
+  PostgresLtiDatabase,
+  startSweeper,
+  verifyEncryptionKey,
+  type Store,
+} from './store';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './store/embedded';
 import type { PlatformView } from './web/ports';
 
@@ -43,7 +55,11 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
   // Before anything is written with the key (PLATFORMS_JSON re-encrypts the API keys below).
   try {
     const { droppedAccessTokens } = await verifyEncryptionKey(store.db, encryptionKey);
-    if (droppedAccessTokens > 0) logger.warn({ droppedAccessTokens }, 'dropped stored LMS access tokens that ENCRYPTION_KEY does not decrypt (ltijs asks the LMS for new ones)');
+    if (droppedAccessTokens > 0)
+      logger.warn(
+        { droppedAccessTokens },
+        'dropped stored LMS access tokens that ENCRYPTION_KEY does not decrypt (ltijs asks the LMS for new ones)',
+      );
   } catch (err) {
     await store.close();
     throw err;
@@ -72,7 +88,8 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
           kind: s.kind,
           deploymentIds: deploymentsByPlatform.get(platformKey(issuer, clientId)) ?? [],
           identity: s.identityStrategy as IdentityStrategy,
-          identityPattern: patternsByPlatform.get(platformKey(issuer, clientId)) ?? defaultIdentityPattern(s.identityStrategy as IdentityStrategy, s.kind),
+          identityPattern:
+            patternsByPlatform.get(platformKey(issuer, clientId)) ?? defaultIdentityPattern(s.identityStrategy as IdentityStrategy, s.kind),
           thresholds: s.riskThresholds,
           studentVisibility: s.studentVisibility,
           cacheTtlSeconds: s.cacheTtlSeconds,
@@ -107,7 +124,10 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
   logger.info({ url, platforms: config.platforms.length }, 'tool listening');
   if (config.toolUrl) {
     // What an LMS administrator enters when registering the tool.
-    logger.info({ loginUrl: `${config.toolUrl}/login`, launchUrl: `${config.toolUrl}/`, keysetUrl: `${config.toolUrl}/keys` }, 'LTI registration URLs');
+    logger.info(
+      { loginUrl: `${config.toolUrl}/login`, launchUrl: `${config.toolUrl}/`, keysetUrl: `${config.toolUrl}/keys` },
+      'LTI registration URLs',
+    );
   }
 
   let stopped = false;
@@ -126,7 +146,12 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
   };
 }
 
-async function registerPlatform(tool: ToolApp, settings: ReturnType<typeof createPlatformSettingsRepository>, p: PlatformConfig, config: AppConfig): Promise<void> {
+async function registerPlatform(
+  tool: ToolApp,
+  settings: ReturnType<typeof createPlatformSettingsRepository>,
+  p: PlatformConfig,
+  config: AppConfig,
+): Promise<void> {
   const ok = await tool.lti.registerPlatform({
     url: p.issuer,
     name: p.name,
@@ -180,7 +205,11 @@ function devEncryptionKey(config: AppConfig): string {
 export async function resolveDatabase(config: AppConfig, logger: Logger): Promise<{ url: string; embedded: EmbeddedServer | null }> {
   if (config.databaseUrl) return { url: config.databaseUrl, embedded: null };
   const started = Date.now();
-  const embedded = await startEmbeddedPostgres({ dataDir: path.resolve(projectRoot(), config.embeddedDbDir), persistent: true, onLog: (l) => logger.debug({ component: 'postgres' }, l) });
+  const embedded = await startEmbeddedPostgres({
+    dataDir: path.resolve(projectRoot(), config.embeddedDbDir),
+    persistent: true,
+    onLog: (l) => logger.debug({ component: 'postgres' }, l),
+  });
   const url = await ensureDatabase(embedded.adminUrl, 'isnotai_lti');
   logger.info({ port: embedded.port, dir: embedded.dataDir, ms: Date.now() - started }, 'embedded PostgreSQL started');
   return { url, embedded };

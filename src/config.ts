@@ -40,19 +40,23 @@ export const platformConfigSchema = z.object({
    * endpoint: a Canvas registered with a shared login host (sso.canvaslms.com) or a vanity domain
    * shows the tool from the school's own Canvas domain.
    */
-  frameAncestors: z.array(z.url({ protocol: /^https?$/ })).max(20).optional(),
+  frameAncestors: z
+    .array(z.url({ protocol: /^https?$/ }))
+    .max(20)
+    .optional(),
 });
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 
-const boolish = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const boolish = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   TOOL_URL: z.url({ protocol: /^https?$/ }).optional(),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   EMBEDDED_DB_DIR: z.string().default('.data/postgres'),
   ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   ISNOTAI_BASE_URL: z.url({ protocol: /^https?$/ }).default(ISNOTAI_REGIONS.us),
@@ -121,7 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (env.NODE_ENV === 'production') {
     if (!env.DATABASE_URL) problems.push('DATABASE_URL: required in production (the embedded PostgreSQL is for development and tests)');
-    if (!env.ENCRYPTION_KEY) problems.push('ENCRYPTION_KEY: required in production (at least 32 random characters; keep it: it decrypts the stored keys)');
+    if (!env.ENCRYPTION_KEY)
+      problems.push('ENCRYPTION_KEY: required in production (at least 32 random characters; keep it: it decrypts the stored keys)');
     // Launches are accepted only for the tool's own address; behind a proxy the Host and protocol
     // a request arrives with are not it.
     if (!env.TOOL_URL) problems.push('TOOL_URL: required in production (the public https address the LMS reaches the tool at)');

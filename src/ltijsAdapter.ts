@@ -49,7 +49,16 @@ import type { AppConfig } from './config';
 import { iframeLogin } from './lti/iframe';
 import { keepLaunchClaims } from './lti/launchClaims';
 import { launchChecks } from './lti/launchChecks';
-import { APP_ROUTE, createLtiProvider, DYNAMIC_REGISTRATION_ROUTE, KEYSET_ROUTE, LOGIN_ROUTE, ltiCookieOptions, partitionedCookies, platformRegistered } from './lti/provider';
+import {
+  APP_ROUTE,
+  createLtiProvider,
+  DYNAMIC_REGISTRATION_ROUTE,
+  KEYSET_ROUTE,
+  LOGIN_ROUTE,
+  ltiCookieOptions,
+  partitionedCookies,
+  platformRegistered,
+} from './lti/provider';
 import { requestSummary, type Logger } from './log';
 import type { LaunchStateStore } from './store';
 import { hrefWithLtik, resolveActor, type LaunchClaimsReader } from './web/actor';
@@ -180,7 +189,8 @@ function answerLaunches(lti: Provider, deps: LtijsAdapterDeps): void {
   const launchError = (req: Request, res: Response) => {
     const err = (res.locals.err ?? {}) as { details?: { message?: string } };
     const { httpError, newWindow } = launchErrorFor(err.details?.message, req);
-    if (httpError.status >= 500) logger.warn({ code: httpError.code, cause: err.details?.message, requestId: res.locals.requestId }, 'session could not be read');
+    if (httpError.status >= 500)
+      logger.warn({ code: httpError.code, cause: err.details?.message, requestId: res.locals.requestId }, 'session could not be read');
     else logger.info({ code: httpError.code, reason: err.details?.message, requestId: res.locals.requestId }, 'launch refused');
     renderError(req, res, httpError, newWindow ? { newWindowHref: newWindow } : {});
   };
@@ -195,7 +205,9 @@ function answerLaunches(lti: Provider, deps: LtijsAdapterDeps): void {
       ]),
     ),
   );
-  lti.onInactivePlatform((req, res) => renderError(req, res, new HttpError(401, 'inactive_platform', 'This LMS registration is not active yet.')));
+  lti.onInactivePlatform((req, res) =>
+    renderError(req, res, new HttpError(401, 'inactive_platform', 'This LMS registration is not active yet.')),
+  );
 
   // A launch lands here (after ltijs has validated it and redirected with the ltik).
   lti.onConnect(async (_token: LtiIdToken, _req: Request, res: Response, next) => {
@@ -244,7 +256,10 @@ function healthCheck(services: LtijsServices, logger: Logger): (req: Request, re
         }),
       ]);
       if (!secretsReadable) {
-        logger.error({ code: 'encryption_key_mismatch' }, 'health check: ENCRYPTION_KEY no longer decrypts the stored secrets (rotated by another instance?)');
+        logger.error(
+          { code: 'encryption_key_mismatch' },
+          'health check: ENCRYPTION_KEY no longer decrypts the stored secrets (rotated by another instance?)',
+        );
         res.status(503).json({ ok: false, database: 'ok', secrets: 'undecryptable' });
         return;
       }

@@ -23,7 +23,8 @@ export async function runRotateKey(env: NodeJS.ProcessEnv, logger: Logger): Prom
   const oldKey = env.OLD_ENCRYPTION_KEY ?? '';
   const newKey = env.NEW_ENCRYPTION_KEY ?? '';
   if (!oldKey) problems.push('OLD_ENCRYPTION_KEY: required (the key the tool runs with now)');
-  if (!newKey) problems.push(`NEW_ENCRYPTION_KEY: required (at least ${MIN_SECRET_LENGTH} random characters, e.g. \`openssl rand -base64 48\`)`);
+  if (!newKey)
+    problems.push(`NEW_ENCRYPTION_KEY: required (at least ${MIN_SECRET_LENGTH} random characters, e.g. \`openssl rand -base64 48\`)`);
   else if (newKey.length < MIN_SECRET_LENGTH) problems.push(`NEW_ENCRYPTION_KEY: must be at least ${MIN_SECRET_LENGTH} characters`);
   if (!env.DATABASE_URL && env.NODE_ENV === 'production') problems.push('DATABASE_URL: required in production');
   if (problems.length > 0) throw new RotateKeyUsageError(problems);

@@ -59,8 +59,70 @@ export interface DemoWorld {
   platforms: DemoPlatform[];
 }
 
-const GIVEN = ['Ada', 'Ben', 'Chloé', 'Dev', 'Eun-ji', 'Farah', 'Gus', 'Hana', 'Ivan', 'Jia', 'Kofi', 'Lena', 'Mateo', 'Nia', 'Omar', 'Priya', 'Quinn', 'Rosa', 'Sven', 'Tariq', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zoë', 'Aroha', 'Bjørn', 'Carmen', 'Dmitri'];
-const FAMILY = ['Adeyemi', 'Brown', 'Castillo', 'Dubois', 'Eriksen', 'Fujita', 'García', 'Haddad', 'Ibrahim', 'Jensen', 'Kowalski', 'Lopez', 'Müller', 'Nguyen', 'Okafor', 'Park', 'Quispe', 'Rossi', 'Schmidt', 'Tanaka', 'Usman', 'Varga', 'Wang', 'Xu', 'Yilmaz', 'Zhang', "O'Neill", 'Ó Briain', 'Smith', 'Kim'];
+const GIVEN = [
+  'Ada',
+  'Ben',
+  'Chloé',
+  'Dev',
+  'Eun-ji',
+  'Farah',
+  'Gus',
+  'Hana',
+  'Ivan',
+  'Jia',
+  'Kofi',
+  'Lena',
+  'Mateo',
+  'Nia',
+  'Omar',
+  'Priya',
+  'Quinn',
+  'Rosa',
+  'Sven',
+  'Tariq',
+  'Uma',
+  'Viktor',
+  'Wen',
+  'Ximena',
+  'Yusuf',
+  'Zoë',
+  'Aroha',
+  'Bjørn',
+  'Carmen',
+  'Dmitri',
+];
+const FAMILY = [
+  'Adeyemi',
+  'Brown',
+  'Castillo',
+  'Dubois',
+  'Eriksen',
+  'Fujita',
+  'García',
+  'Haddad',
+  'Ibrahim',
+  'Jensen',
+  'Kowalski',
+  'Lopez',
+  'Müller',
+  'Nguyen',
+  'Okafor',
+  'Park',
+  'Quispe',
+  'Rossi',
+  'Schmidt',
+  'Tanaka',
+  'Usman',
+  'Varga',
+  'Wang',
+  'Xu',
+  'Yilmaz',
+  'Zhang',
+  "O'Neill",
+  'Ó Briain',
+  'Smith',
+  'Kim',
+];
 
 function uuidFrom(seed: string): string {
   const rng = seededRng(hashSeed(seed));
@@ -72,7 +134,12 @@ function makePerson(kind: PlatformKind, lmsUserId: string, rngSeed: string, fixe
   const rng = seededRng(hashSeed(rngSeed));
   const givenName = fixed?.givenName ?? pick(rng, GIVEN);
   const familyName = fixed?.familyName ?? pick(rng, FAMILY);
-  const username = fixed?.username ?? `${givenName}.${familyName}.${lmsUserId}`.toLowerCase().normalize('NFD').replace(/[^a-z0-9.]/g, '');
+  const username =
+    fixed?.username ??
+    `${givenName}.${familyName}.${lmsUserId}`
+      .toLowerCase()
+      .normalize('NFD')
+      .replace(/[^a-z0-9.]/g, '');
   return {
     lmsUserId,
     sub: kind === 'moodle' ? lmsUserId : uuidFrom(`canvas-sub-${lmsUserId}`),
@@ -88,15 +155,96 @@ function makePerson(kind: PlatformKind, lmsUserId: string, rngSeed: string, fixe
 
 /** The people of test/lms/fixtures/moodle-4.4, as that Moodle sent them. */
 const MOODLE_FIXTURE_PEOPLE: Array<Partial<Person> & { lmsUserId: string; role: CourseRole | 'admin' }> = [
-  { lmsUserId: '2', givenName: 'Admin', familyName: 'User', name: 'Admin User', email: 'admin@example.edu', username: 'admin', sourcedId: '', role: 'admin' },
-  { lmsUserId: '3', givenName: 'Tina', familyName: 'Teacher', name: 'Tina Teacher', email: 'teacher1@example.edu', username: 'teacher1', sourcedId: 'TEACHER1', role: 'instructor' },
-  { lmsUserId: '4', givenName: 'Sam', familyName: 'Student', name: 'Sam Student', email: 'student1@example.edu', username: 'student1', sourcedId: 'STUDENT1', role: 'learner' },
-  { lmsUserId: '5', givenName: 'Sara', familyName: 'Smith', name: 'Sara Smith', email: 'student2@example.edu', username: 'student2', sourcedId: 'STUDENT2', role: 'learner' },
-  { lmsUserId: '6', givenName: 'Steve', familyName: 'Stone', name: 'Steve Stone', email: 'student3@example.edu', username: 'student3', sourcedId: 'STUDENT3', role: 'learner' },
-  { lmsUserId: '7', givenName: 'Stella', familyName: 'Snow', name: 'Stella Snow', email: 'student4@example.edu', username: 'student4', sourcedId: 'STUDENT4', role: 'learner' },
-  { lmsUserId: '8', givenName: 'Simon', familyName: 'Shaw', name: 'Simon Shaw', email: 'student5@example.edu', username: 'student5', sourcedId: 'STUDENT5', role: 'learner' },
-  { lmsUserId: '9', givenName: 'Sofia', familyName: 'Silva', name: 'Sofia Silva', email: 'student6@example.edu', username: 'student6', sourcedId: 'STUDENT6', role: 'learner' },
-  { lmsUserId: '10', givenName: 'Stan', familyName: 'Sutter', name: 'Stan Sutter', email: 'student7@example.edu', username: 'student7', sourcedId: 'STUDENT7', role: 'learner' },
+  {
+    lmsUserId: '2',
+    givenName: 'Admin',
+    familyName: 'User',
+    name: 'Admin User',
+    email: 'admin@example.edu',
+    username: 'admin',
+    sourcedId: '',
+    role: 'admin',
+  },
+  {
+    lmsUserId: '3',
+    givenName: 'Tina',
+    familyName: 'Teacher',
+    name: 'Tina Teacher',
+    email: 'teacher1@example.edu',
+    username: 'teacher1',
+    sourcedId: 'TEACHER1',
+    role: 'instructor',
+  },
+  {
+    lmsUserId: '4',
+    givenName: 'Sam',
+    familyName: 'Student',
+    name: 'Sam Student',
+    email: 'student1@example.edu',
+    username: 'student1',
+    sourcedId: 'STUDENT1',
+    role: 'learner',
+  },
+  {
+    lmsUserId: '5',
+    givenName: 'Sara',
+    familyName: 'Smith',
+    name: 'Sara Smith',
+    email: 'student2@example.edu',
+    username: 'student2',
+    sourcedId: 'STUDENT2',
+    role: 'learner',
+  },
+  {
+    lmsUserId: '6',
+    givenName: 'Steve',
+    familyName: 'Stone',
+    name: 'Steve Stone',
+    email: 'student3@example.edu',
+    username: 'student3',
+    sourcedId: 'STUDENT3',
+    role: 'learner',
+  },
+  {
+    lmsUserId: '7',
+    givenName: 'Stella',
+    familyName: 'Snow',
+    name: 'Stella Snow',
+    email: 'student4@example.edu',
+    username: 'student4',
+    sourcedId: 'STUDENT4',
+    role: 'learner',
+  },
+  {
+    lmsUserId: '8',
+    givenName: 'Simon',
+    familyName: 'Shaw',
+    name: 'Simon Shaw',
+    email: 'student5@example.edu',
+    username: 'student5',
+    sourcedId: 'STUDENT5',
+    role: 'learner',
+  },
+  {
+    lmsUserId: '9',
+    givenName: 'Sofia',
+    familyName: 'Silva',
+    name: 'Sofia Silva',
+    email: 'student6@example.edu',
+    username: 'student6',
+    sourcedId: 'STUDENT6',
+    role: 'learner',
+  },
+  {
+    lmsUserId: '10',
+    givenName: 'Stan',
+    familyName: 'Sutter',
+    name: 'Stan Sutter',
+    email: 'student7@example.edu',
+    username: 'student7',
+    sourcedId: 'STUDENT7',
+    role: 'learner',
+  },
 ];
 
 export interface WorldOptions {
@@ -141,7 +289,8 @@ export function buildWorld(options: WorldOptions = {}): DemoWorld {
   hist210.members.push({ person: histTeacher, role: 'instructor' });
   // 20 learners of LTI101 also take HIST210: an instructor of one course must still not see the
   // other course's learners who are not shared.
-  for (const m of lti101.members.filter((x) => x.role === 'learner').slice(10, 30)) hist210.members.push({ person: m.person, role: 'learner' });
+  for (const m of lti101.members.filter((x) => x.role === 'learner').slice(10, 30))
+    hist210.members.push({ person: m.person, role: 'learner' });
   for (let i = 0; i < moodleSecond - 20; i++) {
     const p = makePerson('moodle', String(nextMoodleId++), `moodle-h-${nextMoodleId}`);
     moodlePeople.push(p);
@@ -150,14 +299,24 @@ export function buildWorld(options: WorldOptions = {}): DemoWorld {
 
   // Canvas ---------------------------------------------------------------------------------
   const canvasPeople: Person[] = [];
-  const canvasAdmin = makePerson('canvas', '1', 'canvas-admin', { givenName: 'Avery', familyName: 'Admin', name: 'Avery Admin', institutionRole: 'admin', username: 'avery.admin' });
+  const canvasAdmin = makePerson('canvas', '1', 'canvas-admin', {
+    givenName: 'Avery',
+    familyName: 'Admin',
+    name: 'Avery Admin',
+    institutionRole: 'admin',
+    username: 'avery.admin',
+  });
   canvasPeople.push(canvasAdmin);
   const bio101: Course = { id: '101', label: 'BIO 101', title: 'Introduction to Biology', members: [] };
   const teacher = makePerson('canvas', '20001', 'canvas-teacher', { givenName: 'Theo', familyName: 'Lindqvist' });
   const ta = makePerson('canvas', '20002', 'canvas-ta', { givenName: 'Tamsin', familyName: 'Achebe' });
   const designer = makePerson('canvas', '20003', 'canvas-designer', { givenName: 'Dana', familyName: 'Designer' });
   const observer = makePerson('canvas', '20004', 'canvas-observer', { givenName: 'Olu', familyName: 'Observer' });
-  const testStudent = makePerson('canvas', '20005', 'canvas-test-student', { givenName: 'Test', familyName: 'Student', name: 'Test Student' });
+  const testStudent = makePerson('canvas', '20005', 'canvas-test-student', {
+    givenName: 'Test',
+    familyName: 'Student',
+    name: 'Test Student',
+  });
   canvasPeople.push(teacher, ta, designer, observer, testStudent);
   bio101.members.push(
     { person: teacher, role: 'instructor' },
@@ -197,6 +356,7 @@ export function buildWorld(options: WorldOptions = {}): DemoWorld {
 /** Every isnotai userId in the world, once per platform (the simulator seeds sessions for these). */
 export function allUserIds(world: DemoWorld): Array<{ platform: PlatformKind; userId: string; name: string; email: string }> {
   const out: Array<{ platform: PlatformKind; userId: string; name: string; email: string }> = [];
-  for (const p of world.platforms) for (const person of p.people) out.push({ platform: p.kind, userId: person.lmsUserId, name: person.name, email: person.email });
+  for (const p of world.platforms)
+    for (const person of p.people) out.push({ platform: p.kind, userId: person.lmsUserId, name: person.name, email: person.email });
   return out;
 }

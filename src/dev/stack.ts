@@ -44,7 +44,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export function platformEntry(reg: PlatformRegistration, isnotai: { apiKey: string; baseUrl: string }, extra: Record<string, unknown> = {}) {
+export function platformEntry(
+  reg: PlatformRegistration,
+  isnotai: { apiKey: string; baseUrl: string },
+  extra: Record<string, unknown> = {},
+) {
   return {
     name: reg.name,
     kind: reg.kind,
@@ -65,11 +69,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const toolHost = options.hosts?.tool ?? '127.0.0.1';
   const toolPort = options.ports?.tool ?? 0;
   // The tool's port may be chosen by the OS; the emulator learns it once the tool listens.
-  const lms = await startLmsEmulator({ world, toolUrl: `http://${toolHost}:${toolPort || 1}`, port: options.ports?.lms ?? 0, host: options.hosts?.lms, keyDir: options.lmsKeyDir });
+  const lms = await startLmsEmulator({
+    world,
+    toolUrl: `http://${toolHost}:${toolPort || 1}`,
+    port: options.ports?.lms ?? 0,
+    host: options.hosts?.lms,
+    keyDir: options.lmsKeyDir,
+  });
   const isnotai = { apiKey: options.apiKey ?? 'aik_v1_sim_pro', baseUrl: simulator.url };
   const platforms = [
-    platformEntry(lms.platforms.moodle, isnotai, { ...(options.moodleStudentVisibility ? { studentVisibility: options.moodleStudentVisibility } : {}), ...options.platformSettings?.moodle }),
-    platformEntry(lms.platforms.canvas, isnotai, { ...(options.canvasIdentity ? { identity: options.canvasIdentity } : {}), ...options.platformSettings?.canvas }),
+    platformEntry(lms.platforms.moodle, isnotai, {
+      ...(options.moodleStudentVisibility ? { studentVisibility: options.moodleStudentVisibility } : {}),
+      ...options.platformSettings?.moodle,
+    }),
+    platformEntry(lms.platforms.canvas, isnotai, {
+      ...(options.canvasIdentity ? { identity: options.canvasIdentity } : {}),
+      ...options.platformSettings?.canvas,
+    }),
   ];
   const config = loadConfig({
     NODE_ENV: 'development',

@@ -95,8 +95,15 @@ export interface IsnotaiClient {
   listUserSessions(userId: string, params?: ListUserSessionsParams, options?: CallOptions): Promise<Page<IsnotaiSession>>;
   listEvents(sessionId: string, params?: ListEventsParams, options?: CallOptions): Promise<Page<IsnotaiEvent>>;
   getSessionDetails(sessionId: string, options?: CallOptions): Promise<SessionDetails>;
-  iterateSessions(params?: Omit<ListSessionsParams, 'cursor'> & { cursor?: string }, caps?: PageCaps & CallOptions): AsyncGenerator<IsnotaiSession, void, undefined>;
-  iterateUserSessions(userId: string, params?: ListUserSessionsParams, caps?: PageCaps & CallOptions): AsyncGenerator<IsnotaiSession, void, undefined>;
+  iterateSessions(
+    params?: Omit<ListSessionsParams, 'cursor'> & { cursor?: string },
+    caps?: PageCaps & CallOptions,
+  ): AsyncGenerator<IsnotaiSession, void, undefined>;
+  iterateUserSessions(
+    userId: string,
+    params?: ListUserSessionsParams,
+    caps?: PageCaps & CallOptions,
+  ): AsyncGenerator<IsnotaiSession, void, undefined>;
   iterateEvents(sessionId: string, params?: ListEventsParams, caps?: PageCaps & CallOptions): AsyncGenerator<IsnotaiEvent, void, undefined>;
   /** Every session of one LMS user (following all pages, within caps). */
   allUserSessions(userId: string, caps?: PageCaps & CallOptions & { pageSize?: number }): Promise<IsnotaiSession[]>;
@@ -141,8 +148,10 @@ function resolveConfig(config: IsnotaiClientConfig): Resolved {
   } catch {
     throw new IsnotaiConfigError('baseUrl', `is not a URL: ${JSON.stringify(config.baseUrl)}`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new IsnotaiConfigError('baseUrl', `must be http(s), got ${url.protocol}`);
-  if (url.search || url.hash || url.username || url.password) throw new IsnotaiConfigError('baseUrl', 'must not carry a query, fragment or credentials');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new IsnotaiConfigError('baseUrl', `must be http(s), got ${url.protocol}`);
+  if (url.search || url.hash || url.username || url.password)
+    throw new IsnotaiConfigError('baseUrl', 'must not carry a query, fragment or credentials');
   // The key is a header token: reject values that would break or smuggle headers.
   if (typeof config.apiKey !== 'string' || config.apiKey.trim() === '') throw new IsnotaiConfigError('apiKey', 'is required');
   if (!/^[\x21-\x7e]+$/.test(config.apiKey)) throw new IsnotaiConfigError('apiKey', 'must be printable ASCII without spaces');
@@ -243,7 +252,8 @@ export function createIsnotaiClient(config: IsnotaiClientConfig): IsnotaiClient 
       if (timedOut) throw new IsnotaiTimeoutError(endpoint, path, 'request', cfg.requestTimeoutMs, error);
       const code = (error as { code?: string } | null)?.code;
       if (code === 'UND_ERR_CONNECT_TIMEOUT') throw new IsnotaiTimeoutError(endpoint, path, 'connect', cfg.connectTimeoutMs, error);
-      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') throw new IsnotaiTimeoutError(endpoint, path, 'request', cfg.requestTimeoutMs, error);
+      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+        throw new IsnotaiTimeoutError(endpoint, path, 'request', cfg.requestTimeoutMs, error);
       throw new IsnotaiNetworkError(endpoint, path, error);
     } finally {
       clearTimeout(timer);
@@ -283,7 +293,13 @@ export function createIsnotaiClient(config: IsnotaiClientConfig): IsnotaiClient 
     });
   }
 
-  async function get<S extends z.ZodType>(endpoint: string, route: string, query: Query, schema: S, options: CallOptions = {}): Promise<z.output<S>> {
+  async function get<S extends z.ZodType>(
+    endpoint: string,
+    route: string,
+    query: Query,
+    schema: S,
+    options: CallOptions = {},
+  ): Promise<z.output<S>> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, v);
     const path = cfg.prefix + route + (qs.size ? `?${qs.toString()}` : '');
@@ -297,7 +313,8 @@ export function createIsnotaiClient(config: IsnotaiClientConfig): IsnotaiClient 
       } catch (error) {
         const status = error instanceof IsnotaiApiError ? error.status : undefined;
         const code = (error as { code?: string }).code;
-        if (error instanceof IsnotaiApiError || error instanceof IsnotaiNetworkError || error instanceof IsnotaiTimeoutError) error.attempts = attempt;
+        if (error instanceof IsnotaiApiError || error instanceof IsnotaiNetworkError || error instanceof IsnotaiTimeoutError)
+          error.attempts = attempt;
         if (!isRetryable(error) || attempt >= maxAttempts || options.signal?.aborted) {
           cfg.logger?.warn({ endpoint, status, code, durationMs: Date.now() - started, attempt }, 'isnotai request failed');
           throw error;
@@ -339,7 +356,13 @@ export function createIsnotaiClient(config: IsnotaiClientConfig): IsnotaiClient 
 
     async listUserSessions(userId, params = {}, options) {
       const route = `/v1/users/${pathSegment('userId', userId)}/sessions`;
-      return get(ENDPOINTS.listUserSessions, route, { pageSize: numParam(params.pageSize), cursor: params.cursor }, sessionPageSchema, options);
+      return get(
+        ENDPOINTS.listUserSessions,
+        route,
+        { pageSize: numParam(params.pageSize), cursor: params.cursor },
+        sessionPageSchema,
+        options,
+      );
     },
 
     async listEvents(sessionId, params = {}, options) {
@@ -368,7 +391,11 @@ export function createIsnotaiClient(config: IsnotaiClientConfig): IsnotaiClient 
     iterateUserSessions(userId, params = {}, caps = {}) {
       pathSegment('userId', userId); // fail at the call, not at the first next()
       const { cursor: start, ...rest } = params;
-      return paginate(ENDPOINTS.listUserSessions, (cursor) => client.listUserSessions(userId, { ...rest, cursor: cursor ?? start }, caps), caps);
+      return paginate(
+        ENDPOINTS.listUserSessions,
+        (cursor) => client.listUserSessions(userId, { ...rest, cursor: cursor ?? start }, caps),
+        caps,
+      );
     },
 
     iterateEvents(sessionId, params = {}, caps = {}) {

@@ -135,7 +135,12 @@ export class IsnotaiResponseError extends IsnotaiError {
 export class IsnotaiPaginationError extends IsnotaiError {
   readonly endpoint: string;
   readonly pages: number;
-  constructor(code: 'pagination_repeated_cursor' | 'pagination_missing_cursor' | 'pagination_too_many_pages', endpoint: string, pages: number, message: string) {
+  constructor(
+    code: 'pagination_repeated_cursor' | 'pagination_missing_cursor' | 'pagination_too_many_pages',
+    endpoint: string,
+    pages: number,
+    message: string,
+  ) {
     super(code, `isnotai ${endpoint}: ${message} (after ${pages} page(s))`);
     this.name = 'IsnotaiPaginationError';
     this.endpoint = endpoint;

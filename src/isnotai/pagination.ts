@@ -19,7 +19,11 @@ export const HARD_PAGE_LIMIT = 10_000;
 
 export type FetchPage<T> = (cursor: string | undefined) => Promise<Page<T>>;
 
-export async function* paginatePages<T>(endpoint: string, fetchPage: FetchPage<T>, caps: PageCaps = {}): AsyncGenerator<Page<T>, void, undefined> {
+export async function* paginatePages<T>(
+  endpoint: string,
+  fetchPage: FetchPage<T>,
+  caps: PageCaps = {},
+): AsyncGenerator<Page<T>, void, undefined> {
   const seen = new Set<string>();
   let cursor: string | undefined;
   let pages = 0;
@@ -27,7 +31,13 @@ export async function* paginatePages<T>(endpoint: string, fetchPage: FetchPage<T
   const maxPages = caps.maxPages ?? Infinity;
   const maxItems = caps.maxItems ?? Infinity;
   while (pages < maxPages && items < maxItems) {
-    if (pages >= HARD_PAGE_LIMIT) throw new IsnotaiPaginationError('pagination_too_many_pages', endpoint, pages, `more than ${HARD_PAGE_LIMIT} pages; refusing to continue`);
+    if (pages >= HARD_PAGE_LIMIT)
+      throw new IsnotaiPaginationError(
+        'pagination_too_many_pages',
+        endpoint,
+        pages,
+        `more than ${HARD_PAGE_LIMIT} pages; refusing to continue`,
+      );
     const page = await fetchPage(cursor);
     pages++;
     const room = maxItems - items;
@@ -37,7 +47,8 @@ export async function* paginatePages<T>(endpoint: string, fetchPage: FetchPage<T
     if (!page.pagination.hasMore) return;
     const next = page.pagination.nextCursor;
     if (!next) throw new IsnotaiPaginationError('pagination_missing_cursor', endpoint, pages, 'hasMore is true but nextCursor is empty');
-    if (seen.has(next) || next === cursor) throw new IsnotaiPaginationError('pagination_repeated_cursor', endpoint, pages, 'the API returned a cursor it had already returned');
+    if (seen.has(next) || next === cursor)
+      throw new IsnotaiPaginationError('pagination_repeated_cursor', endpoint, pages, 'the API returned a cursor it had already returned');
     if (cursor !== undefined) seen.add(cursor);
     seen.add(next);
     cursor = next;

@@ -30,7 +30,10 @@ export const sessionSchema = z.object({
 
 export const paginationSchema = z.object({
   // Absent and null both mean "no further page"; we normalise to null.
-  nextCursor: z.string().nullish().transform((v) => (v === undefined || v === '' ? null : v)),
+  nextCursor: z
+    .string()
+    .nullish()
+    .transform((v) => (v === undefined || v === '' ? null : v)),
   hasMore: z.boolean(),
   limit: nonNegInt,
 });
@@ -88,7 +91,10 @@ export const errorEnvelopeSchema = z.object({
   error: z.object({
     code: z.string(),
     message: z.string(),
-    details: z.record(z.string(), z.unknown()).nullish().transform((d) => d ?? undefined),
+    details: z
+      .record(z.string(), z.unknown())
+      .nullish()
+      .transform((d) => d ?? undefined),
   }),
 }) satisfies z.ZodType<ErrorEnvelope>;
 

@@ -21,8 +21,7 @@ const CUSTOM_NAME = /^[A-Za-z0-9_.$-]{1,100}$/;
 export type IdentityStrategy = (typeof FIXED_STRATEGIES)[number] | `custom:${string}`;
 
 /** The one rule for a mapping's name, as an operator reads it in an error message. */
-export const IDENTITY_STRATEGY_RULE =
-  `must be ${FIXED_STRATEGIES.join(', ')} or custom:<name> (a name of 1 to 100 letters, digits, "_", ".", "$" or "-")`;
+export const IDENTITY_STRATEGY_RULE = `must be ${FIXED_STRATEGIES.join(', ')} or custom:<name> (a name of 1 to 100 letters, digits, "_", ".", "$" or "-")`;
 
 /**
  * Whether a text names a mapping. The configuration (PLATFORMS_JSON) checks with this; the settings

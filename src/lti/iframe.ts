@@ -111,7 +111,9 @@ export function iframeLogin(options: IframeLoginOptions): RequestHandler {
         if (!ID_PATTERN.test(checkId)) return next();
         const stored = await options.logins.loadCheck(checkId);
         if (!stored) {
-          throw new LaunchRefusal(400, 'launch_check_expired', 'This launch is too old to continue.', ['Go back to your course and open the tool again.']);
+          throw new LaunchRefusal(400, 'launch_check_expired', 'This launch is too old to continue.', [
+            'Go back to your course and open the tool again.',
+          ]);
         }
         const signed = (req.signedCookies as Record<string, unknown> | undefined)?.[CHECK_COOKIE];
         if (signed !== checkId) {
@@ -161,12 +163,23 @@ function needsNewWindow(loginRoute: string, login: LoginParams): LaunchRefusal {
  * ltijs has stored the login's state and nonce and wants to send the browser to the LMS: first
  * the frame puts a secret for that state into the LMS's storage, then goes on (platformStorage.ts).
  */
-async function beginStorageLogin(res: Response, options: IframeLoginOptions, login: LoginParams, target: string, authUrl: string): Promise<void> {
+async function beginStorageLogin(
+  res: Response,
+  options: IframeLoginOptions,
+  login: LoginParams,
+  target: string,
+  authUrl: string,
+): Promise<void> {
   const state = stateOf(authUrl);
   const origin = originOf(authUrl);
   if (!state || !origin) throw needsNewWindow(options.loginRoute, login);
   const secret = newSecret();
-  await options.logins.saveState(state, login, LOGIN_PARAMS_TTL_SECONDS, { secretSha256: sha256Hex(secret), iss: login.iss!, target, origin });
+  await options.logins.saveState(state, login, LOGIN_PARAMS_TTL_SECONDS, {
+    secretSha256: sha256Hex(secret),
+    iss: login.iss!,
+    target,
+    origin,
+  });
   options.showStoragePage(res, {
     mode: 'put',
     target,
@@ -206,7 +219,13 @@ async function launchWithoutStateCookie(req: Request, res: Response, options: If
       target: bound.target,
       origin: bound.origin,
       key: storageKey(state),
-      launch: { action: options.appRoute, fields: [{ name: 'id_token', value: String(body.id_token) }, { name: 'state', value: state }] },
+      launch: {
+        action: options.appRoute,
+        fields: [
+          { name: 'id_token', value: String(body.id_token) },
+          { name: 'state', value: state },
+        ],
+      },
       proofField: STORAGE_PROOF_FIELD,
     });
     return true;
@@ -214,7 +233,9 @@ async function launchWithoutStateCookie(req: Request, res: Response, options: If
   // The secret is spent by this attempt, whatever its outcome (and by one attempt only).
   const spent = await options.logins.spendStorage(state);
   if (!spent || !proofMatches(bound.secretSha256, proof)) {
-    throw new LaunchRefusal(401, 'launch_not_confirmed', 'The tool could not confirm that this launch was started in this browser.', ['Go back to your course and open the tool again.']);
+    throw new LaunchRefusal(401, 'launch_not_confirmed', 'The tool could not confirm that this launch was started in this browser.', [
+      'Go back to your course and open the tool again.',
+    ]);
   }
   delete body[STORAGE_PROOF_FIELD];
   // What ltijs's state cookie would have carried; every other check of the launch still runs.

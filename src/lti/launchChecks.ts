@@ -58,9 +58,14 @@ export function launchChecks(options: LaunchChecksOptions): RequestHandler {
           req,
           res,
           next,
-          new LaunchRefusal(400, 'launch_target_not_this_tool', 'Your LMS asked the tool to send your sign-in to another address than the tool’s own, so the tool stopped here.', [
-            'Go back to your course and open the tool again. If this keeps happening, an LMS administrator should check that the tool’s registration uses the tool’s own address as its target link URI and redirect URI.',
-          ]),
+          new LaunchRefusal(
+            400,
+            'launch_target_not_this_tool',
+            'Your LMS asked the tool to send your sign-in to another address than the tool’s own, so the tool stopped here.',
+            [
+              'Go back to your course and open the tool again. If this keeps happening, an LMS administrator should check that the tool’s registration uses the tool’s own address as its target link URI and redirect URI.',
+            ],
+          ),
           originOrNothing(params.target_link_uri),
         );
       }
@@ -80,9 +85,14 @@ export function launchChecks(options: LaunchChecksOptions): RequestHandler {
         req,
         res,
         next,
-        new LaunchRefusal(401, 'launch_unsupported_message', named ? `Your LMS sent a kind of launch this tool does not handle (${named}).` : 'Your LMS sent a launch without saying what kind it is.', [
-          'Open the tool from a link or activity in your course.',
-        ]),
+        new LaunchRefusal(
+          401,
+          'launch_unsupported_message',
+          named
+            ? `Your LMS sent a kind of launch this tool does not handle (${named}).`
+            : 'Your LMS sent a launch without saying what kind it is.',
+          ['Open the tool from a link or activity in your course.'],
+        ),
         named ?? undefined,
       );
     }
@@ -94,9 +104,14 @@ export function launchChecks(options: LaunchChecksOptions): RequestHandler {
         req,
         res,
         next,
-        new LaunchRefusal(401, 'launch_target_not_this_tool', 'This launch was meant for another address than this tool’s, so the tool cannot accept it.', [
-          'Go back to your course and open the tool again. If this keeps happening, an LMS administrator should check the target link URI in the tool’s registration.',
-        ]),
+        new LaunchRefusal(
+          401,
+          'launch_target_not_this_tool',
+          'This launch was meant for another address than this tool’s, so the tool cannot accept it.',
+          [
+            'Go back to your course and open the tool again. If this keeps happening, an LMS administrator should check the target link URI in the tool’s registration.',
+          ],
+        ),
         originOrNothing(target),
       );
     }
@@ -108,7 +123,12 @@ export function launchChecks(options: LaunchChecksOptions): RequestHandler {
         req,
         res,
         next,
-        new LaunchRefusal(401, 'launch_without_issue_time', 'The launch does not say when it was issued, so the tool cannot tell how old it is.', ['Go back to your course and open the tool again.']),
+        new LaunchRefusal(
+          401,
+          'launch_without_issue_time',
+          'The launch does not say when it was issued, so the tool cannot tell how old it is.',
+          ['Go back to your course and open the tool again.'],
+        ),
       );
     }
     if (iat > now() / 1000 + MAX_IAT_AHEAD_SECONDS) {
@@ -116,9 +136,14 @@ export function launchChecks(options: LaunchChecksOptions): RequestHandler {
         req,
         res,
         next,
-        new LaunchRefusal(401, 'launch_issued_in_future', 'The launch says it was issued in the future, so the tool cannot accept it (the clocks of the LMS and the tool may disagree).', [
-          'Go back to your course and open the tool again. If this keeps happening, an administrator should check the clocks of the LMS and the tool servers.',
-        ]),
+        new LaunchRefusal(
+          401,
+          'launch_issued_in_future',
+          'The launch says it was issued in the future, so the tool cannot accept it (the clocks of the LMS and the tool may disagree).',
+          [
+            'Go back to your course and open the tool again. If this keeps happening, an administrator should check the clocks of the LMS and the tool servers.',
+          ],
+        ),
       );
     }
     next();

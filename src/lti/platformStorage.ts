@@ -99,7 +99,11 @@ function ltikClaims(ltik: string): { platformCode: string; user: string } | null
 export async function recordStorageSession(sessions: SessionStore, ltik: string, now = Date.now()): Promise<void> {
   const claims = ltikClaims(ltik);
   if (!claims) return;
-  await sessions.startSession(sha256Hex(ltik), { userId: claims.user, platformCode: claims.platformCode, issuedAt: now }, STORAGE_SESSION_TTL_SECONDS);
+  await sessions.startSession(
+    sha256Hex(ltik),
+    { userId: claims.user, platformCode: claims.platformCode, issuedAt: now },
+    STORAGE_SESSION_TTL_SECONDS,
+  );
 }
 
 /** The new ltik in ltijs's redirect after a launch it accepted, or null (a refusal redirects without). */
@@ -128,7 +132,13 @@ function sentAsToolPagesSendIt(req: Request, ltik: string): boolean {
   const q = (req.query as Record<string, unknown>).ltik;
   if (q !== undefined) return q === ltik;
   const body: unknown = req.body;
-  return req.method === 'POST' && Boolean(req.is('application/x-www-form-urlencoded')) && typeof body === 'object' && body !== null && (body as Record<string, unknown>).ltik === ltik;
+  return (
+    req.method === 'POST' &&
+    Boolean(req.is('application/x-www-form-urlencoded')) &&
+    typeof body === 'object' &&
+    body !== null &&
+    (body as Record<string, unknown>).ltik === ltik
+  );
 }
 
 const relaunch = 'Open the tool again from your course in the LMS.';
@@ -140,7 +150,11 @@ const relaunch = 'Open the tool again from your course in the LMS.';
  * serves extends the idle lifetime (never past the absolute one), and gets the session cookie's
  * value (the user) from the record. Returns the refusal, or null to go on to ltijs.
  */
-export async function checkSession(req: Request, sessions: SessionStore, options: { now?: number; idleSeconds?: number } = {}): Promise<LaunchRefusal | null> {
+export async function checkSession(
+  req: Request,
+  sessions: SessionStore,
+  options: { now?: number; idleSeconds?: number } = {},
+): Promise<LaunchRefusal | null> {
   const ltik = ltikOf(req);
   if (!ltik) return null;
   const claims = ltikClaims(ltik);
@@ -148,23 +162,40 @@ export async function checkSession(req: Request, sessions: SessionStore, options
   const hash = sha256Hex(ltik);
   const found = await sessions.lookup(hash);
   if (found.signedOut) {
-    return new LaunchRefusal(401, 'signed_out', 'You signed out of the tool, so this page can no longer be opened with that session.', [relaunch]);
+    return new LaunchRefusal(401, 'signed_out', 'You signed out of the tool, so this page can no longer be opened with that session.', [
+      relaunch,
+    ]);
   }
   const cookies = (req.signedCookies ?? {}) as Record<string, unknown>;
   if (cookies[claims.platformCode] !== undefined) return null;
   const record = found.session;
   if (!record || record.userId !== claims.user || record.platformCode !== claims.platformCode) return null;
   if (!sentAsToolPagesSendIt(req, ltik)) {
-    return new LaunchRefusal(401, 'ltik_not_accepted', 'This session is accepted only from the tool’s own pages (their links and forms), not sent in another way.', [relaunch]);
+    return new LaunchRefusal(
+      401,
+      'ltik_not_accepted',
+      'This session is accepted only from the tool’s own pages (their links and forms), not sent in another way.',
+      [relaunch],
+    );
   }
   const now = options.now ?? Date.now();
   const endsAt = record.issuedAt + STORAGE_SESSION_TTL_SECONDS * 1000;
   if (now >= endsAt) {
-    return new LaunchRefusal(401, 'session_expired', `Your session with the tool has ended: it lasts at most ${STORAGE_SESSION_TTL_SECONDS / 3600} hours after you open the tool.`, [relaunch]);
+    return new LaunchRefusal(
+      401,
+      'session_expired',
+      `Your session with the tool has ended: it lasts at most ${STORAGE_SESSION_TTL_SECONDS / 3600} hours after you open the tool.`,
+      [relaunch],
+    );
   }
   const idleSeconds = options.idleSeconds ?? STORAGE_SESSION_IDLE_SECONDS;
   if (now >= record.lastSeenAt + idleSeconds * 1000) {
-    return new LaunchRefusal(401, 'session_idle', `Your session with the tool ended after ${Math.round(idleSeconds / 60)} minutes without use.`, [relaunch]);
+    return new LaunchRefusal(
+      401,
+      'session_idle',
+      `Your session with the tool ended after ${Math.round(idleSeconds / 60)} minutes without use.`,
+      [relaunch],
+    );
   }
   await sessions.touchSession(hash, now, endsAt);
   req.signedCookies = { ...cookies, [claims.platformCode]: record.userId };
@@ -185,7 +216,11 @@ export async function signOut(sessions: SessionStore, ltik: string, now = Date.n
  * Holds back ltijs's next redirect: `onRedirect` gets its target, and either calls `proceed` to
  * send the redirect as ltijs asked or answers otherwise. An error goes to `fail`.
  */
-export function interceptRedirect(res: Response, onRedirect: (target: string, proceed: () => void) => Promise<void>, fail: (err: unknown) => void): void {
+export function interceptRedirect(
+  res: Response,
+  onRedirect: (target: string, proceed: () => void) => Promise<void>,
+  fail: (err: unknown) => void,
+): void {
   const original = res.redirect.bind(res) as (...args: unknown[]) => void;
   res.redirect = ((...args: unknown[]) => {
     const target = args.find((a): a is string => typeof a === 'string');

@@ -76,7 +76,8 @@ export function partitionedCookies(_req: Request, res: Response, next: NextFunct
   const original = res.cookie.bind(res);
   res.cookie = ((name: string, value: unknown, opts?: Record<string, unknown>) => {
     const o = opts ?? {};
-    if (o.secure === true && String(o.sameSite).toLowerCase() === 'none') return original(name, value as string, { ...o, partitioned: true });
+    if (o.secure === true && String(o.sameSite).toLowerCase() === 'none')
+      return original(name, value as string, { ...o, partitioned: true });
     return original(name, value as string, o);
   }) as Response['cookie'];
   // clearCookie goes through res.cookie in Express 4, so it is partitioned too (it must match).

@@ -19,11 +19,7 @@ export function normaliseRole(role: string): string {
 // Only institution and system administrators: a course-level Administrator (membership#) is not
 // an admin of the institution and gets no tool-wide lookup.
 const ADMIN_ROLES = new Set(['institution/person#Administrator', 'system/person#Administrator', 'system/person#SysAdmin']);
-const INSTRUCTOR_ROLES = new Set([
-  'membership#Instructor',
-  'membership/Instructor#TeachingAssistant',
-  'membership#TeachingAssistant',
-]);
+const INSTRUCTOR_ROLES = new Set(['membership#Instructor', 'membership/Instructor#TeachingAssistant', 'membership#TeachingAssistant']);
 const LEARNER_ROLES = new Set(['membership#Learner', 'membership/Learner#Learner']);
 
 /** The most privileged audience the roles grant, or null when none applies (designer, observer…). */

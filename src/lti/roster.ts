@@ -87,7 +87,8 @@ export function describeNrpsFailure(err: unknown): string {
   if (/404/.test(msg)) {
     return 'The LMS answered 404 when the tool asked for an access token or the roster. In Moodle this usually means Moodle could not download the tool’s key set: check Site administration → HTTP security (cURL blocked hosts and allowed ports) and the tool’s “Public keyset URL”.';
   }
-  if (/401|invalid_client/.test(msg)) return 'The LMS refused the tool’s access-token request (401). Check that the tool registration’s client id and key set URL match.';
+  if (/401|invalid_client/.test(msg))
+    return 'The LMS refused the tool’s access-token request (401). Check that the tool registration’s client id and key set URL match.';
   return `The LMS’s Names and Roles service failed: ${msg.slice(0, 200)}`;
 }
 
@@ -131,23 +132,45 @@ function keysetUrlOf(token: LtiIdToken): string {
 }
 
 function lmsRefused(lmsName: string, token: LtiIdToken, status: number, what: 'roster' | 'token'): RosterError {
-  const asked = what === 'roster' ? 'for this course’s participants (Names and Roles), with a newly issued access token' : 'for an access token to its Names and Roles service';
-  return new RosterError('lms_refused_roster', `${lmsName} refused the tool’s request ${asked} (HTTP ${status}). This is the LMS’s answer; isnotai is not involved.`, [
-    `Ask the administrator of ${lmsName} to check the tool’s registration there:`,
-    'the Names and Roles (membership) service is enabled for the tool, and the launch offers it;',
-    `the tool’s key set URL, ${keysetUrlOf(token)}, is the one registered and the LMS can reach it (in Moodle: Site administration → HTTP security, blocked hosts and allowed ports);`,
-    `the client id registered with the tool (${token.clientId}) is this registration’s.`,
-  ]);
+  const asked =
+    what === 'roster'
+      ? 'for this course’s participants (Names and Roles), with a newly issued access token'
+      : 'for an access token to its Names and Roles service';
+  return new RosterError(
+    'lms_refused_roster',
+    `${lmsName} refused the tool’s request ${asked} (HTTP ${status}). This is the LMS’s answer; isnotai is not involved.`,
+    [
+      `Ask the administrator of ${lmsName} to check the tool’s registration there:`,
+      'the Names and Roles (membership) service is enabled for the tool, and the launch offers it;',
+      `the tool’s key set URL, ${keysetUrlOf(token)}, is the one registered and the LMS can reach it (in Moodle: Site administration → HTTP security, blocked hosts and allowed ports);`,
+      `the client id registered with the tool (${token.clientId}) is this registration’s.`,
+    ],
+  );
 }
 
-export async function fetchRoster(lti: Provider, token: LtiIdToken, identity: IdentityStrategy | IdentityMapping, kind: 'moodle' | 'canvas' | 'other' = 'other', lmsName = 'The LMS'): Promise<RosterMember[]> {
+export async function fetchRoster(
+  lti: Provider,
+  token: LtiIdToken,
+  identity: IdentityStrategy | IdentityMapping,
+  kind: 'moodle' | 'canvas' | 'other' = 'other',
+  lmsName = 'The LMS',
+): Promise<RosterMember[]> {
   const membershipsUrl = token.platformContext?.namesRoles?.context_memberships_url;
   if (!membershipsUrl) {
-    throw new RosterError('nrps_not_offered', 'The LMS did not offer its Names and Roles service in this launch, so the tool cannot list the course’s learners.');
+    throw new RosterError(
+      'nrps_not_offered',
+      'The LMS did not offer its Names and Roles service in this launch, so the tool cannot list the course’s learners.',
+    );
   }
   // Custom-claim mappings (Canvas) need each member's substituted custom claims: ask with rlid.
-  const needsRlid = (typeof identity === 'string' ? identity : identity.strategy).startsWith('custom:') && Boolean(token.platformContext.resource?.id);
-  const getMembers = () => lti.NamesAndRoles.getMembers(token, { pages: false, resourceLinkId: needsRlid, ...(kind === 'moodle' ? {} : { limit: NRPS_PAGE_SIZE }) });
+  const needsRlid =
+    (typeof identity === 'string' ? identity : identity.strategy).startsWith('custom:') && Boolean(token.platformContext.resource?.id);
+  const getMembers = () =>
+    lti.NamesAndRoles.getMembers(token, {
+      pages: false,
+      resourceLinkId: needsRlid,
+      ...(kind === 'moodle' ? {} : { limit: NRPS_PAGE_SIZE }),
+    });
   let result;
   try {
     try {
@@ -161,7 +184,8 @@ export async function fetchRoster(lti: Provider, token: LtiIdToken, identity: Id
     }
   } catch (err) {
     const f = httpFailure(err);
-    if (f && (f.status === 401 || f.status === 403)) throw lmsRefused(lmsName, token, f.status, servicesRefused(err, membershipsUrl) ? 'roster' : 'token');
+    if (f && (f.status === 401 || f.status === 403))
+      throw lmsRefused(lmsName, token, f.status, servicesRefused(err, membershipsUrl) ? 'roster' : 'token');
     throw new RosterError('nrps_unavailable', describeNrpsFailure(err));
   }
   return membersFromNrps(result?.members, identity);

@@ -86,11 +86,13 @@ export function topFlagCounts(sessions: readonly SummarisableSession[], limit = 
       counts.set(flag, (counts.get(flag) ?? 0) + 1);
     }
   }
-  return [...counts]
-    .map(([flag, count]) => ({ flag, count }))
-    // Ties by code-unit order, not locale, so the order is the same on every server.
-    .sort((a, b) => b.count - a.count || (a.flag < b.flag ? -1 : a.flag > b.flag ? 1 : 0))
-    .slice(0, limit);
+  return (
+    [...counts]
+      .map(([flag, count]) => ({ flag, count }))
+      // Ties by code-unit order, not locale, so the order is the same on every server.
+      .sort((a, b) => b.count - a.count || (a.flag < b.flag ? -1 : a.flag > b.flag ? 1 : 0))
+      .slice(0, limit)
+  );
 }
 
 export function learnerRiskSummary(sessions: readonly SummarisableSession[], options: LearnerRiskOptions): LearnerRiskSummary {

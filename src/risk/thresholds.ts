@@ -33,7 +33,8 @@ export function thresholdProblems(input: unknown): RiskThresholdProblem[] {
   const { high, elevated } = input as Record<string, unknown>;
   const problems: RiskThresholdProblem[] = [];
   if (typeof high !== 'number' || !Number.isFinite(high)) problems.push({ field: 'high', message: '"high" must be a finite number' });
-  if (typeof elevated !== 'number' || !Number.isFinite(elevated)) problems.push({ field: 'elevated', message: '"elevated" must be a finite number' });
+  if (typeof elevated !== 'number' || !Number.isFinite(elevated))
+    problems.push({ field: 'elevated', message: '"elevated" must be a finite number' });
   if (problems.length > 0) return problems;
   const h = high as number;
   const e = elevated as number;

@@ -153,7 +153,9 @@ export function createAuditLog(db: Kysely<Schema>): AuditLog {
       if (q.actor !== undefined) base = base.where('actor_user_id', '=', q.actor);
       const subject = q.subject;
       if (subject !== undefined) {
-        base = base.where((eb) => eb.or([eb('subject_user_id', '=', subject), eb('subject_user_ids', '@>', sql<string[]>`ARRAY[${subject}]::text[]`)]));
+        base = base.where((eb) =>
+          eb.or([eb('subject_user_id', '=', subject), eb('subject_user_ids', '@>', sql<string[]>`ARRAY[${subject}]::text[]`)]),
+        );
       }
       if (q.since !== undefined) base = base.where('at', '>=', q.since);
       if (q.platformIss !== undefined) base = base.where('platform_iss', '=', q.platformIss);

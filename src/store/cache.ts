@@ -49,7 +49,9 @@ export function createUpstreamCache(db: Kysely<Schema>, options: { clock?: Clock
       await db
         .insertInto('upstream_cache')
         .values(rows.slice(i, i + BATCH))
-        .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), expires_at: eb.ref('excluded.expires_at') })))
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), expires_at: eb.ref('excluded.expires_at') })),
+        )
         .execute();
     }
   };
@@ -57,7 +59,12 @@ export function createUpstreamCache(db: Kysely<Schema>, options: { clock?: Clock
   return {
     async get(key) {
       checkKey(key);
-      const row = await db.selectFrom('upstream_cache').select('value').where('key', '=', key).where('expires_at', '>', now()).executeTakeFirst();
+      const row = await db
+        .selectFrom('upstream_cache')
+        .select('value')
+        .where('key', '=', key)
+        .where('expires_at', '>', now())
+        .executeTakeFirst();
       return row?.value;
     },
     async getMany(keys) {

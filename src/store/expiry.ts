@@ -54,7 +54,14 @@ export interface SweepOptions {
 }
 
 /** The tables whose rows carry their own `expires_at`: the launch state (./launchState) and the cache. */
-export const EXPIRING_TABLES = ['login_check', 'login_state', 'storage_session', 'signed_out_ltik', 'launch_claims', 'upstream_cache'] as const;
+export const EXPIRING_TABLES = [
+  'login_check',
+  'login_state',
+  'storage_session',
+  'signed_out_ltik',
+  'launch_claims',
+  'upstream_cache',
+] as const;
 
 /** Deletes every expired ltijs row, launch state row and cache entry now. */
 export async function sweepExpired(db: Kysely<Schema>, options: SweepOptions = {}): Promise<SweepResult> {

@@ -1,10 +1,30 @@
 /** The store's public API. Import from here, not from the files behind it. */
 export { openDatabase, migrateToLatest, MigrationError, type Store, type OpenDatabaseOptions, type StoreLogger } from './db';
 export { StoreError, type StoreErrorCode } from './errors';
-export { DEFAULT_LTI_TTLS, EXPIRING_TABLES, resolveTtls, sweepExpired, startSweeper, systemClock, type Clock, type LtiTtls, type SweepResult, type SweepOptions, type SweeperOptions } from './expiry';
+export {
+  DEFAULT_LTI_TTLS,
+  EXPIRING_TABLES,
+  resolveTtls,
+  sweepExpired,
+  startSweeper,
+  systemClock,
+  type Clock,
+  type LtiTtls,
+  type SweepResult,
+  type SweepOptions,
+  type SweeperOptions,
+} from './expiry';
 export { PostgresLtiDatabase, type PostgresLtiDatabaseOptions, type LtiDocument, type EncryptionKey } from './ltijsPlugin';
 export type { LtiCollection } from './ltijsCollections';
-export { verifyEncryptionKey, keyCheckDecrypts, rotateEncryptionKey, undecryptableWith, EncryptionKeyMismatchError, KeyRotationError, type RotationResult } from './keyCheck';
+export {
+  verifyEncryptionKey,
+  keyCheckDecrypts,
+  rotateEncryptionKey,
+  undecryptableWith,
+  EncryptionKeyMismatchError,
+  KeyRotationError,
+  type RotationResult,
+} from './keyCheck';
 export { encryptSecret, decryptSecret, SecretError, MIN_SECRET_LENGTH, type SecretErrorCode } from './secrets';
 export {
   createPlatformSettingsRepository,
@@ -12,7 +32,15 @@ export {
   type PlatformSettingsInput,
   type PlatformSettingsRepository,
 } from './platformSettings';
-export { createAuditLog, type AuditLog, type AuditAction, type AuditEntry, type AuditEntryInput, type AuditListQuery, type AuditPage } from './audit';
+export {
+  createAuditLog,
+  type AuditLog,
+  type AuditAction,
+  type AuditEntry,
+  type AuditEntryInput,
+  type AuditListQuery,
+  type AuditPage,
+} from './audit';
 export { createUpstreamCache, type UpstreamCache, type CacheEntry } from './cache';
 export {
   createLaunchStateStore,

@@ -149,7 +149,11 @@ export async function verifyEncryptionKey(db: Db, key: string): Promise<{ droppe
 /** Deletes the stored LMS access tokens `key` does not decrypt; answers how many. */
 async function dropUndecryptableAccessTokens(db: Db, key: string): Promise<number> {
   const cipher = ltiCipher(db);
-  const { rows } = await sql<{ ctid: string; iv: string; data: string }>`SELECT ctid::text AS ctid, iv, data FROM ${sql.table(DISPOSABLE_TABLE)}`.execute(db);
+  const { rows } = await sql<{
+    ctid: string;
+    iv: string;
+    data: string;
+  }>`SELECT ctid::text AS ctid, iv, data FROM ${sql.table(DISPOSABLE_TABLE)}`.execute(db);
   let dropped = 0;
   for (const r of rows) {
     if ((await ltiDecrypts(cipher, key, r)) !== undefined) continue;
@@ -178,7 +182,11 @@ export interface RotationResult {
  * locked against writers; refuses, changing nothing, if `oldKey` does not decrypt all of them.
  */
 export async function rotateEncryptionKey(db: Db, oldKey: string, newKey: string): Promise<RotationResult> {
-  if (oldKey === newKey) throw new KeyRotationError('encryption_key_unchanged', 'OLD_ENCRYPTION_KEY and NEW_ENCRYPTION_KEY are the same key: nothing to rotate.');
+  if (oldKey === newKey)
+    throw new KeyRotationError(
+      'encryption_key_unchanged',
+      'OLD_ENCRYPTION_KEY and NEW_ENCRYPTION_KEY are the same key: nothing to rotate.',
+    );
   // Fails on a too-short new key with a message naming the rule, before anything is touched.
   encryptSecret('', newKey);
   return db.transaction().execute(async (trx) => {
@@ -187,17 +195,29 @@ export async function rotateEncryptionKey(db: Db, oldKey: string, newKey: string
     if (failed.length > 0) throw new EncryptionKeyMismatchError(failed, 'OLD_ENCRYPTION_KEY');
 
     const result: RotationResult = { apiKeys: 0, ltiKeys: 0, accessTokens: 0, accessTokensDropped: 0 };
-    const apiKeys = await trx.selectFrom('platform_settings').select(['id', 'issuer', 'client_id', 'deployment_id', 'api_key_encrypted']).where('api_key_encrypted', 'is not', null).execute();
+    const apiKeys = await trx
+      .selectFrom('platform_settings')
+      .select(['id', 'issuer', 'client_id', 'deployment_id', 'api_key_encrypted'])
+      .where('api_key_encrypted', 'is not', null)
+      .execute();
     for (const r of apiKeys) {
       const context = apiKeyContext(r.issuer, r.client_id, r.deployment_id);
       const plain = decryptSecret(r.api_key_encrypted!, oldKey, context);
-      await trx.updateTable('platform_settings').set({ api_key_encrypted: encryptSecret(plain, newKey, context) }).where('id', '=', r.id).execute();
+      await trx
+        .updateTable('platform_settings')
+        .set({ api_key_encrypted: encryptSecret(plain, newKey, context) })
+        .where('id', '=', r.id)
+        .execute();
       result.apiKeys++;
     }
 
     const cipher = ltiCipher(trx);
     for (const table of [...LTI_TABLES.map((t) => t.table), DISPOSABLE_TABLE]) {
-      const { rows } = await sql<{ ctid: string; iv: string; data: string }>`SELECT ctid::text AS ctid, iv, data FROM ${sql.table(table)}`.execute(trx);
+      const { rows } = await sql<{
+        ctid: string;
+        iv: string;
+        data: string;
+      }>`SELECT ctid::text AS ctid, iv, data FROM ${sql.table(table)}`.execute(trx);
       for (const r of rows) {
         const plain = await ltiDecrypts(cipher, oldKey, r);
         if (plain === undefined) {
@@ -216,10 +236,13 @@ export async function rotateEncryptionKey(db: Db, oldKey: string, newKey: string
     await trx
       .insertInto('key_check')
       .values({ id: CHECK_ID, value_encrypted: encryptSecret(CHECK_VALUE, newKey, CHECK_CONTEXT) })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ value_encrypted: (eb) => eb.ref('excluded.value_encrypted'), updated_at: new Date() }))
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet({ value_encrypted: (eb) => eb.ref('excluded.value_encrypted'), updated_at: new Date() }),
+      )
       .execute();
     const left = await undecryptableWith(trx, newKey);
-    if (left.length > 0) throw new KeyRotationError('rotation_invalid', `The rotation was rolled back: the new key did not decrypt ${left.join('; ')}.`);
+    if (left.length > 0)
+      throw new KeyRotationError('rotation_invalid', `The rotation was rolled back: the new key did not decrypt ${left.join('; ')}.`);
     return result;
   });
 }

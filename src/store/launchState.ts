@@ -81,7 +81,8 @@ export function createLaunchStateStore(db: Kysely<Schema>, options: { clock?: Cl
   const clock = options.clock ?? systemClock;
   const now = () => new Date(clock());
   const expiresIn = (ttlSeconds: number) => {
-    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new StoreError('invalid_argument', 'A launch state TTL must be a positive number of seconds');
+    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
+      throw new StoreError('invalid_argument', 'A launch state TTL must be a positive number of seconds');
     return new Date(clock() + ttlSeconds * 1000);
   };
   const hashOf = (ltikSha256: string) => {
@@ -99,7 +100,12 @@ export function createLaunchStateStore(db: Kysely<Schema>, options: { clock?: Cl
         .execute();
     },
     async loadCheck(id) {
-      const row = await db.selectFrom('login_check').select('params').where('id', '=', id).where('expires_at', '>', now()).executeTakeFirst();
+      const row = await db
+        .selectFrom('login_check')
+        .select('params')
+        .where('id', '=', id)
+        .where('expires_at', '>', now())
+        .executeTakeFirst();
       return row && isStringRecord(row.params) ? row.params : null;
     },
     async saveState(state, params, ttlSeconds, storage) {
@@ -121,10 +127,24 @@ export function createLaunchStateStore(db: Kysely<Schema>, options: { clock?: Cl
         .execute();
     },
     async loadState(state) {
-      const row = await db.selectFrom('login_state').selectAll().where('state', '=', state).where('expires_at', '>', now()).executeTakeFirst();
+      const row = await db
+        .selectFrom('login_state')
+        .selectAll()
+        .where('state', '=', state)
+        .where('expires_at', '>', now())
+        .executeTakeFirst();
       if (!row || !isStringRecord(row.params)) return null;
-      const { storage_target: target, storage_origin: origin, storage_iss: iss, storage_secret_sha256: secretSha256, storage_status: status } = row;
-      const storage = target !== null && origin !== null && iss !== null && secretSha256 !== null && status !== null ? { target, origin, iss, secretSha256, status } : null;
+      const {
+        storage_target: target,
+        storage_origin: origin,
+        storage_iss: iss,
+        storage_secret_sha256: secretSha256,
+        storage_status: status,
+      } = row;
+      const storage =
+        target !== null && origin !== null && iss !== null && secretSha256 !== null && status !== null
+          ? { target, origin, iss, secretSha256, status }
+          : null;
       return { params: row.params, storage };
     },
     async spendStorage(state) {
@@ -143,7 +163,13 @@ export function createLaunchStateStore(db: Kysely<Schema>, options: { clock?: Cl
     async lookup(ltikSha256) {
       const hash = hashOf(ltikSha256);
       const at = now();
-      const { rows } = await sql<{ signed_out: boolean; user_id: string | null; platform_code: string | null; issued_at: Date | null; last_seen_at: Date | null }>`
+      const { rows } = await sql<{
+        signed_out: boolean;
+        user_id: string | null;
+        platform_code: string | null;
+        issued_at: Date | null;
+        last_seen_at: Date | null;
+      }>`
         SELECT EXISTS (SELECT 1 FROM signed_out_ltik WHERE ltik_sha256 = ${hash} AND expires_at > ${at}) AS signed_out,
                s.user_id, s.platform_code, s.issued_at, s.last_seen_at
         FROM (SELECT 1) AS one
@@ -199,7 +225,9 @@ export function createLaunchStateStore(db: Kysely<Schema>, options: { clock?: Cl
       await db
         .insertInto('launch_claims')
         .values(row)
-        .onConflict((oc) => oc.column('ltik_sha256').doUpdateSet({ lti11_legacy_user_id: row.lti11_legacy_user_id, expires_at: row.expires_at }))
+        .onConflict((oc) =>
+          oc.column('ltik_sha256').doUpdateSet({ lti11_legacy_user_id: row.lti11_legacy_user_id, expires_at: row.expires_at }),
+        )
         .execute();
     },
     async read(ltikSha256) {

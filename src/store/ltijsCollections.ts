@@ -8,15 +8,7 @@ import type { LtiTtls } from './expiry';
 import type { Schema } from './schema';
 
 export type LtiCollection =
-  | 'idtoken'
-  | 'contexttoken'
-  | 'platform'
-  | 'platformStatus'
-  | 'privatekey'
-  | 'publickey'
-  | 'accesstoken'
-  | 'nonce'
-  | 'state';
+  'idtoken' | 'contexttoken' | 'platform' | 'platformStatus' | 'privatekey' | 'publickey' | 'accesstoken' | 'nonce' | 'state';
 
 export interface FieldSpec {
   column: string;

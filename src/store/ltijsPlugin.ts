@@ -111,7 +111,8 @@ export class PostgresLtiDatabase {
 
   async Insert(ENCRYPTIONKEY: EncryptionKey, collection: string, item: LtiDocument, index?: LtiDocument): Promise<true> {
     this.#assertDeployed();
-    if (!collection || !item || (ENCRYPTIONKEY && !index)) throw new StoreError('missing_params', 'Insert needs a collection, an item, and an index for encrypted collections');
+    if (!collection || !item || (ENCRYPTIONKEY && !index))
+      throw new StoreError('missing_params', 'Insert needs a collection, an item, and an index for encrypted collections');
     const spec = this.#spec(collection);
     const row = await this.#toRow(spec, ENCRYPTIONKEY, item, index, {});
     const insert = sql`INSERT INTO ${sql.table(spec.table)} (${sql.join(row.columns.map((c) => sql.ref(c)))}) VALUES (${sql.join(row.values)})`;
@@ -127,22 +128,33 @@ export class PostgresLtiDatabase {
     }
     const { rows } = await statement.execute(this.#db);
     if (rows.length === 0) {
-      if (spec.name === 'nonce') // The same message ltijs's own check throws, so its error page says the same thing.
+      if (spec.name === 'nonce')
+        // The same message ltijs's own check throws, so its error page says the same thing.
         throw new StoreError('nonce_already_received', 'NONCE_ALREADY_RECEIVED');
       throw new StoreError('duplicate_key', `A ${spec.name} with this key already exists`);
     }
     return true;
   }
 
-  async Replace(ENCRYPTIONKEY: EncryptionKey, collection: string, query: LtiDocument, item: LtiDocument, index?: LtiDocument): Promise<true> {
+  async Replace(
+    ENCRYPTIONKEY: EncryptionKey,
+    collection: string,
+    query: LtiDocument,
+    item: LtiDocument,
+    index?: LtiDocument,
+  ): Promise<true> {
     this.#assertDeployed();
-    if (!collection || !item || (ENCRYPTIONKEY && !index)) throw new StoreError('missing_params', 'Replace needs a collection, an item, and an index for encrypted collections');
+    if (!collection || !item || (ENCRYPTIONKEY && !index))
+      throw new StoreError('missing_params', 'Replace needs a collection, an item, and an index for encrypted collections');
     const spec = this.#spec(collection);
     const queryFields = Object.keys(query ?? {}).sort();
     for (const f of queryFields) this.#field(spec, f);
     const key = spec.uniqueKeys.find((k) => k.length === queryFields.length && [...k].sort().every((f, i) => f === queryFields[i]));
     if (!key) {
-      throw new StoreError('replace_needs_unique_key', `Replace on ${spec.name} must query by exactly one unique key (${spec.uniqueKeys.map((k) => k.join('+')).join(' or ')})`);
+      throw new StoreError(
+        'replace_needs_unique_key',
+        `Replace on ${spec.name} must query by exactly one unique key (${spec.uniqueKeys.map((k) => k.join('+')).join(' or ')})`,
+      );
     }
     const row = await this.#toRow(spec, ENCRYPTIONKEY, item, index, query);
     const keyColumns = new Set(key.map((f) => spec.fields[f]!.column));
@@ -158,14 +170,16 @@ export class PostgresLtiDatabase {
 
   async Modify(ENCRYPTIONKEY: EncryptionKey, collection: string, query: LtiDocument, modification: LtiDocument): Promise<true> {
     this.#assertDeployed();
-    if (!collection || !query || !modification) throw new StoreError('missing_params', 'Modify needs a collection, a query and a modification');
+    if (!collection || !query || !modification)
+      throw new StoreError('missing_params', 'Modify needs a collection, a query and a modification');
     const spec = this.#spec(collection);
     const where = this.#where(spec, query);
     const mod = definedEntries(modification);
     if (mod.length === 0) return true;
 
     if (ENCRYPTIONKEY) {
-      if (spec.storage !== 'encrypted') throw new StoreError('not_encrypted_collection', `ltijs does not encrypt the ${spec.name} collection`);
+      if (spec.storage !== 'encrypted')
+        throw new StoreError('not_encrypted_collection', `ltijs does not encrypt the ${spec.name} collection`);
       // Read-modify-write of an encrypted document: lock the rows so two writers cannot lose an update.
       await this.#db.transaction().execute(async (trx) => {
         const { rows } = await sql<{ ctid: string; iv: string; data: string }>`
@@ -244,7 +258,8 @@ export class PostgresLtiDatabase {
   #spec(collection: string): CollectionSpec {
     this.#assertDeployed();
     if (!collection) throw new StoreError('missing_collection', 'No collection given');
-    if (!isLtiCollection(collection)) throw new StoreError('unknown_collection', `ltijs has no collection named ${JSON.stringify(String(collection)).slice(0, 60)}`);
+    if (!isLtiCollection(collection))
+      throw new StoreError('unknown_collection', `ltijs has no collection named ${JSON.stringify(String(collection)).slice(0, 60)}`);
     return COLLECTIONS[collection];
   }
 
@@ -300,7 +315,8 @@ export class PostgresLtiDatabase {
     // Like Mongo's upsert, the query's equality fields fill what the item leaves out.
     for (const [k, v] of Object.entries(query)) {
       if (v === undefined || v === null) continue;
-      if (k in keyValues && keyValues[k] !== v) throw new StoreError('replace_key_mismatch', `Replace on ${spec.name}: the item's ${k} differs from the query's`);
+      if (k in keyValues && keyValues[k] !== v)
+        throw new StoreError('replace_key_mismatch', `Replace on ${spec.name}: the item's ${k} differs from the query's`);
       keyValues[k] = v;
     }
     const columns: string[] = [];
@@ -352,16 +368,23 @@ function definedEntries(obj: LtiDocument): [string, unknown][] {
 }
 
 function unknownField(spec: CollectionSpec, name: string): StoreError {
-  return new StoreError('unknown_field', `The ${spec.name} collection has no field ${JSON.stringify(name).slice(0, 60)} that can be used here`);
+  return new StoreError(
+    'unknown_field',
+    `The ${spec.name} collection has no field ${JSON.stringify(name).slice(0, 60)} that can be used here`,
+  );
 }
 
 function checkValue(spec: CollectionSpec, name: string, field: FieldSpec, value: unknown, writing: boolean): string | boolean {
   if (field.type === 'boolean' && typeof value === 'boolean') return value;
   if (field.type === 'text' && typeof value === 'string') return value;
-  throw new StoreError('unsupported_query_value', `${spec.name}.${name} ${writing ? 'must be' : 'can only be compared with'} a ${field.type === 'text' ? 'string' : 'boolean'}`);
+  throw new StoreError(
+    'unsupported_query_value',
+    `${spec.name}.${name} ${writing ? 'must be' : 'can only be compared with'} a ${field.type === 'text' ? 'string' : 'boolean'}`,
+  );
 }
 
 function translateUnique(err: unknown, spec: CollectionSpec): unknown {
-  if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) return new StoreError('duplicate_key', `A ${spec.name} with this key already exists`, { cause: err });
+  if (pgErrorCode(err) === PG_UNIQUE_VIOLATION)
+    return new StoreError('duplicate_key', `A ${spec.name} with this key already exists`, { cause: err });
   return err;
 }

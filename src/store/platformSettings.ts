@@ -152,7 +152,12 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
         display_name: s.displayName,
         kind: s.kind,
         isnotai_base_url: s.isnotaiBaseUrl,
-        api_key_encrypted: s.apiKey === undefined ? undefined : s.apiKey === null ? null : encryptSecret(s.apiKey, secret, aad(s.issuer, s.clientId, deploymentId)),
+        api_key_encrypted:
+          s.apiKey === undefined
+            ? undefined
+            : s.apiKey === null
+              ? null
+              : encryptSecret(s.apiKey, secret, aad(s.issuer, s.clientId, deploymentId)),
         identity_strategy: s.identityStrategy,
         risk_high: s.riskThresholds?.high,
         risk_elevated: s.riskThresholds?.elevated,

@@ -27,7 +27,10 @@ const HKDF_SALT = 'isnotai-lti';
 
 function deriveKey(masterSecret: string): Buffer {
   if (typeof masterSecret !== 'string' || masterSecret.length < MIN_SECRET_LENGTH) {
-    throw new SecretError('secret_too_short', `The secret used to encrypt stored API keys must be at least ${MIN_SECRET_LENGTH} characters`);
+    throw new SecretError(
+      'secret_too_short',
+      `The secret used to encrypt stored API keys must be at least ${MIN_SECRET_LENGTH} characters`,
+    );
   }
   return Buffer.from(crypto.hkdfSync('sha256', masterSecret, HKDF_SALT, HKDF_INFO, 32));
 }
@@ -45,7 +48,8 @@ export function encryptSecret(plaintext: string, masterSecret: string, context =
 export function decryptSecret(stored: string, masterSecret: string, context = ''): string {
   const key = deriveKey(masterSecret);
   const parts = typeof stored === 'string' ? stored.split('.') : [];
-  if (parts.length !== 4 || parts[0] !== VERSION) throw new SecretError('secret_unreadable', 'The stored secret is not in a format this version can read');
+  if (parts.length !== 4 || parts[0] !== VERSION)
+    throw new SecretError('secret_unreadable', 'The stored secret is not in a format this version can read');
   const [, iv, tag, ciphertext] = parts as [string, string, string, string];
   try {
     const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));

@@ -77,7 +77,10 @@ declare module 'ltijs' {
     /** ltijs's Database plugin (ours, src/store/ltijsPlugin.ts). */
     Database: { Delete(collection: string, query: Record<string, unknown>): Promise<unknown> };
     NamesAndRoles: {
-      getMembers(token: LtiIdToken, options?: { role?: string; limit?: number; pages?: number | false; url?: string; resourceLinkId?: boolean }): Promise<MembersResult>;
+      getMembers(
+        token: LtiIdToken,
+        options?: { role?: string; limit?: number; pages?: number | false; url?: string; resourceLinkId?: boolean },
+      ): Promise<MembersResult>;
     };
     redirect(res: Response, path: string, options?: { newResource?: boolean; query?: Record<string, string> }): void;
   }

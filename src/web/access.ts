@@ -21,7 +21,10 @@ export async function authoriseLearner(actor: Actor, userId: string, roster: () 
   if (actor.audience === 'instructor') {
     const members = await roster();
     const member = members.find((m) => m.isLearner && m.userId === userId);
-    if (!member) throw forbidden('That person is not a learner in the course you opened the tool from.', ['Open the tool from that learner’s course to see their records.']);
+    if (!member)
+      throw forbidden('That person is not a learner in the course you opened the tool from.', [
+        'Open the tool from that learner’s course to see their records.',
+      ]);
     return { member };
   }
   // Admins may look up anyone; the roster only adds a name when the learner is in this course.

@@ -37,15 +37,23 @@ export interface LaunchClaimsReader {
   legacyUserId(ltik: string): Promise<string | null>;
 }
 
-export function actorFromToken(token: LtiIdToken, ltik: string, platform: PlatformView, kept: { lti11LegacyUserId?: string | null } = {}): Actor {
+export function actorFromToken(
+  token: LtiIdToken,
+  ltik: string,
+  platform: PlatformView,
+  kept: { lti11LegacyUserId?: string | null } = {},
+): Actor {
   const ctx = token.platformContext;
   const roles = Array.isArray(ctx?.roles) ? ctx.roles.filter((r): r is string => typeof r === 'string') : [];
   const audience = audienceFor(roles);
   if (!audience) {
-    throw forbidden('This tool shows integrity signals to students, instructors and administrators. Your role in this course does not give access to it.', [
-      `Roles sent by your LMS: ${describeRoles(roles).join(', ') || 'none'}.`,
-      'If you think this is wrong, ask your LMS administrator to check your role in this course.',
-    ]);
+    throw forbidden(
+      'This tool shows integrity signals to students, instructors and administrators. Your role in this course does not give access to it.',
+      [
+        `Roles sent by your LMS: ${describeRoles(roles).join(', ') || 'none'}.`,
+        'If you think this is wrong, ask your LMS administrator to check your role in this course.',
+      ],
+    );
   }
   if (platform.deploymentIds.length > 0 && !platform.deploymentIds.includes(token.deploymentId)) {
     throw new HttpError(403, 'unknown_deployment', 'This deployment of the tool is not registered with it.', undefined, [
@@ -62,7 +70,10 @@ export function actorFromToken(token: LtiIdToken, ltik: string, platform: Platfo
     sub: token.user,
     userId: mapped.userId,
     identityProblem: mapped.problem,
-    displayName: clip(token.userInfo?.name || [token.userInfo?.given_name, token.userInfo?.family_name].filter(Boolean).join(' ') || 'you', 120),
+    displayName: clip(
+      token.userInfo?.name || [token.userInfo?.given_name, token.userInfo?.family_name].filter(Boolean).join(' ') || 'you',
+      120,
+    ),
     deploymentId: token.deploymentId,
     context: { id: ctx?.context?.id ?? null, title: ctx?.context?.title ?? null, label: ctx?.context?.label ?? null },
     resourceLinkId: ctx?.resource?.id ?? null,
@@ -79,9 +90,13 @@ export async function resolveActor(platforms: PlatformDirectory, res: Response, 
   if (!token || !ltik) throw new HttpError(401, 'no_launch', 'Open this tool from your course in the LMS.');
   // A session from a Deep Linking launch (placing the tool) is for that alone, not for the pages.
   if (token.platformContext?.messageType !== RESOURCE_LINK_REQUEST) {
-    throw new HttpError(403, 'deep_linking_session', 'This session was opened to place the tool on an activity, not to use it.', undefined, [
-      'Open the tool from its link or activity in your course.',
-    ]);
+    throw new HttpError(
+      403,
+      'deep_linking_session',
+      'This session was opened to place the tool on an activity, not to use it.',
+      undefined,
+      ['Open the tool from its link or activity in your course.'],
+    );
   }
   const platform = await platforms.find(token.iss, token.clientId);
   if (!platform) throw new HttpError(403, 'unknown_platform', 'This LMS is not registered with the tool.');

@@ -101,9 +101,19 @@ export function adminRouter(deps: AdminDeps): Router {
         try {
           const members = await courseMembers(deps, actor);
           matches = members
-            .filter((m) => tokens.every((t) => [m.name, m.email ?? '', m.userId ?? '', m.ltiUserId, m.sourcedId ?? ''].some((f) => foldText(f).includes(t))))
+            .filter((m) =>
+              tokens.every((t) =>
+                [m.name, m.email ?? '', m.userId ?? '', m.ltiUserId, m.sourcedId ?? ''].some((f) => foldText(f).includes(t)),
+              ),
+            )
             .slice(0, 100)
-            .map((m) => ({ name: clip(m.name, 120), email: m.email === null ? null : clip(m.email, 120), userId: m.userId === null ? null : clip(m.userId, 80), learner: m.isLearner, href: m.userId ? hrefWithLtik(`/learners/${encodeURIComponent(m.userId)}`, actor.ltik) : null }));
+            .map((m) => ({
+              name: clip(m.name, 120),
+              email: m.email === null ? null : clip(m.email, 120),
+              userId: m.userId === null ? null : clip(m.userId, 80),
+              learner: m.isLearner,
+              href: m.userId ? hrefWithLtik(`/learners/${encodeURIComponent(m.userId)}`, actor.ltik) : null,
+            }));
         } catch (err) {
           rosterProblem = err instanceof HttpError ? err.message : 'The LMS roster could not be searched just now.';
         }
@@ -116,9 +126,16 @@ export function adminRouter(deps: AdminDeps): Router {
       const known = q
         ? (await searchKnownMembers(deps.cache, actor, q))
             .filter((m) => !inCourse.has(m.userId))
-            .map((m) => ({ name: m.name, userId: clip(m.userId, 80), courses: m.courses.join(', '), href: hrefWithLtik(`/learners/${encodeURIComponent(m.userId)}`, actor.ltik) }))
+            .map((m) => ({
+              name: m.name,
+              userId: clip(m.userId, 80),
+              courses: m.courses.join(', '),
+              href: hrefWithLtik(`/learners/${encodeURIComponent(m.userId)}`, actor.ltik),
+            }))
         : [];
-      const directKnown = directId ? inCourse.has(directId) || known.some((k) => k.userId === directId) || (await seenInAudit(deps.audit, actor, directId)) : false;
+      const directKnown = directId
+        ? inCourse.has(directId) || known.some((k) => k.userId === directId) || (await seenInAudit(deps.audit, actor, directId))
+        : false;
       res.render('pages/admin-lookup', {
         title: 'Find a student',
         nav: navFor(actor, 'lookup'),
@@ -130,8 +147,16 @@ export function adminRouter(deps: AdminDeps): Router {
         searched: Boolean(q),
         rosterProblem,
         known,
-        direct: directId ? { id: directId, href: hrefWithLtik(`/learners/${encodeURIComponent(directId)}`, actor.ltik), known: directKnown } : null,
-        notAnId: q && !directId ? { mapping: actor.platform.identity, shape: actor.platform.identityPattern ? describePattern(actor.platform.identityPattern) : 'no spaces or slashes' } : null,
+        direct: directId
+          ? { id: directId, href: hrefWithLtik(`/learners/${encodeURIComponent(directId)}`, actor.ltik), known: directKnown }
+          : null,
+        notAnId:
+          q && !directId
+            ? {
+                mapping: actor.platform.identity,
+                shape: actor.platform.identityPattern ? describePattern(actor.platform.identityPattern) : 'no spaces or slashes',
+              }
+            : null,
       });
     } catch (err) {
       next(err);
@@ -150,13 +175,24 @@ export function adminRouter(deps: AdminDeps): Router {
         // An export: every page of the filtered list.
         const sessions = await upstream.matchingSessions(sessionFilters(q), ADMIN_EXPORT_MAX);
         if (!sessions) {
-          throw new HttpError(422, 'export_too_large', `More than ${ADMIN_EXPORT_MAX.toLocaleString('en-GB')} sessions match these filters: too many to export at once.`, { max: ADMIN_EXPORT_MAX }, [
-            'Narrow the dates (created_after, created_before) or the other filters, and export each part.',
-          ]);
+          throw new HttpError(
+            422,
+            'export_too_large',
+            `More than ${ADMIN_EXPORT_MAX.toLocaleString('en-GB')} sessions match these filters: too many to export at once.`,
+            { max: ADMIN_EXPORT_MAX },
+            ['Narrow the dates (created_after, created_before) or the other filters, and export each part.'],
+          );
         }
-        await auditView(deps.audit, actor, res, list.form === 'csv' ? 'export.all_sessions_csv' : 'view.all_sessions', sessions.map((s) => s.userId));
+        await auditView(
+          deps.audit,
+          actor,
+          res,
+          list.form === 'csv' ? 'export.all_sessions_csv' : 'view.all_sessions',
+          sessions.map((s) => s.userId),
+        );
         if (list.form === 'csv') sendCsvExport(res, 'all-sessions', toCsv(sessions, sessionCsvColumns(t, true), { bom: true }));
-        else sendJsonExport(res, 'all-sessions', { items: sessions, total: sessions.length, limit: null, has_more: false, next_cursor: null });
+        else
+          sendJsonExport(res, 'all-sessions', { items: sessions, total: sessions.length, limit: null, has_more: false, next_cursor: null });
         return;
       }
       let page: Page<IsnotaiSession> | null = null;
@@ -170,9 +206,21 @@ export function adminRouter(deps: AdminDeps): Router {
           errors = [refused];
         }
       }
-      if (page) await auditView(deps.audit, actor, res, list.form === 'csv' ? 'export.all_sessions_csv' : 'view.all_sessions', page.data.map((s) => s.userId));
+      if (page)
+        await auditView(
+          deps.audit,
+          actor,
+          res,
+          list.form === 'csv' ? 'export.all_sessions_csv' : 'view.all_sessions',
+          page.data.map((s) => s.userId),
+        );
       if (page && list.form === 'json') {
-        sendJsonExport(res, 'all-sessions', { items: page.data, limit: page.pagination.limit, has_more: page.pagination.hasMore, next_cursor: page.pagination.nextCursor });
+        sendJsonExport(res, 'all-sessions', {
+          items: page.data,
+          limit: page.pagination.limit,
+          has_more: page.pagination.hasMore,
+          next_cursor: page.pagination.nextCursor,
+        });
         return;
       }
       if (page && list.form === 'csv') {
@@ -205,7 +253,12 @@ export function adminRouter(deps: AdminDeps): Router {
             learnerHref: hrefWithLtik(`/learners/${encodeURIComponent(s.userId)}`, actor.ltik),
             href: hrefWithLtik(`/learners/${encodeURIComponent(s.userId)}/sessions/${encodeURIComponent(s.id)}`, actor.ltik),
           })),
-          pager: pagerView('/admin/sessions', links, { items: page.data, limit: page.pagination.limit, has_more: page.pagination.hasMore, next_cursor: page.pagination.nextCursor }),
+          pager: pagerView('/admin/sessions', links, {
+            items: page.data,
+            limit: page.pagination.limit,
+            has_more: page.pagination.hasMore,
+            next_cursor: page.pagination.nextCursor,
+          }),
           exports: exportLinks('/admin/sessions', links, null, { one: 'session', many: 'sessions' }, { most: ADMIN_EXPORT_MAX }),
         },
       });
@@ -236,9 +289,23 @@ export function adminRouter(deps: AdminDeps): Router {
         return;
       }
       const limit = q.limit ?? 50;
-      const found = await deps.audit.list({ limit, offset: q.offset, subject, actor: actorFilter, platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId });
+      const found = await deps.audit.list({
+        limit,
+        offset: q.offset,
+        subject,
+        actor: actorFilter,
+        platformIss: actor.platform.issuer,
+        platformClientId: actor.platform.clientId,
+      });
       const hasMore = q.offset + found.items.length < found.total;
-      const page = { items: found.items, total: found.total, limit, offset: q.offset, has_more: hasMore, next_offset: hasMore ? q.offset + found.items.length : null };
+      const page = {
+        items: found.items,
+        total: found.total,
+        limit,
+        offset: q.offset,
+        has_more: hasMore,
+        next_offset: hasMore ? q.offset + found.items.length : null,
+      };
       if (list.form === 'json') {
         sendJsonExport(res, 'audit-log', page);
         return;
@@ -249,7 +316,16 @@ export function adminRouter(deps: AdminDeps): Router {
         list: {
           total: found.total,
           when: columnView('/admin/audit', links, AUDIT_SPEC, 'at', 'When'),
-          entries: found.items.map((e) => ({ at: formatDateTime(e.at), atIso: e.at.toISOString(), actor: `${e.actorUserId} (${e.actorRole})`, subject: e.subjectUserId ?? '—', subjects: manySubjects(e.subjectUserIds), action: e.action, context: e.contextId ?? '—', resource: e.resourceId ?? '' })),
+          entries: found.items.map((e) => ({
+            at: formatDateTime(e.at),
+            atIso: e.at.toISOString(),
+            actor: `${e.actorUserId} (${e.actorRole})`,
+            subject: e.subjectUserId ?? '—',
+            subjects: manySubjects(e.subjectUserIds),
+            action: e.action,
+            context: e.contextId ?? '—',
+            resource: e.resourceId ?? '',
+          })),
           pager: pagerView('/admin/audit', links, page),
         },
       });
@@ -266,7 +342,18 @@ export function adminRouter(deps: AdminDeps): Router {
         title: 'Settings',
         nav: navFor(actor, 'settings'),
         who: actor.displayName,
-        platform: { name: p.name, kind: p.kind, issuer: p.issuer, clientId: p.clientId, deployments: p.deploymentIds.join(', ') || 'any', identity: p.identity, high: p.thresholds.high.toFixed(2), elevated: p.thresholds.elevated.toFixed(2), visibility: p.studentVisibility, cacheTtl: p.cacheTtlSeconds },
+        platform: {
+          name: p.name,
+          kind: p.kind,
+          issuer: p.issuer,
+          clientId: p.clientId,
+          deployments: p.deploymentIds.join(', ') || 'any',
+          identity: p.identity,
+          high: p.thresholds.high.toFixed(2),
+          elevated: p.thresholds.elevated.toFixed(2),
+          visibility: p.studentVisibility,
+          cacheTtl: p.cacheTtlSeconds,
+        },
       });
     } catch (err) {
       next(err);

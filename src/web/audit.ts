@@ -13,7 +13,14 @@ export const SUBJECTS_PER_ROW = 1000;
  * `subject` is the one student seen, or the students a view of many showed (a roster page, an
  * export of every page, the session list), or null when the view showed no student's data.
  */
-export async function auditView(audit: AuditSink, actor: Actor, res: Response, action: string, subject: string | readonly string[] | null, resource: string | null = null): Promise<void> {
+export async function auditView(
+  audit: AuditSink,
+  actor: Actor,
+  res: Response,
+  action: string,
+  subject: string | readonly string[] | null,
+  resource: string | null = null,
+): Promise<void> {
   const entry = {
     platformIss: actor.platform.issuer,
     platformClientId: actor.platform.clientId,

@@ -42,7 +42,12 @@ export const ROSTER_SPEC: ListSpec = {
   sortBy: ['risk', 'max_score', 'name', 'last_activity', 'sessions'],
   defaultSort: { by: 'risk', direction: 'desc' },
   sortDirections: { name: 'asc', risk: 'desc', max_score: 'desc', last_activity: 'desc', sessions: 'desc' },
-  filters: { risk: { allowed: [...RISK_LEVELS, 'unavailable'] }, flag: {}, status: { allowed: ['active', 'closed'] }, enrollment: { allowed: ['active', 'inactive'] } },
+  filters: {
+    risk: { allowed: [...RISK_LEVELS, 'unavailable'] },
+    flag: {},
+    status: { allowed: ['active', 'closed'] },
+    enrollment: { allowed: ['active', 'inactive'] },
+  },
   query: true,
   createdWindow: true,
   exports: true,
@@ -114,18 +119,22 @@ const rank = (r: RosterItem['risk']) => (r === 'unavailable' ? -1 : riskRank(r))
 
 export function rosterPage(items: RosterItem[], query: ListQuery) {
   // The window selects sessions, not learners: it is applied when summarising, not here.
-  return applyList(items, { ...query, createdAfter: null, createdBefore: null }, {
-    searchText: (i) => [i.name, i.email, i.userId, i.ltiUserId],
-    filters: { risk: (i) => i.risk, flag: (i) => i.flagsInWindow, status: (i) => i.statusesInWindow, enrollment: (i) => i.enrollment },
-    sorters: {
-      risk: (a, b) => rank(a.risk) - rank(b.risk) || compareNumber(a.maxScore, b.maxScore),
-      max_score: (a, b) => compareNumber(a.maxScore, b.maxScore),
-      name: (a, b) => compareText(a.name, b.name),
-      last_activity: (a, b) => compareDate(a.lastActivity, b.lastActivity),
-      sessions: (a, b) => a.sessions - b.sessions,
+  return applyList(
+    items,
+    { ...query, createdAfter: null, createdBefore: null },
+    {
+      searchText: (i) => [i.name, i.email, i.userId, i.ltiUserId],
+      filters: { risk: (i) => i.risk, flag: (i) => i.flagsInWindow, status: (i) => i.statusesInWindow, enrollment: (i) => i.enrollment },
+      sorters: {
+        risk: (a, b) => rank(a.risk) - rank(b.risk) || compareNumber(a.maxScore, b.maxScore),
+        max_score: (a, b) => compareNumber(a.maxScore, b.maxScore),
+        name: (a, b) => compareText(a.name, b.name),
+        last_activity: (a, b) => compareDate(a.lastActivity, b.lastActivity),
+        sessions: (a, b) => a.sessions - b.sessions,
+      },
+      tiebreak: (a, b) => compareText(a.name, b.name) || compareText(a.ltiUserId, b.ltiUserId),
     },
-    tiebreak: (a, b) => compareText(a.name, b.name) || compareText(a.ltiUserId, b.ltiUserId),
-  });
+  );
 }
 
 export const ROSTER_CSV_COLUMNS = [
@@ -163,7 +172,12 @@ function rosterForm(actor: Actor, q: ListQuery, raw: RawQuery, errors: FormError
 }
 
 function rosterShell(actor: Actor) {
-  return { title: `Roster · ${actor.context.title ?? 'course'}`, nav: navFor(actor, 'roster'), who: actor.displayName, course: actor.context };
+  return {
+    title: `Roster · ${actor.context.title ?? 'course'}`,
+    nav: navFor(actor, 'roster'),
+    who: actor.displayName,
+    course: actor.context,
+  };
 }
 
 /** The page sent back with invalid parameters: the form, marked, and no list (nothing was read). */
@@ -174,7 +188,8 @@ function rosterInvalidViewModel(actor: Actor, q: ListQuery, raw: RawQuery, error
 
 function rosterViewModel(actor: Actor, q: ListQuery, raw: RawQuery, items: RosterItem[], page: ListPage<RosterItem>) {
   const links = withLtik(q, actor.ltik);
-  const col = (key: string, label: string, className: string | null = null) => columnView('/course', links, ROSTER_SPEC, key, label, className);
+  const col = (key: string, label: string, className: string | null = null) =>
+    columnView('/course', links, ROSTER_SPEC, key, label, className);
   return {
     ...rosterShell(actor),
     total: page.total,
@@ -239,7 +254,13 @@ export function courseRouter(deps: CourseDeps): Router {
         const items = (await fetch.rows(onProgress)).map((row) => toItem(row, window));
         const page = rosterPage(items, q);
         // Whom: the learners this page (or export: every page of it) shows, not the whole course.
-        await auditView(deps.audit, actor, res, format === 'csv' ? 'export.roster_csv' : 'view.roster', page.items.flatMap((i) => (i.userId ? [i.userId] : [])));
+        await auditView(
+          deps.audit,
+          actor,
+          res,
+          format === 'csv' ? 'export.roster_csv' : 'view.roster',
+          page.items.flatMap((i) => (i.userId ? [i.userId] : [])),
+        );
         return { items, page };
       };
       if (format === 'html' && fetch.remaining >= PROGRESS_AFTER) {

@@ -65,14 +65,17 @@ export function wantsJson(req: Request): boolean {
 /** Status, and for a temporary condition when to try again: what every error answer starts with. */
 function errorStatus(res: Response, err: HttpError): void {
   res.status(err.status);
-  if (err.status === 503 && RETRY_LATER.has(err.code) && !res.getHeader('Retry-After')) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (err.status === 503 && RETRY_LATER.has(err.code) && !res.getHeader('Retry-After'))
+    res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
 }
 
 /** The JSON error answer; `request_id` is what the log files the cause under. */
 export function sendErrorJson(res: Response, err: HttpError): void {
   const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
   errorStatus(res, err);
-  res.json({ error: { code: err.code, message: err.message, details: err.details ?? {}, ...(requestId ? { request_id: requestId } : {}) } });
+  res.json({
+    error: { code: err.code, message: err.message, details: err.details ?? {}, ...(requestId ? { request_id: requestId } : {}) },
+  });
 }
 
 export function renderError(req: Request, res: Response, err: HttpError, extra: Record<string, unknown> = {}): void {
@@ -98,7 +101,10 @@ export function renderError(req: Request, res: Response, err: HttpError, extra: 
 
 /** Express and body-parser signal a bad request (malformed URL encoding, body) with a 4xx status. */
 function clientError(err: unknown): HttpError | null {
-  const status = typeof err === 'object' && err !== null ? Number((err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode) : NaN;
+  const status =
+    typeof err === 'object' && err !== null
+      ? Number((err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode)
+      : NaN;
   if (!Number.isInteger(status) || status < 400 || status > 499) return null;
   return new HttpError(status, 'bad_request', 'The request could not be read (a malformed address or form).');
 }
@@ -112,13 +118,23 @@ export function errorHandler(logger: Logger) {
     const actor = res.locals.actor as Actor | undefined;
     let httpErr = err instanceof HttpError ? err : (upstreamToHttp(err, actor?.audience ?? null) ?? clientError(err));
     if (!httpErr && isDatabaseUnavailable(err)) {
-      logger.warn({ code: 'database_unavailable', cause: (err as Error)?.message, path: req.path, requestId: res.locals.requestId }, 'database unavailable');
+      logger.warn(
+        { code: 'database_unavailable', cause: (err as Error)?.message, path: req.path, requestId: res.locals.requestId },
+        'database unavailable',
+      );
       httpErr = databaseUnavailableError();
     } else if (!httpErr) {
       logger.error({ err, path: req.path, requestId: res.locals.requestId }, 'unhandled error');
-      httpErr = new HttpError(500, 'internal_error', 'The tool hit an unexpected problem. Please try again; if it keeps happening, tell your administrator the reference below.');
+      httpErr = new HttpError(
+        500,
+        'internal_error',
+        'The tool hit an unexpected problem. Please try again; if it keeps happening, tell your administrator the reference below.',
+      );
     } else if (httpErr.status >= 500) {
-      logger.warn({ code: httpErr.code, cause: (err as Error)?.message, path: req.path, requestId: res.locals.requestId }, 'request failed');
+      logger.warn(
+        { code: httpErr.code, cause: (err as Error)?.message, path: req.path, requestId: res.locals.requestId },
+        'request failed',
+      );
     }
     renderError(req, res, httpErr);
   };

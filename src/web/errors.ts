@@ -16,7 +16,8 @@ export class HttpError extends Error {
   }
 }
 
-export const forbidden = (message = 'You do not have access to this page.', hints: string[] = []) => new HttpError(403, 'forbidden', message, undefined, hints);
+export const forbidden = (message = 'You do not have access to this page.', hints: string[] = []) =>
+  new HttpError(403, 'forbidden', message, undefined, hints);
 export const notFound = (message = 'Not found.') => new HttpError(404, 'not_found', message);
 
 /** How long a client is asked to wait (Retry-After) before trying a 503 again. */
@@ -24,6 +25,10 @@ export const RETRY_AFTER_SECONDS = 30;
 
 /** The tool's own database is unreachable: nothing the user did, and nothing a relaunch fixes. */
 export const databaseUnavailableError = () =>
-  new HttpError(503, 'database_unavailable', `The tool cannot reach its database just now. Please try again in ${RETRY_AFTER_SECONDS} seconds or so.`, undefined, [
-    'Your session is kept and nothing was lost.',
-  ]);
+  new HttpError(
+    503,
+    'database_unavailable',
+    `The tool cannot reach its database just now. Please try again in ${RETRY_AFTER_SECONDS} seconds or so.`,
+    undefined,
+    ['Your session is kept and nothing was lost.'],
+  );

@@ -29,7 +29,8 @@ interface KnownCourse {
 }
 
 const indexKey = (actor: Actor) => `${platformCachePrefix(actor.platform)}:known-courses`;
-const courseKey = (actor: Actor, course: string) => `${platformCachePrefix(actor.platform)}:known-members:${crypto.createHash('sha256').update(course).digest('hex').slice(0, 32)}`;
+const courseKey = (actor: Actor, course: string) =>
+  `${platformCachePrefix(actor.platform)}:known-members:${crypto.createHash('sha256').update(course).digest('hex').slice(0, 32)}`;
 
 /** After a roster read: its learners with a usable id become known members. */
 export async function rememberRoster(cache: UpstreamCache, actor: Actor, members: RosterMember[]): Promise<void> {
@@ -41,7 +42,10 @@ export async function rememberRoster(cache: UpstreamCache, actor: Actor, members
     members: members.filter((m) => m.isLearner && m.userId).map((m) => ({ u: m.userId!, l: m.ltiUserId, n: clip(m.name, 120) })),
   };
   const index = await cache.get(indexKey(actor));
-  const courses = [course, ...(Array.isArray(index) ? index.filter((c): c is string => typeof c === 'string' && c !== course) : [])].slice(0, KNOWN_COURSES_MAX);
+  const courses = [course, ...(Array.isArray(index) ? index.filter((c): c is string => typeof c === 'string' && c !== course) : [])].slice(
+    0,
+    KNOWN_COURSES_MAX,
+  );
   // Two instances reading rosters at once may each drop the other's course from the index until
   // its next read: this is a search aid, not a record.
   await cache.setMany(
@@ -83,6 +87,11 @@ export async function searchKnownMembers(cache: UpstreamCache, actor: Actor, que
 
 /** Whether the audit log of this platform has ever shown this student. */
 export async function seenInAudit(audit: AuditSink, actor: Actor, userId: string): Promise<boolean> {
-  const page = await audit.list({ limit: 1, subject: userId, platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId });
+  const page = await audit.list({
+    limit: 1,
+    subject: userId,
+    platformIss: actor.platform.issuer,
+    platformClientId: actor.platform.clientId,
+  });
   return page.total > 0;
 }

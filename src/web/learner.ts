@@ -34,7 +34,15 @@ import {
 import { navFor } from './nav';
 import type { AuditSink } from './ports';
 import { courseMembers, type BoundUpstream, type RosterDeps } from './rosterService';
-import { SESSION_LIST_FIELDS, SESSION_LIST_SPEC, sessionCsvColumns, sessionListForm, sessionListPage, sessionRow, summaryView } from './sessionRows';
+import {
+  SESSION_LIST_FIELDS,
+  SESSION_LIST_SPEC,
+  sessionCsvColumns,
+  sessionListForm,
+  sessionListPage,
+  sessionRow,
+  summaryView,
+} from './sessionRows';
 
 export interface LearnerDeps extends RosterDeps {
   upstreamFor(actor: Actor): Promise<BoundUpstream>;
@@ -54,7 +62,8 @@ export const EVENT_LIST_SPEC: ListSpec = {
     type: {
       multi: false,
       maxLength: 40,
-      check: (v) => (parseEventType(v) ? null : 'type is not an event type: use a name such as mouse_move, a decimal such as 2, or hex such as 0x02'),
+      check: (v) =>
+        parseEventType(v) ? null : 'type is not an event type: use a name such as mouse_move, a decimal such as 2, or hex such as 0x02',
     },
   },
   createdWindow: true,
@@ -72,15 +81,20 @@ function learnerId(req: Request, actor: Actor): string {
   // look-up, so an admin's typo is neither fetched nor audited as a view of a person.
   const { identity, identityPattern } = actor.platform;
   if (!isIdShaped(id, { strategy: identity, pattern: identityPattern })) {
-    throw new HttpError(422, 'invalid_user_id', `“${clip(id, 40)}” is not a user id of this LMS (${identityPattern ? describePattern(identityPattern) : 'no spaces, slashes or question marks'}).`, { mapping: identity }, [
-      'Administrators can find a student by name on the “Find a student” page.',
-    ]);
+    throw new HttpError(
+      422,
+      'invalid_user_id',
+      `“${clip(id, 40)}” is not a user id of this LMS (${identityPattern ? describePattern(identityPattern) : 'no spaces, slashes or question marks'}).`,
+      { mapping: identity },
+      ['Administrators can find a student by name on the “Find a student” page.'],
+    );
   }
   return id;
 }
 
 async function authorise(deps: LearnerDeps, actor: Actor, userId: string) {
-  if (actor.audience === 'student' && actor.platform.studentVisibility !== 'full') throw forbidden('Your institution shows students a summary only.');
+  if (actor.audience === 'student' && actor.platform.studentVisibility !== 'full')
+    throw forbidden('Your institution shows students a summary only.');
   return authoriseLearner(actor, userId, () => courseMembers(deps, actor));
 }
 
@@ -107,12 +121,16 @@ export function learnerRouter(deps: LearnerDeps): Router {
       const q = withLtik(list.query, actor.ltik);
       const marks = list.errors ? formErrors(list.errors, SESSION_LIST_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
       const page = list.errors ? null : sessionListPage(all, q, t);
-      const col = (key: string | null, label: string, className: string | null = null) => columnView(base, q, SESSION_LIST_SPEC, key, label, className);
+      const col = (key: string | null, label: string, className: string | null = null) =>
+        columnView(base, q, SESSION_LIST_SPEC, key, label, className);
       res.status(list.errors ? 422 : 200).render('pages/learner', {
         title: `${clip(name, 80)} · sessions`,
         nav: navFor(actor, actor.audience === 'student' ? 'me' : 'roster'),
         who: actor.displayName,
-        breadcrumbs: actor.audience === 'student' ? null : [{ label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) }, { label: clip(name, 80) }],
+        breadcrumbs:
+          actor.audience === 'student'
+            ? null
+            : [{ label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) }, { label: clip(name, 80) }],
         learner: { name: clip(name, 120), userId: clip(userId, 80), email: access.member?.email ? clip(access.member.email, 120) : null },
         summary: summaryView(summary),
         chart: chartView(chart),
@@ -124,7 +142,10 @@ export function learnerRouter(deps: LearnerDeps): Router {
           shownFrom: page.total === 0 ? 0 : page.offset + 1,
           shownTo: page.offset + page.items.length,
           columns: { createdAt: col('created_at', 'Started'), score: col('bot_score', 'Bot score', 'num') },
-          sessions: page.items.map((s) => ({ ...sessionRow(s, t), href: hrefWithLtik(`${base}/sessions/${encodeURIComponent(s.id)}`, actor.ltik) })),
+          sessions: page.items.map((s) => ({
+            ...sessionRow(s, t),
+            href: hrefWithLtik(`${base}/sessions/${encodeURIComponent(s.id)}`, actor.ltik),
+          })),
           pager: pagerView(base, q, page),
           exports: exportLinks(`${base}/sessions`, q, page.total, { one: 'session', many: 'sessions' }),
         },
@@ -165,7 +186,9 @@ export function learnerRouter(deps: LearnerDeps): Router {
       // A session newer than the cached list (a fresh page or the admin list links to it) is
       // looked for again in a fresh read before it is refused.
       const cached = await upstream.allUserSessions(userId);
-      const session = cached.some((s) => s.id === sessionId) ? authoriseSession(cached, userId, sessionId) : authoriseSession(await upstream.allUserSessions(userId, { fresh: true }), userId, sessionId);
+      const session = cached.some((s) => s.id === sessionId)
+        ? authoriseSession(cached, userId, sessionId)
+        : authoriseSession(await upstream.allUserSessions(userId, { fresh: true }), userId, sessionId);
       const list = readListRequest(req, EVENT_LIST_SPEC);
       await auditView(deps.audit, actor, res, 'view.session', userId, sessionId);
 
@@ -174,7 +197,9 @@ export function learnerRouter(deps: LearnerDeps): Router {
       try {
         details = await upstream.sessionDetails(sessionId);
       } catch (err) {
-        if (err instanceof IsnotaiApiError && (err.status === 503 || err.status === 429 || err.status >= 500)) detailsProblem = 'The session’s details are temporarily unavailable from isnotai; the events below are still shown. Try again in a minute.';
+        if (err instanceof IsnotaiApiError && (err.status === 503 || err.status === 429 || err.status >= 500))
+          detailsProblem =
+            'The session’s details are temporarily unavailable from isnotai; the events below are still shown. Try again in a minute.';
         else throw err;
       }
       const q = list.query;
@@ -212,7 +237,9 @@ export function learnerRouter(deps: LearnerDeps): Router {
         details: details ? detailsView(details) : null,
         detailsProblem,
         countsChart: details ? chartView(eventCountsChart(details.eventCounts, { title: 'Events by kind', id: 'counts-chart' })) : null,
-        timelineChart: details ? chartView(activityTimelineChart(details.timeline, { title: 'Activity over the session', id: 'timeline-chart' })) : null,
+        timelineChart: details
+          ? chartView(activityTimelineChart(details.timeline, { title: 'Activity over the session', id: 'timeline-chart' }))
+          : null,
         form: {
           ltik: actor.ltik,
           action: base,
@@ -233,7 +260,17 @@ export function learnerRouter(deps: LearnerDeps): Router {
           })),
           limit: events.pagination.limit,
           time: columnView(base, links, EVENT_LIST_SPEC, 'timestamp', 'Time (UTC)'),
-          pager: pagerView(base, links, { items: events.data, limit: events.pagination.limit, has_more: events.pagination.hasMore, next_cursor: events.pagination.nextCursor }, 'Event pages'),
+          pager: pagerView(
+            base,
+            links,
+            {
+              items: events.data,
+              limit: events.pagination.limit,
+              has_more: events.pagination.hasMore,
+              next_cursor: events.pagination.nextCursor,
+            },
+            'Event pages',
+          ),
         },
       });
     } catch (err) {
@@ -249,6 +286,12 @@ function detailsView(d: SessionDetails) {
     end: formatDateTime(d.endTime),
     duration: formatDuration(d.durationSeconds * 1000),
     total: d.eventCounts.total,
-    pages: d.pageHistory.slice(0, 200).map((p) => ({ text: clip(p.url, 160), href: safeHref(p.url), at: formatDateTime(p.timestamp), type: clip(p.type, 40), duration: formatDuration(p.durationMs) })),
+    pages: d.pageHistory.slice(0, 200).map((p) => ({
+      text: clip(p.url, 160),
+      href: safeHref(p.url),
+      at: formatDateTime(p.timestamp),
+      type: clip(p.type, 40),
+      duration: formatDuration(p.durationMs),
+    })),
   };
 }

@@ -11,7 +11,12 @@ import { DATABASE_UNAVAILABLE } from '../store/errors';
 import { databaseUnavailableError, HttpError } from './errors';
 import { renderError, sendErrorJson } from './errorHandler';
 
-const INTERNAL = () => new HttpError(500, 'internal_error', 'The tool hit an unexpected problem. Please try again; if it keeps happening, tell your administrator the reference below.');
+const INTERNAL = () =>
+  new HttpError(
+    500,
+    'internal_error',
+    'The tool hit an unexpected problem. Please try again; if it keeps happening, tell your administrator the reference below.',
+  );
 
 /** `paths`: ltijs's own routes; `machinePaths`: those answered to programs (JSON, whatever they accept). */
 export function containLtijsErrors(logger: Logger, paths: readonly string[], machinePaths: readonly string[] = []) {
@@ -26,7 +31,10 @@ export function containLtijsErrors(logger: Logger, paths: readonly string[], mac
       const message = (body as { details?: { message?: unknown } }).details?.message;
       const cause = typeof message === 'string' ? message : '';
       const unavailable = cause.startsWith(DATABASE_UNAVAILABLE);
-      logger[unavailable ? 'warn' : 'error']({ cause, path: req.path, requestId: res.locals.requestId }, unavailable ? 'database unavailable' : 'ltijs route failed');
+      logger[unavailable ? 'warn' : 'error'](
+        { cause, path: req.path, requestId: res.locals.requestId },
+        unavailable ? 'database unavailable' : 'ltijs route failed',
+      );
       const err = unavailable ? databaseUnavailableError() : INTERNAL();
       if (machine.has(req.path)) sendErrorJson(res, err);
       else renderError(req, res, err);

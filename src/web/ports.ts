@@ -43,7 +43,10 @@ export interface UpstreamApi {
   sessionsPage(params: SessionFilters & { pageSize?: number; cursor?: string }): Promise<Page<IsnotaiSession>>;
   /** Every session of the integration-wide list that matches, or null when more than `maxItems` do. */
   matchingSessions(filters: SessionFilters, maxItems: number): Promise<IsnotaiSession[] | null>;
-  eventsPage(sessionId: string, params: { pageSize?: number; cursor?: string; type?: string; startTime?: number; endTime?: number }): Promise<Page<IsnotaiEvent>>;
+  eventsPage(
+    sessionId: string,
+    params: { pageSize?: number; cursor?: string; type?: string; startTime?: number; endTime?: number },
+  ): Promise<Page<IsnotaiEvent>>;
 }
 
 /** The filters of GET /v1/sessions (dates as ISO-8601). */

@@ -45,7 +45,9 @@ export async function progressPage(
       const now = Date.now();
       if (done < total && now - last < interval) return;
       last = now;
-      res.write(`<span>${done.toLocaleString('en-GB')} of ${total.toLocaleString('en-GB')}${options.unit ? ` ${esc(options.unit)}` : ''}… </span>`);
+      res.write(
+        `<span>${done.toLocaleString('en-GB')} of ${total.toLocaleString('en-GB')}${options.unit ? ` ${esc(options.unit)}` : ''}… </span>`,
+      );
     },
   };
   try {
@@ -54,7 +56,9 @@ export async function progressPage(
     res.write(`</p></div><div class="page-ready">${body}</div>${bottom}`);
   } catch (err) {
     const message = err instanceof HttpError ? err.message : 'The page could not be completed. Please try again.';
-    res.write(`</p></div><section class="notice notice-error page-ready" role="alert"><h1>This page could not be completed</h1><p>${esc(message)}</p></section>${bottom}`);
+    res.write(
+      `</p></div><section class="notice notice-error page-ready" role="alert"><h1>This page could not be completed</h1><p>${esc(message)}</p></section>${bottom}`,
+    );
   }
   res.end();
 }

@@ -4,7 +4,14 @@
  * One learner's upstream failure marks that row; it does not sink the page.
  */
 import type { Provider } from 'ltijs';
-import { IsnotaiAbortError, IsnotaiApiError, IsnotaiNetworkError, IsnotaiPaginationError, IsnotaiResponseError, IsnotaiTimeoutError } from '../isnotai/errors';
+import {
+  IsnotaiAbortError,
+  IsnotaiApiError,
+  IsnotaiNetworkError,
+  IsnotaiPaginationError,
+  IsnotaiResponseError,
+  IsnotaiTimeoutError,
+} from '../isnotai/errors';
 import type { IsnotaiSession } from '../isnotai/types';
 import { fetchRoster, RosterError, type RosterMember } from '../lti/roster';
 import { learnerRiskSummary } from '../risk';
@@ -40,15 +47,24 @@ export async function courseMembers(deps: RosterDeps, actor: Actor): Promise<Ros
     if (Array.isArray(hit)) return hit as RosterMember[];
   }
   try {
-    const members = await fetchRoster(deps.lti, actor.token, { strategy: actor.platform.identity, pattern: actor.platform.identityPattern }, actor.platform.kind, actor.platform.name);
+    const members = await fetchRoster(
+      deps.lti,
+      actor.token,
+      { strategy: actor.platform.identity, pattern: actor.platform.identityPattern },
+      actor.platform.kind,
+      actor.platform.name,
+    );
     if (ttl > 0) await deps.cache.set(key, members, ttl);
     // For an admin's "Find a student" in any course of the platform.
     await rememberRoster(deps.cache, actor, members);
     return members;
   } catch (err) {
-    if (err instanceof RosterError && err.code === 'lms_refused_roster') throw new HttpError(502, err.code, err.message, undefined, err.hints);
+    if (err instanceof RosterError && err.code === 'lms_refused_roster')
+      throw new HttpError(502, err.code, err.message, undefined, err.hints);
     if (err instanceof RosterError) {
-      throw new HttpError(502, err.code, 'The tool could not read this course’s list of participants from the LMS.', undefined, [err.message]);
+      throw new HttpError(502, err.code, 'The tool could not read this course’s list of participants from the LMS.', undefined, [
+        err.message,
+      ]);
     }
     throw err;
   }
@@ -64,7 +80,12 @@ export async function rosterPlan(deps: RosterDeps, actor: Actor, upstream: Bound
 
 export type RosterPlan = Awaited<ReturnType<typeof rosterPlan>>;
 
-export function rosterRows(actor: Actor, plan: RosterPlan, fetched: Map<string, IsnotaiSession[] | Error>, window: { after?: Date; before?: Date }): RosterRow[] {
+export function rosterRows(
+  actor: Actor,
+  plan: RosterPlan,
+  fetched: Map<string, IsnotaiSession[] | Error>,
+  window: { after?: Date; before?: Date },
+): RosterRow[] {
   // A refused key fails every learner alike: that is the page's problem, not one row's.
   for (const v of fetched.values()) if (v instanceof IsnotaiApiError && v.status === 401) throw v;
   return plan.learners.map((member) => {
@@ -75,7 +96,13 @@ export function rosterRows(actor: Actor, plan: RosterPlan, fetched: Map<string, 
     }
     const got = plan.found.get(member.userId) ?? fetched.get(member.userId);
     if (!got || got instanceof Error) {
-      return { member, userId: member.userId, sessions: [], summary: null, problem: 'Sessions could not be read from isnotai just now; try again shortly.' };
+      return {
+        member,
+        userId: member.userId,
+        sessions: [],
+        summary: null,
+        problem: 'Sessions could not be read from isnotai just now; try again shortly.',
+      };
     }
     return {
       member,
@@ -103,7 +130,11 @@ function fromIntegrationWalk(sessions: IsnotaiSession[], userIds: string[]): Map
 }
 
 /** The walk is an optimisation: an unreadable page of it means "read learner by learner". */
-async function walkIfCheaper(upstream: BoundUpstream, window: { after?: Date; before?: Date }, maxPages: number): Promise<IsnotaiSession[] | null> {
+async function walkIfCheaper(
+  upstream: BoundUpstream,
+  window: { after?: Date; before?: Date },
+  maxPages: number,
+): Promise<IsnotaiSession[] | null> {
   try {
     return await upstream.integrationSessions(window, maxPages);
   } catch (err) {
@@ -128,9 +159,11 @@ export async function startRosterFetch(deps: RosterDeps, actor: Actor, upstream:
   const first = walked ? [] : plan.missing.slice(0, 1);
   const probe = walked ? fromIntegrationWalk(walked, plan.missing) : await upstream.fetchUserSessions(first, 1);
   const probeError = first[0] ? probe.get(first[0]) : undefined;
-  if (probeError instanceof IsnotaiApiError && (probeError.status === 401 || probeError.status >= 500 || probeError.status === 429)) throw probeError;
+  if (probeError instanceof IsnotaiApiError && (probeError.status === 401 || probeError.status >= 500 || probeError.status === 429))
+    throw probeError;
   // Past the page's deadline on the first learner, nothing more can be read: the page is a 503.
-  if (probeError instanceof IsnotaiNetworkError || probeError instanceof IsnotaiTimeoutError || probeError instanceof IsnotaiAbortError) throw probeError;
+  if (probeError instanceof IsnotaiNetworkError || probeError instanceof IsnotaiTimeoutError || probeError instanceof IsnotaiAbortError)
+    throw probeError;
   const rest = walked ? [] : plan.missing.slice(1);
   return {
     learners: plan.learners.length,
@@ -138,7 +171,11 @@ export async function startRosterFetch(deps: RosterDeps, actor: Actor, upstream:
     /** Learners still to fetch after the first request. */
     remaining: rest.length,
     async rows(onProgress?: (done: number, total: number) => void): Promise<RosterRow[]> {
-      const fetched = await upstream.fetchUserSessions(rest, deps.concurrency, onProgress && ((done) => onProgress(done + first.length, plan.missing.length)));
+      const fetched = await upstream.fetchUserSessions(
+        rest,
+        deps.concurrency,
+        onProgress && ((done) => onProgress(done + first.length, plan.missing.length)),
+      );
       return rosterRows(actor, plan, new Map([...probe, ...fetched]), window);
     },
   };

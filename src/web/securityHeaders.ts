@@ -53,7 +53,14 @@ export function securityHeaders(options: { toolUrl: string | undefined; assetsPr
 
 function policyFor(lmsOrigins: string[]): string {
   const ancestors = lmsOrigins.length > 0 ? lmsOrigins.join(' ') : "'none'";
-  return ["default-src 'none'", "style-src 'self'", "img-src 'self' data:", `form-action ${["'self'", ...lmsOrigins].join(' ')}`, "base-uri 'none'", `frame-ancestors ${ancestors}`].join('; ');
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `form-action ${["'self'", ...lmsOrigins].join(' ')}`,
+    "base-uri 'none'",
+    `frame-ancestors ${ancestors}`,
+  ].join('; ');
 }
 
 /** The origins of every platform registered with ltijs: its issuer and its authentication endpoint. */

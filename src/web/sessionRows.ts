@@ -2,7 +2,18 @@
 import type { IsnotaiSession } from '../isnotai/types';
 import { describeFlag, RISK_LEVELS, riskWords, sessionRiskLevel, type LearnerRiskSummary, type RiskThresholds } from '../risk';
 import { clip, formatDateTime, formatScore, isoOrNull, safeHref } from './format';
-import { applyList, compareDate, compareNumber, fieldValue, type CsvColumn, type FormErrorsView, type ListPage, type ListQuery, type ListSpec, type RawQuery } from './lists';
+import {
+  applyList,
+  compareDate,
+  compareNumber,
+  fieldValue,
+  type CsvColumn,
+  type FormErrorsView,
+  type ListPage,
+  type ListQuery,
+  type ListSpec,
+  type RawQuery,
+} from './lists';
 
 /** A learner's risk summary, as the summary cards show it (student and learner pages). */
 export function summaryView(summary: LearnerRiskSummary) {

@@ -39,9 +39,14 @@ export function studentRouter(deps: StudentDeps): Router {
         throw new HttpError(
           422,
           malformed ? 'identity_malformed' : 'identity_unmapped',
-          malformed ? 'Your LMS sent a user id this tool cannot use, so it could not look up your records.' : 'Your LMS did not send the user id this tool needs to find your records.',
+          malformed
+            ? 'Your LMS sent a user id this tool cannot use, so it could not look up your records.'
+            : 'Your LMS did not send the user id this tool needs to find your records.',
           { mapping: actor.platform.identity, problem: actor.identityProblem?.kind ?? 'missing' },
-          [describeIdentityProblem(actor.platform.identity, actor.identityProblem ?? { kind: 'missing' }), 'Please tell your LMS administrator: the tool’s identity mapping for this LMS needs checking.'],
+          [
+            describeIdentityProblem(actor.platform.identity, actor.identityProblem ?? { kind: 'missing' }),
+            'Please tell your LMS administrator: the tool’s identity mapping for this LMS needs checking.',
+          ],
         );
       }
       const visibility = actor.platform.studentVisibility;
@@ -75,8 +80,14 @@ export function studentRouter(deps: StudentDeps): Router {
         const page = sessionListPage(all, q, actor.platform.thresholds);
         vm.empty = all.length === 0;
         vm.list = {
-          columns: { createdAt: columnView('/me', q, OWN_SESSIONS_SPEC, 'created_at', 'Started'), score: columnView('/me', q, OWN_SESSIONS_SPEC, 'bot_score', 'Bot score', 'num') },
-          sessions: page.items.map((s) => ({ ...sessionRow(s, actor.platform.thresholds), href: hrefWithLtik(`/learners/${encodeURIComponent(userId)}/sessions/${encodeURIComponent(s.id)}`, actor.ltik) })),
+          columns: {
+            createdAt: columnView('/me', q, OWN_SESSIONS_SPEC, 'created_at', 'Started'),
+            score: columnView('/me', q, OWN_SESSIONS_SPEC, 'bot_score', 'Bot score', 'num'),
+          },
+          sessions: page.items.map((s) => ({
+            ...sessionRow(s, actor.platform.thresholds),
+            href: hrefWithLtik(`/learners/${encodeURIComponent(userId)}/sessions/${encodeURIComponent(s.id)}`, actor.ltik),
+          })),
           pager: pagerView('/me', q, page),
         };
       }

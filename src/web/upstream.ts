@@ -23,7 +23,11 @@ export interface RosterUpstream {
   /** The learners whose sessions are cached (one query), and those that must be fetched. */
   cachedUserSessions(userIds: string[]): Promise<{ found: Map<string, IsnotaiSession[]>; missing: string[] }>;
   /** Fetches (bounded concurrency) and caches; one learner's failure is that learner's entry. */
-  fetchUserSessions(userIds: string[], concurrency: number, onProgress?: (done: number, total: number) => void): Promise<Map<string, IsnotaiSession[] | Error>>;
+  fetchUserSessions(
+    userIds: string[],
+    concurrency: number,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<Map<string, IsnotaiSession[] | Error>>;
   /**
    * Every session of the integration in the window (GET /v1/sessions, pages of 100), or null when
    * there are more than `maxPages` pages: the caller then reads learner by learner instead.
@@ -51,12 +55,26 @@ function onlySessionsOf(userId: string, sessions: IsnotaiSession[], logger: Boun
   const own = sessions.filter((s) => s.userId === userId);
   if (own.length !== sessions.length) {
     const foreign = sessions.filter((s) => s.userId !== userId);
-    logger?.warn({ endpoint: 'GET /v1/users/{userId}/sessions', userId, dropped: foreign.length, sessionIds: foreign.slice(0, 20).map((s) => s.id), foreignUserIds: [...new Set(foreign.map((s) => s.userId))].slice(0, 20) }, 'isnotai returned sessions of another user; dropped');
+    logger?.warn(
+      {
+        endpoint: 'GET /v1/users/{userId}/sessions',
+        userId,
+        dropped: foreign.length,
+        sessionIds: foreign.slice(0, 20).map((s) => s.id),
+        foreignUserIds: [...new Set(foreign.map((s) => s.userId))].slice(0, 20),
+      },
+      'isnotai returned sessions of another user; dropped',
+    );
   }
   return own;
 }
 
-export function boundUpstream(client: IsnotaiClient, cache: UpstreamCache, platform: PlatformView, options: BoundUpstreamOptions = {}): UpstreamApi & RosterUpstream {
+export function boundUpstream(
+  client: IsnotaiClient,
+  cache: UpstreamCache,
+  platform: PlatformView,
+  options: BoundUpstreamOptions = {},
+): UpstreamApi & RosterUpstream {
   const prefix = platformCachePrefix(platform);
   const ttl = platform.cacheTtlSeconds;
   const userKey = (userId: string) => `${prefix}:user-sessions:${userId}`;
@@ -73,7 +91,11 @@ export function boundUpstream(client: IsnotaiClient, cache: UpstreamCache, platf
   };
 
   async function fetchAll(userId: string): Promise<IsnotaiSession[]> {
-    return onlySessionsOf(userId, await client.allUserSessions(userId, { pageSize: 100, maxItems: MAX_SESSIONS_PER_LEARNER, ...call() }), options.logger);
+    return onlySessionsOf(
+      userId,
+      await client.allUserSessions(userId, { pageSize: 100, maxItems: MAX_SESSIONS_PER_LEARNER, ...call() }),
+      options.logger,
+    );
   }
 
   return {

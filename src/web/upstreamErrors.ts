@@ -1,5 +1,12 @@
 /** Upstream failures, turned into pages a person can act on. */
-import { IsnotaiAbortError, IsnotaiApiError, IsnotaiError, IsnotaiNetworkError, IsnotaiResponseError, IsnotaiTimeoutError } from '../isnotai/errors';
+import {
+  IsnotaiAbortError,
+  IsnotaiApiError,
+  IsnotaiError,
+  IsnotaiNetworkError,
+  IsnotaiResponseError,
+  IsnotaiTimeoutError,
+} from '../isnotai/errors';
 import type { Audience } from '../lti/roles';
 import { HttpError } from './errors';
 
@@ -15,8 +22,10 @@ export function upstreamToHttp(err: unknown, audience: Audience | null): HttpErr
           'Please tell your LMS administrator; nothing is wrong with your account.',
         ]);
   }
-  if (err instanceof IsnotaiApiError && err.status === 404) return new HttpError(404, 'not_found', 'The integrity service has no record of this.');
-  if (err instanceof IsnotaiApiError && err.status === 400) return new HttpError(400, 'upstream_bad_request', `The integrity service refused the request: ${err.upstreamMessage}`);
+  if (err instanceof IsnotaiApiError && err.status === 404)
+    return new HttpError(404, 'not_found', 'The integrity service has no record of this.');
+  if (err instanceof IsnotaiApiError && err.status === 400)
+    return new HttpError(400, 'upstream_bad_request', `The integrity service refused the request: ${err.upstreamMessage}`);
   if (
     err instanceof IsnotaiTimeoutError ||
     err instanceof IsnotaiNetworkError ||
@@ -33,9 +42,13 @@ export function upstreamToHttp(err: unknown, audience: Audience | null): HttpErr
     ]);
   }
   if (err instanceof IsnotaiResponseError) {
-    return new HttpError(502, 'upstream_invalid', 'The integrity service sent data the tool could not read, so nothing is shown rather than something wrong.', undefined, [
-      'Please try again later; if it persists, tell your administrator.',
-    ]);
+    return new HttpError(
+      502,
+      'upstream_invalid',
+      'The integrity service sent data the tool could not read, so nothing is shown rather than something wrong.',
+      undefined,
+      ['Please try again later; if it persists, tell your administrator.'],
+    );
   }
   return new HttpError(502, err.code, 'The integrity service could not be reached as configured.');
 }

@@ -94,7 +94,16 @@ test('the roster, a learner and a session, the admin pages and the student page 
     problems[name] = await axeViolations(page);
   });
   const none: string[] = [];
-  const everyPage = { roster: none, learner: none, session: none, sessions: none, audit: none, lookup: none, settings: none, student: none };
+  const everyPage = {
+    roster: none,
+    learner: none,
+    session: none,
+    sessions: none,
+    audit: none,
+    lookup: none,
+    settings: none,
+    student: none,
+  };
   expect(problems).toEqual(everyPage);
   await page.close();
 });

@@ -13,7 +13,15 @@
  */
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { testStack } from '../support/stack';
-import { blockAllFramedCookies, BLOCK_THIRD_PARTY_COOKIES, cookiesAFrameCanSet, launchChromium, launchChromiumProfile, launchFromDemoPage, TIMEOUT_MS } from './support/chromium';
+import {
+  blockAllFramedCookies,
+  BLOCK_THIRD_PARTY_COOKIES,
+  cookiesAFrameCanSet,
+  launchChromium,
+  launchChromiumProfile,
+  launchFromDemoPage,
+  TIMEOUT_MS,
+} from './support/chromium';
 
 jest.setTimeout(120_000);
 
@@ -157,10 +165,16 @@ describe('Chromium that keeps no cookie at all for the framed tool (as Safari)',
     const profile = await launchChromiumProfile(blockAllFramedCookies('127.0.0.1', 'localhost'));
     try {
       const course = stack.world.platforms.find((p) => p.kind === 'canvas')!.courses[0]!;
-      const member = course.members.find((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length > 0)!;
+      const member = course.members.find(
+        (m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length > 0,
+      )!;
       const page = await newPage(profile.context);
       // The tool's page script and the demo LMS page's storage talk through postMessage.
-      const frame = await launchFromDemoPage(page, stack.lms.url, { platform: 'canvas', courseId: course.id, userId: member.person.lmsUserId });
+      const frame = await launchFromDemoPage(page, stack.lms.url, {
+        platform: 'canvas',
+        courseId: course.id,
+        userId: member.person.lmsUserId,
+      });
       await frame.waitForURL(/\/me\?ltik=/, { timeout: TIMEOUT_MS });
       await expectStudentPageInFrame(frame, member.person.lmsUserId, member.person.name);
       // No cookie of the tool exists in this browser, partitioned or not.

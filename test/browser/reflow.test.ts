@@ -95,7 +95,11 @@ test('the roster’s filters stay folded until one is set, and open when one is 
     const filtersOpen = async () => (await page.locator('details.filters-box').getAttribute('open')) !== null;
     const roster = new URL(page.url());
     const open: Record<string, unknown> = { none: await filtersOpen() };
-    for (const [name, param, value] of [['risk', 'risk', 'high'], ['search', 'query', 'Lopez'], ['invalid', 'limit', 'many']] as const) {
+    for (const [name, param, value] of [
+      ['risk', 'risk', 'high'],
+      ['search', 'query', 'Lopez'],
+      ['invalid', 'limit', 'many'],
+    ] as const) {
       const url = new URL(roster);
       url.searchParams.set(param, value);
       await page.goto(url.toString(), { timeout: TIMEOUT_MS });

@@ -18,7 +18,10 @@ beforeAll(async () => {
   const moodle = stack.world.platforms.find((p) => p.kind === 'moodle')!;
   const lti101 = new Set(moodle.courses.find((c) => c.id === '2')!.members.map((m) => m.person.lmsUserId));
   const hist = moodle.courses.find((c) => c.id === '3')!;
-  otherCourseLearner = hist.members.find((m) => m.role === 'learner' && !lti101.has(m.person.lmsUserId) && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length > 0)!.person.lmsUserId;
+  otherCourseLearner = hist.members.find(
+    (m) =>
+      m.role === 'learner' && !lti101.has(m.person.lmsUserId) && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length > 0,
+  )!.person.lmsUserId;
   otherSession = stack.simulator.dataset.sessionsForUser(otherCourseLearner)[0]!.id;
   ownLearnerSession = stack.simulator.dataset.sessionsForUser('4')[0]!.id;
   teacherBrowser = stack.browser();
@@ -81,7 +84,9 @@ test('a learner gets 403 for anyone else, and for the roster', async () => {
   expect(roster.status).toBe(403);
   const csv = await studentBrowser.get(at('/course.csv', student.ltik!));
   expect(csv.status).toBe(403);
-  const theirSessionUnderOwnId = await studentBrowser.get(at(`/learners/4/sessions/${stack.simulator.dataset.sessionsForUser('5')[0]!.id}`, student.ltik!));
+  const theirSessionUnderOwnId = await studentBrowser.get(
+    at(`/learners/4/sessions/${stack.simulator.dataset.sessionsForUser('5')[0]!.id}`, student.ltik!),
+  );
   expect(theirSessionUnderOwnId.status).toBe(403);
 });
 

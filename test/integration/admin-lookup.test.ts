@@ -25,7 +25,9 @@ afterAll(async () => {
 const lookup = (q: string) => admin.get(`${stack.tool.url}/admin/lookup?${new URLSearchParams({ q, ltik })}`);
 
 test('a name is not offered as a user id, and nothing is audited for it', async () => {
-  const audited = async () => JSON.parse((await admin.get(`${stack.tool.url}/admin/audit.json?${new URLSearchParams({ subject: 'Silva', ltik })}`)).html).total as number;
+  const audited = async () =>
+    JSON.parse((await admin.get(`${stack.tool.url}/admin/audit.json?${new URLSearchParams({ subject: 'Silva', ltik })}`)).html)
+      .total as number;
   const res = await lookup('Silva');
   expect(res.status).toBe(200);
   expect(res.html).not.toContain('data-testid="direct"');
@@ -34,7 +36,9 @@ test('a name is not offered as a user id, and nothing is audited for it', async 
 });
 
 test('a name typed into the learner address is refused, not fetched or audited as a person', async () => {
-  const audited = async () => JSON.parse((await admin.get(`${stack.tool.url}/admin/audit.json?${new URLSearchParams({ subject: 'Silva', ltik })}`)).html).total as number;
+  const audited = async () =>
+    JSON.parse((await admin.get(`${stack.tool.url}/admin/audit.json?${new URLSearchParams({ subject: 'Silva', ltik })}`)).html)
+      .total as number;
   const page = await admin.get(`${stack.tool.url}/learners/Silva?${new URLSearchParams({ ltik })}`);
   expect(page.status).toBe(422);
   expect(/<h1[^>]*>([^<]*)<\/h1>/.exec(page.html)?.[1]).toBe('That is not a user id of this LMS');

@@ -41,12 +41,22 @@ test('the integration-wide list pages through /v1/sessions newest first', async 
 
 test('filters: bot_only, status and dates agree with filtering the full list', async () => {
   const all = stack.simulator.dataset.allSessions();
-  const res = await browser.get(at('/admin/sessions.json', { bot_only: 'true', status: 'closed', created_after: '2026-11-01', created_before: '2026-11-15', limit: '100' }));
+  const res = await browser.get(
+    at('/admin/sessions.json', {
+      bot_only: 'true',
+      status: 'closed',
+      created_after: '2026-11-01',
+      created_before: '2026-11-15',
+      limit: '100',
+    }),
+  );
   expect(res.status).toBe(200);
   const body = JSON.parse(res.html);
   const start = Date.parse('2026-11-01T00:00:00Z');
   const end = Date.parse('2026-11-15T23:59:59.999Z');
-  const expected = all.filter((s) => s.botScore >= 0.7 && s.status === 'closed' && Date.parse(s.createdAt) >= start && Date.parse(s.createdAt) <= end);
+  const expected = all.filter(
+    (s) => s.botScore >= 0.7 && s.status === 'closed' && Date.parse(s.createdAt) >= start && Date.parse(s.createdAt) <= end,
+  );
   expect(body.items.map((s: { id: string }) => s.id)).toEqual(expected.slice(0, 100).map((s) => s.id));
 });
 
@@ -56,7 +66,9 @@ test('the export of the integration-wide list walks every page of the filtered l
   const to = Date.parse('2026-11-12T23:59:59.999Z');
   const expected = all.filter((s) => Date.parse(s.createdAt) >= from && Date.parse(s.createdAt) <= to && s.status === 'closed');
   expect(expected.length).toBeGreaterThan(100); // more than one of isnotai's pages
-  const page = await browser.get(at('/admin/sessions', { created_after: '2026-11-10', created_before: '2026-11-12', status: 'closed', limit: '10' }));
+  const page = await browser.get(
+    at('/admin/sessions', { created_after: '2026-11-10', created_before: '2026-11-12', status: 'closed', limit: '10' }),
+  );
   expect(attrValues(page.html, 'data-session-id')).toHaveLength(10);
   const exports = /<p class="exports"[^>]*>([\s\S]*?)<\/p>/.exec(page.html)?.[0] ?? '';
   expect(textOf(exports)).toBe('Export every session matching these filters (at most 5,000): CSV · JSON');
@@ -69,7 +81,10 @@ test('the export of the integration-wide list walks every page of the filtered l
   expect(body).toMatchObject({ total: expected.length, has_more: false, next_cursor: null });
   const csv = await browser.get(`${stack.tool.url}${link('CSV')}`);
   expect(String(csv.headers['content-disposition'])).toBe('attachment; filename="all-sessions.csv"');
-  const lines = csv.html.replace(/^\uFEFF/, '').trim().split(/\r\n/);
+  const lines = csv.html
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .split(/\r\n/);
   expect(lines[0]).toBe('session_id,user_id,user_name,created_at,updated_at,status,bot_score,risk,flags,page_url,user_agent');
   expect(lines).toHaveLength(expected.length + 1);
 });
@@ -121,13 +136,21 @@ test('a roster page and the session list are audited with the students they show
   const teacherBrowser = stack.browser();
   const teacher = await teacherBrowser.launch({ platform: 'moodle', courseId: '2', userId: '3' });
   const rosterJson = async (params: Record<string, string>) =>
-    JSON.parse((await teacherBrowser.get(`${stack.tool.url}/course.json?${new URLSearchParams({ ...params, sort_by: 'name', ltik: teacher.ltik! })}`)).html);
+    JSON.parse(
+      (
+        await teacherBrowser.get(
+          `${stack.tool.url}/course.json?${new URLSearchParams({ ...params, sort_by: 'name', ltik: teacher.ltik! })}`,
+        )
+      ).html,
+    );
   const everyone: string[] = (await rosterJson({ limit: '500' })).items.map((i: { userId: string }) => i.userId);
   const shown: string[] = (await rosterJson({ limit: '5' })).items.map((i: { userId: string }) => i.userId);
   expect(shown).toHaveLength(5);
   expect(everyone.length).toBeGreaterThan(5);
 
-  const rosterViews = JSON.parse((await browser.get(at('/admin/audit.json', { actor: '3' }))).html).items.filter((e: { action: string }) => e.action === 'view.roster');
+  const rosterViews = JSON.parse((await browser.get(at('/admin/audit.json', { actor: '3' }))).html).items.filter(
+    (e: { action: string }) => e.action === 'view.roster',
+  );
   const [latest, wholeCourse] = rosterViews;
   expect(latest).toMatchObject({ actorUserId: '3', actorRole: 'instructor', contextId: '2', subjectUserId: null });
   // Whom: the five learners that page showed, not the whole course.
@@ -144,7 +167,9 @@ test('a roster page and the session list are audited with the students they show
 
   const list = JSON.parse((await browser.get(at('/admin/sessions.json', { limit: '10' }))).html);
   const listed = [...new Set(list.items.map((s: { userId: string }) => s.userId))].sort();
-  const listView = JSON.parse((await browser.get(at('/admin/audit.json', { actor: '2' }))).html).items.find((e: { action: string }) => e.action === 'view.all_sessions');
+  const listView = JSON.parse((await browser.get(at('/admin/audit.json', { actor: '2' }))).html).items.find(
+    (e: { action: string }) => e.action === 'view.all_sessions',
+  );
   expect([...listView.subjectUserIds].sort()).toEqual(listed);
 
   const page = await browser.get(at('/admin/audit', { actor: '3' }));
@@ -173,7 +198,11 @@ test('a malformed address or form is a 400, not a 500', async () => {
   expect(res.status).toBe(400);
   expect(res.html).not.toMatch(/\bat \S+ \(/);
   // A malformed JSON body reaches our error handler: a 400 page, not an "unhandled error".
-  const post = await request(`${stack.tool.url}/me?ltik=${encodeURIComponent(ltik)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"broken":' });
+  const post = await request(`${stack.tool.url}/me?ltik=${encodeURIComponent(ltik)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"broken":',
+  });
   expect(post.statusCode).toBe(400);
   const body = await post.body.text();
   expect(body).toContain('bad_request');

@@ -25,20 +25,26 @@ test('a page of the session list with an absurd user id is shown and audited wit
   const sessions = stack.simulator.dataset.sessionsForUser(LONG_ID);
   expect(sessions.length).toBeGreaterThan(0);
   const day = sessions[0]!.createdAt.slice(0, 10);
-  const res = await browser.get(`${stack.tool.url}/admin/sessions.json?${new URLSearchParams({ created_after: day, created_before: day, limit: '100', ltik })}`);
+  const res = await browser.get(
+    `${stack.tool.url}/admin/sessions.json?${new URLSearchParams({ created_after: day, created_before: day, limit: '100', ltik })}`,
+  );
   expect(res.status).toBe(200);
   const shown: string[] = JSON.parse(res.html).items.map((s: { userId: string }) => s.userId);
   expect(shown).toContain(LONG_ID);
   const audit = JSON.parse((await browser.get(`${stack.tool.url}/admin/audit.json?${new URLSearchParams({ actor: '2', ltik })}`)).html);
   const entry = audit.items.find((e: { action: string }) => e.action === 'view.all_sessions');
   expect([...entry.subjectUserIds].sort()).toEqual([...new Set(shown.filter((id) => id !== LONG_ID))].sort());
-  const page = await browser.get(`${stack.tool.url}/admin/sessions?${new URLSearchParams({ created_after: day, created_before: day, limit: '100', ltik })}`);
+  const page = await browser.get(
+    `${stack.tool.url}/admin/sessions?${new URLSearchParams({ created_after: day, created_before: day, limit: '100', ltik })}`,
+  );
   expect(page.status).toBe(200);
 });
 
 test('a user id that is markup is listed in the audit entry as text', async () => {
   const day = stack.simulator.dataset.sessionsForUser(SCRIPT_ID)[0]!.createdAt.slice(0, 10);
-  const list = await browser.get(`${stack.tool.url}/admin/sessions?${new URLSearchParams({ created_after: day, created_before: day, limit: '100', ltik })}`);
+  const list = await browser.get(
+    `${stack.tool.url}/admin/sessions?${new URLSearchParams({ created_after: day, created_before: day, limit: '100', ltik })}`,
+  );
   expect(list.status).toBe(200);
   expect(list.html).not.toContain(SCRIPT_ID);
   const audit = await browser.get(`${stack.tool.url}/admin/audit?${new URLSearchParams({ subject: SCRIPT_ID, ltik })}`);

@@ -34,7 +34,14 @@ async function auditOf(actor: string): Promise<Row[]> {
   return JSON.parse(res.html).items as Row[];
 }
 
-const pick = (r: Row) => ({ actorUserId: r.actorUserId, actorRole: r.actorRole, subjectUserId: r.subjectUserId, action: r.action, contextId: r.contextId, platformIss: r.platformIss });
+const pick = (r: Row) => ({
+  actorUserId: r.actorUserId,
+  actorRole: r.actorRole,
+  subjectUserId: r.subjectUserId,
+  action: r.action,
+  contextId: r.contextId,
+  platformIss: r.platformIss,
+});
 
 test('a student’s own page: the student, as student, about themselves, from the course', async () => {
   const before = (await auditOf(STUDENT)).length;
@@ -43,7 +50,14 @@ test('a student’s own page: the student, as student, about themselves, from th
   expect(res.html).toContain('data-session-id');
   const rows = await auditOf(STUDENT);
   expect(rows.length).toBe(before + 1);
-  expect(pick(rows[0]!)).toEqual({ actorUserId: STUDENT, actorRole: 'student', subjectUserId: STUDENT, action: 'view.own_sessions', contextId: COURSE, platformIss: stack.lms.platforms.moodle.issuer });
+  expect(pick(rows[0]!)).toEqual({
+    actorUserId: STUDENT,
+    actorRole: 'student',
+    subjectUserId: STUDENT,
+    action: 'view.own_sessions',
+    contextId: COURSE,
+    platformIss: stack.lms.platforms.moodle.issuer,
+  });
 });
 
 test('a learner’s session exports (JSON, CSV): the teacher, about that learner, from the course', async () => {
@@ -57,8 +71,22 @@ test('a learner’s session exports (JSON, CSV): the teacher, about that learner
   const all = await auditOf(TEACHER);
   const rows = all.slice(0, all.length - before);
   expect(rows.map(pick)).toEqual([
-    { actorUserId: TEACHER, actorRole: 'instructor', subjectUserId: '5', action: 'export.sessions_csv', contextId: COURSE, platformIss: stack.lms.platforms.moodle.issuer },
-    { actorUserId: TEACHER, actorRole: 'instructor', subjectUserId: '5', action: 'view.sessions', contextId: COURSE, platformIss: stack.lms.platforms.moodle.issuer },
+    {
+      actorUserId: TEACHER,
+      actorRole: 'instructor',
+      subjectUserId: '5',
+      action: 'export.sessions_csv',
+      contextId: COURSE,
+      platformIss: stack.lms.platforms.moodle.issuer,
+    },
+    {
+      actorUserId: TEACHER,
+      actorRole: 'instructor',
+      subjectUserId: '5',
+      action: 'view.sessions',
+      contextId: COURSE,
+      platformIss: stack.lms.platforms.moodle.issuer,
+    },
   ]);
 });
 
@@ -80,7 +108,14 @@ test('the roster CSV: the teacher, about exactly the learners in the file, from 
   expect(ids.length).toBe(40);
   const rows = await auditOf(TEACHER);
   expect(rows.length).toBe(before + 1);
-  expect(pick(rows[0]!)).toEqual({ actorUserId: TEACHER, actorRole: 'instructor', subjectUserId: null, action: 'export.roster_csv', contextId: COURSE, platformIss: stack.lms.platforms.moodle.issuer });
+  expect(pick(rows[0]!)).toEqual({
+    actorUserId: TEACHER,
+    actorRole: 'instructor',
+    subjectUserId: null,
+    action: 'export.roster_csv',
+    contextId: COURSE,
+    platformIss: stack.lms.platforms.moodle.issuer,
+  });
   expect([...rows[0]!.subjectUserIds!].sort()).toEqual([...ids].sort());
 });
 

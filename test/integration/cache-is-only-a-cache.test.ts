@@ -28,7 +28,9 @@ beforeAll(async () => {
     canvasIdentity: 'lti11_legacy_user_id',
     simulator: { extraUserIds: learners.map((m) => canvasLegacyUserId(m.person)) },
   });
-  learner = learners.find((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(m.person)).length > 0)!.person;
+  learner = learners.find(
+    (m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(m.person)).length > 0,
+  )!.person;
 });
 afterAll(async () => {
   await stack?.stop();
@@ -59,7 +61,9 @@ function storageStep(res: BrowserResponse): Record<string, string> {
 }
 
 /** A framed Canvas launch in a browser that keeps no cookie in the frame, through the LMS's storage. */
-async function cookielessLaunch(between: () => Promise<void> = async () => undefined): Promise<{ browser: LtiBrowser; page: BrowserResponse }> {
+async function cookielessLaunch(
+  between: () => Promise<void> = async () => undefined,
+): Promise<{ browser: LtiBrowser; page: BrowserResponse }> {
   const browser = safari();
   const framed = await browser.launch({ platform: 'canvas', courseId: course.id, userId: learner.lmsUserId, target: 'iframe' });
   const put = storageStep(framed);
@@ -76,7 +80,10 @@ async function cookielessLaunch(between: () => Promise<void> = async () => undef
 test('a framed login awaiting its cookie check goes on after the cache is emptied', async () => {
   const browser = new LtiBrowser({ lmsUrl: stack.lms.url });
   // The LMS's page in the frame, with its login initiation form (not yet posted).
-  const lms = await browser.get(browser.launchUrl({ platform: 'moodle', courseId: '2', userId: '4', target: 'iframe' }), { followForms: false, topLevelUrl: lmsPage() });
+  const lms = await browser.get(browser.launchUrl({ platform: 'moodle', courseId: '2', userId: '4', target: 'iframe' }), {
+    followForms: false,
+    topLevelUrl: lmsPage(),
+  });
   const login = findAutoSubmitForm(lms.html, lms.url)!;
   expect(login.action).toBe(`${stack.tool.url}/login`);
   // The tool stores the login and asks the browser to come back with its cookie...

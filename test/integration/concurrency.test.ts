@@ -71,7 +71,10 @@ function failureOf(o: Outcome, expectedIds: readonly string[]): string {
 }
 
 test('200 launches of the same Moodle student, 8 at a time, all land on that student’s sessions', async () => {
-  const expected = stack.simulator.dataset.sessionsForUser('4').slice(0, 25).map((s) => s.id);
+  const expected = stack.simulator.dataset
+    .sessionsForUser('4')
+    .slice(0, 25)
+    .map((s) => s.id);
   expect(expected.length).toBeGreaterThan(0);
   const outcomes = await inParallel(200, 8, launchAs('4'));
   const failures = outcomes.map((o) => failureOf(o, expected)).filter(Boolean);
@@ -88,7 +91,10 @@ test('launches of 64 different students, 8 at a time, each see only their own se
   const chosen = learners.slice(0, 64);
   const outcomes = await inParallel(chosen.length, 8, (i) => launchAs(chosen[i]!)(i));
   const failures = outcomes.map((o) => {
-    const expected = stack.simulator.dataset.sessionsForUser(o.userId).slice(0, 25).map((s) => s.id);
+    const expected = stack.simulator.dataset
+      .sessionsForUser(o.userId)
+      .slice(0, 25)
+      .map((s) => s.id);
     // A learner without sessions gets an empty list: nothing to compare ids against, but the page must still load.
     if (expected.length === 0) return o.res?.status === 200 && o.res.url.includes('/me?') ? '' : failureOf(o, ['(none)']);
     return failureOf(o, expected);

@@ -49,7 +49,10 @@ function startWith(key: string): Promise<RunningTool> {
     NODE_ENV: 'development',
     ENCRYPTION_KEY: key,
     LOG_LEVEL: 'silent',
-    PLATFORMS_JSON: JSON.stringify([platformEntry(stack.lms.platforms.moodle, isnotai), platformEntry(stack.lms.platforms.canvas, isnotai)]),
+    PLATFORMS_JSON: JSON.stringify([
+      platformEntry(stack.lms.platforms.moodle, isnotai),
+      platformEntry(stack.lms.platforms.canvas, isnotai),
+    ]),
   });
   return startTool({ config, logger, databaseUrl, port: 0, host: '127.0.0.1' }).then((t) => {
     started.push(t);
@@ -116,9 +119,13 @@ test('an instance started with another key is refused, names what it cannot decr
   const refused = startWith(keyB);
   await expect(refused).rejects.toMatchObject({ name: 'EncryptionKeyMismatchError', code: 'encryption_key_mismatch' });
   const message = ((await refused.catch((e: unknown) => e)) as Error).message;
-  expect(message).toMatch(/^ENCRYPTION_KEY is not the key this database's secrets were encrypted with, so nothing was started and nothing was changed\./);
+  expect(message).toMatch(
+    /^ENCRYPTION_KEY is not the key this database's secrets were encrypted with, so nothing was started and nothing was changed\./,
+  );
   expect(message).toContain('the key check record');
-  expect(message).toContain(`the isnotai API key of ${stack.lms.platforms.moodle.name} (${stack.lms.platforms.moodle.issuer}, client ${stack.lms.platforms.moodle.clientId})`);
+  expect(message).toContain(
+    `the isnotai API key of ${stack.lms.platforms.moodle.name} (${stack.lms.platforms.moodle.issuer}, client ${stack.lms.platforms.moodle.clientId})`,
+  );
   expect(message).toContain(`the LTI private key for ${stack.lms.platforms.canvas.issuer}`);
   expect(message).toContain('npm run rotate-key');
   expect(message).not.toContain(keyA);
@@ -133,7 +140,10 @@ test('an instance started with another key is refused, names what it cannot decr
     expect((again as Error).message).not.toContain('the key check record');
     expect((again as Error).message).toContain('the isnotai API key of');
   } finally {
-    for (const r of before.check) await sql`INSERT INTO key_check (id, value_encrypted, updated_at) VALUES (${r.id}, ${r.value_encrypted}, ${r.updated_at})`.execute(db);
+    for (const r of before.check)
+      await sql`INSERT INTO key_check (id, value_encrypted, updated_at) VALUES (${r.id}, ${r.value_encrypted}, ${r.updated_at})`.execute(
+        db,
+      );
   }
 
   // Nothing was re-encrypted, so the instance with the right key still serves everything.

@@ -45,13 +45,26 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const at = (who: { ltik: string }, path: string, params: Record<string, string> = {}) => `${stack.tool.url}${path}?${new URLSearchParams({ ...params, ltik: who.ltik })}`;
+const at = (who: { ltik: string }, path: string, params: Record<string, string> = {}) =>
+  `${stack.tool.url}${path}?${new URLSearchParams({ ...params, ltik: who.ltik })}`;
 const header = (res: { headers: Record<string, string | string[] | undefined> }, name: string) => String(res.headers[name] ?? '');
 
 /** Words of a raw PostgreSQL, pg or OpenSSL error that must never reach a client. */
 function rawInternals(body: string): string[] {
   const found: string[] = [];
-  for (const word of [dbName, 'not currently accepting connections', 'terminat', 'ECONNREFUSED', 'Connection', 'bad decrypt', 'wrong final block', 'decrypt', 'pg_', 'at /', 'Error:']) {
+  for (const word of [
+    dbName,
+    'not currently accepting connections',
+    'terminat',
+    'ECONNREFUSED',
+    'Connection',
+    'bad decrypt',
+    'wrong final block',
+    'decrypt',
+    'pg_',
+    'at /',
+    'Error:',
+  ]) {
     if (body.includes(word)) found.push(word);
   }
   return found;
@@ -118,7 +131,9 @@ test('database down: a user with a valid session gets 503 with a retry hint, nev
       // The log keeps the cause under the request id the client was given.
       const requestId = body.error.request_id!;
       expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(lines.filter((l) => l.includes(requestId) && /terminat|accepting connections|ECONNREFUSED|Connection/i.test(l)).length).toBeGreaterThan(0);
+      expect(
+        lines.filter((l) => l.includes(requestId) && /terminat|accepting connections|ECONNREFUSED|Connection/i.test(l)).length,
+      ).toBeGreaterThan(0);
     }
     // The keyset the LMS fetches: a 503 in the tool's own error shape, not the database's words.
     const keys = await request(`${stack.tool.url}/keys`);
@@ -160,7 +175,10 @@ async function timed(who: { browser: B; ltik: string }, path: string): Promise<{
   const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${path} had not answered after ${DEADLINE_MS + 4 * SLACK_MS} ms`)), DEADLINE_MS + 4 * SLACK_MS);
+    timer = setTimeout(
+      () => reject(new Error(`${path} had not answered after ${DEADLINE_MS + 4 * SLACK_MS} ms`)),
+      DEADLINE_MS + 4 * SLACK_MS,
+    );
   });
   try {
     const res = await Promise.race([who.browser.get(at(who, path)), gaveUp]);

@@ -26,7 +26,11 @@ async function raw(url: string, init: { method?: 'GET' | 'POST'; cookie?: string
   const headers: Record<string, string> = { accept: 'text/html' };
   if (init.cookie) headers.cookie = init.cookie;
   if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-  const res = await request(url, { method: init.method ?? 'GET', headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined });
+  const res = await request(url, {
+    method: init.method ?? 'GET',
+    headers,
+    body: init.form ? new URLSearchParams(init.form).toString() : undefined,
+  });
   await res.body.text();
   return { status: res.statusCode, headers: res.headers as Headers };
 }
@@ -44,7 +48,9 @@ function csp(h: Headers): Map<string, string[]> {
 /** The registered platforms' issuers and authentication endpoints, as origins. */
 function lmsOrigins(s: S): string[] {
   const { moodle, canvas } = s.lms.platforms;
-  return [...new Set([moodle.issuer, moodle.authenticationEndpoint, canvas.issuer, canvas.authenticationEndpoint].map((u) => new URL(u).origin))].sort();
+  return [
+    ...new Set([moodle.issuer, moodle.authenticationEndpoint, canvas.issuer, canvas.authenticationEndpoint].map((u) => new URL(u).origin)),
+  ].sort();
 }
 
 describe('Cache-Control', () => {
@@ -52,7 +58,11 @@ describe('Cache-Control', () => {
     const browser = stack.browser();
     const captured = await browser.captureIdToken(STUDENT);
     const cookie = browser.jar.header(captured.redirectUri, { method: 'POST' });
-    const accepted = await raw(captured.redirectUri, { method: 'POST', cookie, form: { id_token: captured.idToken, state: captured.state } });
+    const accepted = await raw(captured.redirectUri, {
+      method: 'POST',
+      cookie,
+      form: { id_token: captured.idToken, state: captured.state },
+    });
     expect(accepted.status).toBe(302);
     expect(header(accepted.headers, 'location')).toContain('ltik=');
     expect(header(accepted.headers, 'cache-control')).toBe('no-store');
@@ -79,7 +89,11 @@ describe('Cache-Control', () => {
     const at = (path: string) => `${stack.tool.url}${path}?ltik=${encodeURIComponent(t.ltik!)}`;
     for (const path of ['/course.csv', '/course.json', '/learners/4/sessions.csv', '/learners/4']) {
       const res = await teacher.get(at(path));
-      expect({ path, status: res.status, cacheControl: header(res.headers, 'cache-control') }).toEqual({ path, status: 200, cacheControl: 'no-store' });
+      expect({ path, status: res.status, cacheControl: header(res.headers, 'cache-control') }).toEqual({
+        path,
+        status: 200,
+        cacheControl: 'no-store',
+      });
     }
     // Error pages: one about a learner the teacher may not see, a refused request, an unknown page.
     for (const [browser, url, status] of [
@@ -89,7 +103,11 @@ describe('Cache-Control', () => {
       [teacher, at('/no-such-page'), 404],
     ] as const) {
       const res = await browser.get(url);
-      expect({ url, status: res.status, cacheControl: header(res.headers, 'cache-control') }).toEqual({ url, status, cacheControl: 'no-store' });
+      expect({ url, status: res.status, cacheControl: header(res.headers, 'cache-control') }).toEqual({
+        url,
+        status,
+        cacheControl: 'no-store',
+      });
     }
     const refused = await stack.browser().launch({ ...STUDENT, tamper: { expired: true } });
     expect(refused.status).toBe(401);
@@ -123,7 +141,9 @@ describe('Content-Security-Policy', () => {
 describe('Content-Security-Policy with a platform’s own frameAncestors', () => {
   let canvasElsewhere: S;
   beforeAll(async () => {
-    canvasElsewhere = await testStack('headers_ancestors', { platformSettings: { canvas: { frameAncestors: ['https://school.instructure.com/courses/1'] } } });
+    canvasElsewhere = await testStack('headers_ancestors', {
+      platformSettings: { canvas: { frameAncestors: ['https://school.instructure.com/courses/1'] } },
+    });
   });
   afterAll(async () => {
     await canvasElsewhere?.stop();
@@ -158,7 +178,10 @@ describe('Strict-Transport-Security', () => {
     test('present on every answer, pages and errors alike', async () => {
       for (const path of ['/healthz', '/me', '/assets/app.css', '/keys']) {
         const res = await raw(`${secure.tool.url}${path}`);
-        expect({ path, hsts: header(res.headers, 'strict-transport-security') }).toEqual({ path, hsts: 'max-age=31536000; includeSubDomains' });
+        expect({ path, hsts: header(res.headers, 'strict-transport-security') }).toEqual({
+          path,
+          hsts: 'max-age=31536000; includeSubDomains',
+        });
       }
     });
   });

@@ -41,8 +41,17 @@ beforeAll(async () => {
   const world = buildWorld();
   const learner = moodlePerson(world, HOSTILE_LEARNER);
   Object.assign(learner, { name: LMS_NAME, givenName: HOSTILE.img, familyName: HOSTILE.rtl, email: LMS_EMAIL });
-  Object.assign(moodlePerson(world, LONG_NAME_LEARNER), { name: HOSTILE.long, givenName: HOSTILE.long.slice(0, 5000), familyName: 'L'.repeat(5000) });
-  Object.assign(moodlePerson(world, FORMULA_LEARNER), { name: HOSTILE.formula, givenName: '=HYPERLINK("http://evil")', familyName: '', email: '@SUM(1+1)@example.edu' });
+  Object.assign(moodlePerson(world, LONG_NAME_LEARNER), {
+    name: HOSTILE.long,
+    givenName: HOSTILE.long.slice(0, 5000),
+    familyName: 'L'.repeat(5000),
+  });
+  Object.assign(moodlePerson(world, FORMULA_LEARNER), {
+    name: HOSTILE.formula,
+    givenName: '=HYPERLINK("http://evil")',
+    familyName: '',
+    email: '@SUM(1+1)@example.edu',
+  });
   stack = await testStack('hostile', { world, simulator: { overrides: hostileOverrides(HOSTILE_USERS) } });
   const launch = async (userId: string) => {
     const browser = stack.browser();
@@ -56,8 +65,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const at = (who: { ltik: string }, path: string, params: Record<string, string> = {}) => `${stack.tool.url}${path}?${new URLSearchParams({ ...params, ltik: who.ltik })}`;
-const get = (who: { browser: B; ltik: string }, path: string, params: Record<string, string> = {}) => who.browser.get(at(who, path, params));
+const at = (who: { ltik: string }, path: string, params: Record<string, string> = {}) =>
+  `${stack.tool.url}${path}?${new URLSearchParams({ ...params, ltik: who.ltik })}`;
+const get = (who: { browser: B; ltik: string }, path: string, params: Record<string, string> = {}) =>
+  who.browser.get(at(who, path, params));
 const header = (res: { headers: Record<string, string | string[] | undefined> }, name: string) => String(res.headers[name] ?? '');
 
 // ---------------------------------------------------------------------------------------------
@@ -92,7 +103,10 @@ const URL_ATTRS = new Set(['href', 'src', 'action', 'formaction', 'xlink:href', 
 function activeMarkup(html: string): string[] {
   const problems: string[] = [];
   for (const tag of startTags(html)) {
-    if (['script', 'iframe', 'object', 'embed', 'base', 'meta', 'img', 'foreignobject', 'animate', 'set'].includes(tag.name) && !(tag.name === 'meta' && tag.attrs.every(([k]) => ['charset', 'name', 'content'].includes(k)))) {
+    if (
+      ['script', 'iframe', 'object', 'embed', 'base', 'meta', 'img', 'foreignobject', 'animate', 'set'].includes(tag.name) &&
+      !(tag.name === 'meta' && tag.attrs.every(([k]) => ['charset', 'name', 'content'].includes(k)))
+    ) {
       problems.push(`element <${tag.name}>: ${tag.raw.slice(0, 120)}`);
     }
     for (const [name, value] of tag.attrs) {
@@ -118,7 +132,15 @@ function svgs(html: string): string[] {
 
 /** Handlebars' escaping of {{value}}, to find a value exactly as a template rendered it. */
 function hbsEscaped(value: string): string {
-  const map: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;', '`': '&#x60;', '=': '&#x3D;' };
+  const map: Record<string, string> = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '"': '&quot;',
+    "'": '&#x27;',
+    '`': '&#x60;',
+    '=': '&#x3D;',
+  };
   return value.replace(/[&<>"'`=]/g, (c) => map[c] ?? c);
 }
 
@@ -130,7 +152,6 @@ const RAW_FORMS = [hbsEscaped(LMS_NAME), `<code>${hbsEscaped(HOSTILE.long)}</cod
 
 /** What would make a page unsafe or unusable with hostile data, as short readable lines. */
 function pageProblems(html: string): string[] {
-
   const problems = activeMarkup(html);
   // Bidirectional overrides are dropped from what is shown (as the charts do), so "\u202Egnp.exe"
   // reads as what it is rather than as "exe.png", and cannot reorder the text after it.
@@ -140,20 +161,26 @@ function pageProblems(html: string): string[] {
   }
   // 10 kB values are clipped for display: no page carries a 1,000-character run of them.
   for (const m of html.matchAll(/L{1000,}/g)) {
-    problems.push(`unclipped long value (${m[0].length} chars) after: …${html.slice(Math.max(0, (m.index ?? 0) - 80), m.index).replace(/\s+/g, ' ')}`);
+    problems.push(
+      `unclipped long value (${m[0].length} chars) after: …${html.slice(Math.max(0, (m.index ?? 0) - 80), m.index).replace(/\s+/g, ' ')}`,
+    );
   }
   if (html.length > 400_000) problems.push(`page is ${html.length} characters`);
   // Charts are generated markup: no scripts, no foreign HTML, no links, no handlers (checked above
   // for every tag); "onload=" inside escaped <title> text is inert text and allowed.
   for (const svg of svgs(html)) {
     if (/<script|<foreignObject/i.test(svg)) problems.push('script or foreignObject inside an SVG chart');
-    for (const tag of startTags(svg)) if (tag.attrs.some(([k]) => k === 'href' || k === 'xlink:href')) problems.push(`link inside an SVG chart: <${tag.name}>`);
+    for (const tag of startTags(svg))
+      if (tag.attrs.some(([k]) => k === 'href' || k === 'xlink:href')) problems.push(`link inside an SVG chart: <${tag.name}>`);
   }
   return problems;
 }
 
 /** The assertions every HTML page must pass, whatever it shows. */
-function expectInertPage(res: { status: number; html: string; headers: Record<string, string | string[] | undefined> }, expectedStatus = 200) {
+function expectInertPage(
+  res: { status: number; html: string; headers: Record<string, string | string[] | undefined> },
+  expectedStatus = 200,
+) {
   expect(res.status).toBe(expectedStatus);
   expect(header(res, 'content-type')).toMatch(/^text\/html/);
   expect(pageProblems(res.html)).toEqual([]);
@@ -217,7 +244,9 @@ function sessionsOf(userId: string) {
 
 /** The hostile learner's session whose details have the most page history (every hostile URL). */
 function richestSession(userId: string) {
-  return [...sessionsOf(userId)].sort((a, b) => stack.simulator.dataset.details(b.id)!.pageHistory.length - stack.simulator.dataset.details(a.id)!.pageHistory.length)[0]!;
+  return [...sessionsOf(userId)].sort(
+    (a, b) => stack.simulator.dataset.details(b.id)!.pageHistory.length - stack.simulator.dataset.details(a.id)!.pageHistory.length,
+  )[0]!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,7 +257,11 @@ test('the simulator planted what the tests rely on', () => {
     const sessions = sessionsOf(id);
     expect(sessions.length).toBeGreaterThanOrEqual(5);
     expect(sessions.every((s) => s.userName.includes(HOSTILE.script) && s.detectionFlags[0] === HOSTILE.formula)).toBe(true);
-    expect(new Set(sessions.map((s) => s.pageUrl))).toEqual(new Set([HOSTILE.formula, HOSTILE.jsUrl, HOSTILE.long, HOSTILE.dataUrl, HOSTILE.quotedHttpUrl].slice(0, Math.min(5, sessions.length))));
+    expect(new Set(sessions.map((s) => s.pageUrl))).toEqual(
+      new Set(
+        [HOSTILE.formula, HOSTILE.jsUrl, HOSTILE.long, HOSTILE.dataUrl, HOSTILE.quotedHttpUrl].slice(0, Math.min(5, sessions.length)),
+      ),
+    );
   }
   expect(stack.simulator.dataset.details(richestSession(HOSTILE_LEARNER).id)!.pageHistory.length).toBeGreaterThanOrEqual(5);
   // Other learners are untouched: their data is what the plain simulator generates.
@@ -238,13 +271,17 @@ test('the simulator planted what the tests rely on', () => {
   // The planted events keep their ids, times and message ids; only the type names are hostile.
   const id = sessionsOf(HOSTILE_LEARNER)[0]!.id;
   const hostileEvents = stack.simulator.dataset.events(id)!;
-  expect(hostileEvents.map((e) => [e.eventId, e.timestamp, e.messageId])).toEqual(plain.events(id)!.map((e) => [e.eventId, e.timestamp, e.messageId]));
+  expect(hostileEvents.map((e) => [e.eventId, e.timestamp, e.messageId])).toEqual(
+    plain.events(id)!.map((e) => [e.eventId, e.timestamp, e.messageId]),
+  );
   expect(hostileEvents.some((e) => e.eventTypeName === HOSTILE.script)).toBe(true);
 });
 
 test('a simulator override may not move a session in lists or time', () => {
   const world = buildWorld({ moodleExtraLearners: 0, moodleSecondCourseLearners: 20, canvasLearners: 0 });
-  expect(() => buildDataset({ world, overrides: { session: (s) => ({ ...s, createdAt: '2020-01-01T00:00:00Z' }) } })).toThrow(DatasetOverrideError);
+  expect(() => buildDataset({ world, overrides: { session: (s) => ({ ...s, createdAt: '2020-01-01T00:00:00Z' }) } })).toThrow(
+    DatasetOverrideError,
+  );
   const ds = buildDataset({ world, overrides: { events: (_s, events) => events.slice(1) } });
   expect(() => ds.events(ds.allSessions()[0]!.id)).toThrow(DatasetOverrideError);
 });
@@ -256,13 +293,21 @@ test('student /me: hostile sessions and a hostile LMS name are inert text', asyn
   expect(res.html).toContain('&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;');
   expect(res.html).toContain(ESCAPED_SCRIPT);
   expectShownEscaped(res.html, HOSTILE.img, HOSTILE.script, HOSTILE.svg, HOSTILE.template, HOSTILE.rtl);
-  expect(attrValues(res.html, 'data-session-id').sort()).toEqual(sessionsOf(HOSTILE_LEARNER).map((s) => s.id).sort());
+  expect(attrValues(res.html, 'data-session-id').sort()).toEqual(
+    sessionsOf(HOSTILE_LEARNER)
+      .map((s) => s.id)
+      .sort(),
+  );
   // javascript:/data: page URLs are shown as text, not links; the quoted http URL stays one link.
   expectShownEscaped(res.html, HOSTILE.jsUrl, HOSTILE.dataUrl.slice(0, 20));
-  const links = startTags(res.html).filter((t) => t.name === 'a').map((t) => t.attrs.find(([k]) => k === 'href')?.[1] ?? '');
+  const links = startTags(res.html)
+    .filter((t) => t.name === 'a')
+    .map((t) => t.attrs.find(([k]) => k === 'href')?.[1] ?? '');
   const quoted = sessionsOf(HOSTILE_LEARNER).filter((s) => s.pageUrl === HOSTILE.quotedHttpUrl).length;
   expect(quoted).toBeGreaterThan(0);
-  expect(links.filter((h) => h.startsWith('https://evil.example/'))).toEqual(Array(quoted).fill('https://evil.example/%22%3E%3Csvg%20onload=alert(1)%3E'));
+  expect(links.filter((h) => h.startsWith('https://evil.example/'))).toEqual(
+    Array(quoted).fill('https://evil.example/%22%3E%3Csvg%20onload=alert(1)%3E'),
+  );
   // Template syntax in data is not evaluated.
   expect(textOf(res.html)).toContain(HOSTILE.template);
 });
@@ -296,7 +341,9 @@ test('roster JSON carries the values exactly, as JSON; roster CSV neutralises fo
   const json = await get(teacher, '/course.json', { limit: '500' });
   expect(json.status).toBe(200);
   expect(header(json, 'content-type')).toMatch(/^application\/json/);
-  const body = JSON.parse(json.html) as { items: Array<{ userId: string; name: string; email: string; topFlags: Array<{ flag: string }> }> };
+  const body = JSON.parse(json.html) as {
+    items: Array<{ userId: string; name: string; email: string; topFlags: Array<{ flag: string }> }>;
+  };
   const hostile = body.items.find((i) => i.userId === HOSTILE_LEARNER)!;
   expect(hostile.name).toBe(LMS_NAME);
   expect(hostile.email).toBe(LMS_EMAIL);
@@ -329,7 +376,11 @@ test('learner page: hostile sessions, flags and chart labels are inert; the scor
   for (const id of HOSTILE_USERS) {
     const res = await get(teacher, `/learners/${id}`);
     expectInertPage(res);
-    expect(attrValues(res.html, 'data-session-id').sort()).toEqual(sessionsOf(id).map((s) => s.id).sort());
+    expect(attrValues(res.html, 'data-session-id').sort()).toEqual(
+      sessionsOf(id)
+        .map((s) => s.id)
+        .sort(),
+    );
     expect(res.html).toContain(ESCAPED_SCRIPT);
     expectShownEscaped(res.html, HOSTILE.script, HOSTILE.formula, HOSTILE.jsUrl, HOSTILE.template);
     expect(svgs(res.html).length).toBeGreaterThan(0);
@@ -405,7 +456,9 @@ test('admin: lookup, the integration-wide session list and the audit log are ine
   expectShownEscaped(list.html, HOSTILE.script, HOSTILE.formula);
   const listJson = await get(admin, '/admin/sessions.json', { created_after: day, created_before: day, limit: '100' });
   expect(header(listJson, 'content-type')).toMatch(/^application\/json/);
-  expect((JSON.parse(listJson.html) as { items: Array<{ id: string; userName: string }> }).items.find((i) => i.id === s.id)!.userName).toBe(s.userName);
+  expect((JSON.parse(listJson.html) as { items: Array<{ id: string; userName: string }> }).items.find((i) => i.id === s.id)!.userName).toBe(
+    s.userName,
+  );
 
   // A learner page for a hostile id: not an id of this LMS, so refused with the value echoed as
   // text (and nothing fetched or audited for it); the audit search echoes it inertly too.
@@ -431,7 +484,9 @@ test('error pages that echo a value show it as inert text', async () => {
   const notAnId = await get(teacher, `/learners/${encodeURIComponent(HOSTILE_ID)}`);
   expectInertPage(notAnId, 422);
   expect(notAnId.html).toContain('&lt;script&gt;');
-  const notFound = await teacher.browser.get(`${stack.tool.url}/${encodeURIComponent(HOSTILE.script)}?ltik=${encodeURIComponent(teacher.ltik)}`);
+  const notFound = await teacher.browser.get(
+    `${stack.tool.url}/${encodeURIComponent(HOSTILE.script)}?ltik=${encodeURIComponent(teacher.ltik)}`,
+  );
   expectInertPage(notFound, 404);
 });
 

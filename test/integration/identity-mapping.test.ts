@@ -47,7 +47,12 @@ describe('Canvas, mapped by custom:canvas_user_id (digits)', () => {
   test('the numeric id still opens the student’s own sessions', async () => {
     const res = await stack.browser().launch({ platform: 'canvas', courseId: canvasCourse().id, userId: student().lmsUserId });
     expect(res.status).toBe(200);
-    expect(idsIn(res.html)).toEqual(stack.simulator.dataset.sessionsForUser(student().lmsUserId).slice(0, 25).map((s) => s.id));
+    expect(idsIn(res.html)).toEqual(
+      stack.simulator.dataset
+        .sessionsForUser(student().lmsUserId)
+        .slice(0, 25)
+        .map((s) => s.id),
+    );
   });
 });
 
@@ -74,7 +79,10 @@ describe('Moodle mapped by lis_person_sourcedid; Canvas with a declared id patte
     const res = await stack.browser().launch({ platform: 'moodle', courseId: moodleCourse.id, userId: person.lmsUserId });
     expect(res.status).toBe(200);
     expect(res.url).toContain('/me?');
-    const expected = stack.simulator.dataset.sessionsForUser(person.sourcedId).slice(0, 25).map((s) => s.id);
+    const expected = stack.simulator.dataset
+      .sessionsForUser(person.sourcedId)
+      .slice(0, 25)
+      .map((s) => s.id);
     expect(expected.length).toBeGreaterThan(0);
     expect(idsIn(res.html)).toEqual(expected);
     const byMoodleId = new Set(stack.simulator.dataset.sessionsForUser(person.lmsUserId).map((s) => s.id));
@@ -90,7 +98,9 @@ describe('Moodle mapped by lis_person_sourcedid; Canvas with a declared id patte
     expect(body.total).toBe(moodleLearners.length);
     const byId = new Map<string, string>(body.items.map((i: { userId: string; risk: string }) => [i.userId, i.risk]));
     for (const m of moodleLearners) {
-      expect(byId.get(m.person.sourcedId)).toBe(learnerRiskSummary(stack.simulator.dataset.sessionsForUser(m.person.sourcedId), { thresholds: DEFAULT_THRESHOLDS }).level);
+      expect(byId.get(m.person.sourcedId)).toBe(
+        learnerRiskSummary(stack.simulator.dataset.sessionsForUser(m.person.sourcedId), { thresholds: DEFAULT_THRESHOLDS }).level,
+      );
     }
   });
 
@@ -108,7 +118,9 @@ describe('Moodle mapped by lis_person_sourcedid; Canvas with a declared id patte
     expect(unusable.length).toBe(items.length - 5);
     for (const i of unusable) {
       expect(i.risk).toBe('unavailable');
-      expect(i.problem).toMatch(/^Id not usable: This platform maps users by “custom:canvas_user_id”, and the LMS sent “\d+”, which is not an id of that mapping \(the pattern 3000\[1-5\]\)\./);
+      expect(i.problem).toMatch(
+        /^Id not usable: This platform maps users by “custom:canvas_user_id”, and the LMS sent “\d+”, which is not an id of that mapping \(the pattern 3000\[1-5\]\)\./,
+      );
     }
     const page = await b.get(`${stack.tool.url}/course?limit=500&ltik=${encodeURIComponent(t.ltik!)}`);
     expect(textOf(page.html)).toContain(`${unusable[0]!.name}`);

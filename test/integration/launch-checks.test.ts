@@ -70,7 +70,9 @@ describe('target_link_uri', () => {
   });
 
   test('an id_token whose target_link_uri claim is another site is refused', async () => {
-    const res = await stack.browser().launch({ ...STUDENT, rewriteForm: resign('moodle', (p) => (p[`${CLAIM}target_link_uri`] = 'https://evil.example/')) });
+    const res = await stack
+      .browser()
+      .launch({ ...STUDENT, rewriteForm: resign('moodle', (p) => (p[`${CLAIM}target_link_uri`] = 'https://evil.example/')) });
     expect(res.status).toBe(401);
     expect(res.html).toContain('<code>launch_target_not_this_tool</code>');
     expect(textOf(res.html)).toMatch(/meant for another address/);
@@ -79,7 +81,9 @@ describe('target_link_uri', () => {
   });
 
   test('an id_token whose target_link_uri is a page of the tool launches as usual', async () => {
-    const res = await stack.browser().launch({ ...STUDENT, rewriteForm: resign('moodle', (p) => (p[`${CLAIM}target_link_uri`] = `${stack.tool.url}/some/page?x=1`)) });
+    const res = await stack
+      .browser()
+      .launch({ ...STUDENT, rewriteForm: resign('moodle', (p) => (p[`${CLAIM}target_link_uri`] = `${stack.tool.url}/some/page?x=1`)) });
     expect(res.status).toBe(200);
     expect(res.html).toContain('data-session-id');
   });
@@ -145,7 +149,9 @@ test('the checks hold wherever the id_token is posted (ltijs validates one on an
 
 describe('message type', () => {
   test('an unknown message type is refused with a page that names it', async () => {
-    const res = await stack.browser().launch({ ...STUDENT, rewriteForm: resign('moodle', (p) => (p[`${CLAIM}message_type`] = 'LtiSubmissionReviewRequest')) });
+    const res = await stack
+      .browser()
+      .launch({ ...STUDENT, rewriteForm: resign('moodle', (p) => (p[`${CLAIM}message_type`] = 'LtiSubmissionReviewRequest')) });
     expect(res.status).toBe(401);
     expect(res.html).toContain('<code>launch_unsupported_message</code>');
     expect(textOf(res.html)).toMatch(/LtiSubmissionReviewRequest/);

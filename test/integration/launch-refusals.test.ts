@@ -42,7 +42,9 @@ test('a token issued longer ago than the accepted age is refused, though it has 
   const canvas = stack.world.platforms.find((p) => p.kind === 'canvas')!;
   const course = canvas.courses[0]!;
   const learner = course.members.find((m) => m.role === 'learner')!.person;
-  const res = await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: learner.lmsUserId, tamper: { ageSeconds: 300 } });
+  const res = await stack
+    .browser()
+    .launch({ platform: 'canvas', courseId: course.id, userId: learner.lmsUserId, tamper: { ageSeconds: 300 } });
   const issued = stack.lms.issuedIdTokens.at(-1)!;
   expect(issued.platform).toBe('canvas');
   expect(Number(issued.claims.exp)).toBeGreaterThan(Date.now() / 1000 + 3000);

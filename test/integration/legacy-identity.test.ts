@@ -30,15 +30,23 @@ afterAll(async () => {
 });
 
 const idsIn = (html: string) => [...html.matchAll(/data-session-id="([^"]+)"/g)].map((m) => m[1]);
-const keptClaims = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM launch_claims`.execute(stack.tool.store.db)).rows[0]!.n);
+const keptClaims = async () =>
+  Number((await sql<{ n: string }>`SELECT count(*) AS n FROM launch_claims`.execute(stack.tool.store.db)).rows[0]!.n);
 
 test('a student sees the sessions recorded under their LTI 1.1 id, not their Canvas id', async () => {
-  const student = learners.find((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(m.person)).length > 0)!.person;
+  const student = learners.find(
+    (m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(m.person)).length > 0,
+  )!.person;
   const legacyId = canvasLegacyUserId(student);
   const res = await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: student.lmsUserId });
   expect(res.status).toBe(200);
   expect(res.url).toContain('/me?');
-  expect(idsIn(res.html)).toEqual(stack.simulator.dataset.sessionsForUser(legacyId).slice(0, 25).map((s) => s.id));
+  expect(idsIn(res.html)).toEqual(
+    stack.simulator.dataset
+      .sessionsForUser(legacyId)
+      .slice(0, 25)
+      .map((s) => s.id),
+  );
   // Their numeric Canvas id has sessions of its own in the simulator, and none of them show.
   const byCanvasId = stack.simulator.dataset.sessionsForUser(student.lmsUserId).map((s) => s.id);
   expect(idsIn(res.html).filter((id) => byCanvasId.includes(id!))).toEqual([]);
@@ -53,14 +61,18 @@ test('the instructor’s roster maps every member by the same id, with levels fr
   const byId = new Map<string, string>(body.items.map((i: { userId: string; risk: string }) => [i.userId, i.risk]));
   for (const m of learners) {
     const legacyId = canvasLegacyUserId(m.person);
-    expect(byId.get(legacyId)).toBe(learnerRiskSummary(stack.simulator.dataset.sessionsForUser(legacyId), { thresholds: DEFAULT_THRESHOLDS }).level);
+    expect(byId.get(legacyId)).toBe(
+      learnerRiskSummary(stack.simulator.dataset.sessionsForUser(legacyId), { thresholds: DEFAULT_THRESHOLDS }).level,
+    );
   }
 });
 
 test('only a launch ltijs accepted leaves its claims behind', async () => {
   const student = learners[3]!.person;
   const before = await keptClaims();
-  const refused = await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: student.lmsUserId, tamper: { badSignature: true } });
+  const refused = await stack
+    .browser()
+    .launch({ platform: 'canvas', courseId: course.id, userId: student.lmsUserId, tamper: { badSignature: true } });
   expect(refused.status).toBe(401);
   expect(await keptClaims()).toBe(before);
   const accepted = await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: student.lmsUserId });
@@ -70,18 +82,34 @@ test('only a launch ltijs accepted leaves its claims behind', async () => {
 
 const LEGACY_CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/lti11_legacy_user_id';
 const pageOf = async (b: ReturnType<S['browser']>, ltik: string) => b.get(`${stack.tool.url}/me?ltik=${encodeURIComponent(ltik)}`);
-const withSessions = () => learners.filter((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(m.person)).length > 0).map((m) => m.person);
+const withSessions = () =>
+  learners
+    .filter((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(m.person)).length > 0)
+    .map((m) => m.person);
 
 test('each session reads the legacy id of its own launch, not of the user’s latest one', async () => {
   const [student, other] = withSessions();
   const first = stack.browser();
   const a = await first.launch({ platform: 'canvas', courseId: course.id, userId: student!.lmsUserId });
   expect(a.status).toBe(200);
-  const ownIds = stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(student!)).slice(0, 25).map((s) => s.id);
+  const ownIds = stack.simulator.dataset
+    .sessionsForUser(canvasLegacyUserId(student!))
+    .slice(0, 25)
+    .map((s) => s.id);
   // A later launch of the same user (same iss, client, deployment and sub) carrying another legacy id.
-  const later = await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: student!.lmsUserId, tamper: { setClaims: { [LEGACY_CLAIM]: canvasLegacyUserId(other!) } } });
+  const later = await stack.browser().launch({
+    platform: 'canvas',
+    courseId: course.id,
+    userId: student!.lmsUserId,
+    tamper: { setClaims: { [LEGACY_CLAIM]: canvasLegacyUserId(other!) } },
+  });
   expect(later.status).toBe(200);
-  expect(idsIn(later.html)).toEqual(stack.simulator.dataset.sessionsForUser(canvasLegacyUserId(other!)).slice(0, 25).map((s) => s.id));
+  expect(idsIn(later.html)).toEqual(
+    stack.simulator.dataset
+      .sessionsForUser(canvasLegacyUserId(other!))
+      .slice(0, 25)
+      .map((s) => s.id),
+  );
   const again = await pageOf(first, a.ltik!);
   expect(again.status).toBe(200);
   expect(idsIn(again.html)).toEqual(ownIds);
@@ -90,7 +118,9 @@ test('each session reads the legacy id of its own launch, not of the user’s la
 test('a launch without the claim has no legacy id: a page naming the mapping, not an earlier launch’s records', async () => {
   const [student] = withSessions();
   expect((await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: student!.lmsUserId })).status).toBe(200);
-  const res = await stack.browser().launch({ platform: 'canvas', courseId: course.id, userId: student!.lmsUserId, tamper: { setClaims: { [LEGACY_CLAIM]: null } } });
+  const res = await stack
+    .browser()
+    .launch({ platform: 'canvas', courseId: course.id, userId: student!.lmsUserId, tamper: { setClaims: { [LEGACY_CLAIM]: null } } });
   expect(res.status).toBe(422);
   expect(res.html).toContain('<code>identity_unmapped</code>');
   expect(textOf(res.html)).toMatch(/Your LMS user id could not be used/);

@@ -128,7 +128,9 @@ function tagWithId(html: string, id: string): string | null {
 }
 
 test('an invalid filter shows the roster again: its form, the bad field marked and explained, the rest kept', async () => {
-  const res = await teacher.browser.get(url(teacher, '/course', 'query=Sam&risk=high&risk=purple&limit=9999&enrollment=active&sort_by=nonsense'));
+  const res = await teacher.browser.get(
+    url(teacher, '/course', 'query=Sam&risk=high&risk=purple&limit=9999&enrollment=active&sort_by=nonsense'),
+  );
   expect(res.status).toBe(422);
   expect(res.headers['content-type']).toMatch(/^text\/html/);
   // The form, filled as it was sent: the valid values kept.
@@ -142,7 +144,9 @@ test('an invalid filter shows the roster again: its form, the bad field marked a
   expect(limit).toContain('aria-invalid="true"');
   expect(limit).toContain('aria-describedby="e-limit"');
   expect(limit).toContain('value="9999"');
-  expect(textOf(tagWithId(res.html, 'e-limit') ? res.html.slice(res.html.indexOf('id="e-limit"')) : '')).toMatch(/^id="e-limit".*?limit must be a whole number from 1 to 500/);
+  expect(textOf(tagWithId(res.html, 'e-limit') ? res.html.slice(res.html.indexOf('id="e-limit"')) : '')).toMatch(
+    /^id="e-limit".*?limit must be a whole number from 1 to 500/,
+  );
   expect(attrValues(res.html, 'aria-describedby')).toEqual(expect.arrayContaining(['e-limit', 'e-risk']));
   expect(res.html).toMatch(/<input type="checkbox" name="risk" aria-invalid="true"/);
   expect(tagWithId(res.html, 'f-query')).not.toContain('aria-invalid');
@@ -188,7 +192,10 @@ test('an invalid audit filter marks its field on the audit page', async () => {
 function headers(html: string, testId: string): Array<{ sort: string | null; text: string }> {
   const table = new RegExp(`<table[^>]*data-testid="${testId}"[^>]*>([\\s\\S]*?)</table>`).exec(html)?.[1] ?? '';
   const head = /<thead>([\s\S]*?)<\/thead>/.exec(table)?.[1] ?? '';
-  return [...head.matchAll(/<th([^>]*)>([\s\S]*?)<\/th>/g)].map((m) => ({ sort: /aria-sort="([^"]*)"/.exec(m[1] ?? '')?.[1] ?? null, text: textOf(m[2] ?? '') }));
+  return [...head.matchAll(/<th([^>]*)>([\s\S]*?)<\/th>/g)].map((m) => ({
+    sort: /aria-sort="([^"]*)"/.exec(m[1] ?? '')?.[1] ?? null,
+    text: textOf(m[2] ?? ''),
+  }));
 }
 
 test('the sorted column shows its direction, visibly and with aria-sort, and only that column', async () => {
@@ -196,10 +203,16 @@ test('the sorted column shows its direction, visibly and with aria-sort, and onl
   expect(byRisk.filter((h) => h.sort !== null)).toEqual([{ sort: 'descending', text: 'Risk ▼ , sorted descending' }]);
   const byName = headers((await teacher.browser.get(url(teacher, '/course', 'sort_by=name'))).html, 'roster');
   expect(byName.filter((h) => h.sort !== null)).toEqual([{ sort: 'ascending', text: 'Learner ▲ , sorted ascending' }]);
-  const learner = headers((await teacher.browser.get(url(teacher, '/learners/5', 'sort_by=bot_score&sort_direction=asc'))).html, 'sessions');
+  const learner = headers(
+    (await teacher.browser.get(url(teacher, '/learners/5', 'sort_by=bot_score&sort_direction=asc'))).html,
+    'sessions',
+  );
   expect(learner.filter((h) => h.sort !== null)).toEqual([{ sort: 'ascending', text: 'Bot score ▲ , sorted ascending' }]);
   // Lists in one fixed order mark it too (without a link to change it).
-  const events = headers((await teacher.browser.get(url(teacher, `/learners/5/sessions/${encodeURIComponent(sessionId)}`, 'x=1'))).html, 'events');
+  const events = headers(
+    (await teacher.browser.get(url(teacher, `/learners/5/sessions/${encodeURIComponent(sessionId)}`, 'x=1'))).html,
+    'events',
+  );
   expect(events.filter((h) => h.sort !== null)).toEqual([{ sort: 'ascending', text: 'Time (UTC) ▲ , sorted ascending' }]);
   const all = headers((await admin.browser.get(url(admin, '/admin/sessions', 'limit=5'))).html, 'sessions');
   expect(all.filter((h) => h.sort !== null)).toEqual([{ sort: 'descending', text: 'Started ▼ , sorted descending' }]);

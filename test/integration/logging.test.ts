@@ -26,6 +26,8 @@ test('a day of launches and views leaves no secret and no student name or email 
   const all = lines.join('\n');
   expect(all).toContain('"msg":"launch"');
   expect(all).toContain('"msg":"launch refused"');
-  for (const secret of [student.ltik!, teacher.ltik!, 'aik_v1_sim_pro', 'id_token', 'Bearer ']) expect(lines.filter((l) => l.includes(secret)).map((l) => l.slice(0, 400))).toEqual([]);
-  for (const personal of ['Sam Student', 'student1@example.edu', 'Tina Teacher', 'teacher1@example.edu']) expect(all).not.toContain(personal);
+  for (const secret of [student.ltik!, teacher.ltik!, 'aik_v1_sim_pro', 'id_token', 'Bearer '])
+    expect(lines.filter((l) => l.includes(secret)).map((l) => l.slice(0, 400))).toEqual([]);
+  for (const personal of ['Sam Student', 'student1@example.edu', 'Tina Teacher', 'teacher1@example.edu'])
+    expect(all).not.toContain(personal);
 });

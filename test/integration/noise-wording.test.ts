@@ -27,7 +27,9 @@ test('/favicon.ico is an icon, cached, and leaves no log line (no “launch refu
   const icon = fs.readFileSync(path.join(__dirname, '../../views/assets/favicon.ico'));
   const before = lines.length;
   for (let i = 0; i < 5; i++) {
-    const res = await request(`${stack.tool.url}/favicon.ico`, { headers: { accept: 'image/avif,image/webp,image/png,image/*;q=0.8,*/*;q=0.5' } });
+    const res = await request(`${stack.tool.url}/favicon.ico`, {
+      headers: { accept: 'image/avif,image/webp,image/png,image/*;q=0.8,*/*;q=0.5' },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('image/x-icon');
     expect(String(res.headers['cache-control'])).toMatch(/max-age=86400/);
@@ -38,7 +40,12 @@ test('/favicon.ico is an icon, cached, and leaves no log line (no “launch refu
 });
 
 test('the new-window fallback is headed by what to do, not “Please open this tool from your LMS”', async () => {
-  const framed = await new LtiBrowser({ lmsUrl: stack.lms.url, blockFramedCookies: true }).launch({ platform: 'moodle', courseId: '2', userId: '4', target: 'iframe' });
+  const framed = await new LtiBrowser({ lmsUrl: stack.lms.url, blockFramedCookies: true }).launch({
+    platform: 'moodle',
+    courseId: '2',
+    userId: '4',
+    target: 'iframe',
+  });
   expect(framed.status).toBe(401);
   expect(framed.html).toContain('<code>launch_needs_new_window</code>');
   expect(headingOf(framed.html)).toBe('Open the tool in a new window');

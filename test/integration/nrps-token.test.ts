@@ -27,7 +27,11 @@ afterAll(async () => {
 
 const roster = () => browser.get(`${stack.tool.url}/course?limit=500&ltik=${encodeURIComponent(ltik)}`);
 const learnerRows = (html: string) => (html.match(/<tr[^>]*data-user-id=/g) ?? []).length;
-const learners = () => stack.world.platforms.find((p) => p.kind === 'moodle')!.courses.find((c) => c.id === COURSE)!.members.filter((m) => m.role === 'learner').length;
+const learners = () =>
+  stack.world.platforms
+    .find((p) => p.kind === 'moodle')!
+    .courses.find((c) => c.id === COURSE)!
+    .members.filter((m) => m.role === 'learner').length;
 
 test('an access token the LMS no longer honours is dropped and replaced once; the roster still shows', async () => {
   const first = await roster();

@@ -16,7 +16,8 @@ let learner: string;
 beforeAll(async () => {
   stack = await testStack('storage', { hosts: { tool: '127.0.0.1', lms: 'localhost' } });
   const course = stack.world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === COURSE)!;
-  learner = course.members.find((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length > 0)!.person.lmsUserId;
+  learner = course.members.find((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length > 0)!
+    .person.lmsUserId;
 });
 afterAll(async () => {
   await stack?.stop();
@@ -72,7 +73,11 @@ test('the login is bound through the LMS’s storage, and the learner sees their
   expect(form.action).toBe(`${stack.tool.url}/`);
   expect(Object.keys(form.fields).sort()).toEqual(['id_token', 'lti_storage_proof', 'state']);
 
-  const launched = await browser.post(form.action, { ...form.fields, lti_storage_proof: storage.get(get.key!)! }, { topLevelUrl: lmsPage() });
+  const launched = await browser.post(
+    form.action,
+    { ...form.fields, lti_storage_proof: storage.get(get.key!)! },
+    { topLevelUrl: lmsPage() },
+  );
   expect(launched.status).toBe(200);
   expect(launched.url).toContain('/me?ltik=');
   expect(idsIn(launched.html)).toEqual(expectedIds());

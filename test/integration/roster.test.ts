@@ -33,7 +33,10 @@ function expectedLearners(window?: { after?: Date; before?: Date }) {
   const course = stack.world.platforms.find((p) => p.kind === 'moodle')!.courses.find((c) => c.id === MOODLE_COURSE)!;
   return course.members
     .filter((m) => m.role === 'learner')
-    .map((m) => ({ person: m.person, summary: learnerRiskSummary(stack.simulator.dataset.sessionsForUser(m.person.lmsUserId), { thresholds: DEFAULT_THRESHOLDS, window }) }));
+    .map((m) => ({
+      person: m.person,
+      summary: learnerRiskSummary(stack.simulator.dataset.sessionsForUser(m.person.lmsUserId), { thresholds: DEFAULT_THRESHOLDS, window }),
+    }));
 }
 
 test('an instructor launch lands on the roster of that course', () => {
@@ -122,7 +125,10 @@ test('CSV and JSON carry the same learners in the same order', async () => {
   const csv = await browser.get(url('/course.csv', params));
   expect(csv.status).toBe(200);
   expect(String(csv.headers['content-type'])).toMatch(/text\/csv/);
-  const lines = csv.html.replace(/^\uFEFF/, '').trim().split(/\r\n/);
+  const lines = csv.html
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .split(/\r\n/);
   expect(lines[0]).toBe('name,email,user_id,risk,sessions,high,elevated,max_score,top_flags,last_activity,level_reason,enrollment');
   expect(lines.length - 1).toBe(body.items.length);
   const csvIds = lines.slice(1).map((l) => l.match(/,(\d+),(high|elevated|low|none|unavailable),/)?.[1]);
@@ -144,7 +150,11 @@ test('exporting a filtered roster of 150 learners gives all 150 (CSV and JSON), 
   const csv = await browser.get(`${stack.tool.url}${link('CSV')}`);
   expect(csv.status).toBe(200);
   expect(String(csv.headers['content-disposition'])).toBe('attachment; filename="roster-LTI101.csv"');
-  const rows = csv.html.replace(/^\uFEFF/, '').trim().split(/\r\n/).slice(1);
+  const rows = csv.html
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .split(/\r\n/)
+    .slice(1);
   expect(rows).toHaveLength(150);
   const jsonExport = await browser.get(`${stack.tool.url}${link('JSON')}`);
   expect(jsonExport.status).toBe(200);
@@ -163,7 +173,9 @@ test('a suspended enrolment (Names and Roles status Inactive) is listed, marked,
   const inactive = course.members.filter((m) => m.role === 'learner' && m.status === 'Inactive').map((m) => m.person.lmsUserId);
   expect(inactive).toHaveLength(1);
   const all = (await json('/course.json', { limit: '500' })).body;
-  expect(all.items.filter((i: { enrollment: string }) => i.enrollment === 'inactive').map((i: { userId: string }) => i.userId)).toEqual(inactive);
+  expect(all.items.filter((i: { enrollment: string }) => i.enrollment === 'inactive').map((i: { userId: string }) => i.userId)).toEqual(
+    inactive,
+  );
   const active = (await json('/course.json', { limit: '500', enrollment: 'active' })).body;
   expect(active.total).toBe(all.total - 1);
   expect(active.items.map((i: { userId: string }) => i.userId)).not.toContain(inactive[0]);
@@ -209,7 +221,9 @@ test('Canvas: roster members are mapped to numeric user ids through the custom c
   expect(body.total).toBe(learners.length);
   const byId = new Map(body.items.map((i: { userId: string; risk: string }) => [i.userId, i.risk]));
   for (const m of learners) {
-    const expected = learnerRiskSummary(stack.simulator.dataset.sessionsForUser(m.person.lmsUserId), { thresholds: DEFAULT_THRESHOLDS }).level;
+    const expected = learnerRiskSummary(stack.simulator.dataset.sessionsForUser(m.person.lmsUserId), {
+      thresholds: DEFAULT_THRESHOLDS,
+    }).level;
     expect(byId.get(m.person.lmsUserId)).toBe(expected);
   }
 });
@@ -256,8 +270,16 @@ describe('without a cache', () => {
     const course = cold.world.platforms.find((p) => p.kind === 'moodle')!.courses.find((c) => c.id === '2')!;
     const byId = new Map(body.items.map((i: { userId: string }) => [i.userId, i]));
     for (const m of course.members.filter((x) => x.role === 'learner')) {
-      const e = learnerRiskSummary(cold.simulator.dataset.sessionsForUser(m.person.lmsUserId), { thresholds: DEFAULT_THRESHOLDS, window: { after } });
-      expect(byId.get(m.person.lmsUserId)).toMatchObject({ risk: e.level, sessions: e.sessionsInWindow, high: e.highCount, maxScore: e.maxScore });
+      const e = learnerRiskSummary(cold.simulator.dataset.sessionsForUser(m.person.lmsUserId), {
+        thresholds: DEFAULT_THRESHOLDS,
+        window: { after },
+      });
+      expect(byId.get(m.person.lmsUserId)).toMatchObject({
+        risk: e.level,
+        sessions: e.sessionsInWindow,
+        high: e.highCount,
+        maxScore: e.maxScore,
+      });
     }
   });
 

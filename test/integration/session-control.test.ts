@@ -18,7 +18,8 @@ let learner: string;
 beforeAll(async () => {
   stack = await testStack('sessionctl', { hosts: { tool: '127.0.0.1', lms: 'localhost' } });
   const course = stack.world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === COURSE)!;
-  learner = course.members.find((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length > 0)!.person.lmsUserId;
+  learner = course.members.find((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length > 0)!
+    .person.lmsUserId;
 });
 afterAll(async () => {
   await stack?.stop();
@@ -57,14 +58,19 @@ const recordKey = (ltik: string) => crypto.createHash('sha256').update(ltik).dig
 /** Moves the session's start and last use into the past (what waiting would do). */
 async function age(ltik: string, times: { startedAgoMs: number; idleMs: number }): Promise<number> {
   const now = Date.now();
-  const r = await sql`UPDATE storage_session SET issued_at = ${new Date(now - times.startedAgoMs)}, last_seen_at = ${new Date(now - times.idleMs)}
+  const r =
+    await sql`UPDATE storage_session SET issued_at = ${new Date(now - times.startedAgoMs)}, last_seen_at = ${new Date(now - times.idleMs)}
     WHERE ltik_sha256 = ${recordKey(ltik)}`.execute(stack.tool.store.db);
   expect(Number(r.numAffectedRows)).toBe(1);
   return now - times.startedAgoMs;
 }
 
 async function record(ltik: string): Promise<{ value: Record<string, unknown>; expiresAt: Date }> {
-  const r = await sql<{ issued_at: Date; last_seen_at: Date; expires_at: Date }>`SELECT issued_at, last_seen_at, expires_at FROM storage_session
+  const r = await sql<{
+    issued_at: Date;
+    last_seen_at: Date;
+    expires_at: Date;
+  }>`SELECT issued_at, last_seen_at, expires_at FROM storage_session
     WHERE ltik_sha256 = ${recordKey(ltik)}`.execute(stack.tool.store.db);
   const row = r.rows[0]!;
   return { value: { issuedAt: row.issued_at.getTime(), lastSeenAt: row.last_seen_at.getTime() }, expiresAt: row.expires_at };
@@ -159,7 +165,12 @@ test('POST /signout signs no one out without a valid ltik and its session: none,
     expect([how, res.url]).not.toEqual([how, `${stack.tool.url}/signed-out`]);
   }
   // Another client holding only the ltik, without the session cookie: refused too.
-  const stranger = await fetch(`${stack.tool.url}/signout`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ltik }).toString() });
+  const stranger = await fetch(`${stack.tool.url}/signout`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ltik }).toString(),
+  });
   expect(stranger.status).toBe(401);
   // The session was never ended.
   expect((await browser.get(me(ltik))).status).toBe(200);

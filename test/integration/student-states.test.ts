@@ -17,7 +17,9 @@ describe('one platform, default settings', () => {
 
   test('a student with no sessions gets a clear empty state', async () => {
     const moodle = stack.world.platforms.find((p) => p.kind === 'moodle')!;
-    const learner = moodle.courses[0]!.members.find((m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length === 0)!;
+    const learner = moodle.courses[0]!.members.find(
+      (m) => m.role === 'learner' && stack.simulator.dataset.sessionsForUser(m.person.lmsUserId).length === 0,
+    )!;
     const res = await stack.browser().launch({ platform: 'moodle', courseId: '2', userId: learner.person.lmsUserId });
     expect(res.status).toBe(200);
     expect(res.html).toContain('data-testid="empty"');

@@ -28,7 +28,12 @@ test('a Moodle student launch shows that student’s sessions, and only theirs',
   const rows = tableRows(res.html, 'sessions');
   expect(rows[0]?.[3]).toBe(expected[0]?.botScore.toFixed(2));
   // Nothing of anyone else.
-  const others = new Set(stack.simulator.dataset.allSessions().filter((s) => s.userId !== '4').map((s) => s.id));
+  const others = new Set(
+    stack.simulator.dataset
+      .allSessions()
+      .filter((s) => s.userId !== '4')
+      .map((s) => s.id),
+  );
   expect(ids.some((id) => others.has(id))).toBe(false);
   expect(res.html).toMatch(new RegExp(`data-testid="session-count">${expected.length}<`));
 });
@@ -38,6 +43,9 @@ test('a Canvas student is found through the canvas_user_id custom claim, not the
   const learner = world.courses[0]!.members.find((m) => m.role === 'learner')!.person;
   const res = await stack.browser().launch({ platform: 'canvas', courseId: world.courses[0]!.id, userId: learner.lmsUserId });
   expect(res.status).toBe(200);
-  const expected = stack.simulator.dataset.sessionsForUser(learner.lmsUserId).slice(0, 25).map((s) => s.id);
+  const expected = stack.simulator.dataset
+    .sessionsForUser(learner.lmsUserId)
+    .slice(0, 25)
+    .map((s) => s.id);
   expect(attrValues(res.html, 'data-session-id')).toEqual(expected);
 });

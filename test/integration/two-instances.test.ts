@@ -33,7 +33,10 @@ beforeAll(async () => {
     TOOL_URL: stack.tool.url,
     ENCRYPTION_KEY: encryptionKey,
     LOG_LEVEL: 'silent',
-    PLATFORMS_JSON: JSON.stringify([platformEntry(stack.lms.platforms.moodle, isnotai), platformEntry(stack.lms.platforms.canvas, isnotai)]),
+    PLATFORMS_JSON: JSON.stringify([
+      platformEntry(stack.lms.platforms.moodle, isnotai),
+      platformEntry(stack.lms.platforms.canvas, isnotai),
+    ]),
   });
   b = await startTool({ config, logger, databaseUrl, port: 0, host: '127.0.0.1' });
 });
@@ -71,7 +74,10 @@ test('a launch begun on instance A completes on instance B, and its ltik works o
   expect(landed.status).toBe(200);
   expect(landed.url.startsWith(`${b.url}/me?`)).toBe(true);
   expect(landed.history.every((h) => h.url.startsWith(b.url))).toBe(true);
-  const expected = stack.simulator.dataset.sessionsForUser('4').slice(0, 25).map((s) => s.id);
+  const expected = stack.simulator.dataset
+    .sessionsForUser('4')
+    .slice(0, 25)
+    .map((s) => s.id);
   expect(expected.length).toBeGreaterThan(0);
   expect(attrValues(landed.html, 'data-session-id')).toEqual(expected);
   const ltik = landed.ltik!;
@@ -116,14 +122,20 @@ test('a launch begun on B (login initiation sent there) completes on A', async (
   expect(login!.action.startsWith(`${a().url}/login`)).toBe(true);
   const loginOnB = new URL(login!.action);
   loginOnB.host = new URL(b.url).host;
-  const res = login!.method === 'POST' ? await browser.post(loginOnB.href, login!.fields) : await browser.get(withQuery(loginOnB.href, login!.fields));
+  const res =
+    login!.method === 'POST'
+      ? await browser.post(loginOnB.href, login!.fields)
+      : await browser.get(withQuery(loginOnB.href, login!.fields));
   // B set the state cookie and sent the browser to the LMS; the LMS posted the id_token to the
   // target link (A), and A validated B's state and served the page.
   expect(res.history[0]?.url.startsWith(`${b.url}/login`)).toBe(true);
   expect(res.history.some((h) => h.method === 'POST' && h.url.startsWith(a().url) && !h.url.includes('/login'))).toBe(true);
   expect(res.status).toBe(200);
   expect(res.url.startsWith(`${a().url}/me?`)).toBe(true);
-  const expected = stack.simulator.dataset.sessionsForUser('4').slice(0, 25).map((s) => s.id);
+  const expected = stack.simulator.dataset
+    .sessionsForUser('4')
+    .slice(0, 25)
+    .map((s) => s.id);
   expect(attrValues(res.html, 'data-session-id')).toEqual(expected);
 });
 
@@ -147,7 +159,12 @@ test('a login stored for its cookie check on A is taken up by B (login initiatio
   expect(res.history[0]?.url.startsWith(`${b.url}/login?cookie_check=`)).toBe(true);
   expect(res.status).toBe(200);
   expect(res.url.startsWith(`${a().url}/me?`)).toBe(true);
-  expect(attrValues(res.html, 'data-session-id')).toEqual(stack.simulator.dataset.sessionsForUser('4').slice(0, 25).map((s) => s.id));
+  expect(attrValues(res.html, 'data-session-id')).toEqual(
+    stack.simulator.dataset
+      .sessionsForUser('4')
+      .slice(0, 25)
+      .map((s) => s.id),
+  );
 });
 
 function withQuery(action: string, fields: Record<string, string>): string {

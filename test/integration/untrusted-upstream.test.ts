@@ -32,12 +32,15 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const at = (who: { ltik: string }, path: string, params: Record<string, string> = {}) => `${stack.tool.url}${path}?${new URLSearchParams({ ...params, ltik: who.ltik })}`;
+const at = (who: { ltik: string }, path: string, params: Record<string, string> = {}) =>
+  `${stack.tool.url}${path}?${new URLSearchParams({ ...params, ltik: who.ltik })}`;
 const own = () => stack.simulator.dataset.sessionsForUser(ASKED).map((s) => s.id);
 const foreign = () => stack.simulator.dataset.sessionsForUser(OTHER).map((s) => s.id);
 
 test('the simulator really mixes the other user’s sessions into the list', async () => {
-  const res = await request(`${stack.simulator.url}/v1/users/${ASKED}/sessions?pageSize=100`, { headers: { authorization: 'Bearer aik_v1_sim_pro' } });
+  const res = await request(`${stack.simulator.url}/v1/users/${ASKED}/sessions?pageSize=100`, {
+    headers: { authorization: 'Bearer aik_v1_sim_pro' },
+  });
   const body = (await res.body.json()) as { data: Array<{ userId: string }> };
   expect(new Set(body.data.map((s) => s.userId))).toEqual(new Set([ASKED, OTHER]));
   expect(foreign().length).toBeGreaterThan(0);
@@ -72,7 +75,9 @@ test('the instructor’s learner page, its JSON and CSV show only that learner�
 });
 
 test('the dropped sessions are logged as a warning, with ids only', () => {
-  const warned = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'isnotai returned sessions of another user; dropped');
+  const warned = lines
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === 'isnotai returned sessions of another user; dropped');
   expect(warned.length).toBeGreaterThan(0);
   const first = warned[0]!;
   expect(first.level).toBe(40);
@@ -80,5 +85,7 @@ test('the dropped sessions are logged as a warning, with ids only', () => {
   expect(first.foreignUserIds).toEqual([OTHER]);
   expect((first.sessionIds as string[]).every((id) => foreign().includes(id))).toBe(true);
   // Ids, counts and the endpoint: nothing else about the sessions (no URLs, names or user agents).
-  expect(Object.keys(first).sort()).toEqual(['component', 'dropped', 'endpoint', 'foreignUserIds', 'level', 'msg', 'service', 'sessionIds', 'time', 'userId'].sort());
+  expect(Object.keys(first).sort()).toEqual(
+    ['component', 'dropped', 'endpoint', 'foreignUserIds', 'level', 'msg', 'service', 'sessionIds', 'time', 'userId'].sort(),
+  );
 });

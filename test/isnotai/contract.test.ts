@@ -2,7 +2,14 @@
  * Contract tests: the real client against the real simulator over a real socket, for every
  * documented parameter and error (docs/isnotai.md "The API").
  */
-import { createIsnotaiClient, closeAllPools, IsnotaiApiError, IsnotaiArgumentError, IsnotaiResponseError, type IsnotaiClient } from '../../src/isnotai';
+import {
+  createIsnotaiClient,
+  closeAllPools,
+  IsnotaiApiError,
+  IsnotaiArgumentError,
+  IsnotaiResponseError,
+  type IsnotaiClient,
+} from '../../src/isnotai';
 import { startSimulator, type RunningSimulator } from '../../src/dev/simulator';
 import { collectAll, FREE_KEY, ids, PRO_KEY } from './helpers';
 
@@ -55,7 +62,7 @@ describe('pagination', () => {
     expect(page.pagination).toEqual({ hasMore: false, nextCursor: null, limit: all.length });
   });
 
-  test('a user walk with pageSize 1 and allUserSessions both return that user\'s sessions', async () => {
+  test("a user walk with pageSize 1 and allUserSessions both return that user's sessions", async () => {
     const expected = ids(sim.dataset.sessionsForUser('6'));
     expect(expected.length).toBeGreaterThanOrEqual(5);
     expect(ids(await collectAll(pro.iterateUserSessions('6', { pageSize: 1 })))).toEqual(expected);
@@ -117,7 +124,8 @@ describe('filters on GET /v1/sessions agree with filtering the full list', () =>
 });
 
 describe('events and details', () => {
-  const sessionWithMouse = () => sim.dataset.allSessions().find((s) => !s.detectionFlags.includes('no_pointer_movement') && !/iPad|Android/.test(s.userAgentSummary))!;
+  const sessionWithMouse = () =>
+    sim.dataset.allSessions().find((s) => !s.detectionFlags.includes('no_pointer_movement') && !/iPad|Android/.test(s.userAgentSummary))!;
 
   test('the three spellings of an event type (2, 0x02, mouse_move) return the same events', async () => {
     const s = sessionWithMouse();
@@ -185,7 +193,13 @@ describe('errors carry the envelope', () => {
     for (const cursor of [`${forgedPayload}.${mac}`, 'not-a-cursor', `${payload}.AAAAAAAAAAAAAAAA`]) {
       const error = await pro.listSessions({ cursor }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IsnotaiApiError);
-      expect(error).toMatchObject({ status: 400, code: 'invalid_cursor', endpoint: 'GET /v1/sessions', details: { parameter: 'cursor' }, attempts: 1 });
+      expect(error).toMatchObject({
+        status: 400,
+        code: 'invalid_cursor',
+        endpoint: 'GET /v1/sessions',
+        details: { parameter: 'cursor' },
+        attempts: 1,
+      });
     }
   });
 
@@ -206,8 +220,16 @@ describe('errors carry the envelope', () => {
   });
 
   test('an unknown session is a typed 404 on events and details', async () => {
-    await expect(pro.listEvents('ses_doesnotexist')).rejects.toMatchObject({ status: 404, code: 'not_found', endpoint: 'GET /v1/sessions/{sessionId}/events' });
-    await expect(pro.getSessionDetails('ses_doesnotexist')).rejects.toMatchObject({ status: 404, code: 'not_found', endpoint: 'GET /v1/sessions/{sessionId}/details' });
+    await expect(pro.listEvents('ses_doesnotexist')).rejects.toMatchObject({
+      status: 404,
+      code: 'not_found',
+      endpoint: 'GET /v1/sessions/{sessionId}/events',
+    });
+    await expect(pro.getSessionDetails('ses_doesnotexist')).rejects.toMatchObject({
+      status: 404,
+      code: 'not_found',
+      endpoint: 'GET /v1/sessions/{sessionId}/details',
+    });
   });
 
   test.each([
@@ -226,7 +248,10 @@ describe('errors carry the envelope', () => {
     const id = sim.dataset.allSessions()[0]!.id;
     await expect(pro.listEvents(id, { type: 'teleport' })).rejects.toMatchObject({ status: 400, details: { parameter: 'type' } });
     await expect(pro.listEvents(id, { type: '0xff' })).rejects.toMatchObject({ status: 400, details: { parameter: 'type' } });
-    await expect(pro.listEvents(id, { startTime: 2000, endTime: 1000 })).rejects.toMatchObject({ status: 400, details: { parameter: 'startTime' } });
+    await expect(pro.listEvents(id, { startTime: 2000, endTime: 1000 })).rejects.toMatchObject({
+      status: 400,
+      details: { parameter: 'startTime' },
+    });
   });
 
   test('a malformed upstream body is an IsnotaiResponseError naming the field', async () => {
@@ -242,7 +267,7 @@ describe('errors carry the envelope', () => {
 });
 
 describe('path parameters stay in their segment', () => {
-  test.each(['a/b', '../../sessions', '../sessions?botOnly=true', 'x#frag', '%2F..%2F', 'o\'neill & co', 'éè 中文', '...'])(
+  test.each(['a/b', '../../sessions', '../sessions?botOnly=true', 'x#frag', '%2F..%2F', "o'neill & co", 'éè 中文', '...'])(
     'userId %j reaches the simulator as one segment, decoded intact',
     async (userId) => {
       const before = sim.requests.length;

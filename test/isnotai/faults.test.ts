@@ -124,7 +124,14 @@ test('with the API down (closed port) the client fails fast with a typed network
   await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
   const port = (down.address() as AddressInfo).port;
   await new Promise<void>((r) => down.close(() => r()));
-  const client = createIsnotaiClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: PRO_KEY, retries: 2, requestTimeoutMs: 2000, connectTimeoutMs: 500, ...fast });
+  const client = createIsnotaiClient({
+    baseUrl: `http://127.0.0.1:${port}`,
+    apiKey: PRO_KEY,
+    retries: 2,
+    requestTimeoutMs: 2000,
+    connectTimeoutMs: 500,
+    ...fast,
+  });
   const started = Date.now();
   const error = await client.listUserSessions('4').catch((e: unknown) => e);
   expect(error).toBeInstanceOf(IsnotaiNetworkError);
@@ -143,7 +150,11 @@ test('the API key is never logged nor put in an error; the log names endpoint, s
   const everything = JSON.stringify(logger.lines) + String(error) + JSON.stringify(error) + String((error as Error).stack);
   expect(everything).not.toContain(PRO_KEY);
   expect(everything).not.toContain('aik_v1_secret_do_not_log');
-  expect(logger.lines.find((l) => l.level === 'info')?.obj).toMatchObject({ endpoint: 'GET /v1/users/{userId}/sessions', status: 503, attempt: 1 });
+  expect(logger.lines.find((l) => l.level === 'info')?.obj).toMatchObject({
+    endpoint: 'GET /v1/users/{userId}/sessions',
+    status: 503,
+    attempt: 1,
+  });
   expect(logger.lines.filter((l) => l.level === 'debug').map((l) => l.obj)).toContainEqual(
     expect.objectContaining({ endpoint: 'GET /v1/users/{userId}/sessions', status: 200, attempt: 2, durationMs: expect.any(Number) }),
   );
@@ -191,7 +202,10 @@ describe('an upstream whose pagination misbehaves', () => {
     // defences are what is under test.
     server = http.createServer((req, res) => {
       const cursor = new URL(req.url ?? '/', 'http://x').searchParams.get('cursor');
-      const body = { data: [sim.dataset.allSessions()[0]], pagination: { hasMore: true, limit: 1, nextCursor: mode === 'missing' ? null : cursor === 'B' ? 'A' : cursor === 'A' ? 'B' : 'A' } };
+      const body = {
+        data: [sim.dataset.allSessions()[0]],
+        pagination: { hasMore: true, limit: 1, nextCursor: mode === 'missing' ? null : cursor === 'B' ? 'A' : cursor === 'A' ? 'B' : 'A' },
+      };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -9,7 +9,11 @@ type WireBody = any;
 
 /** A raw GET to the simulator (no client), for asserting on the wire contract itself. The body is
  * untyped on purpose: these tests check the wire shape with matchers, not through our types. */
-export async function rawGet(baseUrl: string, path: string, key: string | null = PRO_KEY): Promise<{ status: number; body: WireBody; headers: Record<string, unknown> }> {
+export async function rawGet(
+  baseUrl: string,
+  path: string,
+  key: string | null = PRO_KEY,
+): Promise<{ status: number; body: WireBody; headers: Record<string, unknown> }> {
   const res = await request(baseUrl + path, { headers: key ? { authorization: `Bearer ${key}` } : {} });
   const text = await res.body.text();
   return { status: res.statusCode, body: JSON.parse(text), headers: res.headers };

@@ -88,7 +88,12 @@ describe('the dataset', () => {
     expect(new Set(all.map((s) => s.status))).toEqual(new Set(['active', 'closed']));
     for (const s of all) {
       if (s.botScore < 0.4) expect(s.detectionFlags.every((f) => f === 'tab_switching' || f === 'devtools_open')).toBe(true);
-      if (s.botScore >= 0.7) expect(s.detectionFlags.some((f) => ['webdriver_present', 'headless_browser', 'automation_extension', 'superhuman_typing_cadence'].includes(f))).toBe(true);
+      if (s.botScore >= 0.7)
+        expect(
+          s.detectionFlags.some((f) =>
+            ['webdriver_present', 'headless_browser', 'automation_extension', 'superhuman_typing_cadence'].includes(f),
+          ),
+        ).toBe(true);
       expect(Date.parse(s.createdAt)).toBeLessThanOrEqual(d.now.getTime());
       expect(Date.parse(s.createdAt)).toBeGreaterThan(d.now.getTime() - 61 * 86_400_000);
     }
@@ -101,8 +106,14 @@ describe('the dataset', () => {
     const noPointer = d.allSessions().find((s) => s.detectionFlags.includes('no_pointer_movement'))!;
     expect(d.events(noPointer.id)!.filter((e) => e.eventTypeName === 'mouse_move')).toHaveLength(0);
     const fast = d.allSessions().find((s) => s.detectionFlags.includes('superhuman_typing_cadence'))!;
-    const keys = d.events(fast.id)!.filter((e) => e.eventTypeName === 'keydown').map((e) => e.timestamp);
-    const gaps = keys.slice(1).map((t, i) => t - keys[i]!).filter((g) => g < 1000);
+    const keys = d
+      .events(fast.id)!
+      .filter((e) => e.eventTypeName === 'keydown')
+      .map((e) => e.timestamp);
+    const gaps = keys
+      .slice(1)
+      .map((t, i) => t - keys[i]!)
+      .filter((g) => g < 1000);
     const median = [...gaps].sort((x, y) => x - y)[Math.floor(gaps.length / 2)]!;
     expect(median).toBeLessThan(40);
     const events = d.events(fast.id)!;

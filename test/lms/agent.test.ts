@@ -55,14 +55,25 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 test('follows redirects and an auto-submitting form, keeps the right cookies, and reads the ltik', async () => {
   const browser = new LtiBrowser({ lmsUrl: base });
   const res = await browser.get(`${base}/start`);
-  expect(res.history.map((h) => `${h.method} ${new URL(h.url).pathname} ${h.status}`)).toEqual(['GET /start 302', 'GET /form 200', 'POST /submit 307', 'POST /again 303', 'GET /final 200']);
+  expect(res.history.map((h) => `${h.method} ${new URL(h.url).pathname} ${h.status}`)).toEqual([
+    'GET /start 302',
+    'GET /form 200',
+    'POST /submit 307',
+    'POST /again 303',
+    'GET /final 200',
+  ]);
   expect(res.status).toBe(200);
   expect(res.ltik).toBe(`token-"q" 's' é`);
   // a was deleted by Max-Age=0; scoped is for /inner; gone expired; bad (None without Secure) and
   // foreign (another domain) were refused; sec is Secure, which 127.0.0.1 over http may carry.
   expect(JSON.parse(res.html).cookie.split('; ').sort()).toEqual(['lax=6', 'sec=5']);
   expect(res.cookies.map((c) => c.name).sort()).toEqual(['lax', 'scoped', 'sec']);
-  expect(res.cookies.find((c) => c.name === 'sec')).toMatchObject({ secure: true, sameSite: 'none', partitioned: true, partitionKey: 'http://127.0.0.1' });
+  expect(res.cookies.find((c) => c.name === 'sec')).toMatchObject({
+    secure: true,
+    sameSite: 'none',
+    partitioned: true,
+    partitionKey: 'http://127.0.0.1',
+  });
   const inner = await browser.get(`${base}/inner/page`);
   expect(JSON.parse(inner.html).cookie.split('; ')).toEqual(['scoped=2', 'sec=5', 'lax=6']); // longer path first, then oldest first
 });
@@ -70,7 +81,10 @@ test('follows redirects and an auto-submitting form, keeps the right cookies, an
 test('parses forms and decodes entities', () => {
   expect(decodeEntities('&amp;&lt;&gt;&quot;&#39;&#x41;&unknown;')).toBe(`&<>"'A&unknown;`);
   expect(findAutoSubmitForm('<form action="/x"><input name="a" value="1"></form>', 'http://h/p')).toBeUndefined();
-  const form = findAutoSubmitForm('<form method=post action="https://t/login"><input name=a value=1><input type="checkbox" name="c"><textarea name="t">x&amp;y</textarea></form><script>f.submit()</script>', 'http://h/p');
+  const form = findAutoSubmitForm(
+    '<form method=post action="https://t/login"><input name=a value=1><input type="checkbox" name="c"><textarea name="t">x&amp;y</textarea></form><script>f.submit()</script>',
+    'http://h/p',
+  );
   expect(form).toEqual({ method: 'POST', action: 'https://t/login', fields: { a: '1', t: 'x&y' } });
 });
 
@@ -88,9 +102,18 @@ describe('the cookie jar', () => {
   test('Secure cookies only on https or loopback; SameSite by the site of the initiator', () => {
     const jar = new CookieJar();
     jar.setFromResponse('http://tool.example/', ['insecure=1; Secure']);
-    jar.setFromResponse('http://127.0.0.1/', ['strict=1; SameSite=Strict', 'lax=1; SameSite=Lax', 'dflt=1', 'none=1; SameSite=None; Secure']);
+    jar.setFromResponse('http://127.0.0.1/', [
+      'strict=1; SameSite=Strict',
+      'lax=1; SameSite=Lax',
+      'dflt=1',
+      'none=1; SameSite=None; Secure',
+    ]);
     expect(jar.all().map((c) => c.name)).not.toContain('insecure');
-    const names = (ctx: { method: string; initiator?: string }) => jar.cookiesFor('http://127.0.0.1/', ctx).map((c) => c.name).sort();
+    const names = (ctx: { method: string; initiator?: string }) =>
+      jar
+        .cookiesFor('http://127.0.0.1/', ctx)
+        .map((c) => c.name)
+        .sort();
     expect(names({ method: 'POST', initiator: 'http://127.0.0.1:9/' })).toEqual(['dflt', 'lax', 'none', 'strict']);
     expect(names({ method: 'POST', initiator: 'http://localhost:9/' })).toEqual(['none']);
     expect(names({ method: 'GET', initiator: 'http://localhost:9/' })).toEqual(['dflt', 'lax', 'none']);
@@ -100,8 +123,17 @@ describe('the cookie jar', () => {
     const lms = 'http://localhost:8000/';
     const open = new CookieJar();
     const blocking = new CookieJar(Date.now, true);
-    for (const jar of [open, blocking]) jar.setFromResponse('http://127.0.0.1:3000/login', ['state=1; Path=/; SameSite=Lax', 'none=1; Path=/; Secure; SameSite=None', 'chips=1; Path=/; Secure; SameSite=None; Partitioned'], { topLevelUrl: lms });
-    const names = (jar: CookieJar, topLevelUrl?: string) => jar.cookiesFor('http://127.0.0.1:3000/', { method: 'POST', topLevelUrl }).map((c) => c.name).sort();
+    for (const jar of [open, blocking])
+      jar.setFromResponse(
+        'http://127.0.0.1:3000/login',
+        ['state=1; Path=/; SameSite=Lax', 'none=1; Path=/; Secure; SameSite=None', 'chips=1; Path=/; Secure; SameSite=None; Partitioned'],
+        { topLevelUrl: lms },
+      );
+    const names = (jar: CookieJar, topLevelUrl?: string) =>
+      jar
+        .cookiesFor('http://127.0.0.1:3000/', { method: 'POST', topLevelUrl })
+        .map((c) => c.name)
+        .sort();
     expect(names(open, lms)).toEqual(['chips', 'none']);
     expect(names(blocking, lms)).toEqual(['chips']);
     // The partitioned cookie belongs to the LMS's partition, not to the tool opened top-level.

@@ -32,11 +32,16 @@ test('lists each platform, course and person with a launch into the frame and a 
   expect(storage.text).toContain("data.subject === 'lti.put_data'");
 
   const forms = parseForms(html, `${emulator.url}/`);
-  const everyone = world.platforms.reduce((n, p) => n + p.courses.reduce((m, c) => m + c.members.length, 0) + p.admins.length * p.courses.length, 0);
+  const everyone = world.platforms.reduce(
+    (n, p) => n + p.courses.reduce((m, c) => m + c.members.length, 0) + p.admins.length * p.courses.length,
+    0,
+  );
   expect(forms).toHaveLength(everyone);
   const sam = forms.find((f) => f.fields.user === '4' && f.fields.course === '2')!;
   expect(sam).toEqual({ method: 'GET', action: `${emulator.url}/moodle/launch`, fields: { course: '2', user: '4', target: 'iframe' } });
-  expect(html).toMatch(/target="lms-tool-frame">\s*<input type="hidden" name="course" value="2">\s*<input type="hidden" name="user" value="4">/);
+  expect(html).toMatch(
+    /target="lms-tool-frame">\s*<input type="hidden" name="course" value="2">\s*<input type="hidden" name="user" value="4">/,
+  );
   expect(html).toContain('>Launch as Sam Student</button>');
   expect(html).toContain(`href="/moodle/launch?course=2&amp;user=4&amp;target=window" target="_blank"`);
   // The site admin can launch from every Moodle course without being enrolled.
@@ -55,7 +60,9 @@ test('has no axe-core violations', async () => {
     await page.goto(`${emulator.url}/`);
     await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
     // A string, because the test project has no DOM types.
-    const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => v.id + ' (' + v.nodes.length + ')'))`)) as string[];
+    const violations = (await page.evaluate(
+      `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => v.id + ' (' + v.nodes.length + ')'))`,
+    )) as string[];
     expect(violations).toEqual([]);
   } finally {
     await browser.close();

@@ -44,7 +44,11 @@ export async function httpGet(url: string, headers: Record<string, string> = {})
 }
 
 export async function httpPostForm(url: string, form: Record<string, string>): Promise<HttpAnswer> {
-  const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+  const res = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
@@ -88,7 +92,11 @@ export interface AuthResult {
 }
 
 /** Launch page → (what ltijs does) → auth endpoint; returns the auth endpoint's answer. */
-export async function launchToAuth(emulator: LmsEmulator, launch: LaunchRequest, overrides: Record<string, string | undefined> = {}): Promise<AuthResult> {
+export async function launchToAuth(
+  emulator: LmsEmulator,
+  launch: LaunchRequest,
+  overrides: Record<string, string | undefined> = {},
+): Promise<AuthResult> {
   const init = await loginInitiation(emulator, launch);
   const platform = emulator.platforms[launch.platform];
   const query = ltijsAuthQuery(init.fields, overrides);
@@ -101,10 +109,18 @@ export async function launchToAuth(emulator: LmsEmulator, launch: LaunchRequest,
 /** A client assertion as ltijs's Auth.getAccessToken builds it. */
 export function clientAssertion(key: SigningKey, clientId: string, aud: string, overrides: Record<string, unknown> = {}): string {
   const now = Math.floor(Date.now() / 1000);
-  return signJwt({ sub: clientId, iss: clientId, aud, jti: randomHex(12), iat: now, exp: now + 60, ...overrides }, key, { alg: 'RS256', typ: 'JWT' });
+  return signJwt({ sub: clientId, iss: clientId, aud, jti: randomHex(12), iat: now, exp: now + 60, ...overrides }, key, {
+    alg: 'RS256',
+    typ: 'JWT',
+  });
 }
 
-export async function accessToken(emulator: LmsEmulator, platform: 'moodle' | 'canvas', key: SigningKey, scope = 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly'): Promise<string> {
+export async function accessToken(
+  emulator: LmsEmulator,
+  platform: 'moodle' | 'canvas',
+  key: SigningKey,
+  scope = 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly',
+): Promise<string> {
   const p = emulator.platforms[platform];
   const res = await httpPostForm(p.accesstokenEndpoint, {
     grant_type: 'client_credentials',

@@ -24,19 +24,37 @@ beforeAll(async () => {
   emulator = await startLmsEmulator({ world, toolUrl: 'http://127.0.0.1:1' });
   const ProviderClass = (ltijsSingleton as unknown as { constructor: new () => Provider }).constructor;
   lti = new ProviderClass();
-  lti.setup('e2e-encryption-key', { plugin: new PostgresLtiDatabase(store) }, { devMode: false, tokenMaxAge: 60, cookies: { secure: false, sameSite: 'Lax' } });
+  lti.setup(
+    'e2e-encryption-key',
+    { plugin: new PostgresLtiDatabase(store) },
+    { devMode: false, tokenMaxAge: 60, cookies: { secure: false, sameSite: 'Lax' } },
+  );
   lti.onConnect(async (token, _req, res) => {
     const roster = await lti.NamesAndRoles.getMembers(token, { pages: false });
-    res.json({ sub: token.user, roles: token.platformContext.roles, custom: token.platformContext.custom, members: roster.members.map((m) => m.user_id) });
+    res.json({
+      sub: token.user,
+      roles: token.platformContext.roles,
+      custom: token.platformContext.custom,
+      members: roster.members.map((m) => m.user_id),
+    });
   });
-  lti.onInvalidToken((_req, res) => res.status(401).send(`refused: ${String((res.locals as { err?: { details?: { message?: string } } }).err?.details?.message)}`));
+  lti.onInvalidToken((_req, res) =>
+    res.status(401).send(`refused: ${String((res.locals as { err?: { details?: { message?: string } } }).err?.details?.message)}`),
+  );
   await lti.deploy({ serverless: true, silent: true });
   server = await new Promise<Server>((resolve) => {
     const s = lti.app.listen(0, '127.0.0.1', () => resolve(s));
   });
   emulator.setToolUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   for (const p of [emulator.platforms.moodle, emulator.platforms.canvas]) {
-    await lti.registerPlatform({ url: p.issuer, name: p.name, clientId: p.clientId, authenticationEndpoint: p.authenticationEndpoint, accesstokenEndpoint: p.accesstokenEndpoint, authConfig: { method: 'JWK_SET', key: p.jwksUrl } });
+    await lti.registerPlatform({
+      url: p.issuer,
+      name: p.name,
+      clientId: p.clientId,
+      authenticationEndpoint: p.authenticationEndpoint,
+      accesstokenEndpoint: p.accesstokenEndpoint,
+      authConfig: { method: 'JWK_SET', key: p.jwksUrl },
+    });
   }
 });
 afterAll(async () => {

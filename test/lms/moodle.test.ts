@@ -62,7 +62,11 @@ describe.each([
     expect(init.method).toBe('POST');
     expect(init.action).toBe(`${tool.url}/login`);
     expect(Object.keys(init.fields)).toEqual(Object.keys(f.oidc_login_initiation.body));
-    const expected = replaceDeep(replaceDeep(f.oidc_login_initiation.body, FIX_ISS, emulator.platforms.moodle.issuer), FIX_TOOL, tool.url) as Record<string, string>;
+    const expected = replaceDeep(
+      replaceDeep(f.oidc_login_initiation.body, FIX_ISS, emulator.platforms.moodle.issuer),
+      FIX_TOOL,
+      tool.url,
+    ) as Record<string, string>;
     expect({ ...init.fields, lti_message_hint: 'X' }).toEqual({ ...expected, lti_message_hint: 'X' });
     const hint = JSON.parse(init.fields.lti_message_hint as string);
     expect(Object.keys(hint)).toEqual(['cmid', 'launchid']);
@@ -92,7 +96,9 @@ describe.each([
     expect(Math.abs((ours.iat as number) - Date.now() / 1000)).toBeLessThan(5);
     // Same claims, same order, same values (modulo hosts and per-launch values).
     expect(Object.keys(ours)).toEqual(Object.keys(f.id_token_payload));
-    expect(normalisePayload(ours, emulator.platforms.moodle.issuer, tool.url)).toEqual(normalisePayload(f.id_token_payload, FIX_ISS, FIX_TOOL));
+    expect(normalisePayload(ours, emulator.platforms.moodle.issuer, tool.url)).toEqual(
+      normalisePayload(f.id_token_payload, FIX_ISS, FIX_TOOL),
+    );
   });
 });
 
@@ -100,8 +106,14 @@ test('an embedded Moodle activity launches with document_target iframe and its o
   const auth = await launchToAuth(emulator, { platform: 'moodle', courseId: '2', userId: '4', target: 'iframe' });
   const claims = decodeJwt(auth.form!.fields.id_token as string).payload;
   expect(claims['https://purl.imsglobal.org/spec/lti/claim/launch_presentation']).toMatchObject({ document_target: 'iframe' });
-  expect((claims['https://purl.imsglobal.org/spec/lti/claim/launch_presentation'] as { return_url: string }).return_url).toContain('launch_container=3&instanceid=2');
-  expect(claims['https://purl.imsglobal.org/spec/lti/claim/resource_link']).toEqual({ title: 'Harness LTI activity (embedded)', description: 'harness', id: '2' });
+  expect((claims['https://purl.imsglobal.org/spec/lti/claim/launch_presentation'] as { return_url: string }).return_url).toContain(
+    'launch_container=3&instanceid=2',
+  );
+  expect(claims['https://purl.imsglobal.org/spec/lti/claim/resource_link']).toEqual({
+    title: 'Harness LTI activity (embedded)',
+    description: 'harness',
+    id: '2',
+  });
 });
 
 describe('Moodle Names and Roles', () => {
@@ -115,7 +127,10 @@ describe('Moodle Names and Roles', () => {
   });
 
   test('without limit answers the whole roster at once, exactly as Moodle, with no Link header', async () => {
-    const res = await httpGet(url(), { authorization: `Bearer ${token}`, accept: 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json' });
+    const res = await httpGet(url(), {
+      authorization: `Bearer ${token}`,
+      accept: 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json',
+    });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe(nrps.calls.raw_http_limit3.result.pages[0].content_type);
     expect(res.headers.link).toBeUndefined();
@@ -140,9 +155,18 @@ describe('Moodle Names and Roles', () => {
     const withRlid = JSON.parse((await httpGet(`${url()}?rlid=1`, { authorization: `Bearer ${token}` })).text);
     const expected = asOurs(nrps.calls.resourceLinkId.result) as { members: Array<Record<string, unknown>> };
     const strip = (ms: Array<Record<string, unknown>>) =>
-      ms.map((m) => ({ ...m, message: (m.message as Array<Record<string, unknown>>).map((x) => ({ ...x, 'https://purl.imsglobal.org/spec/lti-bo/claim/basicoutcome': 'BO' })) }));
+      ms.map((m) => ({
+        ...m,
+        message: (m.message as Array<Record<string, unknown>>).map((x) => ({
+          ...x,
+          'https://purl.imsglobal.org/spec/lti-bo/claim/basicoutcome': 'BO',
+        })),
+      }));
     expect(strip(withRlid.members)).toEqual(strip(expected.members));
-    const sourced = JSON.parse((withRlid.members[0].message[0]['https://purl.imsglobal.org/spec/lti-bo/claim/basicoutcome'] as { lis_result_sourcedid: string }).lis_result_sourcedid);
+    const sourced = JSON.parse(
+      (withRlid.members[0].message[0]['https://purl.imsglobal.org/spec/lti-bo/claim/basicoutcome'] as { lis_result_sourcedid: string })
+        .lis_result_sourcedid,
+    );
     expect(sourced.data).toMatchObject({ instanceid: '1', userid: '8', typeid: '1' });
 
     for (const role of ['http://purl.imsglobal.org/vocab/lis/v2/membership#Learner', 'Learner']) {
@@ -154,7 +178,9 @@ describe('Moodle Names and Roles', () => {
   test('refuses a missing or unknown token, and answers 404 for an unknown course', async () => {
     expect((await httpGet(url())).status).toBe(401);
     expect((await httpGet(url(), { authorization: 'Bearer nope' })).status).toBe(401);
-    const res = await httpGet(`${emulator.platforms.moodle.issuer}/mod/lti/services.php/CourseSection/999/bindings/1/memberships`, { authorization: `Bearer ${token}` });
+    const res = await httpGet(`${emulator.platforms.moodle.issuer}/mod/lti/services.php/CourseSection/999/bindings/1/memberships`, {
+      authorization: `Bearer ${token}`,
+    });
     expect(res.status).toBe(404);
   });
 

@@ -9,7 +9,16 @@ import path from 'node:path';
 import { buildWorld } from '../../src/dev/people';
 import { decodeJwt, startLmsEmulator, verifyJwt, ROLE, canvasLegacyUserId, CANVAS_ISSUER, type LmsEmulator } from '../../src/dev/lms';
 import { generateSigningKey, randomHex } from '../../src/dev/lms/jwt';
-import { accessToken, clientAssertion, httpGet, httpPostForm, launchToAuth, loginInitiation, startToolKeys, type ToolKeys } from './helpers';
+import {
+  accessToken,
+  clientAssertion,
+  httpGet,
+  httpPostForm,
+  launchToAuth,
+  loginInitiation,
+  startToolKeys,
+  type ToolKeys,
+} from './helpers';
 
 let emulator: LmsEmulator;
 let tool: ToolKeys;
@@ -64,8 +73,16 @@ describe('the authorisation endpoint', () => {
     const ask = () =>
       httpGet(
         `${emulator.platforms.moodle.authenticationEndpoint}?${new URLSearchParams({
-          response_type: 'id_token', response_mode: 'form_post', scope: 'openid', prompt: 'none', nonce: randomHex(8), state: 's',
-          client_id: init.fields.client_id!, redirect_uri: init.fields.target_link_uri!, login_hint: init.fields.login_hint!, lti_message_hint: init.fields.lti_message_hint!,
+          response_type: 'id_token',
+          response_mode: 'form_post',
+          scope: 'openid',
+          prompt: 'none',
+          nonce: randomHex(8),
+          state: 's',
+          client_id: init.fields.client_id!,
+          redirect_uri: init.fields.target_link_uri!,
+          login_hint: init.fields.login_hint!,
+          lti_message_hint: init.fields.lti_message_hint!,
         }).toString()}`,
       );
     expect((await ask()).status).toBe(200);
@@ -88,13 +105,18 @@ describe('the authorisation endpoint', () => {
     expect(notMember.status).toBe(403);
     expect(notMember.text).toContain('NOT_A_MEMBER');
     expect((await httpGet(emulator.launchUrl({ platform: 'moodle', courseId: '999', userId: '4' }))).status).toBe(404);
-    expect((await httpGet(`${emulator.url}/moodle/launch?course=2&user=4&tamper=${encodeURIComponent('{"bogus":true}')}`)).status).toBe(400);
+    expect((await httpGet(`${emulator.url}/moodle/launch?course=2&user=4&tamper=${encodeURIComponent('{"bogus":true}')}`)).status).toBe(
+      400,
+    );
   });
 });
 
 describe('tampering for negative launch tests', () => {
   const idTokenOf = async (tamper: object, platform: 'moodle' | 'canvas' = 'moodle') => {
-    const launch = platform === 'moodle' ? { platform, courseId: '2', userId: '4', tamper } : { platform, courseId: bio.id, userId: member('learner').lmsUserId, tamper };
+    const launch =
+      platform === 'moodle'
+        ? { platform, courseId: '2', userId: '4', tamper }
+        : { platform, courseId: bio.id, userId: member('learner').lmsUserId, tamper };
     const auth = await launchToAuth(emulator, launch as never);
     expect(auth.status).toBe(200);
     return { token: auth.form!.fields.id_token as string, nonce: auth.query.nonce };
@@ -120,7 +142,12 @@ describe('tampering for negative launch tests', () => {
     const old = p((await idTokenOf({ ageSeconds: 30 })).token);
     expect(nowS() - (old.iat as number)).toBeGreaterThanOrEqual(29);
     expect('nonce' in p((await idTokenOf({ omitNonce: true })).token)).toBe(false);
-    const init = await loginInitiation(emulator, { platform: 'moodle', courseId: '2', userId: '4', tamper: { loginIssuer: 'https://unknown.example', deploymentId: '99' } });
+    const init = await loginInitiation(emulator, {
+      platform: 'moodle',
+      courseId: '2',
+      userId: '4',
+      tamper: { loginIssuer: 'https://unknown.example', deploymentId: '99' },
+    });
     expect(init.fields.iss).toBe('https://unknown.example');
     expect(init.fields.lti_deployment_id).toBe('99');
   });
@@ -141,19 +168,45 @@ describe('the token endpoint', () => {
 
   test('grants only requested and allowed scopes to an assertion signed with the tool key', async () => {
     const p = emulator.platforms.moodle;
-    const res = await httpPostForm(p.accesstokenEndpoint, form(clientAssertion(tool.key, p.clientId, p.accesstokenEndpoint), 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly https://example.com/scope/admin'));
+    const res = await httpPostForm(
+      p.accesstokenEndpoint,
+      form(
+        clientAssertion(tool.key, p.clientId, p.accesstokenEndpoint),
+        'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly https://example.com/scope/admin',
+      ),
+    );
     expect(res.status).toBe(200);
     const body = JSON.parse(res.text);
     expect(Object.keys(body)).toEqual(['access_token', 'token_type', 'expires_in', 'scope']);
-    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly' });
+    expect(body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly',
+    });
   });
 
   test.each([
-    ['a key the tool does not publish', () => clientAssertion(generateSigningKey(tool.key.kid), emulator.platforms.moodle.clientId, emulator.platforms.moodle.accesstokenEndpoint)],
+    [
+      'a key the tool does not publish',
+      () =>
+        clientAssertion(
+          generateSigningKey(tool.key.kid),
+          emulator.platforms.moodle.clientId,
+          emulator.platforms.moodle.accesstokenEndpoint,
+        ),
+    ],
     ['another client id', () => clientAssertion(tool.key, 'someone', emulator.platforms.moodle.accesstokenEndpoint)],
     ['another audience', () => clientAssertion(tool.key, emulator.platforms.moodle.clientId, 'https://elsewhere/token')],
-    ['an expired assertion', () => clientAssertion(tool.key, emulator.platforms.moodle.clientId, emulator.platforms.moodle.accesstokenEndpoint, { exp: nowS() - 120 })],
-    ['no jti', () => clientAssertion(tool.key, emulator.platforms.moodle.clientId, emulator.platforms.moodle.accesstokenEndpoint, { jti: undefined })],
+    [
+      'an expired assertion',
+      () =>
+        clientAssertion(tool.key, emulator.platforms.moodle.clientId, emulator.platforms.moodle.accesstokenEndpoint, { exp: nowS() - 120 }),
+    ],
+    [
+      'no jti',
+      () =>
+        clientAssertion(tool.key, emulator.platforms.moodle.clientId, emulator.platforms.moodle.accesstokenEndpoint, { jti: undefined }),
+    ],
   ])('refuses %s with 401 invalid_client', async (_name, make) => {
     const res = await httpPostForm(emulator.platforms.moodle.accesstokenEndpoint, form(make()));
     expect(res.status).toBe(401);
@@ -165,9 +218,15 @@ describe('the token endpoint', () => {
     const assertion = clientAssertion(tool.key, p.clientId, p.accesstokenEndpoint);
     expect((await httpPostForm(p.accesstokenEndpoint, form(assertion))).status).toBe(200);
     expect(JSON.parse((await httpPostForm(p.accesstokenEndpoint, form(assertion))).text).error).toBe('invalid_client');
-    const wrongGrant = await httpPostForm(p.accesstokenEndpoint, { ...form(clientAssertion(tool.key, p.clientId, p.accesstokenEndpoint)), grant_type: 'password' });
+    const wrongGrant = await httpPostForm(p.accesstokenEndpoint, {
+      ...form(clientAssertion(tool.key, p.clientId, p.accesstokenEndpoint)),
+      grant_type: 'password',
+    });
     expect([wrongGrant.status, JSON.parse(wrongGrant.text).error]).toEqual([400, 'unsupported_grant_type']);
-    const noScope = await httpPostForm(p.accesstokenEndpoint, form(clientAssertion(tool.key, p.clientId, p.accesstokenEndpoint), 'https://example.com/x'));
+    const noScope = await httpPostForm(
+      p.accesstokenEndpoint,
+      form(clientAssertion(tool.key, p.clientId, p.accesstokenEndpoint), 'https://example.com/x'),
+    );
     expect([noScope.status, JSON.parse(noScope.text).error]).toEqual([400, 'invalid_scope']);
   });
 });
@@ -182,7 +241,17 @@ describe('the Canvas shape', () => {
   test('login initiation carries Canvas fields and a signed message hint; login_hint is the LTI 1.1 id', async () => {
     const student = member('learner');
     const init = await loginInitiation(emulator, { platform: 'canvas', courseId: bio.id, userId: student.lmsUserId });
-    expect(Object.keys(init.fields)).toEqual(['iss', 'login_hint', 'client_id', 'lti_deployment_id', 'target_link_uri', 'lti_message_hint', 'canvas_region', 'canvas_environment', 'lti_storage_target']);
+    expect(Object.keys(init.fields)).toEqual([
+      'iss',
+      'login_hint',
+      'client_id',
+      'lti_deployment_id',
+      'target_link_uri',
+      'lti_message_hint',
+      'canvas_region',
+      'canvas_environment',
+      'lti_storage_target',
+    ]);
     expect(init.fields.lti_storage_target).toBe('post_message_forwarding');
     expect(init.fields).toMatchObject({ iss: CANVAS_ISSUER, client_id: '10000000000001', login_hint: canvasLegacyUserId(student) });
     expect(init.fields.lti_deployment_id).toMatch(/^1:[0-9a-f]{40}$/);
@@ -198,20 +267,31 @@ describe('the Canvas shape', () => {
     expect(c.sub).toBe(student.sub);
     expect(c.sub).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(c['https://purl.imsglobal.org/spec/lti/claim/custom']).toEqual({ canvas_user_id: student.lmsUserId, canvas_course_id: bio.id });
-    expect(c['https://purl.imsglobal.org/spec/lti/claim/roles']).toEqual([ROLE.institutionStudent, ROLE.membershipLearner, ROLE.systemUser]);
+    expect(c['https://purl.imsglobal.org/spec/lti/claim/roles']).toEqual([
+      ROLE.institutionStudent,
+      ROLE.membershipLearner,
+      ROLE.systemUser,
+    ]);
     expect(c['https://purl.imsglobal.org/spec/lti/claim/lti11_legacy_user_id']).toBe(canvasLegacyUserId(student));
     expect(c['https://purl.imsglobal.org/spec/lti/claim/lti1p1']).toMatchObject({ user_id: canvasLegacyUserId(student) });
     expect(c['https://purl.imsglobal.org/spec/lti/claim/lis']).toMatchObject({ person_sourcedid: student.sourcedId });
     expect(c['https://www.instructure.com/placement']).toBe('course_navigation');
     expect(c['https://purl.imsglobal.org/spec/lti/claim/tool_platform']).toMatchObject({ product_family_code: 'canvas' });
-    expect(c['https://purl.imsglobal.org/spec/lti/claim/launch_presentation']).toMatchObject({ document_target: 'iframe', locale: 'en', height: 400, width: 800 });
+    expect(c['https://purl.imsglobal.org/spec/lti/claim/launch_presentation']).toMatchObject({
+      document_target: 'iframe',
+      locale: 'en',
+      height: 400,
+      width: 800,
+    });
     expect((c['https://purl.imsglobal.org/spec/lti/claim/context'] as { id: string }).id).toMatch(/^[0-9a-f]{40}$/);
     expect(c['https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice']).toMatchObject({
       context_memberships_url: `${emulator.url}/canvas/api/lti/courses/${bio.id}/names_and_roles`,
       service_versions: ['2.0'],
     });
     expect(c.exp as number).toBeGreaterThan(nowS() + 3000);
-    expect((await claimsOf(student.lmsUserId, 'window'))['https://purl.imsglobal.org/spec/lti/claim/launch_presentation']).toMatchObject({ document_target: 'window' });
+    expect((await claimsOf(student.lmsUserId, 'window'))['https://purl.imsglobal.org/spec/lti/claim/launch_presentation']).toMatchObject({
+      document_target: 'window',
+    });
   });
 
   test.each([
@@ -226,7 +306,10 @@ describe('the Canvas shape', () => {
 
   test('an account admin launches from a course without being enrolled', async () => {
     const admin = canvas.admins[0]!;
-    expect((await claimsOf(admin.lmsUserId))['https://purl.imsglobal.org/spec/lti/claim/roles']).toEqual([ROLE.institutionAdministrator, ROLE.systemUser]);
+    expect((await claimsOf(admin.lmsUserId))['https://purl.imsglobal.org/spec/lti/claim/roles']).toEqual([
+      ROLE.institutionAdministrator,
+      ROLE.systemUser,
+    ]);
   });
 
   describe('Names and Roles', () => {
@@ -234,10 +317,14 @@ describe('the Canvas shape', () => {
     const url = () => `${emulator.url}/canvas/api/lti/courses/${bio.id}/names_and_roles`;
     const get = (u: string) => httpGet(u, { authorization: `Bearer ${token}` });
     const links = (h: string | string[] | undefined) =>
-      Object.fromEntries(String(h ?? '').split(',').map((part) => {
-        const m = /<([^>]+)>;\s*rel="([^"]+)"/.exec(part)!;
-        return [m[2], m[1]];
-      }));
+      Object.fromEntries(
+        String(h ?? '')
+          .split(',')
+          .map((part) => {
+            const m = /<([^>]+)>;\s*rel="([^"]+)"/.exec(part)!;
+            return [m[2], m[1]];
+          }),
+      );
 
     beforeAll(async () => {
       token = await accessToken(emulator, 'canvas', tool.key);
@@ -272,15 +359,28 @@ describe('the Canvas shape', () => {
       expect(res.members).toHaveLength(50);
       const m = res.members.find((x: { user_id: string }) => x.user_id === ta.sub);
       expect(m).toEqual({
-        status: 'Active', name: ta.name, picture: `${emulator.url}/canvas/images/messages/avatar-50.png`, given_name: ta.givenName, family_name: ta.familyName,
-        email: ta.email, lis_person_sourcedid: ta.sourcedId, user_id: ta.sub, lti11_legacy_user_id: canvasLegacyUserId(ta), roles: [ROLE.membershipTeachingAssistant, ROLE.membershipInstructor],
+        status: 'Active',
+        name: ta.name,
+        picture: `${emulator.url}/canvas/images/messages/avatar-50.png`,
+        given_name: ta.givenName,
+        family_name: ta.familyName,
+        email: ta.email,
+        lis_person_sourcedid: ta.sourcedId,
+        user_id: ta.sub,
+        lti11_legacy_user_id: canvasLegacyUserId(ta),
+        roles: [ROLE.membershipTeachingAssistant, ROLE.membershipInstructor],
       });
       expect(JSON.parse((await get(`${url()}?limit=500`)).text).members).toHaveLength(50);
       expect((await httpGet(`${emulator.url}/canvas/images/messages/avatar-50.png`)).status).toBe(200);
     });
 
     test('with rlid each member carries the message array with canvas_user_id; role filters', async () => {
-      const rlid = (decodeJwt((await launchToAuth(emulator, { platform: 'canvas', courseId: bio.id, userId: member('learner').lmsUserId })).form!.fields.id_token!).payload['https://purl.imsglobal.org/spec/lti/claim/resource_link'] as { id: string }).id;
+      const rlid = (
+        decodeJwt(
+          (await launchToAuth(emulator, { platform: 'canvas', courseId: bio.id, userId: member('learner').lmsUserId })).form!.fields
+            .id_token!,
+        ).payload['https://purl.imsglobal.org/spec/lti/claim/resource_link'] as { id: string }
+      ).id;
       const res = await get(`${url()}?rlid=${rlid}&limit=50`);
       const body = JSON.parse(res.text);
       expect(links(res.headers.link).next).toContain(`rlid=${rlid}`);
@@ -309,7 +409,8 @@ test('with keyDir and a fixed port, a restarted emulator keeps its issuer and si
   try {
     const first = await startLmsEmulator({ world, toolUrl: tool.url, keyDir });
     const port = new URL(first.url).port;
-    const kids = async (e: LmsEmulator) => Promise.all((['moodle', 'canvas'] as const).map(async (k) => JSON.parse((await httpGet(e.platforms[k].jwksUrl)).text).keys[0].kid));
+    const kids = async (e: LmsEmulator) =>
+      Promise.all((['moodle', 'canvas'] as const).map(async (k) => JSON.parse((await httpGet(e.platforms[k].jwksUrl)).text).keys[0].kid));
     const before = await kids(first);
     const issuer = first.platforms.moodle.issuer;
     await first.close();
@@ -320,7 +421,13 @@ test('with keyDir and a fixed port, a restarted emulator keeps its issuer and si
       expect(second.platforms.moodle.issuer).toBe(issuer);
       expect(await kids(second)).toEqual(before);
       const auth = await launchToAuth(second, { platform: 'moodle', courseId: '2', userId: '4' });
-      expect(verifyJwt(auth.form!.fields.id_token!, await (async () => JSON.parse((await httpGet(second.platforms.moodle.jwksUrl)).text))(), nowS()).payload.sub).toBe('4');
+      expect(
+        verifyJwt(
+          auth.form!.fields.id_token!,
+          await (async () => JSON.parse((await httpGet(second.platforms.moodle.jwksUrl)).text))(),
+          nowS(),
+        ).payload.sub,
+      ).toBe('4');
     } finally {
       await second.close();
     }

@@ -86,7 +86,9 @@ describe('learnerRiskSummary', () => {
 
     it('accepts one-sided windows', () => {
       expect(learnerRiskSummary(sessions, { thresholds: T, window: { after: new Date('2026-11-20T00:00:00Z') } }).sessionsInWindow).toBe(2);
-      expect(learnerRiskSummary(sessions, { thresholds: T, window: { before: new Date('2026-11-01T00:00:00Z') } }).sessionsInWindow).toBe(2);
+      expect(learnerRiskSummary(sessions, { thresholds: T, window: { before: new Date('2026-11-01T00:00:00Z') } }).sessionsInWindow).toBe(
+        2,
+      );
     });
 
     it('sessions outside the window → none, and the reason says they exist', () => {
@@ -107,7 +109,12 @@ describe('learnerRiskSummary', () => {
   describe('malformed scores are excluded and counted, never silently low', () => {
     it('excludes NaN, negative and > 1 scores from the level and counts', () => {
       const got = learnerRiskSummary(
-        [s('2026-11-01T00:00:00Z', Number.NaN), s('2026-11-02T00:00:00Z', -0.2), s('2026-11-03T00:00:00Z', 1.5), s('2026-11-04T00:00:00Z', 0.3)],
+        [
+          s('2026-11-01T00:00:00Z', Number.NaN),
+          s('2026-11-02T00:00:00Z', -0.2),
+          s('2026-11-03T00:00:00Z', 1.5),
+          s('2026-11-04T00:00:00Z', 0.3),
+        ],
         { thresholds: T },
       );
       expect(got.level).toBe('low');

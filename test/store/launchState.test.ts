@@ -21,7 +21,8 @@ beforeAll(async () => {
 });
 afterAll(() => store.close());
 
-const rows = async (table: string) => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(table)}`.execute(store.db)).rows[0]!.n);
+const rows = async (table: string) =>
+  Number((await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(table)}`.execute(store.db)).rows[0]!.n);
 
 test('each kind of launch state is read back while it lives, and never after its expiry, even before the sweep', async () => {
   await state.logins.saveCheck('a'.repeat(32), { iss: 'https://lms.example', login_hint: '4' }, 600);
@@ -31,8 +32,14 @@ test('each kind of launch state is read back while it lives, and never after its
   await state.claims.keep(hash('3'), { lti11LegacyUserId: 'legacy-4' }, 24 * 3600);
 
   expect(await state.logins.loadCheck('a'.repeat(32))).toEqual({ iss: 'https://lms.example', login_hint: '4' });
-  expect(await state.logins.loadState('s1')).toEqual({ params: { iss: 'https://lms.example' }, storage: { ...binding, status: 'waiting' } });
-  expect(await state.sessions.lookup(hash('1'))).toEqual({ signedOut: false, session: { userId: '4', platformCode: 'ltiX', issuedAt: clock.now(), lastSeenAt: clock.now() } });
+  expect(await state.logins.loadState('s1')).toEqual({
+    params: { iss: 'https://lms.example' },
+    storage: { ...binding, status: 'waiting' },
+  });
+  expect(await state.sessions.lookup(hash('1'))).toEqual({
+    signedOut: false,
+    session: { userId: '4', platformCode: 'ltiX', issuedAt: clock.now(), lastSeenAt: clock.now() },
+  });
   expect(await state.sessions.lookup(hash('2'))).toEqual({ signedOut: true, session: null });
   expect(await state.claims.read(hash('3'))).toEqual({ lti11LegacyUserId: 'legacy-4' });
 
@@ -48,7 +55,8 @@ test('each kind of launch state is read back while it lives, and never after its
   expect(await state.sessions.lookup(hash('2'))).toEqual({ signedOut: false, session: null });
 
   // Still on disk until the sweep, which deletes every one of them.
-  for (const table of ['login_check', 'login_state', 'storage_session', 'signed_out_ltik', 'launch_claims']) expect([table, await rows(table)]).toEqual([table, 1]);
+  for (const table of ['login_check', 'login_state', 'storage_session', 'signed_out_ltik', 'launch_claims'])
+    expect([table, await rows(table)]).toEqual([table, 1]);
   const swept = await sweepExpired(store.db, { clock: clock.now });
   for (const table of ['login_check', 'login_state', 'storage_session', 'signed_out_ltik', 'launch_claims']) {
     expect([table, swept.deleted[table], await rows(table)]).toEqual([table, 1, 0]);
@@ -71,7 +79,12 @@ test('a cookie-less session: each use moves its last use, never its end; a sign-
   await state.sessions.startSession(hash('4'), { userId: '7', platformCode: 'ltiY', issuedAt: start }, 4 * 3600);
   clock.advance(60);
   await state.sessions.touchSession(hash('4'), clock.now(), start + 10 * 3600 * 1000);
-  const { rows: [row] } = await sql<{ last_seen_at: Date; expires_at: Date }>`SELECT last_seen_at, expires_at FROM storage_session WHERE ltik_sha256 = ${hash('4')}`.execute(store.db);
+  const {
+    rows: [row],
+  } = await sql<{
+    last_seen_at: Date;
+    expires_at: Date;
+  }>`SELECT last_seen_at, expires_at FROM storage_session WHERE ltik_sha256 = ${hash('4')}`.execute(store.db);
   expect(row!.last_seen_at.getTime()).toBe(clock.now());
   expect(row!.expires_at.getTime()).toBe(start + 4 * 3600 * 1000);
 
@@ -81,7 +94,9 @@ test('a cookie-less session: each use moves its last use, never its end; a sign-
 });
 
 test('an ltik is kept only as its SHA-256', async () => {
-  await expect(state.sessions.lookup('eyJhbGciOiJIUzI1NiJ9.e30.x')).rejects.toThrow(new StoreError('invalid_argument', 'An ltik is kept only as its SHA-256 (64 hex digits)'));
+  await expect(state.sessions.lookup('eyJhbGciOiJIUzI1NiJ9.e30.x')).rejects.toThrow(
+    new StoreError('invalid_argument', 'An ltik is kept only as its SHA-256 (64 hex digits)'),
+  );
   await expect(state.claims.keep('not-a-hash', { lti11LegacyUserId: 'x' }, 60)).rejects.toBeInstanceOf(StoreError);
   expect(await rows('launch_claims')).toBe(0);
 });
@@ -96,14 +111,19 @@ test('migration 006 moves the launch state the cache held (above all the sign-ou
     const cached: Array<[string, unknown]> = [
       [`iframe-login:check:${'b'.repeat(32)}`, { iss: 'https://lms.example', login_hint: '4' }],
       ['iframe-login:state:st1', { iss: 'https://lms.example' }],
-      ['iframe-login:storage:st1', { secret: 'c'.repeat(64), iss: 'https://lms.example', target: '_parent', origin: 'https://lms.example', status: 'waiting' }],
+      [
+        'iframe-login:storage:st1',
+        { secret: 'c'.repeat(64), iss: 'https://lms.example', target: '_parent', origin: 'https://lms.example', status: 'waiting' },
+      ],
       [`storage-session:${hash('6')}`, { user: '4', platformCode: 'ltiZ', issuedAt: 1_700_000_000_000, lastSeenAt: 1_700_000_060_000 }],
       [`signed-out:${hash('7')}`, { at: 1_700_000_000_000 }],
       [`launch-claims:${hash('8')}`, { lti11LegacyUserId: 'legacy-9' }],
       ['moodle|c1|/v1/users/{id}/sessions|abc', { sessions: [] }],
     ];
     for (const [key, value] of cached) {
-      await sql`INSERT INTO upstream_cache (key, value, expires_at) VALUES (${key}, ${JSON.stringify(value)}::jsonb, ${inAnHour})`.execute(old.db);
+      await sql`INSERT INTO upstream_cache (key, value, expires_at) VALUES (${key}, ${JSON.stringify(value)}::jsonb, ${inAnHour})`.execute(
+        old.db,
+      );
     }
     expect((await migrator.migrateTo('006_launch_state')).error).toBeUndefined();
 
@@ -111,10 +131,18 @@ test('migration 006 moves the launch state the cache held (above all the sign-ou
     expect(await moved.logins.loadCheck('b'.repeat(32))).toEqual({ iss: 'https://lms.example', login_hint: '4' });
     const login = await moved.logins.loadState('st1');
     expect(login?.params).toEqual({ iss: 'https://lms.example' });
-    expect(login?.storage).toMatchObject({ iss: 'https://lms.example', target: '_parent', origin: 'https://lms.example', status: 'waiting' });
+    expect(login?.storage).toMatchObject({
+      iss: 'https://lms.example',
+      target: '_parent',
+      origin: 'https://lms.example',
+      status: 'waiting',
+    });
     expect(login?.storage?.secretSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(login?.storage?.secretSha256).not.toBe('c'.repeat(64));
-    expect(await moved.sessions.lookup(hash('6'))).toEqual({ signedOut: false, session: { userId: '4', platformCode: 'ltiZ', issuedAt: 1_700_000_000_000, lastSeenAt: 1_700_000_060_000 } });
+    expect(await moved.sessions.lookup(hash('6'))).toEqual({
+      signedOut: false,
+      session: { userId: '4', platformCode: 'ltiZ', issuedAt: 1_700_000_000_000, lastSeenAt: 1_700_000_060_000 },
+    });
     expect((await moved.sessions.lookup(hash('7'))).signedOut).toBe(true);
     expect(await moved.claims.read(hash('8'))).toEqual({ lti11LegacyUserId: 'legacy-9' });
     const left = await sql<{ key: string }>`SELECT key FROM upstream_cache`.execute(old.db);

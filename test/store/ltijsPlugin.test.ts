@@ -86,7 +86,12 @@ describe('the nine methods', () => {
   test('Get answers false when nothing matches, else an array of documents', async () => {
     expect(await plugin.Get(false, 'platform', { platformUrl: 'https://nowhere.example' })).toBe(false);
     await plugin.Replace(false, 'platform', { platformUrl: platform.platformUrl, clientId: platform.clientId }, platform);
-    await plugin.Replace(false, 'platform', { platformUrl: platform.platformUrl, clientId: 'client-2' }, { ...platform, clientId: 'client-2', kid: 'kid-2' });
+    await plugin.Replace(
+      false,
+      'platform',
+      { platformUrl: platform.platformUrl, clientId: 'client-2' },
+      { ...platform, clientId: 'client-2', kid: 'kid-2' },
+    );
 
     const { authorizationServer: _undefinedIsDropped, ...stored } = platform;
     void _undefinedIsDropped;
@@ -141,15 +146,27 @@ describe('the nine methods', () => {
     await expect(plugin.Replace(false, 'idtoken', { iss: 'a', user: 'b' }, { iss: 'a', user: 'b' })).rejects.toMatchObject({
       code: 'replace_needs_unique_key',
     });
-    await expect(plugin.Replace(false, 'contexttoken', { contextId: 'c', user: '1' }, { contextId: 'c', user: '2' })).rejects.toMatchObject({
-      code: 'replace_key_mismatch',
-    });
+    await expect(plugin.Replace(false, 'contexttoken', { contextId: 'c', user: '1' }, { contextId: 'c', user: '2' })).rejects.toMatchObject(
+      {
+        code: 'replace_key_mismatch',
+      },
+    );
   });
 
   test('Modify changes the named fields and keeps the rest; key columns can be modified too', async () => {
-    await plugin.Modify(false, 'platform', { platformUrl: platform.platformUrl, clientId: 'client-1' }, { platformName: 'Renamed', authConfig: { method: 'RSA_KEY', key: 'PEM' } });
+    await plugin.Modify(
+      false,
+      'platform',
+      { platformUrl: platform.platformUrl, clientId: 'client-1' },
+      { platformName: 'Renamed', authConfig: { method: 'RSA_KEY', key: 'PEM' } },
+    );
     const [p] = (await plugin.Get(false, 'platform', { kid: 'kid-1' })) as Record<string, unknown>[];
-    expect(p).toMatchObject({ platformName: 'Renamed', authConfig: { method: 'RSA_KEY', key: 'PEM' }, authEndpoint: platform.authEndpoint, kid: 'kid-1' });
+    expect(p).toMatchObject({
+      platformName: 'Renamed',
+      authConfig: { method: 'RSA_KEY', key: 'PEM' },
+      authEndpoint: platform.authEndpoint,
+      kid: 'kid-1',
+    });
 
     // updatePlatformById moves a platform (and its keys) to a new url/clientId by kid.
     await plugin.Modify(false, 'platform', { kid: 'kid-1' }, { platformUrl: 'https://moodle2.example.edu', clientId: 'client-1b' });
@@ -157,10 +174,14 @@ describe('the nine methods', () => {
       expect.objectContaining({ kid: 'kid-1', platformName: 'Renamed' }),
     ]);
     // Moving it onto an existing platform's key is refused, as Mongo's unique index did.
-    await expect(plugin.Modify(false, 'platform', { kid: 'kid-1' }, { clientId: 'client-2', platformUrl: platform.platformUrl })).rejects.toMatchObject({
+    await expect(
+      plugin.Modify(false, 'platform', { kid: 'kid-1' }, { clientId: 'client-2', platformUrl: platform.platformUrl }),
+    ).rejects.toMatchObject({
       code: 'duplicate_key',
     });
-    await expect(plugin.Modify(false, 'platform', { kidd: 'kid-1' }, { platformName: 'x' })).rejects.toMatchObject({ code: 'unknown_field' });
+    await expect(plugin.Modify(false, 'platform', { kidd: 'kid-1' }, { platformName: 'x' })).rejects.toMatchObject({
+      code: 'unknown_field',
+    });
   });
 
   test('Delete removes what matches and nothing else; an empty query is refused', async () => {
@@ -221,7 +242,11 @@ describe('encryption at rest', () => {
   });
 
   test('access tokens are stored encrypted; Get returns createdAt in ms as ltijs expects', async () => {
-    const q = { platformUrl: 'https://canvas.example.edu', clientId: '10000000000001', scopes: 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly' };
+    const q = {
+      platformUrl: 'https://canvas.example.edu',
+      clientId: '10000000000001',
+      scopes: 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly',
+    };
     const token = { access_token: 'at-very-secret-3f9c2a', token_type: 'bearer', expires_in: 3600, scope: q.scopes };
     await plugin.Replace(KEY, 'accesstoken', q, { token }, q);
     expect((await raw('lti_accesstoken')).join('\n')).not.toContain('at-very-secret-3f9c2a');
@@ -230,7 +255,9 @@ describe('encryption at rest', () => {
 
     // Modify with the key rewrites the encrypted document (read-modify-write under a row lock).
     await plugin.Modify(KEY, 'accesstoken', q, { token: { ...token, access_token: 'at-rotated-77' } });
-    expect(((await plugin.Get(KEY, 'accesstoken', q)) as Record<string, { access_token: string }>[])[0]!.token.access_token).toBe('at-rotated-77');
+    expect(((await plugin.Get(KEY, 'accesstoken', q)) as Record<string, { access_token: string }>[])[0]!.token.access_token).toBe(
+      'at-rotated-77',
+    );
     expect((await raw('lti_accesstoken')).join('\n')).not.toContain('at-rotated-77');
   });
 });
@@ -361,7 +388,9 @@ describe('concurrency', () => {
     expect({ failures, misses }).toEqual({ failures: 0, misses: 0 });
     expect(gets).toBeGreaterThanOrEqual(400);
     expect(await count('lti_idtoken')).toBeGreaterThanOrEqual(1);
-    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM lti_contexttoken WHERE context_id = 'ctx-same-user'`.execute(store.db);
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM lti_contexttoken WHERE context_id = 'ctx-same-user'`.execute(
+      store.db,
+    );
     expect(rows[0]!.n).toBe(1);
   });
 });

@@ -23,7 +23,13 @@ async function rawTable(): Promise<string> {
 }
 
 test('settings round-trip with defaults; the API key is not readable in the table nor in the settings', async () => {
-  const saved = await repo.upsert({ issuer: 'https://moodle.example.edu', clientId: 'm-client', displayName: 'Example Moodle', kind: 'moodle', apiKey: API_KEY });
+  const saved = await repo.upsert({
+    issuer: 'https://moodle.example.edu',
+    clientId: 'm-client',
+    displayName: 'Example Moodle',
+    kind: 'moodle',
+    apiKey: API_KEY,
+  });
   expect(saved).toEqual({
     issuer: 'https://moodle.example.edu',
     clientId: 'm-client',
@@ -98,7 +104,9 @@ test('invalid settings are refused with a message naming the field', async () =>
     [{ ...base, riskThresholds: { high: 1.5, elevated: 0.4 } }, 'riskThresholds.high'],
     [{ ...base, cacheTtlSeconds: -1 }, 'cacheTtlSeconds'],
   ] as const) {
-    await expect(repo.upsert(input as never)).rejects.toThrow(expect.objectContaining({ code: 'invalid_settings', message: expect.stringContaining(field) }));
+    await expect(repo.upsert(input as never)).rejects.toThrow(
+      expect.objectContaining({ code: 'invalid_settings', message: expect.stringContaining(field) }),
+    );
   }
   // Thresholds are checked against each other, and as a pair: one line alone is not completed from the stored one.
   await repo.upsert({ ...base, riskThresholds: { high: 0.7, elevated: 0.4 } });
@@ -120,11 +128,21 @@ test("an encrypted key copied onto another platform's row, or read with another 
   await expect(repo.getApiKey('https://b.example.edu', 'b')).rejects.toMatchObject({ code: 'secret_unreadable' });
   const otherSecret = createPlatformSettingsRepository(store.db, { secret: 'a-different-secret-that-is-long-enough' });
   await expect(otherSecret.getApiKey('https://a.example.edu', 'a')).rejects.toMatchObject({ code: 'secret_unreadable' });
-  expect(() => createPlatformSettingsRepository(store.db, { secret: 'short' })).toThrow(expect.objectContaining({ code: 'secret_too_short' }));
+  expect(() => createPlatformSettingsRepository(store.db, { secret: 'short' })).toThrow(
+    expect.objectContaining({ code: 'secret_too_short' }),
+  );
 });
 
 test('one rule for thresholds: PLATFORMS_JSON, the settings store, the risk model and the database agree', async () => {
-  const platform = { name: 'M', issuer: 'https://m.example.edu', clientId: 'c', authenticationEndpoint: 'https://m/auth', accesstokenEndpoint: 'https://m/token', jwksUrl: 'https://m/certs', isnotai: { apiKey: 'aik_v1_x' } };
+  const platform = {
+    name: 'M',
+    issuer: 'https://m.example.edu',
+    clientId: 'c',
+    authenticationEndpoint: 'https://m/auth',
+    accesstokenEndpoint: 'https://m/token',
+    jwksUrl: 'https://m/certs',
+    isnotai: { apiKey: 'aik_v1_x' },
+  };
   const cases = [
     { high: 0.9, elevated: 0.4 },
     { high: 1, elevated: 0.01 },
@@ -149,17 +167,20 @@ test('one rule for thresholds: PLATFORMS_JSON, the settings store, the risk mode
       () => true,
       () => false,
     );
-    const byDatabase = await sql`INSERT INTO platform_settings (issuer, client_id, deployment_id, display_name, kind, isnotai_base_url, identity_strategy, risk_high, risk_elevated)
+    const byDatabase =
+      await sql`INSERT INTO platform_settings (issuer, client_id, deployment_id, display_name, kind, isnotai_base_url, identity_strategy, risk_high, risk_elevated)
       VALUES (${`https://raw-${i}.example.edu`}, 'c', '', 'x', 'other', 'https://api.isnotai.com', 'sub',
         ${t.high ?? null}, ${t.elevated ?? null})`
-      .execute(store.db)
-      .then(
-        () => true,
-        () => false,
-      );
+        .execute(store.db)
+        .then(
+          () => true,
+          () => false,
+        );
     verdicts.push({ t, byRiskModel, byConfig, byStore, byDatabase });
   }
-  expect(verdicts.map((v) => [v.t, v.byConfig, v.byStore, v.byDatabase])).toEqual(verdicts.map((v) => [v.t, v.byRiskModel, v.byRiskModel, v.byRiskModel]));
+  expect(verdicts.map((v) => [v.t, v.byConfig, v.byStore, v.byDatabase])).toEqual(
+    verdicts.map((v) => [v.t, v.byRiskModel, v.byRiskModel, v.byRiskModel]),
+  );
   expect(verdicts.map((v) => v.byRiskModel)).toEqual([true, true, false, false, false, false, false, false]);
 });
 

@@ -14,7 +14,9 @@ try {
   hasApt = false;
 }
 if (!isRoot || !hasApt) {
-  console.error(`Chromium is needed for the browser tests and is not at ${path}.\nInstall it (Debian: sudo apt-get install chromium) or set CHROMIUM_PATH.`);
+  console.error(
+    `Chromium is needed for the browser tests and is not at ${path}.\nInstall it (Debian: sudo apt-get install chromium) or set CHROMIUM_PATH.`,
+  );
   process.exit(1);
 }
 console.log('Installing Debian’s chromium for the browser tests (one time, about a minute)…');

@@ -6,7 +6,10 @@ import { startStack, type Stack, type StackOptions } from '../../src/dev/stack';
 import { LtiBrowser } from '../../src/dev/lms';
 import { freshDatabaseUrl } from './db';
 
-export async function testStack(label: string, options: Partial<Omit<StackOptions, 'databaseUrl'>> = {}): Promise<Stack & { browser(opts?: { blockThirdPartyCookies?: boolean }): LtiBrowser }> {
+export async function testStack(
+  label: string,
+  options: Partial<Omit<StackOptions, 'databaseUrl'>> = {},
+): Promise<Stack & { browser(opts?: { blockThirdPartyCookies?: boolean }): LtiBrowser }> {
   const databaseUrl = await freshDatabaseUrl(label);
   const stack = await startStack({
     databaseUrl,
@@ -14,7 +17,9 @@ export async function testStack(label: string, options: Partial<Omit<StackOption
     encryptionKey: crypto.randomBytes(32).toString('base64url'),
     ...options,
   });
-  return Object.assign(stack, { browser: (opts: { blockThirdPartyCookies?: boolean } = {}) => new LtiBrowser({ lmsUrl: stack.lms.url, ...opts }) });
+  return Object.assign(stack, {
+    browser: (opts: { blockThirdPartyCookies?: boolean } = {}) => new LtiBrowser({ lmsUrl: stack.lms.url, ...opts }),
+  });
 }
 
 /** A logger whose JSON lines are kept in `lines`, for tests that read what the tool logged. */
@@ -34,7 +39,9 @@ export function tableRows(html: string, testId: string): string[][] {
   const table = new RegExp(`<table[^>]*data-testid="${testId}"[^>]*>([\\s\\S]*?)</table>`).exec(html);
   if (!table) return [];
   const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(table[1] ?? '')?.[1] ?? '';
-  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((r) => [...(r[1] ?? '').matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((c) => textOf(c[1] ?? '')));
+  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((r) =>
+    [...(r[1] ?? '').matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((c) => textOf(c[1] ?? '')),
+  );
 }
 
 export function textOf(html: string): string {

@@ -158,8 +158,15 @@ test('every relative import of src/ is read and resolved (so the checks below mi
 
 test('the cycle finder names a cycle between layers, with the imports that make it', () => {
   const edge = (from: string, to: string): Import => ({ from: path.join(ROOT, from), to: path.join(ROOT, to) });
-  const fake = layerGraph([edge('src/a/x.ts', 'src/b/y.ts'), edge('src/b/y.ts', 'src/c/z.ts'), edge('src/c/z.ts', 'src/a/w.ts'), edge('src/c/z.ts', 'src/d.ts')]);
-  expect(layerCycles(fake)).toEqual(['src/a → src/b (src/a/x.ts imports src/b/y.ts) → src/c (src/b/y.ts imports src/c/z.ts) → src/a (src/c/z.ts imports src/a/w.ts)']);
+  const fake = layerGraph([
+    edge('src/a/x.ts', 'src/b/y.ts'),
+    edge('src/b/y.ts', 'src/c/z.ts'),
+    edge('src/c/z.ts', 'src/a/w.ts'),
+    edge('src/c/z.ts', 'src/d.ts'),
+  ]);
+  expect(layerCycles(fake)).toEqual([
+    'src/a → src/b (src/a/x.ts imports src/b/y.ts) → src/c (src/b/y.ts imports src/c/z.ts) → src/a (src/c/z.ts imports src/a/w.ts)',
+  ]);
   expect(layerCycles(layerGraph([edge('src/a/x.ts', 'src/b/y.ts'), edge('src/b/y.ts', 'src/d.ts')]))).toEqual([]);
 });
 
@@ -168,11 +175,15 @@ test('no import cycle between the folders of src/', () => {
 });
 
 test('src/lti decides and src/web renders: nothing in src/lti imports src/web', () => {
-  const wrongWay = imports.filter((i) => layerOf(i.from) === 'src/lti' && layerOf(i.to) === 'src/web').map((i) => `${rel(i.from)} imports ${rel(i.to)}`);
+  const wrongWay = imports
+    .filter((i) => layerOf(i.from) === 'src/lti' && layerOf(i.to) === 'src/web')
+    .map((i) => `${rel(i.from)} imports ${rel(i.to)}`);
   expect(wrongWay).toEqual([]);
 });
 
 test('nothing outside src/dev imports the dev harness', () => {
-  const intoDev = imports.filter((i) => layerOf(i.from) !== 'src/dev' && layerOf(i.to) === 'src/dev').map((i) => `${rel(i.from)} imports ${rel(i.to)}`);
+  const intoDev = imports
+    .filter((i) => layerOf(i.from) !== 'src/dev' && layerOf(i.to) === 'src/dev')
+    .map((i) => `${rel(i.from)} imports ${rel(i.to)}`);
   expect(intoDev).toEqual([]);
 });

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { audienceFor } from '../../src/lti/roles';
-import { defaultIdentityPattern, describeIdentityProblem, identityPatternProblem, isIdShaped, mapLaunchIdentity, mapMemberIdentity } from '../../src/lti/identity';
+import {
+  defaultIdentityPattern,
+  describeIdentityProblem,
+  identityPatternProblem,
+  isIdShaped,
+  mapLaunchIdentity,
+  mapMemberIdentity,
+} from '../../src/lti/identity';
 
 const FIX = path.join(__dirname, '../lms/fixtures/moodle-4.4');
 const fixture = (f: string) => JSON.parse(fs.readFileSync(path.join(FIX, f), 'utf8'));
@@ -61,7 +68,9 @@ describe('identity mapping', () => {
       message: [{ 'https://purl.imsglobal.org/spec/lti/claim/custom': { canvas_user_id: '30002' } }],
     };
     expect(mapMemberIdentity(member, 'custom:canvas_user_id').userId).toBe('30002');
-    expect(mapMemberIdentity({ user_id: 'uuid-2', 'https://www.instructure.com/canvas_user_id': 30003 }, 'custom:canvas_user_id').userId).toBe('30003');
+    expect(
+      mapMemberIdentity({ user_id: 'uuid-2', 'https://www.instructure.com/canvas_user_id': 30003 }, 'custom:canvas_user_id').userId,
+    ).toBe('30003');
     expect(mapMemberIdentity({ user_id: 'uuid-3' }, 'custom:canvas_user_id').userId).toBeNull();
   });
 });
@@ -77,7 +86,9 @@ describe('identity shape', () => {
   test('a value that fails the shape is reported with the mapping and the value, never used', () => {
     const r = mapLaunchIdentity({ sub: 'x', custom: { canvas_user_id: 'abc' } }, canvas);
     expect(r).toEqual({ userId: null, problem: { kind: 'malformed', value: 'abc', pattern: '[0-9]+' } });
-    expect(describeIdentityProblem('custom:canvas_user_id', r.problem!)).toBe('This platform maps users by “custom:canvas_user_id”, and the LMS sent “abc”, which is not an id of that mapping (digits only).');
+    expect(describeIdentityProblem('custom:canvas_user_id', r.problem!)).toBe(
+      'This platform maps users by “custom:canvas_user_id”, and the LMS sent “abc”, which is not an id of that mapping (digits only).',
+    );
     expect(mapLaunchIdentity({ sub: 'x', custom: { canvas_user_id: '30001' } }, canvas)).toEqual({ userId: '30001', problem: null });
     // The pattern must match the whole id.
     expect(mapLaunchIdentity({ sub: 'x', custom: { canvas_user_id: '30001abc' } }, canvas).userId).toBeNull();
@@ -85,7 +96,11 @@ describe('identity shape', () => {
   test('a member: the first usable value wins; otherwise the value that failed is reported', () => {
     const msg = (v: string) => ({ 'https://purl.imsglobal.org/spec/lti/claim/custom': { canvas_user_id: v } });
     expect(mapMemberIdentity({ user_id: 'u', message: [msg('abc'), msg('30002')] }, canvas)).toEqual({ userId: '30002', problem: null });
-    expect(mapMemberIdentity({ user_id: 'u', message: [msg('abc')] }, canvas).problem).toEqual({ kind: 'malformed', value: 'abc', pattern: '[0-9]+' });
+    expect(mapMemberIdentity({ user_id: 'u', message: [msg('abc')] }, canvas).problem).toEqual({
+      kind: 'malformed',
+      value: 'abc',
+      pattern: '[0-9]+',
+    });
   });
   test('admin text is id-shaped only by the platform’s pattern', () => {
     expect(isIdShaped('Silva', { strategy: 'sub', pattern: '[0-9]+' })).toBe(false);

@@ -115,7 +115,11 @@ export class LtiBrowser {
     this.lmsUrl = options.lmsUrl.replace(/\/+$/, '');
     this.maxHops = options.maxHops ?? 25;
     this.userAgent = options.userAgent ?? 'isnotai-lti-test-agent/1.0';
-    this.jar = new CookieJar(Date.now, (options.blockThirdPartyCookies ?? false) || (options.blockFramedCookies ?? false), options.blockFramedCookies ?? false);
+    this.jar = new CookieJar(
+      Date.now,
+      (options.blockThirdPartyCookies ?? false) || (options.blockFramedCookies ?? false),
+      options.blockFramedCookies ?? false,
+    );
   }
 
   launchUrl(options: Pick<LaunchOptions, 'platform' | 'courseId' | 'userId' | 'target' | 'resourceLinkId' | 'tamper'>): string {
@@ -128,7 +132,8 @@ export class LtiBrowser {
 
   /** Launches as a person from a course, following the whole flow to the tool's page. */
   launch(options: LaunchOptions): Promise<BrowserResponse> {
-    const framedBy = options.framedBy === undefined ? (options.target === 'iframe' ? `${this.lmsUrl}/` : undefined) : (options.framedBy ?? undefined);
+    const framedBy =
+      options.framedBy === undefined ? (options.target === 'iframe' ? `${this.lmsUrl}/` : undefined) : (options.framedBy ?? undefined);
     return this.flow(
       { method: 'GET', url: this.launchUrl(options), ...(framedBy ? { initiator: framedBy } : {}) },
       { rewriteForm: options.rewriteForm, stopBeforeTool: options.stopBeforeTool, topLevelUrl: framedBy },
@@ -154,7 +159,10 @@ export class LtiBrowser {
   /** A fresh launch (new state, new state cookie) that posts `idToken` instead of its own. */
   replay(options: Omit<LaunchOptions, 'rewriteForm' | 'stopBeforeTool'> & { idToken: string }): Promise<BrowserResponse> {
     const { idToken, ...launch } = options;
-    return this.launch({ ...launch, rewriteForm: (form) => ('id_token' in form.fields ? { ...form.fields, id_token: idToken } : form.fields) });
+    return this.launch({
+      ...launch,
+      rewriteForm: (form) => ('id_token' in form.fields ? { ...form.fields, id_token: idToken } : form.fields),
+    });
   }
 
   get(url: string, options: { followForms?: boolean; topLevelUrl?: string } = {}): Promise<BrowserResponse> {
@@ -219,7 +227,10 @@ export class LtiBrowser {
         state = fields.state;
         if (options.stopBeforeTool) return final();
       }
-      step = form.method === 'POST' ? { method: 'POST', url: form.action, form: fields, initiator: step.url } : { method: 'GET', url: withQuery(form.action, fields), initiator: step.url };
+      step =
+        form.method === 'POST'
+          ? { method: 'POST', url: form.action, form: fields, initiator: step.url }
+          : { method: 'GET', url: withQuery(form.action, fields), initiator: step.url };
     }
     throw new AgentError('TOO_MANY_HOPS', `more than ${this.maxHops} redirects or forms, last at ${step.url}`);
   }

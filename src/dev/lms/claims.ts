@@ -81,7 +81,9 @@ export function moodleMembershipsUrl(platformBase: string, courseId: string, dep
 /** Moodle's basic-outcome sourcedid: a JSON string with a hash over its data. */
 export function moodleResultSourcedId(instanceId: string, userId: string, typeId: string): string {
   const data = { instanceid: instanceId, userid: userId, typeid: typeId, launchid: randomInt(1, 2 ** 31 - 1) };
-  const hash = createHash('sha256').update(`emulator-servicesalt${JSON.stringify(data)}`).digest('hex');
+  const hash = createHash('sha256')
+    .update(`emulator-servicesalt${JSON.stringify(data)}`)
+    .digest('hex');
   return JSON.stringify({ data, hash });
 }
 
@@ -119,7 +121,13 @@ export function moodleClaims(input: ClaimInput): Record<string, unknown> {
       document_target: input.documentTarget,
       return_url: `${platformBase}/mod/lti/return.php?course=${course.id}&launch_container=${launchContainer}&instanceid=${rl.id}&sesskey=${randomHex(5)}`,
     },
-    [`${LTI}/tool_platform`]: { product_family_code: 'moodle', version: MOODLE_VERSION, guid: platformGuid('moodle', issuer), name: 'Demo', description: platform.name },
+    [`${LTI}/tool_platform`]: {
+      product_family_code: 'moodle',
+      version: MOODLE_VERSION,
+      guid: platformGuid('moodle', issuer),
+      name: 'Demo',
+      description: platform.name,
+    },
     [`${LTI}/version`]: '1.3.0',
     'https://purl.imsglobal.org/spec/lti-ags/claim/endpoint': {
       scope: AGS_SCOPES,
@@ -127,7 +135,10 @@ export function moodleClaims(input: ClaimInput): Record<string, unknown> {
       lineitem: `${platformBase}/mod/lti/services.php/${course.id}/lineitems/${Number(rl.id) + 1}/lineitem?type_id=${input.deploymentId}`,
     },
     [`${LTI}/custom`]: { context_memberships_url: membershipsUrl },
-    'https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice': { context_memberships_url: membershipsUrl, service_versions: ['1.0', '2.0'] },
+    'https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice': {
+      context_memberships_url: membershipsUrl,
+      service_versions: ['1.0', '2.0'],
+    },
   });
   return claims;
 }
@@ -164,7 +175,8 @@ export function canvasLaunchRoles(platform: DemoPlatform, subject: LaunchSubject
       if (m.role === 'learner') institution.add(ROLE.institutionStudent);
     }
   }
-  if (person.institutionRole === 'admin' || person.institutionRole === 'sysadmin' || subject.isAdmin) institution.add(ROLE.institutionAdministrator);
+  if (person.institutionRole === 'admin' || person.institutionRole === 'sysadmin' || subject.isAdmin)
+    institution.add(ROLE.institutionAdministrator);
   const roles = [...[...institution].sort(), ...(subject.role ? canvasMembershipRoles(subject.role) : [])];
   if (person.institutionRole === 'sysadmin') roles.push(ROLE.systemSysAdmin);
   if (subject.role === 'teststudent') roles.push(ROLE.testUser);
@@ -217,7 +229,14 @@ export function canvasClaims(input: ClaimInput): Record<string, unknown> {
       validation_context: null,
       errors: NO_ERRORS,
     },
-    [`${LTI}/tool_platform`]: { guid: platformGuid('canvas', issuer), name: platform.name, version: 'cloud', product_family_code: 'canvas', validation_context: null, errors: NO_ERRORS },
+    [`${LTI}/tool_platform`]: {
+      guid: platformGuid('canvas', issuer),
+      name: platform.name,
+      version: 'cloud',
+      product_family_code: 'canvas',
+      validation_context: null,
+      errors: NO_ERRORS,
+    },
     [`${LTI}/launch_presentation`]: {
       document_target: input.documentTarget,
       return_url: `${platformBase}/courses/${course.id}/external_content/success/external_tool_redirect`,
@@ -233,7 +252,12 @@ export function canvasClaims(input: ClaimInput): Record<string, unknown> {
     [`${LTI}/lti11_legacy_user_id`]: legacyId,
     [`${LTI}/lti1p1`]: { user_id: legacyId, validation_context: null, errors: NO_ERRORS },
     errors: NO_ERRORS,
-    [`${LTI}/lis`]: { person_sourcedid: person.sourcedId, course_offering_sourcedid: `SIS-${course.label.replace(/\s+/g, '')}`, validation_context: null, errors: NO_ERRORS },
+    [`${LTI}/lis`]: {
+      person_sourcedid: person.sourcedId,
+      course_offering_sourcedid: `SIS-${course.label.replace(/\s+/g, '')}`,
+      validation_context: null,
+      errors: NO_ERRORS,
+    },
     picture: canvasPictureUrl(platformBase),
     email: person.email,
     name: person.name,

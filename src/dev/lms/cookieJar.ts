@@ -103,7 +103,17 @@ export class CookieJar {
     let value = (pair as string).slice(eq + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
     const now = this.now();
-    const cookie: StoredCookie = { name, value, domain: url.hostname, hostOnly: true, path: defaultPath(url), secure: false, httpOnly: false, partitioned: false, createdAt: now };
+    const cookie: StoredCookie = {
+      name,
+      value,
+      domain: url.hostname,
+      hostOnly: true,
+      path: defaultPath(url),
+      secure: false,
+      httpOnly: false,
+      partitioned: false,
+      createdAt: now,
+    };
     let maxAge: number | undefined;
     let expires: number | undefined;
     for (const attr of attrs) {
@@ -141,7 +151,8 @@ export class CookieJar {
     }
     if (maxAge !== undefined) cookie.expires = now + maxAge * 1000;
     else if (expires !== undefined) cookie.expires = expires;
-    const same = (c: StoredCookie): boolean => c.name === cookie.name && c.domain === cookie.domain && c.path === cookie.path && c.partitionKey === cookie.partitionKey;
+    const same = (c: StoredCookie): boolean =>
+      c.name === cookie.name && c.domain === cookie.domain && c.path === cookie.path && c.partitionKey === cookie.partitionKey;
     const existing = this.cookies.find(same);
     if (existing) cookie.createdAt = existing.createdAt;
     this.cookies = this.cookies.filter((c) => !same(c));

@@ -21,7 +21,16 @@ import { renderDemoPage, renderStorageFrame, STORAGE_FRAME_NAME } from './demoPa
 import { autoSubmitForm, errorPage } from './html';
 import { generateSigningKey, isRecord, JwtError, randomHex, signJwt, verifyJwt, type SigningKey } from './jwt';
 import { loadOrCreateKey } from './keys';
-import { canvasLegacyUserId, findCourse, findLaunchSubject, findPlatform, findResourceLink, LmsError, resourceLinks, type DocumentTarget } from './model';
+import {
+  canvasLegacyUserId,
+  findCourse,
+  findLaunchSubject,
+  findPlatform,
+  findResourceLink,
+  LmsError,
+  resourceLinks,
+  type DocumentTarget,
+} from './model';
 import { canvasMemberships, moodleMemberships, NRPS_CONTENT_TYPE, type NrpsAnswer, type NrpsQuery } from './nrps';
 import { AccessTokenStore, handleTokenRequest } from './tokens';
 
@@ -211,11 +220,24 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
             accesstokenEndpoint: `${pBase}/login/oauth2/token`,
             jwksUrl: `${pBase}/api/lti/security/jwks`,
           };
-    runtimes.set(kind, { kind, demo, registration, base: pBase, key: keys[kind], ttlSeconds: options.tokenTtlSeconds ?? (kind === 'moodle' ? 60 : 3600) });
+    runtimes.set(kind, {
+      kind,
+      demo,
+      registration,
+      base: pBase,
+      key: keys[kind],
+      ttlSeconds: options.tokenTtlSeconds ?? (kind === 'moodle' ? 60 : 3600),
+    });
   }
   const runtime = (kind: PlatformKind): PlatformRuntime => runtimes.get(kind) as PlatformRuntime;
 
-  function claimsFor(rt: PlatformRuntime, launch: { courseId: string; userId: string; target?: DocumentTarget; resourceLinkId?: string }, nonce: string | undefined, iat: number, deploymentId: string): Record<string, unknown> {
+  function claimsFor(
+    rt: PlatformRuntime,
+    launch: { courseId: string; userId: string; target?: DocumentTarget; resourceLinkId?: string },
+    nonce: string | undefined,
+    iat: number,
+    deploymentId: string,
+  ): Record<string, unknown> {
     const course = findCourse(rt.demo, launch.courseId);
     const subject = findLaunchSubject(rt.demo, course, launch.userId);
     const resourceLink = findResourceLink(rt.demo, course, launch.target, launch.resourceLinkId);
@@ -259,12 +281,17 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
     // Launch: the LMS's launch page, an auto-submitting OIDC login initiation ---------------
     app.get(`/${kind}/launch`, (req, res) => {
       const q = LaunchQuery.safeParse(req.query);
-      if (!q.success) return sendError(res, new LmsError('BAD_REQUEST', q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
+      if (!q.success)
+        return sendError(res, new LmsError('BAD_REQUEST', q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
       let tamper: Tamper = {};
       if (q.data.tamper) {
         const t = safeJson(q.data.tamper);
         const parsed = TamperSchema.safeParse(t);
-        if (!parsed.success) return sendError(res, new LmsError('BAD_REQUEST', `tamper: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
+        if (!parsed.success)
+          return sendError(
+            res,
+            new LmsError('BAD_REQUEST', `tamper: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`),
+          );
         tamper = parsed.data;
       }
       try {
@@ -303,7 +330,15 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
                 lti_deployment_id: deploymentId,
                 target_link_uri: `${toolUrl}/`,
                 lti_message_hint: signJwt(
-                  { verifier: launchId, canvas_domain: new URL(base).host, context_type: 'Course', context_id: course.id, canvas_locale: 'en', include_storage_target: true, exp: nowSeconds() + 600 },
+                  {
+                    verifier: launchId,
+                    canvas_domain: new URL(base).host,
+                    context_type: 'Course',
+                    context_id: course.id,
+                    canvas_locale: 'en',
+                    include_storage_target: true,
+                    exp: nowSeconds() + 600,
+                  },
                   rt.key,
                 ),
                 canvas_region: 'us-east-1',
@@ -311,8 +346,12 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
                 lti_storage_target: STORAGE_FRAME_NAME,
               };
         // Moodle knows who is logged in from its own session cookie; its relaunch page needs it.
-        if (kind === 'moodle') res.cookie(MOODLE_SESSION_COOKIE, subject.person.lmsUserId, { httpOnly: true, sameSite: 'lax', path: '/moodle' });
-        res.set('Cache-Control', 'no-store').type('html').send(autoSubmitForm(`${toolUrl}/login`, fields, `Launching ${link.title}`));
+        if (kind === 'moodle')
+          res.cookie(MOODLE_SESSION_COOKIE, subject.person.lmsUserId, { httpOnly: true, sameSite: 'lax', path: '/moodle' });
+        res
+          .set('Cache-Control', 'no-store')
+          .type('html')
+          .send(autoSubmitForm(`${toolUrl}/login`, fields, `Launching ${link.title}`));
       } catch (err) {
         sendError(res, err);
       }
@@ -326,7 +365,11 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
         if (!cmid) return sendError(res, new LmsError('BAD_REQUEST', 'id must be the course module id of an LTI activity'));
         const session = (req.cookies as Record<string, unknown> | undefined)?.[MOODLE_SESSION_COOKIE];
         const userId = typeof session === 'string' && session ? session : null;
-        if (!userId) return sendError(res, new LmsError('NOT_LOGGED_IN', 'You are not logged in to the demo Moodle: open the demo LMS page and launch from there.', 401));
+        if (!userId)
+          return sendError(
+            res,
+            new LmsError('NOT_LOGGED_IN', 'You are not logged in to the demo Moodle: open the demo LMS page and launch from there.', 401),
+          );
         const course = rt.demo.courses.find((c) => resourceLinks(rt.demo, c).some((l) => l.id === cmid));
         if (!course) return sendError(res, new LmsError('UNKNOWN_RESOURCE_LINK', `no LTI activity with course module id ${cmid}`, 404));
         res.redirect(302, `/moodle/launch?${new URLSearchParams({ course: course.id, user: userId, resourceLink: cmid })}`);
@@ -339,26 +382,35 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       const params: Record<string, unknown> = { ...(req.query as Record<string, unknown>), ...(isRecord(req.body) ? req.body : {}) };
       const str = (name: string): string | undefined => (typeof params[name] === 'string' ? (params[name] as string) : undefined);
       const fail = (code: string, message: string): void => {
-        res.status(400).set('Cache-Control', 'no-store').type('html').send(errorPage(400, code, message));
+        res
+          .status(400)
+          .set('Cache-Control', 'no-store')
+          .type('html')
+          .send(errorPage(400, code, message));
       };
       if (!(str('scope') ?? '').split(/\s+/).includes('openid')) return fail('invalid_scope', 'scope must include openid');
       if (str('response_type') !== 'id_token') return fail('unsupported_response_type', 'response_type must be id_token');
       if (str('response_mode') !== 'form_post') return fail('invalid_request', 'response_mode must be form_post');
       if (str('prompt') !== 'none') return fail('invalid_request', 'prompt must be none');
-      if (str('client_id') !== rt.registration.clientId) return fail('unauthorized_client', `unknown client_id ${str('client_id') ?? '(none)'}`);
+      if (str('client_id') !== rt.registration.clientId)
+        return fail('unauthorized_client', `unknown client_id ${str('client_id') ?? '(none)'}`);
       const redirectUri = str('redirect_uri');
-      if (redirectUri !== `${toolUrl}/`) return fail('invalid_request', `redirect_uri ${redirectUri ?? '(none)'} is not registered for this tool (registered: ${toolUrl}/)`);
+      if (redirectUri !== `${toolUrl}/`)
+        return fail('invalid_request', `redirect_uri ${redirectUri ?? '(none)'} is not registered for this tool (registered: ${toolUrl}/)`);
       const nonce = str('nonce');
       if (!nonce) return fail('invalid_request', 'nonce is required');
       const state = str('state') ?? '';
       const launchId = resolveMessageHint(rt, str('lti_message_hint'));
       const launch = launchId ? pending.get(launchId) : undefined;
-      if (!launchId || !launch || launch.platform !== kind || launch.expiresAt < now()) return fail('invalid_request', 'lti_message_hint does not name a launch in progress (unknown, expired or already used)');
-      if (str('login_hint') !== launch.loginHint) return fail('login_required', 'login_hint does not match the user who started the launch');
+      if (!launchId || !launch || launch.platform !== kind || launch.expiresAt < now())
+        return fail('invalid_request', 'lti_message_hint does not name a launch in progress (unknown, expired or already used)');
+      if (str('login_hint') !== launch.loginHint)
+        return fail('login_required', 'login_hint does not match the user who started the launch');
       pending.delete(launchId);
       const tamper = launch.tamper;
       const deploymentId = tamper.deploymentId ?? rt.registration.deploymentId;
-      if (str('lti_deployment_id') !== undefined && str('lti_deployment_id') !== deploymentId) return fail('invalid_request', 'lti_deployment_id does not match the launch');
+      if (str('lti_deployment_id') !== undefined && str('lti_deployment_id') !== deploymentId)
+        return fail('invalid_request', 'lti_deployment_id does not match the launch');
       let iat = nowSeconds();
       if (tamper.expired) iat -= 3600;
       else if (tamper.ageSeconds !== undefined) iat -= Math.round(tamper.ageSeconds);
@@ -379,7 +431,10 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       if (issued.length > 200) issued.splice(0, issued.length - 200);
       const fields: Record<string, string> = { id_token: idToken, state };
       if (kind === 'canvas') fields.lti_storage_target = STORAGE_FRAME_NAME;
-      res.set('Cache-Control', 'no-store').type('html').send(autoSubmitForm(redirectUri, fields, 'Signing you in to the tool'));
+      res
+        .set('Cache-Control', 'no-store')
+        .type('html')
+        .send(autoSubmitForm(redirectUri, fields, 'Signing you in to the tool'));
     });
 
     // JWKS -------------------------------------------------------------------------------------
@@ -390,7 +445,10 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
     // OAuth2 client credentials -------------------------------------------------------------------
     app.post(path(rt.registration.accesstokenEndpoint), async (req, res, next) => {
       try {
-        const audiences = kind === 'canvas' ? [rt.registration.accesstokenEndpoint, `${CANVAS_ISSUER}/login/oauth2/token`] : [rt.registration.accesstokenEndpoint];
+        const audiences =
+          kind === 'canvas'
+            ? [rt.registration.accesstokenEndpoint, `${CANVAS_ISSUER}/login/oauth2/token`]
+            : [rt.registration.accesstokenEndpoint];
         const answer = await handleTokenRequest(req.body, {
           platform: kind,
           clientId: rt.registration.clientId,
@@ -406,18 +464,27 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
     });
 
     // Names and Roles ---------------------------------------------------------------------------
-    const nrpsRoute = kind === 'moodle' ? '/moodle/mod/lti/services.php/CourseSection/:courseId/bindings/:typeId/memberships' : '/canvas/api/lti/courses/:courseId/names_and_roles';
+    const nrpsRoute =
+      kind === 'moodle'
+        ? '/moodle/mod/lti/services.php/CourseSection/:courseId/bindings/:typeId/memberships'
+        : '/canvas/api/lti/courses/:courseId/names_and_roles';
     app.get(nrpsRoute, (req, res) => {
       const auth = accessTokens.check(req.get('authorization'), kind, NRPS_SCOPE, nowSeconds());
-      if (!auth.ok) return res.status(auth.status).json({ error: auth.status === 401 ? 'invalid_token' : 'insufficient_scope', error_description: auth.error });
+      if (!auth.ok)
+        return res
+          .status(auth.status)
+          .json({ error: auth.status === 401 ? 'invalid_token' : 'insufficient_scope', error_description: auth.error });
       try {
         const params = req.params as Record<string, string | undefined>;
         const courseId = String(params.courseId);
-        if (kind === 'moodle' && params.typeId !== rt.registration.deploymentId) throw new LmsError('UNKNOWN_COURSE', `no tool binding ${String(params.typeId)}`, 404);
+        if (kind === 'moodle' && params.typeId !== rt.registration.deploymentId)
+          throw new LmsError('UNKNOWN_COURSE', `no tool binding ${String(params.typeId)}`, 404);
         const course = findCourse(rt.demo, courseId);
         const query = nrpsQuery(req);
         const answer: NrpsAnswer =
-          kind === 'moodle' ? moodleMemberships(rt.demo, course, rt.base, rt.registration.deploymentId, query) : canvasMemberships(rt.demo, course, rt.base, `${base}${req.originalUrl}`, query);
+          kind === 'moodle'
+            ? moodleMemberships(rt.demo, course, rt.base, rt.registration.deploymentId, query)
+            : canvasMemberships(rt.demo, course, rt.base, `${base}${req.originalUrl}`, query);
         if (answer.link) res.set('Link', answer.link);
         res.status(200).set('Content-Type', `${NRPS_CONTENT_TYPE}; charset=utf-8`).send(JSON.stringify(answer.body));
       } catch (err) {
@@ -429,11 +496,16 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
 
   // Canvas's default avatar, so `picture` resolves without external assets.
   app.get('/canvas/images/messages/avatar-50.png', (_req, res) => {
-    res.type('png').send(Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64'));
+    res
+      .type('png')
+      .send(Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64'));
   });
 
   app.use((_req: Request, res: Response) => {
-    res.status(404).type('html').send(errorPage(404, 'not_found', 'no such page on the LMS emulator'));
+    res
+      .status(404)
+      .type('html')
+      .send(errorPage(404, 'not_found', 'no such page on the LMS emulator'));
   });
   app.use((err: unknown, _req: Request, res: Response, _next: (e?: unknown) => void) => {
     sendError(res, err);
@@ -502,11 +574,17 @@ function nrpsQuery(req: Request): NrpsQuery {
 
 function sendError(res: Response, err: unknown): void {
   if (err instanceof LmsError) {
-    res.status(err.status).type('html').send(errorPage(err.status, err.code, err.message));
+    res
+      .status(err.status)
+      .type('html')
+      .send(errorPage(err.status, err.code, err.message));
     return;
   }
   // A bug in the emulator: say so plainly, without a stack trace in the page.
-  res.status(500).type('html').send(errorPage(500, 'emulator_error', err instanceof Error ? err.message : String(err)));
+  res
+    .status(500)
+    .type('html')
+    .send(errorPage(500, 'emulator_error', err instanceof Error ? err.message : String(err)));
 }
 
 function safeJson(text: string): unknown {
@@ -524,5 +602,3 @@ function stripSlash(url: string): string {
 function randomInt9(): number {
   return Math.floor(100000000 + Math.random() * 899999999);
 }
-
-

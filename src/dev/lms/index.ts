@@ -18,6 +18,15 @@ export { canvasContextId, canvasLegacyUserId, resourceLinks, LmsError, type Docu
 export { ROLE, NRPS_SCOPE } from './claims';
 export { NRPS_CONTENT_TYPE, CANVAS_DEFAULT_PAGE_SIZE, CANVAS_MAX_PAGE_SIZE } from './nrps';
 export { decodeJwt, verifyJwt } from './jwt';
-export { LtiBrowser, AgentError, type BrowserResponse, type LaunchOptions, type CapturedIdToken, type FormSubmission, type Hop, type LtiBrowserOptions } from './agent';
+export {
+  LtiBrowser,
+  AgentError,
+  type BrowserResponse,
+  type LaunchOptions,
+  type CapturedIdToken,
+  type FormSubmission,
+  type Hop,
+  type LtiBrowserOptions,
+} from './agent';
 export { CookieJar, siteOf, isTrustworthy, type StoredCookie, type SameSite, type CookieRequestContext } from './cookieJar';
 export { findAutoSubmitForm, parseForms, decodeEntities, type HtmlForm } from './forms';

@@ -5,7 +5,16 @@
  * emulator, which the tests import, signs and verifies with node:crypto directly. RS256 over
  * compact JWS is small enough to do by hand and keep exact.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  verify,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 
 export interface SigningKey {
   kid: string;
@@ -65,7 +74,11 @@ export function base64url(input: Buffer | string): string {
   return Buffer.from(input).toString('base64url');
 }
 
-export function signJwt(payload: object, key: { kid: string; privateKey: KeyObject }, header: Record<string, unknown> = { typ: 'JWT', alg: 'RS256' }): string {
+export function signJwt(
+  payload: object,
+  key: { kid: string; privateKey: KeyObject },
+  header: Record<string, unknown> = { typ: 'JWT', alg: 'RS256' },
+): string {
   const fullHeader = { ...header, alg: 'RS256', kid: key.kid };
   const signingInput = `${base64url(JSON.stringify(fullHeader))}.${base64url(JSON.stringify(payload))}`;
   const signature = sign('sha256', Buffer.from(signingInput), key.privateKey);
@@ -108,7 +121,8 @@ export function verifyJwt(token: string, jwks: { keys: unknown[] }, nowSeconds: 
   } catch {
     throw new JwtError('JWT_KID_UNKNOWN', `the key with kid ${String(kid)} is not a usable RSA key`);
   }
-  if (!verify('sha256', Buffer.from(decoded.signingInput), publicKey, decoded.signature)) throw new JwtError('JWT_SIGNATURE', 'the JWT signature does not verify');
+  if (!verify('sha256', Buffer.from(decoded.signingInput), publicKey, decoded.signature))
+    throw new JwtError('JWT_SIGNATURE', 'the JWT signature does not verify');
   const { exp, nbf } = decoded.payload;
   if (typeof exp !== 'number') throw new JwtError('JWT_CLAIMS', 'exp is required');
   if (exp + leewaySeconds < nowSeconds) throw new JwtError('JWT_EXPIRED', 'the JWT has expired');

@@ -19,7 +19,8 @@ export interface ResourceLink {
 
 export class LmsError extends Error {
   constructor(
-    readonly code: 'UNKNOWN_PLATFORM' | 'UNKNOWN_COURSE' | 'UNKNOWN_USER' | 'NOT_A_MEMBER' | 'UNKNOWN_RESOURCE_LINK' | 'NOT_LOGGED_IN' | 'BAD_REQUEST',
+    readonly code:
+      'UNKNOWN_PLATFORM' | 'UNKNOWN_COURSE' | 'UNKNOWN_USER' | 'NOT_A_MEMBER' | 'UNKNOWN_RESOURCE_LINK' | 'NOT_LOGGED_IN' | 'BAD_REQUEST',
     message: string,
     readonly status = 400,
   ) {
@@ -62,8 +63,18 @@ export function resourceLinks(platform: DemoPlatform, course: Course): ResourceL
   if (platform.kind === 'moodle') {
     const first = index === 0;
     return [
-      { id: String(2 * index + 1), title: first ? 'Harness LTI activity' : `${course.label} integrity report`, description: first ? 'harness' : 'isnotai integrity report', target: 'window' },
-      { id: String(2 * index + 2), title: first ? 'Harness LTI activity (embedded)' : `${course.label} integrity report (embedded)`, description: first ? 'harness' : 'isnotai integrity report', target: 'iframe' },
+      {
+        id: String(2 * index + 1),
+        title: first ? 'Harness LTI activity' : `${course.label} integrity report`,
+        description: first ? 'harness' : 'isnotai integrity report',
+        target: 'window',
+      },
+      {
+        id: String(2 * index + 2),
+        title: first ? 'Harness LTI activity (embedded)' : `${course.label} integrity report (embedded)`,
+        description: first ? 'harness' : 'isnotai integrity report',
+        target: 'iframe',
+      },
     ];
   }
   return [{ id: uuidFromText(`canvas-resource-link-${course.id}`), title: 'isnotai integrity', description: null, target: 'iframe' }];
@@ -92,13 +103,20 @@ export interface LaunchSubject {
 export function findLaunchSubject(platform: DemoPlatform, course: Course, lmsUserId: string): LaunchSubject {
   const membership = course.members.find((m) => m.person.lmsUserId === lmsUserId);
   const admin = platform.admins.find((a) => a.lmsUserId === lmsUserId);
-  if (membership) return { person: membership.person, role: membership.role, isAdmin: Boolean(admin) || membership.person.institutionRole !== null };
+  if (membership)
+    return { person: membership.person, role: membership.role, isAdmin: Boolean(admin) || membership.person.institutionRole !== null };
   if (admin) return { person: admin, role: null, isAdmin: true };
-  if (platform.people.some((p) => p.lmsUserId === lmsUserId)) throw new LmsError('NOT_A_MEMBER', `user ${lmsUserId} is not enrolled in course ${course.id}`, 403);
+  if (platform.people.some((p) => p.lmsUserId === lmsUserId))
+    throw new LmsError('NOT_A_MEMBER', `user ${lmsUserId} is not enrolled in course ${course.id}`, 403);
   throw new LmsError('UNKNOWN_USER', `no user ${lmsUserId} on ${platform.name}`, 404);
 }
 
-export function findResourceLink(platform: DemoPlatform, course: Course, target: DocumentTarget | undefined, resourceLinkId: string | undefined): ResourceLink {
+export function findResourceLink(
+  platform: DemoPlatform,
+  course: Course,
+  target: DocumentTarget | undefined,
+  resourceLinkId: string | undefined,
+): ResourceLink {
   const links = resourceLinks(platform, course);
   if (resourceLinkId !== undefined) {
     const link = links.find((l) => l.id === resourceLinkId);

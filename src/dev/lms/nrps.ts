@@ -10,7 +10,15 @@
  * the substituted custom claims and Canvas's own `canvas_user_id`.
  */
 import type { Course, DemoPlatform, Membership } from '../people';
-import { canvasCustomClaim, canvasMembershipRoles, canvasNamesAndRolesUrl, canvasPictureUrl, moodleMemberRoles, moodleMembershipsUrl, moodleResultSourcedId } from './claims';
+import {
+  canvasCustomClaim,
+  canvasMembershipRoles,
+  canvasNamesAndRolesUrl,
+  canvasPictureUrl,
+  moodleMemberRoles,
+  moodleMembershipsUrl,
+  moodleResultSourcedId,
+} from './claims';
 import { canvasContextId, canvasLegacyUserId, LmsError, resourceLinks } from './model';
 
 export const NRPS_CONTENT_TYPE = 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json';
@@ -53,11 +61,19 @@ function checkRlid(platform: DemoPlatform, course: Course, rlid: string | undefi
   }
 }
 
-export function moodleMemberships(platform: DemoPlatform, course: Course, platformBase: string, deploymentId: string, query: NrpsQuery): NrpsAnswer {
+export function moodleMemberships(
+  platform: DemoPlatform,
+  course: Course,
+  platformBase: string,
+  deploymentId: string,
+  query: NrpsQuery,
+): NrpsAnswer {
   checkRlid(platform, course, query.rlid);
   const url = moodleMembershipsUrl(platformBase, course.id, deploymentId);
   const collator = new Intl.Collator('en');
-  let members = [...course.members].sort((a, b) => collator.compare(a.person.familyName, b.person.familyName) || collator.compare(a.person.givenName, b.person.givenName));
+  let members = [...course.members].sort(
+    (a, b) => collator.compare(a.person.familyName, b.person.familyName) || collator.compare(a.person.givenName, b.person.givenName),
+  );
   if (query.role) members = members.filter((m) => roleMatches(moodleMemberRoles(m.role), query.role as string));
   const limit = positiveInt(query.limit, 'limit');
   const from = positiveInt(query.from, 'from') ?? 0;
@@ -75,7 +91,11 @@ export function moodleMemberships(platform: DemoPlatform, course: Course, platfo
     }
   }
   return {
-    body: { id: url, context: { id: course.id, label: course.label, title: course.title }, members: page.map((m) => moodleMember(m, query.rlid, platformBase, deploymentId)) },
+    body: {
+      id: url,
+      context: { id: course.id, label: course.label, title: course.title },
+      members: page.map((m) => moodleMember(m, query.rlid, platformBase, deploymentId)),
+    },
     ...(link ? { link } : {}),
   };
 }
@@ -106,7 +126,13 @@ function moodleMember(m: Membership, rlid: string | undefined, platformBase: str
   return member;
 }
 
-export function canvasMemberships(platform: DemoPlatform, course: Course, platformBase: string, requestUrl: string, query: NrpsQuery): NrpsAnswer {
+export function canvasMemberships(
+  platform: DemoPlatform,
+  course: Course,
+  platformBase: string,
+  requestUrl: string,
+  query: NrpsQuery,
+): NrpsAnswer {
   checkRlid(platform, course, query.rlid);
   const base = canvasNamesAndRolesUrl(platformBase, course.id);
   let members = [...course.members].sort((a, b) => Number(a.person.lmsUserId) - Number(b.person.lmsUserId));

@@ -34,7 +34,12 @@ export class AccessTokenStore {
    */
   refuseAll = false;
 
-  issue(platform: string, clientId: string, scopes: string[], nowSeconds: number): { access_token: string; token_type: 'Bearer'; expires_in: number; scope: string } {
+  issue(
+    platform: string,
+    clientId: string,
+    scopes: string[],
+    nowSeconds: number,
+  ): { access_token: string; token_type: 'Bearer'; expires_in: number; scope: string } {
     this.sweep(nowSeconds);
     const accessToken = randomBytes(24).toString('base64url');
     this.issuedCount++;
@@ -114,7 +119,8 @@ export async function handleTokenRequest(form: unknown, ctx: TokenEndpointContex
     return oauthError(400, 'unsupported_grant_type', `grant_type ${shown} is not supported`);
   }
   const parsed = TokenRequest.safeParse(form);
-  if (!parsed.success) return oauthError(400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!parsed.success)
+    return oauthError(400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   let jwks: { keys: unknown[] };
   try {
     jwks = await fetchJwks(ctx.toolJwksUrl);
@@ -128,11 +134,14 @@ export async function handleTokenRequest(form: unknown, ctx: TokenEndpointContex
     if (err instanceof JwtError) return oauthError(401, 'invalid_client', `client assertion rejected: ${err.message} (${err.code})`);
     throw err;
   }
-  if (payload.iss !== ctx.clientId || payload.sub !== ctx.clientId) return oauthError(401, 'invalid_client', 'client assertion iss and sub must be the client_id');
+  if (payload.iss !== ctx.clientId || payload.sub !== ctx.clientId)
+    return oauthError(401, 'invalid_client', 'client assertion iss and sub must be the client_id');
   const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-  if (!aud.some((a) => typeof a === 'string' && ctx.audiences.includes(a))) return oauthError(401, 'invalid_client', `client assertion aud must be one of ${ctx.audiences.join(', ')}`);
+  if (!aud.some((a) => typeof a === 'string' && ctx.audiences.includes(a)))
+    return oauthError(401, 'invalid_client', `client assertion aud must be one of ${ctx.audiences.join(', ')}`);
   if (typeof payload.jti !== 'string' || payload.jti === '') return oauthError(401, 'invalid_client', 'client assertion needs a jti');
-  if (!ctx.store.useJti(payload.jti, Number(payload.exp), ctx.nowSeconds)) return oauthError(401, 'invalid_client', 'client assertion jti was already used');
+  if (!ctx.store.useJti(payload.jti, Number(payload.exp), ctx.nowSeconds))
+    return oauthError(401, 'invalid_client', 'client assertion jti was already used');
   const requested = parsed.data.scope.split(/\s+/).filter(Boolean);
   const granted = requested.filter((s) => GRANTABLE_SCOPES.has(s));
   if (granted.length === 0) return oauthError(400, 'invalid_scope', `none of the requested scopes can be granted: ${requested.join(' ')}`);

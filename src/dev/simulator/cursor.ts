@@ -31,7 +31,8 @@ export function createCursorCodec(secret: string): CursorCodec {
       const [, payload, mac] = m as unknown as [string, string, string];
       const given = Buffer.from(mac, 'base64url');
       const want = sign(payload);
-      if (given.length !== want.length || !timingSafeEqual(given, want)) return { ok: false, reason: 'cursor signature does not match (forged or altered)' };
+      if (given.length !== want.length || !timingSafeEqual(given, want))
+        return { ok: false, reason: 'cursor signature does not match (forged or altered)' };
       let parsed: unknown;
       try {
         parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
@@ -39,7 +40,8 @@ export function createCursorCodec(secret: string): CursorCodec {
         return { ok: false, reason: 'malformed cursor' };
       }
       const p = parsed as { s?: unknown; o?: unknown };
-      if (typeof p.s !== 'string' || typeof p.o !== 'number' || !Number.isInteger(p.o) || p.o < 0) return { ok: false, reason: 'malformed cursor' };
+      if (typeof p.s !== 'string' || typeof p.o !== 'number' || !Number.isInteger(p.o) || p.o < 0)
+        return { ok: false, reason: 'malformed cursor' };
       if (p.s !== expectedScope) return { ok: false, reason: 'cursor was issued for a different list or different filters' };
       return { ok: true, state: { scope: p.s, offset: p.o } };
     },

@@ -109,7 +109,15 @@ const MODERATE_FLAGS = ['tab_switching', 'paste_burst', 'devtools_open', 'no_poi
 const STRONG_FLAGS = ['webdriver_present', 'headless_browser', 'automation_extension', 'superhuman_typing_cadence'] as const;
 const HIGH_EXTRA_FLAGS = ['paste_burst', 'no_pointer_movement', 'tab_switching'] as const;
 
-const DESKTOP_UAS = ['Chrome 131 on Windows 11', 'Chrome 130 on macOS 14', 'Safari 18 on macOS 15', 'Firefox 133 on Windows 10', 'Edge 131 on Windows 11', 'Firefox 132 on Ubuntu 24.04', 'Chrome 131 on ChromeOS'];
+const DESKTOP_UAS = [
+  'Chrome 131 on Windows 11',
+  'Chrome 130 on macOS 14',
+  'Safari 18 on macOS 15',
+  'Firefox 133 on Windows 10',
+  'Edge 131 on Windows 11',
+  'Firefox 132 on Ubuntu 24.04',
+  'Chrome 131 on ChromeOS',
+];
 const MOBILE_UAS = ['Safari 18 on iPadOS 18', 'Chrome 131 on Android 14'];
 
 const DAY = 86_400_000;
@@ -153,19 +161,26 @@ function flagsFor(rng: Rng, score: number): string[] {
 
 function collectUsers(world: DemoWorld, extra: readonly string[]): UserInfo[] {
   const courses = new Map<string, string[]>();
-  for (const p of world.platforms) for (const c of p.courses) for (const m of c.members) {
-    const key = `${p.kind}:${m.person.lmsUserId}`;
-    const list = courses.get(key) ?? [];
-    list.push(c.id);
-    courses.set(key, list);
-  }
+  for (const p of world.platforms)
+    for (const c of p.courses)
+      for (const m of c.members) {
+        const key = `${p.kind}:${m.person.lmsUserId}`;
+        const list = courses.get(key) ?? [];
+        list.push(c.id);
+        courses.set(key, list);
+      }
   const seen = new Set<string>();
   const users: UserInfo[] = [];
   for (const u of allUserIds(world)) {
     if (seen.has(u.userId)) continue; // one isnotai integration sees a userId once
     seen.add(u.userId);
     const courseIds = courses.get(`${u.platform}:${u.userId}`) ?? [];
-    users.push({ userId: u.userId, platform: u.platform, name: u.name, courseIds: courseIds.length ? courseIds : [u.platform === 'moodle' ? '2' : '101'] });
+    users.push({
+      userId: u.userId,
+      platform: u.platform,
+      name: u.name,
+      courseIds: courseIds.length ? courseIds : [u.platform === 'moodle' ? '2' : '101'],
+    });
   }
   for (const id of extra) {
     if (seen.has(id)) continue;
@@ -176,7 +191,8 @@ function collectUsers(world: DemoWorld, extra: readonly string[]): UserInfo[] {
 }
 
 function quizUrl(platform: PlatformKind, courseId: string, rng: Rng): string {
-  if (platform === 'moodle') return `${MOODLE_BASE_URL}/mod/quiz/attempt.php?attempt=${intBetween(rng, 100, 9999)}&cmid=${intBetween(rng, 2, 40)}`;
+  if (platform === 'moodle')
+    return `${MOODLE_BASE_URL}/mod/quiz/attempt.php?attempt=${intBetween(rng, 100, 9999)}&cmid=${intBetween(rng, 2, 40)}`;
   return `${CANVAS_BASE_URL}/courses/${courseId}/quizzes/${intBetween(rng, 1, 60)}/take`;
 }
 
@@ -235,24 +251,39 @@ export function buildDataset(options: DatasetOptions = {}): SimDataset {
       const endMs = status === 'active' ? nowMs - intBetween(rng, 5, 120) * 1000 : startMs + durationMs;
       const courseId = pick(rng, user.courseIds);
       const headless = flags.includes('headless_browser');
-      const ua = headless ? 'HeadlessChrome 131 on Linux' : flags.includes('webdriver_present') && rng() < 0.5 ? 'Chrome 131 on Linux' : homeUa;
+      const ua = headless
+        ? 'HeadlessChrome 131 on Linux'
+        : flags.includes('webdriver_present') && rng() < 0.5
+          ? 'Chrome 131 on Linux'
+          : homeUa;
       const id = sessionIdFor(seed, user.userId, i, taken);
-      const session: IsnotaiSession = overriddenSession(options.overrides?.session, {
-        id,
-        createdAt: isoSeconds(startMs),
-        updatedAt: isoSeconds(endMs),
-        status,
-        botScore: score,
-        detectionFlags: flags,
-        pageUrl: quizUrl(user.platform, courseId, rng),
-        userAgentSummary: ua,
-        userId: user.userId,
-        userName: user.name,
-        userUrl: userUrl(user.platform, courseId, user.userId),
-      }, i);
+      const session: IsnotaiSession = overriddenSession(
+        options.overrides?.session,
+        {
+          id,
+          createdAt: isoSeconds(startMs),
+          updatedAt: isoSeconds(endMs),
+          status,
+          botScore: score,
+          detectionFlags: flags,
+          pageUrl: quizUrl(user.platform, courseId, rng),
+          userAgentSummary: ua,
+          userId: user.userId,
+          userName: user.name,
+          userUrl: userUrl(user.platform, courseId, user.userId),
+        },
+        i,
+      );
       list.push(session);
       all.push(session);
-      plans.set(id, { session, platform: user.platform, courseId, startMs, endMs: Math.floor(endMs / 1000) * 1000, mobile: MOBILE_UAS.includes(ua) });
+      plans.set(id, {
+        session,
+        platform: user.platform,
+        courseId,
+        startMs,
+        endMs: Math.floor(endMs / 1000) * 1000,
+        mobile: MOBILE_UAS.includes(ua),
+      });
     }
     list.sort(newestFirst);
     byUser.set(user.userId, list);
@@ -293,8 +324,16 @@ export function buildDataset(options: DatasetOptions = {}): SimDataset {
 
 function applyOverrides(g: Generated, session: IsnotaiSession, overrides: DatasetOverrides | undefined): Generated {
   if (!overrides?.events && !overrides?.details) return g;
-  const events = overrides.events ? overrides.events(session, g.events.map((e) => ({ ...e }))) : g.events;
-  if (events.length !== g.events.length || events.some((e, i) => e.eventId !== g.events[i]?.eventId || e.timestamp !== g.events[i]?.timestamp)) {
+  const events = overrides.events
+    ? overrides.events(
+        session,
+        g.events.map((e) => ({ ...e })),
+      )
+    : g.events;
+  if (
+    events.length !== g.events.length ||
+    events.some((e, i) => e.eventId !== g.events[i]?.eventId || e.timestamp !== g.events[i]?.timestamp)
+  ) {
     throw new DatasetOverrideError(`simulator: an events override changed the number, order, ids or times of ${session.id}'s events`);
   }
   const details = overrides.details ? overrides.details(session, structuredClone(g.details)) : g.details;
@@ -374,7 +413,11 @@ function generateStream(plan: SessionPlan, seed: number): Generated {
     }
     lastPageNo = pageNo;
     const isLast = i === pageStarts.length - 1 && session.status === 'closed';
-    const url = isLast ? baseUrl.replace('attempt.php', 'summary.php').replace(/\/take$/, '/submissions') : pageNo === 0 ? baseUrl : `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}page=${pageNo}`;
+    const url = isLast
+      ? baseUrl.replace('attempt.php', 'summary.php').replace(/\/take$/, '/submissions')
+      : pageNo === 0
+        ? baseUrl
+        : `${baseUrl}${baseUrl.includes('?') ? '&' : '?'}page=${pageNo}`;
     add('page_view', ts, url.length + intBetween(rng, 60, 140));
     pageHistory.push({ url, timestamp: new Date(ts).toISOString(), type, durationMs: Math.max(0, nextTs - ts) });
   }
@@ -441,7 +484,13 @@ function generateStream(plan: SessionPlan, seed: number): Generated {
   const events: IsnotaiEvent[] = indexed.map(({ e }, i) => {
     const info = eventTypeByName(e.name);
     if (!info) throw new Error(`simulator: unknown event type ${e.name}`);
-    return { eventId: `evt_${shortId}_${String(i).padStart(6, '0')}`, messageId: info.id, eventTypeName: info.name, timestamp: e.ts, payloadSize: e.payloadSize };
+    return {
+      eventId: `evt_${shortId}_${String(i).padStart(6, '0')}`,
+      messageId: info.id,
+      eventTypeName: info.name,
+      timestamp: e.ts,
+      payloadSize: e.payloadSize,
+    };
   });
 
   return { events, details: detailsFrom(session.id, startMs, endMs, events, pageHistory) };
@@ -455,7 +504,13 @@ const CATEGORY_OF = new Map(EVENT_TYPES.map((t) => [t.name, t.category] as const
  * (1 minute, or wider so there are at most 60) from start to end, empty buckets included with
  * dominantEventType "none"; activityLevel is the bucket's count relative to the busiest bucket.
  */
-export function detailsFrom(sessionId: string, startMs: number, endMs: number, events: readonly IsnotaiEvent[], pageHistory: PageVisit[]): SessionDetails {
+export function detailsFrom(
+  sessionId: string,
+  startMs: number,
+  endMs: number,
+  events: readonly IsnotaiEvent[],
+  pageHistory: PageVisit[],
+): SessionDetails {
   const counts = { total: 0, mouse: 0, scroll: 0, keyboard: 0, touch: 0, form: 0 };
   for (const e of events) {
     counts.total++;
@@ -477,8 +532,14 @@ export function detailsFrom(sessionId: string, startMs: number, endMs: number, e
   const timeline: TimelineBucket[] = totals.map((count, b) => {
     let dominant = 'none';
     let best = 0;
-    for (const [name, n] of perBucket[b] as Map<string, number>) if (n > best || (n === best && name < dominant)) [dominant, best] = [name, n];
-    return { timestamp: new Date(startMs + b * bucketMs).toISOString(), eventCount: count, dominantEventType: dominant, activityLevel: round(count / busiest, 3) };
+    for (const [name, n] of perBucket[b] as Map<string, number>)
+      if (n > best || (n === best && name < dominant)) [dominant, best] = [name, n];
+    return {
+      timestamp: new Date(startMs + b * bucketMs).toISOString(),
+      eventCount: count,
+      dominantEventType: dominant,
+      activityLevel: round(count / busiest, 3),
+    };
   });
   return {
     sessionId,

@@ -82,6 +82,8 @@ export function foreignSessionsIn(lists: Readonly<Record<string, string>>) {
   return (userId: string, own: readonly IsnotaiSession[], dataset: SimDataset): readonly IsnotaiSession[] => {
     const other = Object.prototype.hasOwnProperty.call(lists, userId) ? lists[userId] : undefined;
     if (other === undefined) return own;
-    return [...own, ...dataset.sessionsForUser(other)].sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? 1 : -1));
+    return [...own, ...dataset.sessionsForUser(other)].sort((a, b) =>
+      a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? 1 : -1,
+    );
   };
 }

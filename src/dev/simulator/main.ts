@@ -42,7 +42,10 @@ async function main(): Promise<void> {
   for (const [key, tier] of Object.entries(sim.keys)) console.log(`    ${key}  (${tier} tier)`);
   console.log(`  try: curl -H 'Authorization: Bearer aik_v1_sim_pro' '${sim.url}/v1/users/4/sessions'`);
   const stop = () => {
-    sim.close().then(() => process.exit(0), () => process.exit(1));
+    sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -49,7 +49,8 @@ export function parseCursor(q: URLSearchParams): string | undefined {
 export function parseStatus(q: URLSearchParams): string | undefined {
   const raw = one(q, 'status');
   if (raw === undefined) return undefined;
-  if (!(SESSION_STATUSES as readonly string[]).includes(raw)) throw bad('status', raw, `must be one of ${SESSION_STATUSES.join(', ')}`, { allowed: [...SESSION_STATUSES] });
+  if (!(SESSION_STATUSES as readonly string[]).includes(raw))
+    throw bad('status', raw, `must be one of ${SESSION_STATUSES.join(', ')}`, { allowed: [...SESSION_STATUSES] });
   return raw;
 }
 
@@ -93,6 +94,11 @@ export function parseType(q: URLSearchParams): EventTypeInfo | undefined {
 
 export function checkRange(lo: number | undefined, hi: number | undefined, loName: string, hiName: string): void {
   if (lo !== undefined && hi !== undefined && lo > hi) {
-    throw new SimBadRequest('invalid_parameter', `'${loName}' is after '${hiName}'`, { parameter: loName, reason: `must not be after ${hiName}`, [loName]: lo, [hiName]: hi });
+    throw new SimBadRequest('invalid_parameter', `'${loName}' is after '${hiName}'`, {
+      parameter: loName,
+      reason: `must not be after ${hiName}`,
+      [loName]: lo,
+      [hiName]: hi,
+    });
   }
 }

@@ -150,7 +150,9 @@ function corrupt(body: unknown): unknown {
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const seed = options.seed ?? 20261120;
-  const dataset = options.dataset ?? buildDataset({ world: options.world, now: options.now, seed, extraUserIds: options.extraUserIds, overrides: options.overrides });
+  const dataset =
+    options.dataset ??
+    buildDataset({ world: options.world, now: options.now, seed, extraUserIds: options.extraUserIds, overrides: options.overrides });
   const keys: Record<string, Tier> = { ...(options.keys ?? DEFAULT_SIM_KEYS) };
   const cursors = createCursorCodec(`isnotai-sim-${seed}`);
   const faultRng: Rng = seededRng(seed ^ 0x5eed);
@@ -178,7 +180,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     let offset = 0;
     if (cursor !== undefined) {
       const decoded = cursors.decode(cursor, scope);
-      if (!decoded.ok) throw new SimBadRequest('invalid_cursor', `Invalid cursor: ${decoded.reason}`, { parameter: 'cursor', reason: decoded.reason });
+      if (!decoded.ok)
+        throw new SimBadRequest('invalid_cursor', `Invalid cursor: ${decoded.reason}`, { parameter: 'cursor', reason: decoded.reason });
       offset = decoded.state.offset;
     }
     const data = list.slice(offset, offset + size);
@@ -223,9 +226,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         const all = dataset.events(route.sessionId);
         if (!all) throw new HttpError(404, 'not_found', 'Session not found', { sessionId: route.sessionId });
         const scope = `events|${route.sessionId}|${type?.id ?? ''}|${from ?? ''}|${to ?? ''}`;
-        const list = type === undefined && from === undefined && to === undefined
-          ? all
-          : all.filter((e) => (type === undefined || e.messageId === type.id) && (from === undefined || e.timestamp >= from) && (to === undefined || e.timestamp <= to));
+        const list =
+          type === undefined && from === undefined && to === undefined
+            ? all
+            : all.filter(
+                (e) =>
+                  (type === undefined || e.messageId === type.id) &&
+                  (from === undefined || e.timestamp >= from) &&
+                  (to === undefined || e.timestamp <= to),
+              );
         return pageOf(list, scope, q, size);
       }
       case 'details': {
@@ -292,7 +301,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         const after = String(faults.retryAfterSeconds ?? 1);
         throw new HttpError(429, 'rate_limited', 'Too many requests', { retryAfterSeconds: Number(after) }, { 'retry-after': after });
       }
-      if (fault === 'details503') throw new HttpError(503, 'details_unavailable', 'Session details are temporarily unavailable', { sessionId: (route as { sessionId?: string }).sessionId });
+      if (fault === 'details503')
+        throw new HttpError(503, 'details_unavailable', 'Session details are temporarily unavailable', {
+          sessionId: (route as { sessionId?: string }).sessionId,
+        });
 
       const body = handle(route, q, tier);
       entry.status = 200;

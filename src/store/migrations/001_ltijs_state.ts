@@ -93,7 +93,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['lti_state', 'lti_nonce', 'lti_accesstoken', 'lti_publickey', 'lti_privatekey', 'lti_platform_status', 'lti_platform', 'lti_contexttoken', 'lti_idtoken']) {
+  for (const table of [
+    'lti_state',
+    'lti_nonce',
+    'lti_accesstoken',
+    'lti_publickey',
+    'lti_privatekey',
+    'lti_platform_status',
+    'lti_platform',
+    'lti_contexttoken',
+    'lti_idtoken',
+  ]) {
     await sql`DROP TABLE IF EXISTS ${sql.table(table)}`.execute(db);
   }
 }

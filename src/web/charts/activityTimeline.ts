@@ -20,7 +20,10 @@ export interface TimelineOptions {
   title?: string;
 }
 
-export function activityTimelineChart(timeline: readonly TimelineBucket[] | null | undefined, options: TimelineOptions = {}): ChartResult<TimelineRow> {
+export function activityTimelineChart(
+  timeline: readonly TimelineBucket[] | null | undefined,
+  options: TimelineOptions = {},
+): ChartResult<TimelineRow> {
   const width = clampDimension(options.width, 640, 240, 2000);
   const height = clampDimension(options.height, 200, 120, 1200);
   const id = options.id ?? 'activity-chart';
@@ -50,7 +53,9 @@ export function activityTimelineChart(timeline: readonly TimelineBucket[] | null
   const span = table.length === 1 ? `at ${first.time}` : `from ${first.time} to ${last.time}`;
   const summary =
     `${plural(table.length, 'interval')} ${span}; ${plural(total, 'event')}` +
-    (total > 0 ? `; busiest ${busiest.time} with ${plural(busiest.eventCount, 'event')}${busiest.dominantEventType ? ` (mostly ${busiest.dominantEventType})` : ''}.` : '.');
+    (total > 0
+      ? `; busiest ${busiest.time} with ${plural(busiest.eventCount, 'event')}${busiest.dominantEventType ? ` (mostly ${busiest.dominantEventType})` : ''}.`
+      : '.');
 
   const margin = { top: 10, right: 12, bottom: 28, left: 48 };
   const plotW = width - margin.left - margin.right;
@@ -60,13 +65,18 @@ export function activityTimelineChart(timeline: readonly TimelineBucket[] | null
     .range([margin.left, margin.left + plotW])
     .paddingInner(table.length > 60 ? 0.05 : 0.2);
   const max = Math.max(1, busiest.eventCount);
-  const y = scaleLinear().domain([0, max]).nice().range([margin.top + plotH, margin.top]);
+  const y = scaleLinear()
+    .domain([0, max])
+    .nice()
+    .range([margin.top + plotH, margin.top]);
   const baseline = margin.top + plotH;
   const parts: string[] = [];
   for (const tick of y.ticks(4)) {
     if (!Number.isInteger(tick)) continue;
     parts.push(`<line x1="${px(margin.left)}" x2="${px(margin.left + plotW)}" y1="${px(y(tick))}" y2="${px(y(tick))}" stroke="#e3e3e3"/>`);
-    parts.push(`<text x="${px(margin.left - 6)}" y="${px(y(tick) + 4)}" text-anchor="end" fill="#3d3d3d">${escapeXml(formatCount(tick))}</text>`);
+    parts.push(
+      `<text x="${px(margin.left - 6)}" y="${px(y(tick) + 4)}" text-anchor="end" fill="#3d3d3d">${escapeXml(formatCount(tick))}</text>`,
+    );
   }
   parts.push(`<line x1="${px(margin.left)}" x2="${px(margin.left + plotW)}" y1="${px(baseline)}" y2="${px(baseline)}" stroke="#6b6b6b"/>`);
   table.forEach((r, i) => {
@@ -83,7 +93,9 @@ export function activityTimelineChart(timeline: readonly TimelineBucket[] | null
     if (i % every !== 0) return;
     const cx = (x(i) ?? margin.left) + x.bandwidth() / 2;
     parts.push(`<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(baseline)}" y2="${px(baseline + 4)}" stroke="#6b6b6b"/>`);
-    parts.push(`<text x="${px(cx)}" y="${px(baseline + 16)}" text-anchor="middle" fill="#3d3d3d">${escapeXml(formatTime(new Date(r.at)))}</text>`);
+    parts.push(
+      `<text x="${px(cx)}" y="${px(baseline + 16)}" text-anchor="middle" fill="#3d3d3d">${escapeXml(formatTime(new Date(r.at)))}</text>`,
+    );
   });
   return { svg: svgFrame({ id, width, height, title, summary }, parts.join('')), table, summary };
 }

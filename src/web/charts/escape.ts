@@ -27,8 +27,9 @@ export function escapeXml(value: string): string {
  * U+2066–U+2069) are dropped too: in a chart label "\u202Emoc.live" would otherwise display as
  * "evil.com"; without them the characters show in their real order.
  */
-// eslint-disable-next-line no-control-regex -- removing control characters is this pattern's purpose
-const UNSAFE_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const UNSAFE_CHARS =
+  // eslint-disable-next-line no-control-regex -- removing control characters is this pattern's purpose
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 export function cleanText(value: unknown, maxLength = 80): string {
   // An object or array from upstream shows as nothing rather than "[object Object]".

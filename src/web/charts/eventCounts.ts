@@ -44,7 +44,8 @@ export function eventCountsChart(counts: EventCounts | null | undefined, options
   const sum = table.reduce((s, r) => s + r.count, 0);
   const total = Math.max(count(counts?.total), sum);
   if (sum === 0) {
-    const summary = total > 0 ? `${plural(total, 'event')}, none of them mouse, keyboard, scroll, touch or form events.` : 'No events recorded.';
+    const summary =
+      total > 0 ? `${plural(total, 'event')}, none of them mouse, keyboard, scroll, touch or form events.` : 'No events recorded.';
     return { svg: noDataSvg({ id, width, height: 60, title, summary }), table, summary };
   }
   const byCount = [...table].sort((a, b) => b.count - a.count);
@@ -55,12 +56,16 @@ export function eventCountsChart(counts: EventCounts | null | undefined, options
   const margin = { top: 8, right: 64, bottom: 8, left: 80 };
   const height = margin.top + margin.bottom + table.length * (barH + gap) - gap;
   const max = Math.max(...table.map((r) => r.count));
-  const x = scaleLinear().domain([0, max]).range([0, width - margin.left - margin.right]);
+  const x = scaleLinear()
+    .domain([0, max])
+    .range([0, width - margin.left - margin.right]);
   const parts: string[] = [];
   table.forEach((r, i) => {
     const top = margin.top + i * (barH + gap);
     const w = r.count > 0 ? Math.max(1, x(r.count)) : 0;
-    parts.push(`<text x="${px(margin.left - 8)}" y="${px(top + barH / 2 + 4)}" text-anchor="end" fill="#1f1f1f">${escapeXml(r.label)}</text>`);
+    parts.push(
+      `<text x="${px(margin.left - 8)}" y="${px(top + barH / 2 + 4)}" text-anchor="end" fill="#1f1f1f">${escapeXml(r.label)}</text>`,
+    );
     parts.push(`<rect class="bar bar-${r.kind}" x="${px(margin.left)}" y="${px(top)}" width="${px(w)}" height="${barH}" fill="#3b5b92"/>`);
     parts.push(`<text x="${px(margin.left + w + 6)}" y="${px(top + barH / 2 + 4)}" fill="#1f1f1f">${escapeXml(r.countText)}</text>`);
   });

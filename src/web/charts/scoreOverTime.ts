@@ -112,8 +112,12 @@ export function scoreOverTimeChart(points: readonly ScorePoint[], options: Score
     t0 -= 12 * 3_600_000;
     t1 += 12 * 3_600_000;
   }
-  const x = scaleUtc().domain([new Date(t0), new Date(t1)]).range([margin.left, margin.left + plotW]);
-  const y = scaleLinear().domain([0, 1]).range([margin.top + plotH, margin.top]);
+  const x = scaleUtc()
+    .domain([new Date(t0), new Date(t1)])
+    .range([margin.left, margin.left + plotW]);
+  const y = scaleLinear()
+    .domain([0, 1])
+    .range([margin.top + plotH, margin.top]);
 
   const parts: string[] = [];
   // y axis: gridlines at 0, 0.2 … 1
@@ -140,8 +144,12 @@ export function scoreOverTimeChart(points: readonly ScorePoint[], options: Score
     ['elevated', thresholds.elevated, '2 3'],
   ] as const) {
     const ty = y(value);
-    parts.push(`<line class="threshold threshold-${level}" x1="${px(margin.left)}" x2="${px(margin.left + plotW)}" y1="${px(ty)}" y2="${px(ty)}" stroke="${LEVEL_STYLE[level].colour}" stroke-dasharray="${dash}"/>`);
-    parts.push(`<text x="${px(margin.left + plotW + 6)}" y="${px(ty + 4)}" fill="#1f1f1f">${escapeXml(`${riskWords(level, thresholds).label} ${formatChartScore(value)}`)}</text>`);
+    parts.push(
+      `<line class="threshold threshold-${level}" x1="${px(margin.left)}" x2="${px(margin.left + plotW)}" y1="${px(ty)}" y2="${px(ty)}" stroke="${LEVEL_STYLE[level].colour}" stroke-dasharray="${dash}"/>`,
+    );
+    parts.push(
+      `<text x="${px(margin.left + plotW + 6)}" y="${px(ty + 4)}" fill="#1f1f1f">${escapeXml(`${riskWords(level, thresholds).label} ${formatChartScore(value)}`)}</text>`,
+    );
   }
   // the line joining sessions, neutral so it does not compete with the markers
   if (usable.length > 1) {

@@ -43,7 +43,8 @@ export function applyList<T>(items: readonly T[], query: ListQuery, adapters: Li
     if (!get) throw new ListConfigError(`No accessor for filter "${name}"`);
     return { get, wanted: new Set(wanted.map(foldText)) };
   });
-  if (Object.keys(query.booleans).length > 0) throw new ListConfigError('true/false parameters are isnotai filters; a list held whole has none');
+  if (Object.keys(query.booleans).length > 0)
+    throw new ListConfigError('true/false parameters are isnotai filters; a list held whole has none');
   const windowed = query.createdAfter !== null || query.createdBefore !== null;
   if (windowed && !adapters.createdAt) {
     throw new ListConfigError('created_after/created_before given but the list has no createdAt accessor');

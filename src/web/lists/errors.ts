@@ -12,5 +12,10 @@ export function listErrorMessage(errors: readonly ListParamError[]): string {
 
 /** For the JSON and CSV forms: `{"error":{"code":"invalid_parameters","message","details":[{param,message,value}]}}`. */
 export function invalidListParameters(errors: readonly ListParamError[]): HttpError {
-  return new HttpError(422, INVALID_PARAMETERS, listErrorMessage(errors), errors.map((e) => ({ ...e })));
+  return new HttpError(
+    422,
+    INVALID_PARAMETERS,
+    listErrorMessage(errors),
+    errors.map((e) => ({ ...e })),
+  );
 }

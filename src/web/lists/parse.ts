@@ -113,7 +113,11 @@ function bracketErrors(rawQuery: RawQuery, known: ReadonlySet<string>, errors: L
     const m = /^([^[\]]+)\[[^\]]*\]/.exec(name);
     if (!m || !known.has(m[1] as string) || reported.has(m[1] as string)) continue;
     reported.add(m[1] as string);
-    errors.push({ param: m[1] as string, message: `${m[1]} must be given as ${m[1]}=…, not as ${clipValue(name)}=…`, value: clipValue(name) });
+    errors.push({
+      param: m[1] as string,
+      message: `${m[1]} must be given as ${m[1]}=…, not as ${clipValue(name)}=…`,
+      value: clipValue(name),
+    });
   }
 }
 
@@ -134,7 +138,10 @@ function readFilters(rawQuery: RawQuery, spec: ListSpec, value: ListQuery, error
         errors.push({ param: name, message: `${name} must be one or more plain values` });
         continue;
       }
-      parts = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+      parts = values
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim())
+        .filter((v) => v.length > 0);
     }
     if (parts.length === 0) continue;
     const allowed = filter.allowed?.map((a) => a.toLowerCase());
@@ -147,7 +154,10 @@ function readFilters(rawQuery: RawQuery, spec: ListSpec, value: ListQuery, error
       if (allowed && !allowed.includes(v)) bad.push(part);
       else if (!allowed && v.length > maxLength) {
         bad.push(part);
-        why ??= filter.multi === false ? `${name} must be at most ${maxLength} characters` : `each ${name} value must be at most ${maxLength} characters`;
+        why ??=
+          filter.multi === false
+            ? `${name} must be at most ${maxLength} characters`
+            : `each ${name} value must be at most ${maxLength} characters`;
       } else {
         const problem = filter.check?.(v) ?? null;
         if (problem) {
@@ -164,7 +174,13 @@ function readFilters(rawQuery: RawQuery, spec: ListSpec, value: ListQuery, error
     if (seen.size > 0) value.filters[name] = [...seen];
     if (bad.length > 0) {
       const shown = bad.map((b) => `"${clipValue(b)}"`).join(', ');
-      errors.push({ param: name, message: allowed ? `${name} must be ${filter.multi === false ? 'one' : 'one or more'} of ${allowed.join(', ')}; not ${shown}` : (why as string), value: clipValue(bad.join(',')) });
+      errors.push({
+        param: name,
+        message: allowed
+          ? `${name} must be ${filter.multi === false ? 'one' : 'one or more'} of ${allowed.join(', ')}; not ${shown}`
+          : (why as string),
+        value: clipValue(bad.join(',')),
+      });
     }
   }
 }
@@ -200,7 +216,11 @@ export function parseListQuery(rawQuery: RawQuery, spec: ListSpec, form: ListFor
   const known = new Set<string>([...RESERVED, ...filterNames, ...booleans]);
   for (const [param, raw] of Object.entries(rawQuery)) {
     if (Object.prototype.hasOwnProperty.call(renamed, param)) {
-      errors.push({ param, message: `${param} is not read any more: use ${renamed[param]}`, value: clipValue((rawValues(raw) ?? []).join(',')) });
+      errors.push({
+        param,
+        message: `${param} is not read any more: use ${renamed[param]}`,
+        value: clipValue((rawValues(raw) ?? []).join(',')),
+      });
       continue;
     }
     if (known.has(param)) continue;
@@ -210,7 +230,12 @@ export function parseListQuery(rawQuery: RawQuery, spec: ListSpec, form: ListFor
   const q = single('query', rawQuery.query, errors);
   if (q !== undefined) {
     if (!spec.query) unsupported('query', '', q, errors);
-    else if (q.length > QUERY_MAX_LENGTH) errors.push({ param: 'query', message: `query must be at most ${QUERY_MAX_LENGTH} characters (got ${q.length})`, value: clipValue(q) });
+    else if (q.length > QUERY_MAX_LENGTH)
+      errors.push({
+        param: 'query',
+        message: `query must be at most ${QUERY_MAX_LENGTH} characters (got ${q.length})`,
+        value: clipValue(q),
+      });
     else value.query = q;
   }
 
@@ -236,14 +261,22 @@ export function parseListQuery(rawQuery: RawQuery, spec: ListSpec, form: ListFor
     }
     const date = parseIsoBound(raw, bound);
     if (!date) {
-      errors.push({ param, message: `${param} must be an ISO-8601 date (2026-11-01) or date-time (2026-11-01T09:30:00Z)`, value: clipValue(raw) });
+      errors.push({
+        param,
+        message: `${param} must be an ISO-8601 date (2026-11-01) or date-time (2026-11-01T09:30:00Z)`,
+        value: clipValue(raw),
+      });
       continue;
     }
     if (bound === 'after') value.createdAfter = date;
     else value.createdBefore = date;
   }
   if (value.createdAfter && value.createdBefore && value.createdAfter.getTime() > value.createdBefore.getTime()) {
-    errors.push({ param: 'created_before', message: 'created_before must not be earlier than created_after', value: value.createdBefore.toISOString() });
+    errors.push({
+      param: 'created_before',
+      message: 'created_before must not be earlier than created_after',
+      value: value.createdBefore.toISOString(),
+    });
     value.createdBefore = null;
   }
 
@@ -281,7 +314,12 @@ export function parseListQuery(rawQuery: RawQuery, spec: ListSpec, form: ListFor
   const cursor = single('cursor', rawQuery.cursor, errors);
   if (cursor !== undefined) {
     if (!cursorPaged) unsupported('cursor', 'it pages with limit and offset', cursor, errors);
-    else if (cursor.length > CURSOR_MAX_LENGTH) errors.push({ param: 'cursor', message: 'cursor is not a page of this list; start again from the first page', value: clipValue(cursor) });
+    else if (cursor.length > CURSOR_MAX_LENGTH)
+      errors.push({
+        param: 'cursor',
+        message: 'cursor is not a page of this list; start again from the first page',
+        value: clipValue(cursor),
+      });
     else value.cursor = cursor;
   }
   // A data form that follows a cursor is paging, not exporting: it gets a page, not the rest of the list.

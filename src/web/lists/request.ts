@@ -35,5 +35,8 @@ export function readListRequest(req: Request, spec: ListSpec): ListRequest {
 /** isnotai refused the `cursor` (forged, altered, expired, or from other filters): a parameter error, not an outage. */
 export function refusedCursor(err: unknown): ListParamError | null {
   if (!(err instanceof IsnotaiApiError) || err.status !== 400 || err.code !== 'invalid_cursor') return null;
-  return { param: 'cursor', message: 'cursor is not a page of this list (it may be from other filters, altered or expired); start again from the first page' };
+  return {
+    param: 'cursor',
+    message: 'cursor is not a page of this list (it may be from other filters, altered or expired); start again from the first page',
+  };
 }

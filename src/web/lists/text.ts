@@ -5,7 +5,11 @@
  * then dropped; NFKC first folds compatibility forms (full-width letters, ligatures like "ﬁ").
  */
 export function foldText(value: string): string {
-  return value.normalize('NFKC').normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+  return value
+    .normalize('NFKC')
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
 }
 
 const COLLATOR = new Intl.Collator('en', { sensitivity: 'base', numeric: true });

@@ -20,7 +20,14 @@ export interface ColumnView {
  * `key` is the `sort_by` value the column stands for (null: none). On a list with one fixed order
  * the column of that order is marked too, without a link: the reader still sees how it is sorted.
  */
-export function columnView(path: string, q: ListQuery, spec: ListSpec, key: string | null, label: string, className: string | null = null): ColumnView {
+export function columnView(
+  path: string,
+  q: ListQuery,
+  spec: ListSpec,
+  key: string | null,
+  label: string,
+  className: string | null = null,
+): ColumnView {
   const sortedHere = key !== null && q.sortBy === key;
   const sorted = sortedHere ? (q.sortDirection === 'asc' ? 'ascending' : 'descending') : null;
   const linked = key !== null && q.sortable && spec.sortBy.includes(key);
@@ -43,14 +50,16 @@ export function pagerView(path: string, q: ListQuery, page: ListPage<unknown> | 
   const links: PagerView['links'] = [];
   if ('next_cursor' in page) {
     if (q.cursor) links.push({ href: listHref(path, q, { cursor: null }), text: 'First page', rel: null });
-    if (page.has_more && page.next_cursor) links.push({ href: listHref(path, q, { cursor: page.next_cursor }), text: 'Next page', rel: 'next' });
+    if (page.has_more && page.next_cursor)
+      links.push({ href: listHref(path, q, { cursor: page.next_cursor }), text: 'Next page', rel: 'next' });
   } else {
     const limit = q.limit ?? Math.max(1, page.items.length);
     if (page.offset > 0) {
       if (page.offset > limit) links.push({ href: listHref(path, q, { offset: 0 }), text: 'First page', rel: null });
       links.push({ href: listHref(path, q, { offset: Math.max(0, page.offset - limit) }), text: 'Previous page', rel: 'prev' });
     }
-    if (page.has_more && page.next_offset !== null) links.push({ href: listHref(path, q, { offset: page.next_offset }), text: 'Next page', rel: 'next' });
+    if (page.has_more && page.next_offset !== null)
+      links.push({ href: listHref(path, q, { offset: page.next_offset }), text: 'Next page', rel: 'next' });
   }
   return { label, links };
 }
@@ -76,7 +85,8 @@ export function formErrors(errors: readonly ListParamError[], fields: Readonly<R
   const byParam = new Map<string, string[]>();
   for (const e of errors) {
     // The value as given, unless the message already quotes it.
-    const shown = e.value !== undefined && e.value !== '' && !e.message.includes(`"${e.value}"`) ? `${e.message} (you gave “${e.value}”)` : e.message;
+    const shown =
+      e.value !== undefined && e.value !== '' && !e.message.includes(`"${e.value}"`) ? `${e.message} (you gave “${e.value}”)` : e.message;
     byParam.set(e.param, [...(byParam.get(e.param) ?? []), shown]);
   }
   const view: FormErrorsView = { fields: {}, summary: [], marked: false, resetHref, code: INVALID_PARAMETERS };
@@ -106,7 +116,13 @@ export function fieldValue(raw: RawQuery, errors: FormErrorsView | null, param: 
 
 /** Whether the list is narrowed by anything but paging and order. */
 function isFiltered(q: ListQuery): boolean {
-  return q.query !== null || Object.keys(q.filters).length > 0 || Object.keys(q.booleans).length > 0 || q.createdAfter !== null || q.createdBefore !== null;
+  return (
+    q.query !== null ||
+    Object.keys(q.filters).length > 0 ||
+    Object.keys(q.booleans).length > 0 ||
+    q.createdAfter !== null ||
+    q.createdBefore !== null
+  );
 }
 
 export interface ExportLinksView {
@@ -119,7 +135,13 @@ export interface ExportLinksView {
  * Links to the exports of what the list shows: the whole filtered, sorted list, every page, in
  * `path`.csv and `path`.json. `total` is null where it is not known before reading (isnotai's lists).
  */
-export function exportLinks(path: string, q: ListQuery, total: number | null, noun: { one: string; many: string }, options: { csv?: boolean; most?: number } = {}): ExportLinksView {
+export function exportLinks(
+  path: string,
+  q: ListQuery,
+  total: number | null,
+  noun: { one: string; many: string },
+  options: { csv?: boolean; most?: number } = {},
+): ExportLinksView {
   const whole = { limit: null, offset: 0, cursor: null } as const;
   const matching = isFiltered(q) ? ' matching these filters' : '';
   const text =

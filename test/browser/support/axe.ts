@@ -25,5 +25,11 @@ export async function axeViolations(where: Page | Frame, impacts?: readonly Impa
   if (result.passes <= 10) throw new Error(`axe passed only ${result.passes} checks: it did not really look at the page`);
   return result.violations
     .filter((v) => !impacts || impacts.includes(v.impact as Impact))
-    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 5).join(', ')}`);
+    .map(
+      (v) =>
+        `${v.impact} ${v.id}: ${v.help} — ${v.nodes
+          .map((n) => JSON.stringify(n.target))
+          .slice(0, 5)
+          .join(', ')}`,
+    );
 }

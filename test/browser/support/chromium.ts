@@ -10,7 +10,16 @@ import { chromium, type Browser, type BrowserContext, type Frame, type Page } fr
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-const ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export const TIMEOUT_MS = 30_000;
 
@@ -34,12 +43,20 @@ export interface ChromiumProfile {
  * Chromium on a fresh profile with these preferences (Default/Preferences), as a user or an
  * enterprise policy would set them in chrome://settings.
  */
-export async function launchChromiumProfile(preferences: Record<string, unknown>, options: { bypassCSP?: boolean } = {}): Promise<ChromiumProfile> {
+export async function launchChromiumProfile(
+  preferences: Record<string, unknown>,
+  options: { bypassCSP?: boolean } = {},
+): Promise<ChromiumProfile> {
   requireChromium();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'isnotai-chromium-'));
   fs.mkdirSync(path.join(dir, 'Default'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'Default', 'Preferences'), JSON.stringify(preferences));
-  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM_PATH, args: ARGS, timeout: TIMEOUT_MS, ...options });
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM_PATH,
+    args: ARGS,
+    timeout: TIMEOUT_MS,
+    ...options,
+  });
   return {
     context,
     async close() {
@@ -58,16 +75,26 @@ export const BLOCK_THIRD_PARTY_COOKIES = { profile: { cookie_controls_mode: 1 } 
  * cookie for a framed cross-site tool at all (as Safari does), while the tool's own window works.
  */
 export function blockAllFramedCookies(toolHost: string, lmsHost: string): Record<string, unknown> {
-  return { profile: { cookie_controls_mode: 1, content_settings: { exceptions: { cookies: { [`${toolHost},${lmsHost}`]: { setting: 2 } } } } } };
+  return {
+    profile: { cookie_controls_mode: 1, content_settings: { exceptions: { cookies: { [`${toolHost},${lmsHost}`]: { setting: 2 } } } } },
+  };
 }
 
 /**
  * Clicks "Launch as …" for a person on the demo LMS page (opening the <details> that may hide
  * them in a large course) and returns the tool's frame.
  */
-export async function launchFromDemoPage(page: Page, lmsUrl: string, who: { platform: 'moodle' | 'canvas'; courseId: string; userId: string }): Promise<Frame> {
+export async function launchFromDemoPage(
+  page: Page,
+  lmsUrl: string,
+  who: { platform: 'moodle' | 'canvas'; courseId: string; userId: string },
+): Promise<Frame> {
   await page.goto(`${lmsUrl}/`, { timeout: TIMEOUT_MS });
-  const button = page.locator(`section[aria-labelledby="platform-${who.platform}"] form:has(input[name="course"][value="${who.courseId}"]):has(input[name="user"][value="${who.userId}"]) button`).first();
+  const button = page
+    .locator(
+      `section[aria-labelledby="platform-${who.platform}"] form:has(input[name="course"][value="${who.courseId}"]):has(input[name="user"][value="${who.userId}"]) button`,
+    )
+    .first();
   await button.evaluate("(el) => { const d = el.closest('details'); if (d) d.open = true; }");
   await button.click({ timeout: TIMEOUT_MS });
   return toolFrame(page);
@@ -76,7 +103,9 @@ export async function launchFromDemoPage(page: Page, lmsUrl: string, who: { plat
 /** What the frame's own script could store: cookies as `document.cookie` shows them after setting two. */
 export async function cookiesAFrameCanSet(frame: Frame): Promise<string> {
   // A string expression: the test tsconfig has no DOM types.
-  return frame.evaluate("document.cookie = 'probe_plain=1; SameSite=None; Secure; Path=/'; document.cookie = 'probe_partitioned=1; SameSite=None; Secure; Partitioned; Path=/'; document.cookie");
+  return frame.evaluate(
+    "document.cookie = 'probe_plain=1; SameSite=None; Secure; Path=/'; document.cookie = 'probe_partitioned=1; SameSite=None; Secure; Partitioned; Path=/'; document.cookie",
+  );
 }
 
 /** The demo LMS page's tool frame. */

@@ -33,7 +33,12 @@ export async function visitToolPages(page: Page, lmsUrl: string, at: (name: Tool
 
   await page.goto(launchUrl(lmsUrl, ADMIN), { timeout: TIMEOUT_MS });
   await page.waitForSelector('table[data-testid="roster"]', { timeout: TIMEOUT_MS });
-  const adminPages = [['sessions', 'All sessions'], ['audit', 'Audit log'], ['lookup', 'Find a student'], ['settings', 'Settings']] as const;
+  const adminPages = [
+    ['sessions', 'All sessions'],
+    ['audit', 'Audit log'],
+    ['lookup', 'Find a student'],
+    ['settings', 'Settings'],
+  ] as const;
   for (const [name, label] of adminPages) {
     await page.getByRole('link', { name: label }).click();
     await page.waitForLoadState('load');

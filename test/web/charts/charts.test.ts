@@ -20,7 +20,11 @@ function inspect(svg: string): XmlElement {
   expect(root.name).toBe('svg');
   expect(root.attrs.role).toBe('img');
   const [titleId, descId] = root.attrs['aria-labelledby'].split(' ');
-  const ids = new Map(all(root, 'title').concat(all(root, 'desc')).map((e) => [e.attrs.id, e] as const));
+  const ids = new Map(
+    all(root, 'title')
+      .concat(all(root, 'desc'))
+      .map((e) => [e.attrs.id, e] as const),
+  );
   expect(ids.get(titleId)?.name).toBe('title');
   expect(ids.get(descId)?.name).toBe('desc');
   // Raw text may say "onload=" (escaped, inert); inside a real tag it must not.
@@ -63,7 +67,12 @@ describe('scoreOverTimeChart', () => {
     const pointsG = all(root, 'g').filter((g) => g.attrs.class?.startsWith('point '));
     expect(pointsG.map((g) => g.attrs.class)).toEqual(['point point-low', 'point point-elevated', 'point point-high', 'point point-high']);
     // shape, not only colour: high/elevated are paths (triangle/diamond), low a hollow circle
-    expect(pointsG.map((g) => (g.children.find((c) => typeof c !== 'string' && c.name !== 'title') as XmlElement).name)).toEqual(['circle', 'path', 'path', 'path']);
+    expect(pointsG.map((g) => (g.children.find((c) => typeof c !== 'string' && c.name !== 'title') as XmlElement).name)).toEqual([
+      'circle',
+      'path',
+      'path',
+      'path',
+    ]);
     const triangle = all(pointsG[2], 'path')[0].attrs.d;
     const diamond = all(pointsG[1], 'path')[0].attrs.d;
     expect(triangle.split('L')).toHaveLength(3);
@@ -94,7 +103,9 @@ describe('scoreOverTimeChart', () => {
     expect(summary).toBe('1 session on 5 Nov 2026; 1 low; highest 0.20 on 5 Nov 2026.');
     const root = inspect(svg);
     expect(all(root, 'circle').length).toBeGreaterThanOrEqual(1);
-    const dayLabels = all(root, 'text').filter((t) => t.attrs['text-anchor'] === 'middle').map(textOf);
+    const dayLabels = all(root, 'text')
+      .filter((t) => t.attrs['text-anchor'] === 'middle')
+      .map(textOf);
     expect(dayLabels).toEqual([...new Set(dayLabels)]);
     expect(dayLabels).toContain('5 Nov');
   });
@@ -135,7 +146,12 @@ describe('scoreOverTimeChart', () => {
       expect(title.length).toBeLessThanOrEqual(200);
       expect(title).not.toContain('\u202E');
       // the marker title carries the label as text, clipped
-      const markerTitle = textOf(all(all(root, 'g').find((g) => g.attrs.class === 'point point-high')!, 'title')[0]);
+      const markerTitle = textOf(
+        all(
+          all(root, 'g').find((g) => g.attrs.class === 'point point-high')!,
+          'title',
+        )[0],
+      );
       expect(markerTitle.startsWith('5 Nov 2026: score 0.80 (High) — ')).toBe(true);
       expect(h.startsWith(markerTitle.slice(32, 60).replace('…', ''))).toBe(h !== '\u202Emoc.live');
       expect(table[0].label.length).toBeLessThanOrEqual(500);
@@ -173,7 +189,9 @@ describe('eventCountsChart', () => {
   });
 
   it('formats large numbers', () => {
-    expect(eventCountsChart({ total: 1_500_000, mouse: 1_500_000, scroll: 0, keyboard: 0, touch: 0, form: 0 }).summary).toMatch(/^1,500,000 events: mouse 1,500,000/);
+    expect(eventCountsChart({ total: 1_500_000, mouse: 1_500_000, scroll: 0, keyboard: 0, touch: 0, form: 0 }).summary).toMatch(
+      /^1,500,000 events: mouse 1,500,000/,
+    );
   });
 
   it('no events → No data', () => {
@@ -184,7 +202,14 @@ describe('eventCountsChart', () => {
   });
 
   it('malformed counts are read as 0, not drawn as NaN', () => {
-    const { svg, table } = eventCountsChart({ total: 5, mouse: Number.NaN, scroll: -3, keyboard: 5, touch: Infinity, form: '7' as unknown as number });
+    const { svg, table } = eventCountsChart({
+      total: 5,
+      mouse: Number.NaN,
+      scroll: -3,
+      keyboard: 5,
+      touch: Infinity,
+      form: '7' as unknown as number,
+    });
     expect(table.map((r) => r.count)).toEqual([0, 5, 0, 0, 0]);
     expect(svg).not.toMatch(/NaN|Infinity/);
     inspect(svg);
@@ -251,14 +276,24 @@ describe('activityTimelineChart', () => {
 
   it('renders hostile dominant event types as inert text', () => {
     for (const h of HOSTILE) {
-      const { svg, summary, table } = activityTimelineChart([{ timestamp: '2026-11-05T09:00:00Z', eventCount: 3, dominantEventType: h, activityLevel: 1 }], { title: h });
+      const { svg, summary, table } = activityTimelineChart(
+        [{ timestamp: '2026-11-05T09:00:00Z', eventCount: 3, dominantEventType: h, activityLevel: 1 }],
+        { title: h },
+      );
       const root = inspect(svg);
       expect(table[0].dominantEventType.length).toBeLessThanOrEqual(60);
       expect(summary).not.toContain('\u202E');
-      const barTitle = textOf(all(all(root, 'g').find((g) => g.attrs.class === 'bucket')!, 'title')[0]);
+      const barTitle = textOf(
+        all(
+          all(root, 'g').find((g) => g.attrs.class === 'bucket')!,
+          'title',
+        )[0],
+      );
       expect(barTitle.startsWith('09:00 UTC: 3 events, mostly ')).toBe(true);
     }
-    const { svg } = activityTimelineChart([{ timestamp: '2026-11-05T09:00:00Z', eventCount: 3, dominantEventType: '"><svg onload=alert(1)>', activityLevel: 1 }]);
+    const { svg } = activityTimelineChart([
+      { timestamp: '2026-11-05T09:00:00Z', eventCount: 3, dominantEventType: '"><svg onload=alert(1)>', activityLevel: 1 },
+    ]);
     expect(svg).toContain('mostly &quot;&gt;&lt;svg onload=alert(1)&gt;');
   });
 });

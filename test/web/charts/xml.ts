@@ -80,8 +80,32 @@ export function textOf(el: XmlElement): string {
 /** Elements and attributes our charts may contain; anything else means injected markup. */
 const ALLOWED_ELEMENTS = new Set(['svg', 'title', 'desc', 'g', 'line', 'path', 'rect', 'circle', 'text']);
 const ALLOWED_ATTRS = new Set([
-  'xmlns', 'class', 'width', 'height', 'viewBox', 'role', 'aria-labelledby', 'aria-hidden', 'font-family', 'font-size', 'id',
-  'x', 'y', 'x1', 'x2', 'y1', 'y2', 'cx', 'cy', 'r', 'd', 'fill', 'stroke', 'stroke-width', 'stroke-dasharray', 'text-anchor',
+  'xmlns',
+  'class',
+  'width',
+  'height',
+  'viewBox',
+  'role',
+  'aria-labelledby',
+  'aria-hidden',
+  'font-family',
+  'font-size',
+  'id',
+  'x',
+  'y',
+  'x1',
+  'x2',
+  'y1',
+  'y2',
+  'cx',
+  'cy',
+  'r',
+  'd',
+  'fill',
+  'stroke',
+  'stroke-width',
+  'stroke-dasharray',
+  'text-anchor',
 ]);
 
 /** Throws if the SVG has an element or attribute outside the charts' vocabulary (e.g. script, onload, href). */

@@ -23,7 +23,14 @@ interface Learner {
 }
 
 const RANK = { high: 3, elevated: 2, low: 1, none: 0 } as const;
-function learner(id: string, name: string, risk: Learner['risk'], maxScore: number | null, flags: string[] = [], created: string | null = '2026-11-10T00:00:00Z'): Learner {
+function learner(
+  id: string,
+  name: string,
+  risk: Learner['risk'],
+  maxScore: number | null,
+  flags: string[] = [],
+  created: string | null = '2026-11-10T00:00:00Z',
+): Learner {
   return { id, name, email: `${id}@uni.example`, risk, rank: RANK[risk], maxScore, flags, created };
 }
 
@@ -92,7 +99,11 @@ describe('applyList: filters and window', () => {
     expect(ids({ risk: 'none' })).toEqual(['u5']);
   });
   it('the window is inclusive and leaves out undated items', () => {
-    expect(ids({ created_after: '2026-11-01', created_before: '2026-11-20', sort_by: 'created', sort_direction: 'asc' })).toEqual(['u1', 'u2', 'u3']);
+    expect(ids({ created_after: '2026-11-01', created_before: '2026-11-20', sort_by: 'created', sort_direction: 'asc' })).toEqual([
+      'u1',
+      'u2',
+      'u3',
+    ]);
     expect(ids({ created_after: '2026-11-21T00:00:00Z' })).toEqual(['u4']);
   });
   it('total counts matches before paging', () => {
@@ -113,8 +124,16 @@ describe('applyList: sorting', () => {
   });
   it('uses the tiebreak when given, independent of direction', () => {
     const byIdDesc: ListAdapters<Learner> = { ...ADAPTERS, tiebreak: (a, b) => compareText(b.id, a.id) };
-    expect(applyList(LEARNERS, q({ sort_by: 'max_score', sort_direction: 'asc' }), byIdDesc).items.map((l) => l.id).slice(1, 3)).toEqual(['u6', 'u2']);
-    expect(applyList(LEARNERS, q({ sort_by: 'max_score', sort_direction: 'desc' }), byIdDesc).items.map((l) => l.id).slice(3, 5)).toEqual(['u6', 'u2']);
+    expect(
+      applyList(LEARNERS, q({ sort_by: 'max_score', sort_direction: 'asc' }), byIdDesc)
+        .items.map((l) => l.id)
+        .slice(1, 3),
+    ).toEqual(['u6', 'u2']);
+    expect(
+      applyList(LEARNERS, q({ sort_by: 'max_score', sort_direction: 'desc' }), byIdDesc)
+        .items.map((l) => l.id)
+        .slice(3, 5),
+    ).toEqual(['u6', 'u2']);
   });
   it('names sort alphabetically ignoring accents and case', () => {
     expect(ids({ sort_by: 'name' })).toEqual(['u2', 'u3', 'u6', 'u5', 'u1', 'u4']);

@@ -78,19 +78,14 @@ describe('toCsv', () => {
     expect(readCsv(csv.slice(1))[1][0]).toBe('Émilie Ångström');
   });
 
-  it.each([
-    ['=HYPERLINK("http://evil.example","x")'],
-    ['+cmd|" /C calc"!A0'],
-    ['-2+3'],
-    ['@SUM(A1:A2)'],
-    ['\t=1+1'],
-    ['\r=1+1'],
-    ['-'],
-  ])('neutralises the formula %j with a leading apostrophe', (hostile) => {
-    const [, record] = readCsv(toCsv([{ name: hostile, score: 0, delta: 0, note: hostile }], COLUMNS));
-    expect(record[0]).toBe(`'${hostile}`);
-    expect(record[3]).toBe(`'${hostile}`);
-  });
+  it.each([['=HYPERLINK("http://evil.example","x")'], ['+cmd|" /C calc"!A0'], ['-2+3'], ['@SUM(A1:A2)'], ['\t=1+1'], ['\r=1+1'], ['-']])(
+    'neutralises the formula %j with a leading apostrophe',
+    (hostile) => {
+      const [, record] = readCsv(toCsv([{ name: hostile, score: 0, delta: 0, note: hostile }], COLUMNS));
+      expect(record[0]).toBe(`'${hostile}`);
+      expect(record[3]).toBe(`'${hostile}`);
+    },
+  );
 
   it('leaves negative numbers as numbers, whether numbers or plain numeric text', () => {
     const [, record] = readCsv(toCsv([{ name: '-12.5', score: -0.25, delta: -3, note: '-1e3' }], COLUMNS));

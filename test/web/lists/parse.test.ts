@@ -1,4 +1,12 @@
-import { invalidListParameters, listErrorMessage, parseIsoBound, parseListQuery, type ListQuery, type ListSpec, type RawQuery } from '../../../src/web/lists';
+import {
+  invalidListParameters,
+  listErrorMessage,
+  parseIsoBound,
+  parseListQuery,
+  type ListQuery,
+  type ListSpec,
+  type RawQuery,
+} from '../../../src/web/lists';
 
 const SPEC: ListSpec = {
   sortBy: ['risk', 'max_score', 'name', 'last_activity', 'sessions'],
@@ -65,7 +73,10 @@ describe('query', () => {
     ]);
   });
   it('is refused where the list does not support it', () => {
-    expect(errs({ query: 'a' }, { ...SPEC, query: false })[0]).toMatchObject({ param: 'query', message: 'query is not supported by this list' });
+    expect(errs({ query: 'a' }, { ...SPEC, query: false })[0]).toMatchObject({
+      param: 'query',
+      message: 'query is not supported by this list',
+    });
   });
   it('must be given once', () => {
     expect(errs({ query: ['a', 'b'] })[0]).toMatchObject({ param: 'query', message: 'query was given 2 times; give it once' });
@@ -130,20 +141,30 @@ describe('created_after / created_before', () => {
   ])('accepts %s', (raw, iso) => {
     expect(parseIsoBound(raw, 'after')?.toISOString()).toBe(iso);
   });
-  it.each([['2026-02-30'], ['2025-02-29'], ['2026-13-01'], ['2026-11-01T24:00'], ['2026-11-01T10:00+25:00'], ['yesterday'], ['1730419200000'], ['2026-11-1'], ['<script>']])(
-    'refuses %s',
-    (raw) => {
-      expect(parseIsoBound(raw, 'after')).toBeNull();
-      expect(errs({ created_after: raw })[0]).toMatchObject({ param: 'created_after', value: raw });
-    },
-  );
+  it.each([
+    ['2026-02-30'],
+    ['2025-02-29'],
+    ['2026-13-01'],
+    ['2026-11-01T24:00'],
+    ['2026-11-01T10:00+25:00'],
+    ['yesterday'],
+    ['1730419200000'],
+    ['2026-11-1'],
+    ['<script>'],
+  ])('refuses %s', (raw) => {
+    expect(parseIsoBound(raw, 'after')).toBeNull();
+    expect(errs({ created_after: raw })[0]).toMatchObject({ param: 'created_after', value: raw });
+  });
   it('after must not be later than before', () => {
     expect(errs({ created_after: '2026-11-20', created_before: '2026-11-01' })).toEqual([
       expect.objectContaining({ param: 'created_before', message: 'created_before must not be earlier than created_after' }),
     ]);
   });
   it('is refused where the list has no window', () => {
-    expect(errs({ created_before: '2026-11-01' }, { ...SPEC, createdWindow: false })[0]).toMatchObject({ param: 'created_before', message: 'created_before is not supported by this list' });
+    expect(errs({ created_before: '2026-11-01' }, { ...SPEC, createdWindow: false })[0]).toMatchObject({
+      param: 'created_before',
+      message: 'created_before is not supported by this list',
+    });
   });
 });
 
@@ -223,7 +244,9 @@ describe('all errors are collected', () => {
     expect(body.status).toBe(422);
     expect(body.code).toBe('invalid_parameters');
     expect(body.details).toEqual(errors);
-    expect(body.message).toMatch(/^Invalid list parameters \(query, risk, status, created_after, created_before, sort_by, sort_direction, limit, offset\): /);
+    expect(body.message).toMatch(
+      /^Invalid list parameters \(query, risk, status, created_after, created_before, sort_by, sort_direction, limit, offset\): /,
+    );
     expect(body.message).toContain('limit must be a whole number from 1 to 500');
     expect(JSON.parse(JSON.stringify(body.details))).toEqual(body.details);
   });
@@ -240,7 +263,7 @@ describe('all errors are collected', () => {
   });
 });
 
-describe('with errors, the valid parameters are still read (for the page\'s form)', () => {
+describe("with errors, the valid parameters are still read (for the page's form)", () => {
   it('keeps the valid values of a filter with an invalid one, and the other parameters', () => {
     const got = parseListQuery({ risk: 'high,purple', query: 'Ada', limit: '9999', sort_by: 'name' }, SPEC);
     expect(got.ok).toBe(false);
@@ -265,7 +288,10 @@ describe('a list with one fixed order, paged by isnotai cursors', () => {
   const CURSORED: ListSpec = {
     sortBy: [],
     defaultSort: { by: 'created_at', direction: 'desc' },
-    filters: { status: { allowed: ['active', 'closed'] }, type: { multi: false, maxLength: 10, check: (v) => (v === 'bad' ? 'type “bad” is unknown' : null) } },
+    filters: {
+      status: { allowed: ['active', 'closed'] },
+      type: { multi: false, maxLength: 10, check: (v) => (v === 'bad' ? 'type “bad” is unknown' : null) },
+    },
     booleans: ['bot_only'],
     createdWindow: true,
     paging: 'cursor',
@@ -282,11 +308,19 @@ describe('a list with one fixed order, paged by isnotai cursors', () => {
     });
   });
   it('refuses offset, sorting, a bad boolean, an overlong cursor', () => {
-    expect(errs({ offset: '5', sort_by: 'created_at', sort_direction: 'asc', bot_only: 'maybe', cursor: 'c'.repeat(2001) }, CURSORED)).toEqual([
+    expect(
+      errs({ offset: '5', sort_by: 'created_at', sort_direction: 'asc', bot_only: 'maybe', cursor: 'c'.repeat(2001) }, CURSORED),
+    ).toEqual([
       expect.objectContaining({ param: 'bot_only', message: 'bot_only must be true or false' }),
-      expect.objectContaining({ param: 'sort_by', message: 'sort_by is not supported by this list: its order is fixed (created_at, descending)' }),
+      expect.objectContaining({
+        param: 'sort_by',
+        message: 'sort_by is not supported by this list: its order is fixed (created_at, descending)',
+      }),
       expect.objectContaining({ param: 'sort_direction' }),
-      expect.objectContaining({ param: 'offset', message: 'offset is not supported by this list: it pages with cursor (each answer gives the next one)' }),
+      expect.objectContaining({
+        param: 'offset',
+        message: 'offset is not supported by this list: it pages with cursor (each answer gives the next one)',
+      }),
       expect.objectContaining({ param: 'cursor', message: 'cursor is not a page of this list; start again from the first page' }),
     ]);
   });
@@ -303,6 +337,9 @@ describe('a list with one fixed order, paged by isnotai cursors', () => {
     ]);
   });
   it('an offset list refuses a cursor', () => {
-    expect(errs({ cursor: 'abc' })[0]).toMatchObject({ param: 'cursor', message: 'cursor is not supported by this list: it pages with limit and offset' });
+    expect(errs({ cursor: 'abc' })[0]).toMatchObject({
+      param: 'cursor',
+      message: 'cursor is not supported by this list: it pages with limit and offset',
+    });
   });
 });

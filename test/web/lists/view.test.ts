@@ -1,4 +1,14 @@
-import { columnView, exportFileName, exportLinks, formErrors, pagerView, parseListQuery, type ListQuery, type ListSpec, type RawQuery } from '../../../src/web/lists';
+import {
+  columnView,
+  exportFileName,
+  exportLinks,
+  formErrors,
+  pagerView,
+  parseListQuery,
+  type ListQuery,
+  type ListSpec,
+  type RawQuery,
+} from '../../../src/web/lists';
 
 const SPEC: ListSpec = {
   sortBy: ['name', 'risk'],
@@ -21,7 +31,13 @@ describe('columnView', () => {
     const query = q({ sort_by: 'name' });
     expect(columnView('/r', query, SPEC, 'name', 'Learner')).toMatchObject({ sorted: 'ascending', mark: '▲' });
     expect(columnView('/r', query, SPEC, 'risk', 'Risk')).toMatchObject({ sorted: null, mark: null });
-    expect(columnView('/r', query, SPEC, null, 'Signals')).toEqual({ label: 'Signals', href: null, sorted: null, mark: null, className: null });
+    expect(columnView('/r', query, SPEC, null, 'Signals')).toEqual({
+      label: 'Signals',
+      href: null,
+      sorted: null,
+      mark: null,
+      className: null,
+    });
   });
   it('links flip the sorted column and start another at its natural direction', () => {
     const query = q({ sort_by: 'name', offset: '50' });
@@ -35,9 +51,18 @@ describe('columnView', () => {
 });
 
 describe('pagerView', () => {
-  const page = (offset: number, total: number, limit = 10) => ({ items: Array(Math.min(limit, total - offset)).fill(0), total, limit, offset, has_more: offset + limit < total, next_offset: offset + limit < total ? offset + limit : null });
+  const page = (offset: number, total: number, limit = 10) => ({
+    items: Array(Math.min(limit, total - offset)).fill(0),
+    total,
+    limit,
+    offset,
+    has_more: offset + limit < total,
+    next_offset: offset + limit < total ? offset + limit : null,
+  });
   it('offset lists: first, previous and next as they apply', () => {
-    expect(pagerView('/r', q({ limit: '10' }), page(0, 25)).links.map((l) => [l.text, params(l.href).get('offset')])).toEqual([['Next page', '10']]);
+    expect(pagerView('/r', q({ limit: '10' }), page(0, 25)).links.map((l) => [l.text, params(l.href).get('offset')])).toEqual([
+      ['Next page', '10'],
+    ]);
     const middle = pagerView('/r', q({ limit: '10', offset: '20' }), page(20, 45)).links;
     expect(middle.map((l) => [l.text, l.rel, params(l.href).get('offset')])).toEqual([
       ['First page', null, null],
@@ -74,11 +99,20 @@ describe('formErrors', () => {
 
 describe('exportLinks', () => {
   it('link the whole filtered, sorted list and say how much', () => {
-    const links = exportLinks('/course', q({ risk: 'high', sort_by: 'name', limit: '10', offset: '20' }), 150, { one: 'learner', many: 'learners' });
+    const links = exportLinks('/course', q({ risk: 'high', sort_by: 'name', limit: '10', offset: '20' }), 150, {
+      one: 'learner',
+      many: 'learners',
+    });
     expect(links.text).toBe('Export all 150 learners matching these filters');
     const csv = params(links.csv);
     expect(links.csv).toMatch(/^\/course\.csv\?/);
-    expect([csv.get('risk'), csv.get('sort_by'), csv.has('limit'), csv.has('offset'), csv.get('ltik')]).toEqual(['high', 'name', false, false, 'T']);
+    expect([csv.get('risk'), csv.get('sort_by'), csv.has('limit'), csv.has('offset'), csv.get('ltik')]).toEqual([
+      'high',
+      'name',
+      false,
+      false,
+      'T',
+    ]);
     expect(links.json).toMatch(/^\/course\.json\?/);
     expect(exportLinks('/course', q({}), 1, { one: 'learner', many: 'learners' }).text).toBe('Export the 1 learner');
   });

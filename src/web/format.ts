@@ -41,18 +41,23 @@ export function safeHref(url: unknown): string | null {
 }
 
 /**
- * Characters that must not reach a page from upstream: bidirectional embedding, override and
- * isolate controls (U+202A–U+202E, U+2066–U+2069: "\u202Egnp.exe" would display as "exe.png"
- * and reorder what follows it) and C0 controls other than tab and line breaks. The charts drop the
- * same characters (src/web/charts/escape.ts); without them text shows in its real order.
+ * Characters that must not reach a page, a CSV cell or a chart from upstream: C0 controls other than
+ * tab and line breaks, lone surrogates and U+FFFE/U+FFFF (XML 1.0 forbids them, so one would make a
+ * whole SVG chart unparseable), and bidirectional embedding, override and isolate controls
+ * (U+202A–U+202E, U+2066–U+2069: "\u202Egnp.exe" would display as "exe.png" and reorder what follows
+ * it). Without them text shows in its real order.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
-const UNSHOWABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]/g;
+const UNSHOWABLE =
+  // eslint-disable-next-line no-control-regex -- removing control characters is this pattern's purpose
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-/** Upstream text made safe to show as text (templates still HTML-escape it); CSV cells use it too. */
+/**
+ * Upstream text made safe to show as text (templates and the charts still escape it); CSV cells and
+ * chart labels use it too. Numbers and booleans are shown as written; an object or array (never valid
+ * upstream data here) as nothing, rather than "[object Object]".
+ */
 export function displayText(text: unknown): string {
-  // Numbers and the like are shown as written; an object (never valid upstream data here) as nothing.
-  const s = typeof text === 'string' ? text : text === null || text === undefined || typeof text === 'object' ? '' : String(text as number);
+  const s = typeof text === 'string' ? text : typeof text === 'number' || typeof text === 'boolean' ? String(text) : '';
   return s.replace(UNSHOWABLE, '');
 }
 

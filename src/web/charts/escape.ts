@@ -2,6 +2,7 @@
  * Text for SVG. Everything inserted into chart markup goes through `svgText` (content) or
  * `escapeXml` (attribute values): upstream strings are untrusted and must come out as inert text.
  */
+import { displayText } from '../format';
 
 /** Escapes the five XML specials, so a value is safe both as element text and in a quoted attribute. */
 export function escapeXml(value: string): string {
@@ -22,19 +23,11 @@ export function escapeXml(value: string): string {
 }
 
 /**
- * Characters XML 1.0 forbids (C0 controls other than tab/LF/CR, lone surrogates, U+FFFE/U+FFFF)
- * would make the whole SVG unparseable, so they are dropped. Bidirectional controls (U+202A–U+202E,
- * U+2066–U+2069) are dropped too: in a chart label "\u202Emoc.live" would otherwise display as
- * "evil.com"; without them the characters show in their real order.
+ * Upstream text for a chart: the characters no page may show dropped (displayText: here it also keeps
+ * the SVG parseable, as XML 1.0 forbids some of them), whitespace collapsed, clipped by code point.
  */
-const UNSAFE_CHARS =
-  // eslint-disable-next-line no-control-regex -- removing control characters is this pattern's purpose
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
 export function cleanText(value: unknown, maxLength = 80): string {
-  // An object or array from upstream shows as nothing rather than "[object Object]".
-  const s = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
-  const cleaned = s.replace(UNSAFE_CHARS, '').replace(/\s+/g, ' ').trim();
+  const cleaned = displayText(value).replace(/\s+/g, ' ').trim();
   if (cleaned.length <= maxLength) return cleaned;
   // Count and cut by code point, so no lone surrogate is left behind.
   const codePoints = Array.from(cleaned);

@@ -19,10 +19,13 @@ describe('escapeXml / svgText', () => {
     expect(clipped.endsWith('…')).toBe(true);
     expect(clipped).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
   });
-  it('handles non-strings', () => {
+  it('handles non-strings: numbers and booleans as written, anything else as nothing (one rule with the pages)', () => {
     expect(cleanText(null)).toBe('');
     expect(cleanText(42)).toBe('42');
-    expect(svgText({ toString: () => '<b>' })).toBe('&lt;b&gt;');
+    expect(cleanText(true)).toBe('true');
+    expect(svgText({ toString: () => '<b>' })).toBe('');
+    expect(cleanText(JSON.parse('{"label":"x"}'))).toBe('');
+    expect(cleanText(['a', 'b'])).toBe('');
   });
   it('safeId keeps only id characters', () => {
     expect(safeId('score-chart')).toBe('score-chart');

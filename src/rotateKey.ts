@@ -1,9 +1,10 @@
 /**
  * `npm run rotate-key`: re-encrypts every stored secret (isnotai API keys, ltijs's platform keys
- * and access tokens) from OLD_ENCRYPTION_KEY to NEW_ENCRYPTION_KEY in one transaction, on
- * DATABASE_URL (or, in development, the embedded database). The keys come from the environment,
- * never argv, so they stay out of shell history and `ps`. Then restart every instance with
- * ENCRYPTION_KEY set to the new key: until then the old instances answer 503 on /healthz.
+ * and access tokens) from OLD_ENCRYPTION_KEY to NEW_ENCRYPTION_KEY, in one transaction.
+ *
+ * It works on DATABASE_URL (or, in development, the embedded database). The keys come from the
+ * environment, never argv, so they stay out of shell history and `ps`. Then restart every instance
+ * with ENCRYPTION_KEY set to the new key: until then the old instances answer 503 on /healthz.
  */
 import { resolveDatabase } from './bootstrap';
 import { loadConfig } from './config';

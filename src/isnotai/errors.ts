@@ -1,6 +1,8 @@
 /**
- * Typed errors of the isnotai client. Callers branch on the class or on the stable `code`; every
- * error names the endpoint (a path template such as `GET /v1/users/{userId}/sessions`, so a log
+ * Typed errors of the isnotai client, so that callers branch on the class or on the stable `code`,
+ * never on a message.
+ *
+ * Every error names the endpoint (a path template such as `GET /v1/users/{userId}/sessions`, so a log
  * line never carries a user id) and, where one exists, the concrete request path.
  * None of them ever carries the API key.
  */

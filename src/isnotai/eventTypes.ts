@@ -1,9 +1,11 @@
 /**
- * The event message types. The API documents that `type` accepts "message-type byte as
- * decimal/hex (e.g. 1, 0x01) or short name (e.g. init, mouse_move, keypress)" but does not publish
- * the table. This is our table: the simulator serves it and counts events by its categories, which
- * match the buckets of `details.eventCounts`. The client never validates `type` against it, so a real
- * API with more types still works.
+ * The table of the API's event message types (number, short name, category, description), which the
+ * API uses but does not publish: the simulator serves it, and the events table checks its `type` filter by it.
+ *
+ * The API documents that `type` accepts "message-type byte as decimal/hex (e.g. 1, 0x01) or short
+ * name (e.g. init, mouse_move, keypress)" but does not publish the table, so this is our table. The
+ * simulator counts events by its categories, which match the buckets of `details.eventCounts`. The
+ * client never validates `type` against it, so a real API with more types still works.
  */
 export type EventCategory = 'mouse' | 'scroll' | 'keyboard' | 'touch' | 'form' | 'other';
 

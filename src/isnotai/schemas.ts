@@ -1,8 +1,9 @@
 /**
- * zod schemas for every upstream body (the API as docs/isnotai.md "The API" describes it). The
- * client parses each 2xx body with these before anything else sees it; a mismatch becomes an
- * IsnotaiResponseError that names the offending field. Unknown extra fields are stripped (the API
- * may grow), missing or mistyped documented fields are errors.
+ * zod schemas for every upstream body (the API as docs/isnotai.md "The API" describes it): the client
+ * parses each 2xx body with these before anything else sees it.
+ *
+ * A mismatch becomes an IsnotaiResponseError that names the offending field. Unknown extra fields are
+ * stripped (the API may grow), missing or mistyped documented fields are errors.
  */
 import { z } from 'zod';
 import type { ErrorEnvelope, IsnotaiEvent, IsnotaiSession, Page, SessionDetails } from './types';

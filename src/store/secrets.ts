@@ -1,9 +1,11 @@
 /**
- * Secrets at rest (the per-platform isnotai API key): AES-256-GCM with a key derived by HKDF-SHA256
- * from a configuration secret. The stored form is `v1.<iv>.<tag>.<ciphertext>` (base64url), so a
- * later key or algorithm can be told apart. An optional `context` (e.g. the platform's issuer and
- * client id) is bound as associated data: a ciphertext copied onto another platform's row will not
- * decrypt. Neither the secret, the derived key nor the plaintext ever appears in an error.
+ * Encrypts secrets at rest (the per-platform isnotai API key) with AES-256-GCM, under a key derived
+ * by HKDF-SHA256 from a configuration secret.
+ *
+ * The stored form is `v1.<iv>.<tag>.<ciphertext>` (base64url), so a later key or algorithm can be
+ * told apart. An optional `context` (e.g. the platform's issuer and client id) is bound as associated
+ * data: a ciphertext copied onto another platform's row will not decrypt. Neither the secret, the
+ * derived key nor the plaintext ever appears in an error.
  */
 import crypto from 'node:crypto';
 

@@ -1,7 +1,9 @@
 /**
  * The last Express handler: every error becomes a page (or JSON for .json/.csv routes and API
- * clients) with a status, a stable code and a human message. Stack traces never reach a user. The
- * launch code's refusals (src/lti/refusal.ts) arrive here too, and are rendered the same way.
+ * clients) with a status, a stable code and a human message.
+ *
+ * Stack traces never reach a user. The launch code's refusals (src/lti/refusal.ts) arrive here too,
+ * and are rendered the same way.
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../log';

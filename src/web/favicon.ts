@@ -1,8 +1,10 @@
 /**
- * The tool's icon. Browsers ask for /favicon.ico on every page of their own accord; without an
- * answer here the request fell through to ltijs, which refused it as a launch without an ltik and
- * logged it as such (dozens of "launch refused" lines per session). Answered before the request
- * log and before ltijs, so it leaves no log line.
+ * Answers /favicon.ico with the tool's icon, before the request log and before ltijs, so that it
+ * leaves no log line.
+ *
+ * Browsers ask for /favicon.ico on every page of their own accord; without an answer here the request
+ * fell through to ltijs, which refused it as a launch without an ltik and logged it as such (dozens of
+ * "launch refused" lines per session).
  */
 import fs from 'node:fs';
 import type { NextFunction, Request, Response } from 'express';

@@ -1,9 +1,11 @@
 /**
- * ltijs answers failures on its own routes (the keyset, the login, dynamic registration) with
- * `500 {details: {message: err.message}}`: the raw words of OpenSSL ("bad decrypt") or of the
- * database driver, sent to whoever asked. This middleware sits before those routes and replaces
- * such an answer with the tool's own error (503 while the database is unreachable, else 500), and
- * logs the cause under the request id the client is given.
+ * Replaces ltijs's raw failures on its own routes (the keyset, the login, dynamic registration) with
+ * the tool's own error (503 while the database is unreachable, else 500), and logs the cause under the
+ * request id the client is given.
+ *
+ * ltijs answers those failures with `500 {details: {message: err.message}}`: the raw words of OpenSSL
+ * ("bad decrypt") or of the database driver, sent to whoever asked. This middleware sits before those
+ * routes and patches their answer.
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../log';

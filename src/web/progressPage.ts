@@ -1,7 +1,8 @@
 /**
- * A page whose data takes seconds to gather (a cold roster of hundreds of learners) is sent in
- * parts: the layout's top and a progress line at once, then lines as the work advances, then the
- * page. No JavaScript: the progress block is hidden by CSS once the content after it has arrived
+ * Sends a page whose data takes seconds to gather (a cold roster of hundreds of learners) in parts:
+ * the layout's top and a progress line at once, then lines as the work advances, then the page.
+ *
+ * No JavaScript: the progress block is hidden by CSS once the content after it has arrived
  * (`main:has(.page-ready) .progress { display: none }`). The status is 200 from the first byte, so
  * anything that decides the status (access, parameters, a refused key) is checked before.
  */

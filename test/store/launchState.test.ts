@@ -1,7 +1,7 @@
 /**
  * The launch state tables (src/store/launchState.ts): every read honours a row only before its
  * `expires_at`, the sweeper deletes it after, a storage binding is spent by one caller only, a
- * sign-out ends the cookie-less session with it, and migration 006 moves what the cache held.
+ * sign-out ends the cookie-less session with it, migration 006 moves what the cache held, and its rollback moves it back.
  */
 import { Migrator, sql } from 'kysely';
 import { createLaunchStateStore, openDatabase, StoreError, sweepExpired, type LaunchStateStore, type Store } from '../../src/store';
@@ -149,5 +149,75 @@ test('migration 006 moves the launch state the cache held (above all the sign-ou
     expect(left.rows.map((r) => r.key)).toEqual(['moodle|c1|/v1/users/{id}/sessions|abc']);
   } finally {
     await old.close();
+  }
+});
+
+test('a rollback of migration 006 gives the live launch state back to the cache, as the code before it reads it', async () => {
+  const url = await freshDatabaseUrl('launchstate006down');
+  const db = await openDatabase({ url });
+  try {
+    const migrator = new Migrator({ db: db.db, provider: { getMigrations: async () => migrations } });
+    expect((await migrator.migrateTo('006_launch_state')).error).toBeUndefined();
+    const live = createLaunchStateStore(db.db);
+    const signedOutAt = Date.now() - 60_000;
+    await live.sessions.signOut(hash('a'), signedOutAt, 7 * 24 * 3600);
+    await live.sessions.startSession(hash('b'), { userId: '4', platformCode: 'ltiZ', issuedAt: signedOutAt }, 4 * 3600);
+    await live.sessions.touchSession(hash('b'), signedOutAt + 30_000, signedOutAt + 4 * 3600 * 1000);
+    await live.claims.keep(hash('c'), { lti11LegacyUserId: 'legacy-9' }, 24 * 3600);
+    await live.logins.saveCheck('d'.repeat(32), { iss: 'https://lms.example', login_hint: '4' }, 600);
+    await live.logins.saveState('st1', { iss: 'https://lms.example', login_hint: '4' }, 600, binding);
+    // Expired rows stay behind: the code before 006 would not honour them either.
+    await sql`INSERT INTO signed_out_ltik VALUES (${hash('e')}, now() - interval '8 days', now() - interval '1 day')`.execute(db.db);
+    const before = await sql<{ ltik_sha256: string; expires_at: Date }>`SELECT ltik_sha256, expires_at FROM signed_out_ltik`.execute(db.db);
+
+    expect((await migrator.migrateTo('005_key_check')).error).toBeUndefined();
+
+    const { rows } = await sql<{ key: string; value: unknown; expires_at: Date }>`
+      SELECT key, value, expires_at FROM upstream_cache ORDER BY key`.execute(db.db);
+    const cache = new Map(rows.map((r) => [r.key, r]));
+    expect([...cache.keys()].sort()).toEqual(
+      [
+        `signed-out:${hash('a')}`,
+        `storage-session:${hash('b')}`,
+        `launch-claims:${hash('c')}`,
+        `iframe-login:check:${'d'.repeat(32)}`,
+        'iframe-login:state:st1',
+      ].sort(),
+    );
+    // platformStorage.ts before 006: `found.has('signed-out:<sha256>')` refuses the ltik; the value was `{ at }`.
+    expect(cache.get(`signed-out:${hash('a')}`)!.value).toEqual({ at: signedOutAt });
+    expect(cache.get(`signed-out:${hash('a')}`)!.expires_at).toEqual(before.rows.find((r) => r.ltik_sha256 === hash('a'))!.expires_at);
+    expect(cache.get(`signed-out:${hash('a')}`)!.expires_at.getTime()).toBeGreaterThan(Date.now() + 6 * 24 * 3600 * 1000);
+    // Its storageSessionRecord(): user and platformCode strings, issuedAt and lastSeenAt in ms since the epoch.
+    expect(cache.get(`storage-session:${hash('b')}`)!.value).toEqual({
+      user: '4',
+      platformCode: 'ltiZ',
+      issuedAt: signedOutAt,
+      lastSeenAt: signedOutAt + 30_000,
+    });
+    expect(cache.get(`launch-claims:${hash('c')}`)!.value).toEqual({ lti11LegacyUserId: 'legacy-9' });
+    // iframe.ts's loginParamsStore: the login's string parameters as they arrived.
+    expect(cache.get(`iframe-login:check:${'d'.repeat(32)}`)!.value).toEqual({ iss: 'https://lms.example', login_hint: '4' });
+    expect(cache.get('iframe-login:state:st1')!.value).toEqual({ iss: 'https://lms.example', login_hint: '4' });
+    for (const r of rows) expect([r.key, r.expires_at.getTime() > Date.now()]).toEqual([r.key, true]);
+
+    const tables = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM information_schema.tables
+      WHERE table_schema = 'public' AND table_name IN ('login_check', 'login_state', 'storage_session', 'signed_out_ltik', 'launch_claims')`.execute(
+      db.db,
+    );
+    expect(tables.rows[0]!.n).toBe(0);
+
+    // And up again: the same state moves back into its tables.
+    expect((await migrator.migrateTo('006_launch_state')).error).toBeUndefined();
+    expect(await live.sessions.lookup(hash('a'))).toEqual({ signedOut: true, session: null });
+    expect((await live.sessions.lookup(hash('b'))).session).toEqual({
+      userId: '4',
+      platformCode: 'ltiZ',
+      issuedAt: signedOutAt,
+      lastSeenAt: signedOutAt + 30_000,
+    });
+  } finally {
+    await db.close();
   }
 });

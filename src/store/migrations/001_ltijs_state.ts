@@ -1,6 +1,9 @@
 /**
- * ltijs's nine collections as tables. Mirrors the indexes of ltijs's MongoDB schemas
- * (node_modules/ltijs/dist/Utils/Database.js), with two deliberate additions:
+ * Migration 001: ltijs's nine collections as tables, so that ltijs keeps its state in the tool's
+ * PostgreSQL.
+ *
+ * Mirrors the indexes of ltijs's MongoDB schemas (node_modules/ltijs/dist/Utils/Database.js), with
+ * two deliberate additions:
  * - every key ltijs passes to `Replace` is a UNIQUE index, so Replace is one atomic upsert;
  * - `lti_nonce.nonce` is the primary key (Mongo's index was not unique), so two concurrent
  *   launches with the same nonce cannot both be accepted.

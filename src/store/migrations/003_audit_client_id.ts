@@ -1,10 +1,11 @@
 /**
- * Adds the LMS registration's client id to the audit log, so admins see only their own
- * registration's entries. An LMS registration is (issuer, client id): every Canvas institution
- * shares the issuer https://canvas.instructure.com. The audit log kept only the issuer, so one
- * institution's admins could list another's entries. Rows written before this migration carry an
- * empty client id and are shown to no platform's admins (they remain in the table for the
- * operator).
+ * Migration 003: adds the LMS registration's client id to the audit log, so admins see only their own
+ * registration's entries.
+ *
+ * An LMS registration is (issuer, client id): every Canvas institution shares the issuer
+ * https://canvas.instructure.com. The audit log kept only the issuer, so one institution's admins
+ * could list another's entries. Rows written before this migration carry an empty client id and are
+ * shown to no platform's admins (they remain in the table for the operator).
  */
 import { sql, type Kysely } from 'kysely';
 

@@ -1,8 +1,10 @@
 /**
- * A roster page or the integration-wide session list shows many students at once; every view of a
- * student's data must say whom (docs/product.md "Audit"). Such a view stays one audit row, and the
- * ids of the students it showed go in `subject_user_ids`, indexed so "who looked at this student"
- * finds roster views as well as views of the student alone.
+ * Migration 004: lets an audit row name many students (`subject_user_ids`), for the views that show
+ * many at once, since every view of a student's data must say whom (docs/product.md "Audit").
+ *
+ * A roster page, an export or the integration-wide session list is recorded in rows whose
+ * `subject_user_ids` hold the ids of the students it showed (up to 1,000 a row, src/web/audit.ts),
+ * indexed so "who looked at this student" finds those views as well as views of the student alone.
  */
 import { sql, type Kysely } from 'kysely';
 

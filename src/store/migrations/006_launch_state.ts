@@ -1,11 +1,14 @@
 /**
- * Launch state in tables of its own, out of `upstream_cache` (which is then only a cache that may be
- * emptied at any time): login initiations awaiting the iframe cookie check, the login behind each
- * OIDC state (and its binding through the LMS's platform storage), cookie-less sessions, signed-out
- * ltiks and the launch claims ltijs does not keep. Every row has an `expires_at` that each query
- * compares and the sweeper (../expiry) deletes by. An ltik is kept only as its SHA-256; the storage
- * secret too. What the cache held of these when this runs moves here (above all the sign-outs: an
- * ltik signed out before the upgrade must stay refused after it), and leaves the cache.
+ * Migration 006: moves the launch's short-lived state out of `upstream_cache` into tables of its own, so that the cache is
+ * only a cache and emptying it never logs anyone out or breaks a login in flight.
+ *
+ * The tables: login initiations awaiting the iframe cookie check, the login behind each OIDC state (and its binding through
+ * the LMS's platform storage), cookie-less sessions, signed-out ltiks and the launch claims ltijs does not keep. Every row
+ * has an `expires_at` that each query compares and the sweeper (../expiry) deletes by. An ltik is kept only as its SHA-256;
+ * the storage secret too. What the cache held of these when this runs moves here (above all the sign-outs: an ltik signed
+ * out before the upgrade must stay refused after it), and leaves the cache; a rollback (`down`) moves the live rows back.
+ * It moves state once: instances still running the code before 006 would go on writing to the cache, so they are stopped
+ * before the new ones start (README "Upgrading").
  */
 import { sql, type Kysely } from 'kysely';
 
@@ -100,6 +103,39 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   for (const statement of [...statements, ...carryOver]) await statement.execute(db);
 }
 
+const msSinceEpoch = (column: string) => sql.raw(`(extract(epoch FROM ${column}) * 1000)::bigint`);
+
+// A rollback hands the live rows back to the cache, under the keys and in the shapes the code before 006 reads, keeping each
+// row's expiry: above all the sign-outs (an ltik signed out since the upgrade must stay refused after a rollback), and the
+// cookie-less sessions, launch claims, login checks and logins in flight. A login's binding through the LMS's storage cannot
+// go back: only the secret's SHA-256 is kept, and that code compares the secret itself; such a launch is refused as one
+// without its state cookie, and the user opens the tool again. Where the cache already holds a key, the table's row wins
+// (for a sign-out, the later expiry).
+const carryBack = [
+  sql`INSERT INTO upstream_cache (key, value, expires_at)
+    SELECT 'signed-out:' || ltik_sha256, jsonb_build_object('at', ${msSinceEpoch('signed_out_at')}), expires_at
+    FROM signed_out_ltik WHERE expires_at > now()
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = GREATEST(upstream_cache.expires_at, excluded.expires_at)`,
+  sql`INSERT INTO upstream_cache (key, value, expires_at)
+    SELECT 'storage-session:' || ltik_sha256,
+      jsonb_build_object('user', user_id, 'platformCode', platform_code,
+        'issuedAt', ${msSinceEpoch('issued_at')}, 'lastSeenAt', ${msSinceEpoch('last_seen_at')}),
+      expires_at
+    FROM storage_session WHERE expires_at > now()
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+  sql`INSERT INTO upstream_cache (key, value, expires_at)
+    SELECT 'launch-claims:' || ltik_sha256, jsonb_build_object('lti11LegacyUserId', lti11_legacy_user_id), expires_at
+    FROM launch_claims WHERE expires_at > now()
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+  sql`INSERT INTO upstream_cache (key, value, expires_at)
+    SELECT 'iframe-login:check:' || id, params, expires_at FROM login_check WHERE expires_at > now()
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+  sql`INSERT INTO upstream_cache (key, value, expires_at)
+    SELECT 'iframe-login:state:' || state, params, expires_at FROM login_state WHERE expires_at > now() AND params <> '{}'::jsonb
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+];
+
 export async function down(db: Kysely<unknown>): Promise<void> {
+  for (const statement of carryBack) await statement.execute(db);
   for (const table of [...TABLES].reverse()) await sql`DROP TABLE IF EXISTS ${sql.table(table)}`.execute(db);
 }

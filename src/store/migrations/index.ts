@@ -1,7 +1,9 @@
 /**
- * Every migration, in order, as a static record. Not FileMigrationProvider: that reads a
- * directory at run time, which differs between ts-jest (.ts) and dist/ (.js) and breaks bundling.
- * Add a migration: create NNN_name.ts and list it here; never edit one that has shipped.
+ * Every migration, in order, as a static record: the list the migrator runs.
+ *
+ * Not FileMigrationProvider: that reads a directory at run time, which differs between ts-jest (.ts)
+ * and dist/ (.js) and breaks bundling. Add a migration: create NNN_name.ts and list it here (and in
+ * test/store/db.test.ts); never edit one that has shipped.
  */
 import type { Migration } from 'kysely';
 import * as m001 from './001_ltijs_state';

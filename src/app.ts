@@ -27,7 +27,7 @@ import { learnerRouter } from './web/learner';
 import type { AuditSink, PlatformView, UpstreamCache } from './web/ports';
 import { registeredPlatformOrigins, securityHeaders } from './web/securityHeaders';
 import { studentRouter } from './web/student';
-import { boundUpstream } from './web/upstream';
+import { boundUpstream, type UpstreamUse } from './web/upstream';
 
 export interface AppServices extends LtijsServices {
   audit: AuditSink;
@@ -79,7 +79,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         maxConnections: Math.max(8, config.upstreamConcurrency),
         logger: logger.child({ component: 'isnotai' }),
       }));
-  async function upstreamFor(platform: PlatformView) {
+  async function upstreamFor(platform: PlatformView, use: UpstreamUse = 'page') {
     const cred = await services.upstreamCredentials(platform);
     if (!cred) {
       throw new HttpError(503, 'upstream_not_configured', 'No isnotai API key is configured for this LMS yet.', undefined, [
@@ -94,7 +94,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
       clients.set(id, client);
     }
     return boundUpstream(client, services.cache, platform, {
-      deadlineMs: config.upstreamPageDeadlineMs,
+      deadlineMs: use === 'export' ? config.upstreamExportDeadlineMs : config.upstreamPageDeadlineMs,
       logger: logger.child({ component: 'isnotai' }),
     });
   }
@@ -117,7 +117,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         cache: services.cache,
         concurrency: config.upstreamConcurrency,
         audit: services.audit,
-        upstreamFor: (a: { platform: PlatformView }) => upstreamFor(a.platform),
+        upstreamFor: (a: { platform: PlatformView }, use?: UpstreamUse) => upstreamFor(a.platform, use),
       };
       authed.use(studentRouter(pageDeps));
       authed.use(courseRouter(pageDeps));

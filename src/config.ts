@@ -67,6 +67,8 @@ const envSchema = z.object({
   UPSTREAM_CONCURRENCY: z.coerce.number().int().min(1).max(128).default(64),
   // A page waits at most this long for isnotai, retries included, then shows what it has or a 503.
   UPSTREAM_PAGE_DEADLINE_MS: z.coerce.number().int().min(100).max(10_000).default(10_000),
+  // The export of the integration-wide session list (it walks every page) waits this long, then answers 504 export_timed_out.
+  UPSTREAM_EXPORT_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -87,6 +89,8 @@ export interface AppConfig {
   upstreamConcurrency: number;
   /** One overall deadline for a page's isnotai calls, retries included (at most 10 s). */
   upstreamPageDeadlineMs: number;
+  /** The same for the export of the integration-wide session list, which walks every page (at most 10 minutes). */
+  upstreamExportDeadlineMs: number;
   logLevel: string;
 }
 
@@ -146,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
     upstreamConcurrency: e.UPSTREAM_CONCURRENCY,
     upstreamPageDeadlineMs: e.UPSTREAM_PAGE_DEADLINE_MS,
+    upstreamExportDeadlineMs: e.UPSTREAM_EXPORT_DEADLINE_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -69,6 +69,9 @@ export interface AuditLog {
   list(query: AuditListQuery): Promise<AuditPage>;
 }
 
+/** The most students one audit row names; a view of more (an export) is written as several rows. */
+export const MAX_SUBJECTS_PER_ENTRY = 1000;
+
 const text = z.string().min(1).max(2000);
 const optionalText = text.nullish();
 const entrySchema = z.object({
@@ -77,8 +80,7 @@ const entrySchema = z.object({
   actorUserId: text,
   actorRole: text,
   subjectUserId: optionalText,
-  // A roster page shows at most 500 learners (the list limit); the session list at most 100.
-  subjectUserIds: z.array(text).max(1000).nullish(),
+  subjectUserIds: z.array(text).max(MAX_SUBJECTS_PER_ENTRY).nullish(),
   action: z.string().regex(/^[a-z][a-z0-9_.-]{0,99}$/, 'action must look like view.sessions'),
   contextId: optionalText,
   resourceId: optionalText,

@@ -1,13 +1,11 @@
 /**
- * Writes the audit row of each view of a student's data: who, whom, when, from which course
- * (docs/product.md "Audit").
+ * Writes the audit rows of each view of a student's data: who, whom, when, from which course
+ * (docs/product.md "Audit"); a view of many students is one row per 1,000 of them.
  */
 import type { Response } from 'express';
+import { MAX_SUBJECTS_PER_ENTRY } from '../store/audit';
 import type { Actor } from './actor';
 import type { AuditSink } from './ports';
-
-/** The most students one audit row names (the audit store's bound); an export of more is written as several rows. */
-export const SUBJECTS_PER_ROW = 1000;
 
 /**
  * `subject` is the one student seen, or the students a view of many showed (a roster page, an
@@ -37,7 +35,8 @@ export async function auditView(
   }
   // An id from upstream that no LMS could have issued (empty, over 255 characters) names no one.
   const ids = [...new Set(subject.filter((id) => id.length >= 1 && id.length <= 255))];
-  for (let at = 0; at === 0 || at < ids.length; at += SUBJECTS_PER_ROW) {
-    await audit.record({ ...entry, subjectUserId: null, subjectUserIds: ids.slice(at, at + SUBJECTS_PER_ROW) });
+  // The store's bound on one row: a view of more students is written as several rows.
+  for (let at = 0; at === 0 || at < ids.length; at += MAX_SUBJECTS_PER_ENTRY) {
+    await audit.record({ ...entry, subjectUserId: null, subjectUserIds: ids.slice(at, at + MAX_SUBJECTS_PER_ENTRY) });
   }
 }

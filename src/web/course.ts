@@ -4,7 +4,7 @@
  * filters, created_after/created_before, sort_by/sort_direction, limit/offset, 422) are those of
  * docs/lists.md.
  */
-import { Router, type Request, type Response } from 'express';
+import { Router } from 'express';
 import { riskRank, RISK_LEVELS, type RiskLevel } from '../risk';
 import {
   applyList,
@@ -15,6 +15,8 @@ import {
   exportLinks,
   fieldValue,
   formErrors,
+  isFiltered,
+  listRoutes,
   pagerView,
   readListRequest,
   sendCsvExport,
@@ -168,6 +170,8 @@ function rosterForm(actor: Actor, q: ListQuery, raw: RawQuery, errors: FormError
     sortBy: q.sortBy,
     sortDirection: q.sortDirection,
     errors: errors?.fields ?? {},
+    // The form stays folded (the first learners show in a short LMS frame) unless a filter is set or invalid.
+    open: errors !== null || isFiltered(q),
   };
 }
 
@@ -236,61 +240,57 @@ export interface CourseDeps extends RosterDeps {
 
 export function courseRouter(deps: CourseDeps): Router {
   const r = Router();
-  r.get(['/course', '/course.json', '/course.csv'], async (req: Request, res: Response, next) => {
-    try {
-      const actor = actorOf(res);
-      if (actor.audience === 'student') throw forbidden('The course roster is for instructors.');
-      const list = readListRequest(req, ROSTER_SPEC);
-      const format = list.form;
-      if (list.errors) {
-        res.status(422).render('pages/course', rosterInvalidViewModel(actor, list.query, list.raw, list.errors));
-        return;
-      }
-      const q = list.query;
-      const window = { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined };
-      const upstream = await deps.upstreamFor(actor);
-      const fetch = await startRosterFetch(deps, actor, upstream, window);
-      const gather = async (onProgress?: (done: number, total: number) => void) => {
-        const items = (await fetch.rows(onProgress)).map((row) => toItem(row, window));
-        const page = rosterPage(items, q);
-        // Whom: the learners this page (or export: every page of it) shows, not the whole course.
-        await auditView(
-          deps.audit,
-          actor,
-          res,
-          format === 'csv' ? 'export.roster_csv' : 'view.roster',
-          page.items.flatMap((i) => (i.userId ? [i.userId] : [])),
-        );
-        return { items, page };
-      };
-      if (format === 'html' && fetch.remaining >= PROGRESS_AFTER) {
-        await progressPage(
-          res,
-          { title: `Roster · ${actor.context.title ?? 'course'}`, nav: navFor(actor, 'roster'), who: actor.displayName },
-          `Reading the integrity signals of ${fetch.toFetch.toLocaleString('en-GB')} learners from isnotai (${fetch.learners.toLocaleString('en-GB')} in the course)…`,
-          async (progress) => {
-            const { items, page } = await gather((done, total) => progress.step(done, total));
-            return { view: 'pages/course', vm: rosterViewModel(actor, q, list.raw, items, page) };
-          },
-          { unit: 'learners' },
-        );
-        return;
-      }
-      const { items, page } = await gather();
-      const file = `roster-${actor.context.label ?? actor.context.id ?? 'course'}`;
-      if (format === 'json') {
-        const window = { created_after: q.createdAfter?.toISOString() ?? null, created_before: q.createdBefore?.toISOString() ?? null };
-        sendJsonExport(res, file, { ...page, window, thresholds: actor.platform.thresholds, course: actor.context });
-        return;
-      }
-      if (format === 'csv') {
-        sendCsvExport(res, file, toCsv(page.items, ROSTER_CSV_COLUMNS, { bom: true }));
-        return;
-      }
-      res.render('pages/course', rosterViewModel(actor, q, list.raw, items, page));
-    } catch (err) {
-      next(err);
+  listRoutes(r, '/course', ['html', 'json', 'csv'], async (format, req, res) => {
+    const actor = actorOf(res);
+    if (actor.audience === 'student') throw forbidden('The course roster is for instructors.');
+    const list = readListRequest(req, ROSTER_SPEC, format);
+    if (list.errors) {
+      res.status(422).render('pages/course', rosterInvalidViewModel(actor, list.query, list.raw, list.errors));
+      return;
     }
+    const q = list.query;
+    const window = { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined };
+    // An export reads what the page reads (every learner: the page is sorted by risk), under the same deadline.
+    const upstream = await deps.upstreamFor(actor);
+    const fetch = await startRosterFetch(deps, actor, upstream, window);
+    const gather = async (onProgress?: (done: number, total: number) => void) => {
+      const items = (await fetch.rows(onProgress)).map((row) => toItem(row, window));
+      const page = rosterPage(items, q);
+      // Whom: the learners this page (or export: every page of it) shows, not the whole course.
+      await auditView(
+        deps.audit,
+        actor,
+        res,
+        format === 'csv' ? 'export.roster_csv' : 'view.roster',
+        page.items.flatMap((i) => (i.userId ? [i.userId] : [])),
+      );
+      return { items, page };
+    };
+    if (format === 'html' && fetch.remaining >= PROGRESS_AFTER) {
+      await progressPage(
+        res,
+        { title: `Roster · ${actor.context.title ?? 'course'}`, nav: navFor(actor, 'roster'), who: actor.displayName },
+        `Reading the integrity signals of ${fetch.toFetch.toLocaleString('en-GB')} learners from isnotai (${fetch.learners.toLocaleString('en-GB')} in the course)…`,
+        async (progress) => {
+          const { items, page } = await gather((done, total) => progress.step(done, total));
+          return { view: 'pages/course', vm: rosterViewModel(actor, q, list.raw, items, page) };
+        },
+        { unit: 'learners' },
+      );
+      return;
+    }
+    const { items, page } = await gather();
+    const file = `roster-${actor.context.label ?? actor.context.id ?? 'course'}`;
+    if (format === 'json') {
+      const window = { created_after: q.createdAfter?.toISOString() ?? null, created_before: q.createdBefore?.toISOString() ?? null };
+      sendJsonExport(res, file, { ...page, window, thresholds: actor.platform.thresholds, course: actor.context });
+      return;
+    }
+    if (format === 'csv') {
+      sendCsvExport(res, file, toCsv(page.items, ROSTER_CSV_COLUMNS, { bom: true }));
+      return;
+    }
+    res.render('pages/course', rosterViewModel(actor, q, list.raw, items, page));
   });
   return r;
 }

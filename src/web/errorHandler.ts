@@ -61,7 +61,11 @@ const HEADINGS_BY_CODE: Record<string, string> = {
 const RETRY_LATER = new Set(['database_unavailable', 'upstream_unavailable']);
 
 export function wantsJson(req: Request): boolean {
-  return /\.(json|csv)$/.test(req.path) || (req.accepts(['html', 'json']) === 'json' && !req.accepts('html'));
+  // A list's route says which form it serves (src/web/lists/request.ts): `/learners/ada.json` is a page.
+  const form: unknown = req.res?.locals.listForm;
+  if (form === 'json' || form === 'csv') return true;
+  const dataPath = form === undefined && /\.(json|csv)$/.test(req.path);
+  return dataPath || (req.accepts(['html', 'json']) === 'json' && !req.accepts('html'));
 }
 
 /** Status, and for a temporary condition when to try again: what every error answer starts with. */

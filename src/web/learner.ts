@@ -3,7 +3,7 @@
  * bot score over time, their sessions (a list in the one dialect, docs/lists.md, also as JSON and
  * CSV), and one session in depth: details, charts, page history and the events table.
  */
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import { describePattern, isIdShaped } from '../lti/identity';
 import { parseEventType } from '../isnotai/eventTypes';
 import { IsnotaiApiError } from '../isnotai/errors';
@@ -21,6 +21,7 @@ import {
   exportLinks,
   fieldValue,
   formErrors,
+  listRoutes,
   pagerView,
   readListRequest,
   refusedCursor,
@@ -101,181 +102,184 @@ async function authorise(deps: LearnerDeps, actor: Actor, userId: string) {
 export function learnerRouter(deps: LearnerDeps): Router {
   const r = Router();
 
-  r.get('/learners/:userId', async (req: Request, res: Response, next) => {
-    try {
-      const actor = actorOf(res);
-      const userId = learnerId(req, actor);
-      const access = await authorise(deps, actor, userId);
-      const list = readListRequest(req, SESSION_LIST_SPEC);
-      const upstream = await deps.upstreamFor(actor);
-      const all = await upstream.allUserSessions(userId);
-      await auditView(deps.audit, actor, res, 'view.learner', userId);
-      const t = actor.platform.thresholds;
-      const summary = learnerRiskSummary(all, { thresholds: t });
-      const chart = scoreOverTimeChart(
-        all.map((s) => ({ at: new Date(s.createdAt), score: s.botScore, label: clip(s.pageUrl, 80) })),
-        { thresholds: t, title: 'Bot score of each session over time' },
-      );
-      const name = access.member?.name ?? all.find((s) => s.userName)?.userName ?? `User ${userId}`;
-      const base = `/learners/${encodeURIComponent(userId)}`;
-      const q = withLtik(list.query, actor.ltik);
-      const marks = list.errors ? formErrors(list.errors, SESSION_LIST_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
-      const page = list.errors ? null : sessionListPage(all, q, t);
-      const col = (key: string | null, label: string, className: string | null = null) =>
-        columnView(base, q, SESSION_LIST_SPEC, key, label, className);
-      res.status(list.errors ? 422 : 200).render('pages/learner', {
-        title: `${clip(name, 80)} · sessions`,
-        nav: navFor(actor, actor.audience === 'student' ? 'me' : 'roster'),
-        who: actor.displayName,
-        breadcrumbs:
-          actor.audience === 'student'
-            ? null
-            : [{ label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) }, { label: clip(name, 80) }],
-        learner: { name: clip(name, 120), userId: clip(userId, 80), email: access.member?.email ? clip(access.member.email, 120) : null },
-        summary: summaryView(summary),
-        chart: chartView(chart),
-        empty: all.length === 0,
-        form: sessionListForm(actor.ltik, base, list.query, list.raw, marks),
-        listErrors: marks,
-        list: page && {
-          total: page.total,
-          shownFrom: page.total === 0 ? 0 : page.offset + 1,
-          shownTo: page.offset + page.items.length,
-          columns: { createdAt: col('created_at', 'Started'), score: col('bot_score', 'Bot score', 'num') },
-          sessions: page.items.map((s) => ({
-            ...sessionRow(s, t),
-            href: hrefWithLtik(`${base}/sessions/${encodeURIComponent(s.id)}`, actor.ltik),
-          })),
-          pager: pagerView(base, q, page),
-          exports: exportLinks(`${base}/sessions`, q, page.total, { one: 'session', many: 'sessions' }),
-        },
+  // A learner id may end in `.json` (an LMS's own id): the page's route is the page, never a data form.
+  listRoutes(r, '/learners/:userId', ['html'], async (form, req, res) => {
+    const actor = actorOf(res);
+    const userId = learnerId(req, actor);
+    const access = await authorise(deps, actor, userId);
+    const list = readListRequest(req, SESSION_LIST_SPEC, form);
+    const upstream = await deps.upstreamFor(actor);
+    const { sessions: all, truncated } = await upstream.allUserSessions(userId);
+    await auditView(deps.audit, actor, res, 'view.learner', userId);
+    const t = actor.platform.thresholds;
+    const summary = learnerRiskSummary(all, { thresholds: t });
+    const chart = scoreOverTimeChart(
+      all.map((s) => ({ at: new Date(s.createdAt), score: s.botScore, label: clip(s.pageUrl, 80) })),
+      { thresholds: t, title: 'Bot score of each session over time' },
+    );
+    const name = access.member?.name ?? all.find((s) => s.userName)?.userName ?? `User ${userId}`;
+    const base = `/learners/${encodeURIComponent(userId)}`;
+    const q = withLtik(list.query, actor.ltik);
+    const marks = list.errors ? formErrors(list.errors, SESSION_LIST_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
+    const page = list.errors ? null : sessionListPage(all, q, t);
+    const col = (key: string | null, label: string, className: string | null = null) =>
+      columnView(base, q, SESSION_LIST_SPEC, key, label, className);
+    res.status(list.errors ? 422 : 200).render('pages/learner', {
+      title: `${clip(name, 80)} · sessions`,
+      nav: navFor(actor, actor.audience === 'student' ? 'me' : 'roster'),
+      who: actor.displayName,
+      breadcrumbs:
+        actor.audience === 'student'
+          ? null
+          : [{ label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) }, { label: clip(name, 80) }],
+      learner: { name: clip(name, 120), userId: clip(userId, 80), email: access.member?.email ? clip(access.member.email, 120) : null },
+      summary: summaryView(summary, truncated),
+      truncated: truncated ? { newest: all.length.toLocaleString('en-GB') } : null,
+      chart: chartView(chart),
+      empty: all.length === 0,
+      form: sessionListForm(actor.ltik, base, list.query, list.raw, marks),
+      listErrors: marks,
+      list: page && {
+        total: page.total,
+        shownFrom: page.total === 0 ? 0 : page.offset + 1,
+        shownTo: page.offset + page.items.length,
+        columns: { createdAt: col('created_at', 'Started'), score: col('bot_score', 'Bot score', 'num') },
+        sessions: page.items.map((s) => ({
+          ...sessionRow(s, t),
+          href: hrefWithLtik(`${base}/sessions/${encodeURIComponent(s.id)}`, actor.ltik),
+        })),
+        pager: pagerView(base, q, page),
+        exports: exportLinks(
+          `${base}/sessions`,
+          q,
+          page.total,
+          { one: 'session', many: 'sessions' },
+          truncated ? { newest: all.length } : {},
+        ),
+      },
+    });
+  });
+
+  listRoutes(r, '/learners/:userId/sessions', ['json', 'csv'], async (form, req, res) => {
+    const actor = actorOf(res);
+    const userId = learnerId(req, actor);
+    await authorise(deps, actor, userId);
+    const list = readListRequest(req, SESSION_LIST_SPEC, form);
+    // An export reads what the page reads (the learner's sessions), under the same deadline.
+    const upstream = await deps.upstreamFor(actor);
+    const { sessions: all, truncated } = await upstream.allUserSessions(userId);
+    const t = actor.platform.thresholds;
+    const page = sessionListPage(all, list.query, t);
+    const csv = list.form === 'csv';
+    await auditView(deps.audit, actor, res, csv ? 'export.sessions_csv' : 'view.sessions', userId);
+    const file = `sessions-${userId}`;
+    if (csv) sendCsvExport(res, file, toCsv(page.items, sessionCsvColumns(t), { bom: true }));
+    // `truncated`: the learner has more sessions than the tool reads; these are the newest (docs/lists.md).
+    else
+      sendJsonExport(res, file, {
+        ...page,
+        truncated,
+        items: page.items.map((s) => ({ ...s, risk: sessionRiskLevel(s.botScore, t) })),
       });
-    } catch (err) {
-      next(err);
-    }
   });
 
-  r.get(['/learners/:userId/sessions.json', '/learners/:userId/sessions.csv'], async (req, res, next) => {
+  listRoutes(r, '/learners/:userId/sessions/:sessionId', ['html'], async (form, req, res) => {
+    const actor = actorOf(res);
+    const userId = learnerId(req, actor);
+    const sessionId = req.params.sessionId ?? '';
+    if (!ID.test(sessionId)) throw new HttpError(400, 'invalid_session_id', 'That is not a valid session id.');
+    const access = await authorise(deps, actor, userId);
+    const upstream = await deps.upstreamFor(actor);
+    // A session newer than the cached list (a fresh page or the admin list links to it) is
+    // looked for again in a fresh read before it is refused.
+    const cached = (await upstream.allUserSessions(userId)).sessions;
+    const session = cached.some((s) => s.id === sessionId)
+      ? authoriseSession(cached, userId, sessionId)
+      : authoriseSession((await upstream.allUserSessions(userId, { fresh: true })).sessions, userId, sessionId);
+    const list = readListRequest(req, EVENT_LIST_SPEC, form);
+    await auditView(deps.audit, actor, res, 'view.session', userId, sessionId);
+
+    let details: SessionDetails | null = null;
+    let detailsProblem: string | null = null;
     try {
-      const actor = actorOf(res);
-      const userId = learnerId(req, actor);
-      await authorise(deps, actor, userId);
-      const list = readListRequest(req, SESSION_LIST_SPEC);
-      const upstream = await deps.upstreamFor(actor);
-      const all = await upstream.allUserSessions(userId);
-      const t = actor.platform.thresholds;
-      const page = sessionListPage(all, list.query, t);
-      const csv = list.form === 'csv';
-      await auditView(deps.audit, actor, res, csv ? 'export.sessions_csv' : 'view.sessions', userId);
-      const file = `sessions-${userId}`;
-      if (csv) sendCsvExport(res, file, toCsv(page.items, sessionCsvColumns(t), { bom: true }));
-      else sendJsonExport(res, file, { ...page, items: page.items.map((s) => ({ ...s, risk: sessionRiskLevel(s.botScore, t) })) });
+      details = await upstream.sessionDetails(sessionId);
     } catch (err) {
-      next(err);
+      if (err instanceof IsnotaiApiError && (err.status === 503 || err.status === 429 || err.status >= 500))
+        detailsProblem =
+          'The session’s details are temporarily unavailable from isnotai; the events below are still shown. Try again in a minute.';
+      else throw err;
     }
-  });
-
-  r.get('/learners/:userId/sessions/:sessionId', async (req, res, next) => {
-    try {
-      const actor = actorOf(res);
-      const userId = learnerId(req, actor);
-      const sessionId = req.params.sessionId ?? '';
-      if (!ID.test(sessionId)) throw new HttpError(400, 'invalid_session_id', 'That is not a valid session id.');
-      const access = await authorise(deps, actor, userId);
-      const upstream = await deps.upstreamFor(actor);
-      // A session newer than the cached list (a fresh page or the admin list links to it) is
-      // looked for again in a fresh read before it is refused.
-      const cached = await upstream.allUserSessions(userId);
-      const session = cached.some((s) => s.id === sessionId)
-        ? authoriseSession(cached, userId, sessionId)
-        : authoriseSession(await upstream.allUserSessions(userId, { fresh: true }), userId, sessionId);
-      const list = readListRequest(req, EVENT_LIST_SPEC);
-      await auditView(deps.audit, actor, res, 'view.session', userId, sessionId);
-
-      let details: SessionDetails | null = null;
-      let detailsProblem: string | null = null;
+    const q = list.query;
+    let errors: ListParamError[] | null = list.errors;
+    let events: Page<IsnotaiEvent> | null = null;
+    if (!errors) {
       try {
-        details = await upstream.sessionDetails(sessionId);
+        events = await upstream.eventsPage(sessionId, {
+          pageSize: q.limit ?? undefined,
+          cursor: q.cursor ?? undefined,
+          type: q.filters.type?.[0],
+          startTime: q.createdAfter?.getTime(),
+          endTime: q.createdBefore?.getTime(),
+        });
       } catch (err) {
-        if (err instanceof IsnotaiApiError && (err.status === 503 || err.status === 429 || err.status >= 500))
-          detailsProblem =
-            'The session’s details are temporarily unavailable from isnotai; the events below are still shown. Try again in a minute.';
-        else throw err;
+        const refused = refusedCursor(err);
+        if (!refused) throw err;
+        errors = [refused];
       }
-      const q = list.query;
-      let errors: ListParamError[] | null = list.errors;
-      let events: Page<IsnotaiEvent> | null = null;
-      if (!errors) {
-        try {
-          events = await upstream.eventsPage(sessionId, {
-            pageSize: q.limit ?? undefined,
-            cursor: q.cursor ?? undefined,
-            type: q.filters.type?.[0],
-            startTime: q.createdAfter?.getTime(),
-            endTime: q.createdBefore?.getTime(),
-          });
-        } catch (err) {
-          const refused = refusedCursor(err);
-          if (!refused) throw err;
-          errors = [refused];
-        }
-      }
-      const base = `/learners/${encodeURIComponent(userId)}/sessions/${encodeURIComponent(sessionId)}`;
-      const links = withLtik(q, actor.ltik);
-      const marks = errors ? formErrors(errors, EVENT_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
-      const name = access.member?.name ?? session.userName ?? `User ${userId}`;
-      res.status(errors ? 422 : 200).render('pages/session', {
-        title: `Session ${clip(sessionId, 40)}`,
-        nav: navFor(actor, actor.audience === 'student' ? 'me' : 'roster'),
-        who: actor.displayName,
-        breadcrumbs: [
-          ...(actor.audience === 'student' ? [] : [{ label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) }]),
-          { label: clip(name, 80), href: hrefWithLtik(`/learners/${encodeURIComponent(userId)}`, actor.ltik) },
-          { label: `Session ${clip(sessionId, 40)}` },
-        ],
-        session: sessionRow(session, actor.platform.thresholds),
-        details: details ? detailsView(details) : null,
-        detailsProblem,
-        countsChart: details ? chartView(eventCountsChart(details.eventCounts, { title: 'Events by kind', id: 'counts-chart' })) : null,
-        timelineChart: details
-          ? chartView(activityTimelineChart(details.timeline, { title: 'Activity over the session', id: 'timeline-chart' }))
-          : null,
-        form: {
-          ltik: actor.ltik,
-          action: base,
-          type: fieldValue(list.raw, marks, 'type', q.filters.type?.[0] ?? ''),
-          createdAfter: fieldValue(list.raw, marks, 'created_after', q.createdAfter?.toISOString() ?? ''),
-          createdBefore: fieldValue(list.raw, marks, 'created_before', q.createdBefore?.toISOString() ?? ''),
-          limit: fieldValue(list.raw, marks, 'limit', String(q.limit ?? '')),
-          errors: marks?.fields ?? {},
-        },
-        listErrors: marks,
-        events: events && {
-          rows: events.data.map((e) => ({
-            id: clip(e.eventId, 60),
-            type: clip(e.eventTypeName, 40),
-            messageId: `${e.messageId} (0x${e.messageId.toString(16).padStart(2, '0')})`,
-            at: Number.isFinite(e.timestamp) && Math.abs(e.timestamp) < 8.64e15 ? new Date(e.timestamp).toISOString() : '—',
-            payloadSize: e.payloadSize,
-          })),
-          limit: events.pagination.limit,
-          time: columnView(base, links, EVENT_LIST_SPEC, 'timestamp', 'Time (UTC)'),
-          pager: pagerView(
-            base,
-            links,
-            {
-              items: events.data,
-              limit: events.pagination.limit,
-              has_more: events.pagination.hasMore,
-              next_cursor: events.pagination.nextCursor,
-            },
-            'Event pages',
-          ),
-        },
-      });
-    } catch (err) {
-      next(err);
     }
+    const base = `/learners/${encodeURIComponent(userId)}/sessions/${encodeURIComponent(sessionId)}`;
+    const links = withLtik(q, actor.ltik);
+    const marks = errors ? formErrors(errors, EVENT_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
+    const name = access.member?.name ?? session.userName ?? `User ${userId}`;
+    res.status(errors ? 422 : 200).render('pages/session', {
+      title: `Session ${clip(sessionId, 40)}`,
+      nav: navFor(actor, actor.audience === 'student' ? 'me' : 'roster'),
+      who: actor.displayName,
+      breadcrumbs: [
+        ...(actor.audience === 'student' ? [] : [{ label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) }]),
+        { label: clip(name, 80), href: hrefWithLtik(`/learners/${encodeURIComponent(userId)}`, actor.ltik) },
+        { label: `Session ${clip(sessionId, 40)}` },
+      ],
+      session: sessionRow(session, actor.platform.thresholds),
+      details: details ? detailsView(details) : null,
+      detailsProblem,
+      countsChart: details ? chartView(eventCountsChart(details.eventCounts, { title: 'Events by kind', id: 'counts-chart' })) : null,
+      timelineChart: details
+        ? chartView(activityTimelineChart(details.timeline, { title: 'Activity over the session', id: 'timeline-chart' }))
+        : null,
+      form: {
+        ltik: actor.ltik,
+        action: base,
+        type: fieldValue(list.raw, marks, 'type', q.filters.type?.[0] ?? ''),
+        createdAfter: fieldValue(list.raw, marks, 'created_after', q.createdAfter?.toISOString() ?? ''),
+        createdBefore: fieldValue(list.raw, marks, 'created_before', q.createdBefore?.toISOString() ?? ''),
+        limit: fieldValue(list.raw, marks, 'limit', String(q.limit ?? '')),
+        errors: marks?.fields ?? {},
+      },
+      listErrors: marks,
+      events: events && {
+        rows: events.data.map((e) => ({
+          id: clip(e.eventId, 60),
+          type: clip(e.eventTypeName, 40),
+          messageId: `${e.messageId} (0x${e.messageId.toString(16).padStart(2, '0')})`,
+          at: Number.isFinite(e.timestamp) && Math.abs(e.timestamp) < 8.64e15 ? new Date(e.timestamp).toISOString() : '—',
+          payloadSize: e.payloadSize,
+        })),
+        limit: events.pagination.limit,
+        time: columnView(base, links, EVENT_LIST_SPEC, 'timestamp', 'Time (UTC)'),
+        pager: pagerView(
+          base,
+          links,
+          {
+            items: events.data,
+            limit: events.pagination.limit,
+            has_more: events.pagination.hasMore,
+            next_cursor: events.pagination.nextCursor,
+          },
+          'Event pages',
+        ),
+      },
+    });
   });
   return r;
 }

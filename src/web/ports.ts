@@ -34,10 +34,16 @@ export interface AuditSink {
   list(query: AuditListQuery & { platformIss: string; platformClientId: string }): Promise<AuditPage>;
 }
 
+/** A learner's sessions as read, newest first; `truncated` when isnotai holds more than the tool reads. */
+export interface LearnerSessions {
+  sessions: IsnotaiSession[];
+  truncated: boolean;
+}
+
 /** The upstream calls the pages make, already bound to one platform's key and base URL. */
 export interface UpstreamApi {
-  /** Every session of the learner (cached; `fresh` reads the API and refreshes the cache). */
-  allUserSessions(userId: string, options?: { fresh?: boolean }): Promise<IsnotaiSession[]>;
+  /** The learner's sessions, at most the newest 2,000 (cached; `fresh` reads the API and refreshes the cache). */
+  allUserSessions(userId: string, options?: { fresh?: boolean }): Promise<LearnerSessions>;
   sessionDetails(sessionId: string): Promise<SessionDetails>;
   /** One page of the integration-wide list (GET /v1/sessions). */
   sessionsPage(params: SessionFilters & { pageSize?: number; cursor?: string }): Promise<Page<IsnotaiSession>>;

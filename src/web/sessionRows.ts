@@ -15,12 +15,15 @@ import {
   type RawQuery,
 } from './lists';
 
-/** A learner's risk summary, as the summary cards show it (student and learner pages). */
-export function summaryView(summary: LearnerRiskSummary) {
+/**
+ * A learner's risk summary, as the summary cards show it (student and learner pages). `truncated`:
+ * it covers the newest sessions of a longer history, so their count is a lower bound.
+ */
+export function summaryView(summary: LearnerRiskSummary, truncated = false) {
   return {
     risk: riskBadge(summary.level),
     levelReason: summary.levelReason,
-    sessionCount: summary.sessionCount,
+    sessionCount: truncated ? `more than ${summary.sessionCount.toLocaleString('en-GB')}` : summary.sessionCount,
     highCount: summary.highCount,
     elevatedCount: summary.elevatedCount,
     maxScore: formatScore(summary.maxScore),

@@ -10,10 +10,23 @@ import type { IsnotaiClient } from '../isnotai/client';
 import type { Logger } from '../log';
 import { mapWithConcurrency } from '../isnotai/concurrency';
 import type { IsnotaiSession, SessionDetails } from '../isnotai/types';
-import type { PlatformView, UpstreamApi, UpstreamCache } from './ports';
+import type { LearnerSessions, PlatformView, UpstreamApi, UpstreamCache } from './ports';
 
-/** The most sessions read for one learner (a safety cap: 20 pages of 100). */
+/**
+ * The most sessions read for one learner (a safety cap: 20 pages of 100), the newest. One more is
+ * asked for, so that a learner with more is known to have more (`truncated`), not shown as complete.
+ */
 export const MAX_SESSIONS_PER_LEARNER = 2000;
+
+/** Which deadline a binding's isnotai calls share: a page's, or an export's that walks every page of isnotai's list. */
+export type UpstreamUse = 'page' | 'export';
+
+/** At most MAX_SESSIONS_PER_LEARNER of a read that asked for one more; `truncated` when there was one more. */
+function capped(sessions: IsnotaiSession[]): LearnerSessions {
+  return sessions.length > MAX_SESSIONS_PER_LEARNER
+    ? { sessions: sessions.slice(0, MAX_SESSIONS_PER_LEARNER), truncated: true }
+    : { sessions, truncated: false };
+}
 
 export function platformCachePrefix(p: Pick<PlatformView, 'issuer' | 'clientId'>): string {
   return crypto.createHash('sha256').update(`${p.issuer}\n${p.clientId}`).digest('base64url').slice(0, 16);
@@ -74,7 +87,7 @@ export function boundUpstream(
   cache: UpstreamCache,
   platform: PlatformView,
   options: BoundUpstreamOptions = {},
-): UpstreamApi & RosterUpstream {
+): UpstreamApi & RosterUpstream & { readonly deadlineMs: number | undefined } {
   const prefix = platformCachePrefix(platform);
   const ttl = platform.cacheTtlSeconds;
   const userKey = (userId: string) => `${prefix}:user-sessions:${userId}`;
@@ -90,23 +103,26 @@ export function boundUpstream(
     return { signal: deadline };
   };
 
+  /** The learner's newest sessions, one more than the cap when there are more (see `capped`); cached as read. */
   async function fetchAll(userId: string): Promise<IsnotaiSession[]> {
     return onlySessionsOf(
       userId,
-      await client.allUserSessions(userId, { pageSize: 100, maxItems: MAX_SESSIONS_PER_LEARNER, ...call() }),
+      await client.allUserSessions(userId, { pageSize: 100, maxItems: MAX_SESSIONS_PER_LEARNER + 1, ...call() }),
       options.logger,
     );
   }
 
   return {
+    /** The deadline this binding's calls share (an export's answer names it). */
+    deadlineMs: options.deadlineMs,
     async allUserSessions(userId, options) {
       if (ttl > 0 && !options?.fresh) {
         const hit = await cache.get(userKey(userId));
-        if (Array.isArray(hit)) return hit as IsnotaiSession[];
+        if (Array.isArray(hit)) return capped(hit as IsnotaiSession[]);
       }
       const sessions = await fetchAll(userId);
       if (ttl > 0) await cache.set(userKey(userId), sessions, ttl);
-      return sessions;
+      return capped(sessions);
     },
     async cachedUserSessions(userIds) {
       const found = new Map<string, IsnotaiSession[]>();
@@ -115,7 +131,7 @@ export function boundUpstream(
       const missing: string[] = [];
       for (const id of unique) {
         const v = hits.get(userKey(id));
-        if (Array.isArray(v)) found.set(id, v as IsnotaiSession[]);
+        if (Array.isArray(v)) found.set(id, capped(v as IsnotaiSession[]).sessions);
         else missing.push(id);
       }
       return { found, missing };
@@ -134,7 +150,7 @@ export function boundUpstream(
       settled.forEach((r, i) => {
         const id = userIds[i] as string;
         if (r.ok) {
-          out.set(id, r.value);
+          out.set(id, capped(r.value).sessions);
           fresh.push({ key: userKey(id), value: r.value });
         } else out.set(id, r.error instanceof Error ? r.error : new Error(String(r.error)));
       });

@@ -97,6 +97,7 @@ test('the roster’s filters stay folded until one is set, and open when one is 
     const open: Record<string, unknown> = { none: await filtersOpen() };
     for (const [name, param, value] of [
       ['risk', 'risk', 'high'],
+      ['unavailable', 'risk', 'unavailable'],
       ['search', 'query', 'Lopez'],
       ['invalid', 'limit', 'many'],
     ] as const) {
@@ -105,7 +106,7 @@ test('the roster’s filters stay folded until one is set, and open when one is 
       await page.goto(url.toString(), { timeout: TIMEOUT_MS });
       open[name] = await filtersOpen();
     }
-    expect(open).toEqual({ none: false, risk: true, search: true, invalid: true });
+    expect(open).toEqual({ none: false, risk: true, unavailable: true, search: true, invalid: true });
     // The invalid one shows its error summary and the form with the marked field, not folded away.
     await expect(page.getByTestId('list-errors').isVisible()).resolves.toBe(true);
     await expect(page.getByRole('spinbutton', { name: 'Per page' }).isVisible()).resolves.toBe(true);

@@ -20,6 +20,26 @@ afterAll(async () => {
 
 const at = (path: string, params: Record<string, string> = {}) => `${stack.tool.url}${path}?${new URLSearchParams({ ...params, ltik })}`;
 
+test('lookup reads its parameters with the lists’ rules: a repeated q, or paging it does not have, is a 422 naming it', async () => {
+  for (const [query, param] of [
+    ['q=stella&q=30005', 'q'],
+    ['q[]=stella', 'q'],
+    ['q=stella&limit=5', 'limit'],
+  ] as const) {
+    const res = await browser.get(`${stack.tool.url}/admin/lookup?${query}&ltik=${encodeURIComponent(ltik)}`);
+    expect({ query, status: res.status }).toEqual({ query, status: 422 });
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    const summary = textOf(/<div class="error-summary"[^>]*role="alert"[\s\S]*?<\/div>/.exec(res.html)?.[0] ?? '');
+    expect(summary).toContain(param);
+    // The form is shown again, and nothing was searched with half of what was asked.
+    expect(res.html).toContain('action="/admin/lookup"');
+    expect(res.html).not.toContain('data-testid="matches"');
+  }
+  const repeated = await browser.get(`${stack.tool.url}/admin/lookup?q=stella&q=30005&ltik=${encodeURIComponent(ltik)}`);
+  expect(textOf(repeated.html)).toContain('LMS user id or name: q was given 2 times; give it once');
+  expect(repeated.html).toMatch(/<input[^>]*id="f-q"[^>]*aria-invalid="true"/);
+});
+
 test('lookup by name finds the learner in the launch course; by id offers any student', async () => {
   const byName = await browser.get(at('/admin/lookup', { q: 'stella' }));
   expect(byName.status).toBe(200);
@@ -72,7 +92,7 @@ test('the export of the integration-wide list walks every page of the filtered l
   expect(attrValues(page.html, 'data-session-id')).toHaveLength(10);
   const exports = /<p class="exports"[^>]*>([\s\S]*?)<\/p>/.exec(page.html)?.[0] ?? '';
   expect(textOf(exports)).toBe('Export every session matching these filters (at most 5,000): CSV · JSON');
-  const link = (label: string) => decodeEntities(new RegExp(`href="([^"]*)" download>${label}<`).exec(exports)?.[1] ?? '');
+  const link = (label: string) => decodeEntities(new RegExp(`href="([^"]*)">${label}<`).exec(exports)?.[1] ?? '');
   const json = await browser.get(`${stack.tool.url}${link('JSON')}`);
   expect(json.status).toBe(200);
   expect(String(json.headers['content-disposition'])).toBe('attachment; filename="all-sessions.json"');
@@ -89,10 +109,52 @@ test('the export of the integration-wide list walks every page of the filtered l
   expect(lines).toHaveLength(expected.length + 1);
 });
 
+describe('an export has its own deadline for isnotai, longer than a page’s', () => {
+  let slow: S;
+  let b: ReturnType<S['browser']>;
+  let slowLtik: string;
+  beforeAll(async () => {
+    slow = await testStack('adminslow', { env: { UPSTREAM_PAGE_DEADLINE_MS: '1000', UPSTREAM_EXPORT_DEADLINE_MS: '4000' } });
+    b = slow.browser();
+    const a = await b.launch({ platform: 'moodle', courseId: '2', userId: '2' });
+    expect(a.status).toBe(200);
+    slowLtik = a.ltik!;
+  });
+  afterEach(() => slow?.simulator.setLatency(0));
+  afterAll(async () => {
+    await slow?.stop();
+  });
+  const exportUrl = () => `${slow.tool.url}/admin/sessions.json?ltik=${encodeURIComponent(slowLtik)}`;
+
+  test('an export that takes longer than a page may (25 of isnotai’s pages) is answered whole', async () => {
+    const all = slow.simulator.dataset.allSessions();
+    expect(Math.ceil(all.length / 100)).toBeGreaterThanOrEqual(20);
+    slow.simulator.setLatency(60);
+    const started = Date.now();
+    const res = await b.get(exportUrl());
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThan(1000);
+    expect(JSON.parse(res.html).items).toHaveLength(all.length);
+  });
+
+  test('past its deadline, an export is a clear 504 that says to narrow the dates, not an outage', async () => {
+    slow.simulator.setLatency(300);
+    const res = await b.get(exportUrl());
+    expect(res.status).toBe(504);
+    const error = JSON.parse(res.html).error;
+    expect(error.code).toBe('export_timed_out');
+    expect(error.message).toBe('isnotai did not send the whole export within the 4 seconds the tool waits for one, so no file was made.');
+    // A page of the same list keeps its own (shorter) deadline and still answers.
+    slow.simulator.setLatency(0);
+    const page = await b.get(`${slow.tool.url}/admin/sessions?ltik=${encodeURIComponent(slowLtik)}`);
+    expect(page.status).toBe(200);
+  });
+});
+
 describe('an integration with more sessions than an export walks', () => {
   let big: S;
   beforeAll(async () => {
-    big = await testStack('adminbig', { worldOptions: { bigCourseLearners: 1000 } });
+    big = await testStack('adminbig', { worldOptions: { bigCourseLearners: 1200 } });
   });
   afterAll(async () => {
     await big?.stop();
@@ -107,6 +169,32 @@ describe('an integration with more sessions than an export walks', () => {
     const error = JSON.parse(res.html).error;
     expect(error.code).toBe('export_too_large');
     expect(error.message).toBe('More than 5,000 sessions match these filters: too many to export at once.');
+  });
+
+  test('an export of more than 1,000 learners is audited in rows of at most 1,000 that together name every one', async () => {
+    const t = big.browser();
+    const teacher = await t.launch({ platform: 'canvas', courseId: '900', userId: '20001' });
+    expect(teacher.status).toBe(200);
+    const csv = await t.get(`${big.tool.url}/course.csv?ltik=${encodeURIComponent(teacher.ltik!)}`);
+    expect(csv.status).toBe(200);
+    const ids = csv.html
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split(/\r\n/)
+      .slice(1)
+      .map((l) => /,(\d+),(?:high|elevated|low|none|unavailable),/.exec(l)?.[1]);
+    expect(ids).toHaveLength(1200);
+    expect(ids.every(Boolean)).toBe(true);
+    const a = big.browser();
+    const admin = await a.launch({ platform: 'canvas', courseId: '101', userId: '1' });
+    const audit = JSON.parse(
+      (await a.get(`${big.tool.url}/admin/audit.json?${new URLSearchParams({ actor: '20001', ltik: admin.ltik! })}`)).html,
+    );
+    const rows = audit.items.filter((e: { action: string }) => e.action === 'export.roster_csv');
+    expect(rows.map((r: { subjectUserIds: string[] }) => r.subjectUserIds.length).sort((x: number, y: number) => y - x)).toEqual([
+      1000, 200,
+    ]);
+    expect(rows.flatMap((r: { subjectUserIds: string[] }) => r.subjectUserIds).sort()).toEqual([...ids].sort());
   });
 });
 

@@ -13,9 +13,15 @@ let stack: S;
 let admin: { browser: B; ltik: string };
 let teacher: { browser: B; ltik: string };
 let sessionId: string;
+/** A user id that ends like a data form's path. */
+const DOTTED = 'ada.json';
 
 beforeAll(async () => {
-  stack = await testStack('list-params');
+  // A platform whose ids may end in `.json` (its pattern allows it), and isnotai sessions for one.
+  stack = await testStack('list-params', {
+    simulator: { extraUserIds: [DOTTED] },
+    platformSettings: { moodle: { identityPattern: '[0-9]+|[a-z]+[.]json' } },
+  });
   const launch = async (userId: string) => {
     const browser = stack.browser();
     const res = await browser.launch({ platform: 'moodle', courseId: '2', userId });
@@ -120,6 +126,31 @@ test('the student’s own sessions: a repeated, bracketed or unsupported paramet
   await rejected(student, '/me', 'offset=a&offset=b', 'offset');
   await rejected(student, '/me', 'limit[]=5', 'limit');
   await rejected(student, '/me', 'cursor=abc', 'cursor');
+});
+
+test('a learner id ending in .json is a learner id: its page, never a data form of it', async () => {
+  const own = stack.simulator.dataset.sessionsForUser(DOTTED);
+  expect(own.length).toBeGreaterThan(0);
+  const page = await admin.browser.get(url(admin, `/learners/${DOTTED}`, 'x=1'));
+  expect(page.status).toBe(200);
+  expect(page.headers['content-type']).toMatch(/^text\/html/);
+  expect(page.headers['content-disposition']).toBeUndefined();
+  // The page's first page of 25, not an export of every session.
+  expect(attrValues(page.html, 'data-session-id')).toEqual(own.slice(0, 25).map((s) => s.id));
+  expect(textOf(page.html)).toContain(`Showing 1–${Math.min(25, own.length)} of ${own.length} matching sessions.`);
+  // An invalid parameter shows the page again with its form marked, as on any learner page.
+  const invalid = await admin.browser.get(url(admin, `/learners/${DOTTED}`, 'limit=many'));
+  expect(invalid.status).toBe(422);
+  expect(invalid.headers['content-type']).toMatch(/^text\/html/);
+  expect(tagWithId(invalid.html, 'f-limit')).toContain('aria-invalid="true"');
+  // And a refusal is a page too (this learner is not in the teacher's course).
+  const refused = await teacher.browser.get(url(teacher, `/learners/${DOTTED}`, 'x=1'));
+  expect(refused.status).toBe(403);
+  expect(refused.headers['content-type']).toMatch(/^text\/html/);
+  // The learner's own data forms are where they always are.
+  const json = await admin.browser.get(url(admin, `/learners/${DOTTED}/sessions.json`, 'x=1'));
+  expect(json.status).toBe(200);
+  expect(JSON.parse(json.html).total).toBe(own.length);
 });
 
 /** The attributes of the element with `id="…"` (the first start tag carrying it), or null. */

@@ -143,7 +143,7 @@ test('exporting a filtered roster of 150 learners gives all 150 (CSV and JSON), 
   expect(attrValues(page.html, 'data-user-id')).toHaveLength(50);
   const exports = /<p class="exports"[^>]*>([\s\S]*?)<\/p>/.exec(page.html)?.[0] ?? '';
   expect(textOf(exports)).toBe('Export all 150 learners matching these filters: CSV · JSON');
-  const link = (label: string) => decodeEntities(new RegExp(`href="([^"]*)" download>${label}<`).exec(exports)?.[1] ?? '');
+  const link = (label: string) => decodeEntities(new RegExp(`href="([^"]*)">${label}<`).exec(exports)?.[1] ?? '');
   expect(link('CSV')).toMatch(/^\/course\.csv\?/);
   expect(new URLSearchParams(link('CSV').split('?')[1]).has('limit')).toBe(false);
 
@@ -166,6 +166,40 @@ test('exporting a filtered roster of 150 learners gives all 150 (CSV and JSON), 
   expect(ids).toHaveLength(150);
   // In the page's order (by name), the page's 50 first.
   expect(ids.slice(0, 50)).toEqual(attrValues(page.html, 'data-user-id'));
+});
+
+test('exporting a roster narrowed by a filter gives exactly the learners that match it, every page of them', async () => {
+  // Expected independently: the unfiltered export, narrowed here.
+  const everyone = JSON.parse((await browser.get(url('/course.json'))).html).items as Array<{ userId: string; risk: string }>;
+  expect(everyone).toHaveLength(150);
+  const expected = everyone.filter((i) => i.risk === 'low' || i.risk === 'none').map((i) => i.userId);
+  // More than one page of 50, and fewer than everyone.
+  expect(expected.length).toBeGreaterThan(50);
+  expect(expected.length).toBeLessThan(150);
+  const filters = { risk: 'low,none', sort_by: 'name', sort_direction: 'asc' };
+  const page = await browser.get(url('/course', filters));
+  const exports = /<p class="exports"[^>]*>([\s\S]*?)<\/p>/.exec(page.html)?.[0] ?? '';
+  expect(textOf(exports)).toBe(`Export all ${expected.length} learners matching these filters: CSV · JSON`);
+  const link = (label: string) => decodeEntities(new RegExp(`href="([^"]*)">${label}<`).exec(exports)?.[1] ?? '');
+  const body = JSON.parse((await browser.get(`${stack.tool.url}${link('JSON')}`)).html);
+  expect(body.total).toBe(expected.length);
+  expect(body.items.map((i: { userId: string }) => i.userId).sort()).toEqual([...expected].sort());
+  const rows = (await browser.get(`${stack.tool.url}${link('CSV')}`)).html
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .split(/\r\n/)
+    .slice(1);
+  expect(rows).toHaveLength(expected.length);
+  expect(rows.map((l) => /,(\d+),(low|none),/.exec(l)?.[1]).sort()).toEqual([...expected].sort());
+});
+
+test('risk “unavailable” has its checkbox, and setting it (or any filter) opens the folded filters', async () => {
+  const folded = await browser.get(url('/course'));
+  expect(folded.html).toMatch(/<details class="filters-box">/);
+  const page = await browser.get(url('/course', { risk: 'unavailable' }));
+  expect(page.status).toBe(200);
+  expect(page.html).toMatch(/<details class="filters-box" open>/);
+  expect(page.html).toMatch(/<input type="checkbox" name="risk" value="unavailable" checked> Unavailable/);
 });
 
 test('a suspended enrolment (Names and Roles status Inactive) is listed, marked, and can be filtered', async () => {

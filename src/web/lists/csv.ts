@@ -1,8 +1,10 @@
 /**
- * CSV export with protection against formula injection: spreadsheet apps run a cell that starts
- * with = + - @ (or a tab / carriage return before one) as a formula, so such text cells get a
- * leading apostrophe. Real numbers, and text that is only a plain number like "-0.5", are left
- * alone because they cannot be formulas. Bidi controls are dropped, as on the pages.
+ * CSV export with protection against formula injection: text cells that a spreadsheet app would run
+ * as a formula get a leading apostrophe.
+ *
+ * Such a cell starts with = + - @ (or a tab / carriage return before one). Real numbers, and text that
+ * is only a plain number like "-0.5", are left alone because they cannot be formulas. Bidi controls
+ * are dropped, as on the pages.
  */
 import { stringify } from 'csv-stringify/sync';
 import { displayText } from '../format';

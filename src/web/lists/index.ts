@@ -1,11 +1,9 @@
 /** The one list dialect (docs/lists.md) for every list the tool shows: parse, apply, link, page, export, fail. */
 export type { ListPage, ListParamError, ListQuery, ListSpec, RawQuery } from './types';
-export { parseIsoBound, parseListQuery } from './parse';
-export { applyList, ListConfigError, type ListAdapters } from './apply';
-export { listHref, sortHref, toQueryString } from './queryString';
-export { csvSafeText, toCsv, type CsvColumn } from './csv';
-export { invalidListParameters, listErrorMessage } from './errors';
+export { applyList } from './apply';
+export { toCsv, type CsvColumn } from './csv';
+export { invalidListParameters } from './errors';
 export { compareDate, compareNumber, compareText, foldText } from './text';
-export { columnView, exportLinks, fieldValue, formErrors, pagerView, withLtik, type FormErrorsView } from './view';
-export { exportFileName, sendCsvExport, sendJsonExport } from './export';
-export { readListRequest, refusedCursor } from './request';
+export { columnView, exportLinks, fieldValue, formErrors, isFiltered, pagerView, withLtik, type FormErrorsView } from './view';
+export { sendCsvExport, sendJsonExport, withinExportDeadline } from './export';
+export { isExport, listRoutes, readListRequest, refusedCursor } from './request';

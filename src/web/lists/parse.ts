@@ -1,5 +1,6 @@
 /**
  * The one parser of list parameters (docs/lists.md): reads a query string against a list's spec.
+ *
  * Every invalid parameter produces an error naming it; all errors are collected, not just the
  * first. Parameters the list does not know are kept aside (they carry `ltik` and the like).
  */
@@ -194,6 +195,7 @@ export function parseListQuery(rawQuery: RawQuery, spec: ListSpec, form: ListFor
   const filterNames = Object.keys(spec.filters ?? {});
   const booleans = spec.booleans ?? [];
   const cursorPaged = spec.paging === 'cursor';
+  const unpaged = spec.paging === 'none';
   const sortable = spec.sortBy.length > 0;
   const exportable = form !== 'html' && spec.exports === true;
   bracketErrors(rawQuery, new Set([...RESERVED, ...filterNames, ...booleans]), errors);
@@ -298,14 +300,19 @@ export function parseListQuery(rawQuery: RawQuery, spec: ListSpec, form: ListFor
     else errors.push({ param: 'sort_direction', message: 'sort_direction must be asc or desc', value: clipValue(dir) });
   }
 
+  const notPaged = 'it is not paged (it shows every match)';
   const limit = single('limit', rawQuery.limit, errors);
   if (limit !== undefined) {
-    const n = integer('limit', limit, LIMIT_MIN, LIMIT_MAX, errors);
-    if (n !== undefined) value.limit = n;
+    if (unpaged) unsupported('limit', notPaged, limit, errors);
+    else {
+      const n = integer('limit', limit, LIMIT_MIN, LIMIT_MAX, errors);
+      if (n !== undefined) value.limit = n;
+    }
   }
   const offset = single('offset', rawQuery.offset, errors);
   if (offset !== undefined) {
-    if (cursorPaged) unsupported('offset', 'it pages with cursor (each answer gives the next one)', offset, errors);
+    if (unpaged) unsupported('offset', notPaged, offset, errors);
+    else if (cursorPaged) unsupported('offset', 'it pages with cursor (each answer gives the next one)', offset, errors);
     else {
       const n = integer('offset', offset, 0, Number.MAX_SAFE_INTEGER, errors);
       if (n !== undefined) value.offset = n;
@@ -313,7 +320,7 @@ export function parseListQuery(rawQuery: RawQuery, spec: ListSpec, form: ListFor
   }
   const cursor = single('cursor', rawQuery.cursor, errors);
   if (cursor !== undefined) {
-    if (!cursorPaged) unsupported('cursor', 'it pages with limit and offset', cursor, errors);
+    if (!cursorPaged) unsupported('cursor', unpaged ? notPaged : 'it pages with limit and offset', cursor, errors);
     else if (cursor.length > CURSOR_MAX_LENGTH)
       errors.push({
         param: 'cursor',

@@ -4,7 +4,7 @@
  * of parameter error. The data forms answer invalid parameters with a 422 JSON error; the page is
  * shown again with its form marked (docs/lists.md "Errors").
  */
-import type { Request } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { IsnotaiApiError } from '../../isnotai/errors';
 import { invalidListParameters } from './errors';
 import { parseListQuery, rawQueryOf } from './parse';
@@ -20,12 +20,33 @@ export interface ListRequest {
   raw: RawQuery;
 }
 
-function listFormOf(path: string): ListForm {
-  return path.endsWith('.json') ? 'json' : path.endsWith('.csv') ? 'csv' : 'html';
+/**
+ * Registers a list's forms on `router`: the page at `path`, each data form at `path.json` or
+ * `path.csv`. Each route knows its form from its own path, never from how the request's path ends:
+ * `/learners/ada.json` is the page of the learner `ada.json`. The form is also left in
+ * `res.locals.listForm`, so that an error is answered as a page or as JSON by the same rule.
+ */
+export function listRoutes(
+  router: Router,
+  path: string,
+  forms: readonly ListForm[],
+  handle: (form: ListForm, req: Request, res: Response) => Promise<void>,
+): void {
+  for (const form of forms) {
+    const handler: RequestHandler = (req, res, next) => {
+      res.locals.listForm = form;
+      handle(form, req, res).catch(next);
+    };
+    router.get(form === 'html' ? path : `${path}.${form}`, handler);
+  }
 }
 
-export function readListRequest(req: Request, spec: ListSpec): ListRequest {
-  const form = listFormOf(req.path);
+/** Whether the request is an export: a data form of a list with exports, asked without `limit` (docs/lists.md "Exports"). */
+export function isExport(list: ListRequest): boolean {
+  return list.form !== 'html' && list.query.limit === null;
+}
+
+export function readListRequest(req: Request, spec: ListSpec, form: ListForm): ListRequest {
   const raw = rawQueryOf(req);
   const parsed = parseListQuery(raw, spec, form);
   if (!parsed.ok && form !== 'html') throw invalidListParameters(parsed.errors);

@@ -40,8 +40,9 @@ export interface ListSpec {
   /**
    * `offset` (the default): `limit` + `offset` over a list the tool holds whole. `cursor`: isnotai's
    * own pages, followed with the `cursor` it hands out; such a list has no `offset` and no `total`.
+   * `none`: not paged (a search showing its matches): `limit`, `offset` and `cursor` are refused.
    */
-  paging?: 'offset' | 'cursor';
+  paging?: 'offset' | 'cursor' | 'none';
   /** Page size of the HTML page and of a data form given no `limit` (1–500); 50 when omitted. */
   defaultLimit?: number;
   /** Whether the JSON and CSV forms without `limit` are exports: the whole filtered, sorted list. */

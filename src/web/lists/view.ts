@@ -114,8 +114,8 @@ export function fieldValue(raw: RawQuery, errors: FormErrorsView | null, param: 
   return (Array.isArray(given) ? given.join(',') : (given ?? '')).slice(0, 500);
 }
 
-/** Whether the list is narrowed by anything but paging and order. */
-function isFiltered(q: ListQuery): boolean {
+/** Whether the list is narrowed by anything but paging and order (a folded filter form then opens). */
+export function isFiltered(q: ListQuery): boolean {
   return (
     q.query !== null ||
     Object.keys(q.filters).length > 0 ||
@@ -134,19 +134,27 @@ export interface ExportLinksView {
 /**
  * Links to the exports of what the list shows: the whole filtered, sorted list, every page, in
  * `path`.csv and `path`.json. `total` is null where it is not known before reading (isnotai's lists).
+ * `newest`: the list holds only the newest that many of a longer history (a learner's sessions
+ * past the cap), so the links say so instead of "all".
  */
 export function exportLinks(
   path: string,
   q: ListQuery,
   total: number | null,
   noun: { one: string; many: string },
-  options: { csv?: boolean; most?: number } = {},
+  options: { csv?: boolean; most?: number; newest?: number } = {},
 ): ExportLinksView {
   const whole = { limit: null, offset: 0, cursor: null } as const;
   const matching = isFiltered(q) ? ' matching these filters' : '';
-  const text =
-    total === null
-      ? `Export every ${noun.one}${matching}${options.most ? ` (at most ${options.most.toLocaleString('en-GB')})` : ''}`
-      : `Export ${total === 1 ? `the 1 ${noun.one}` : `all ${total.toLocaleString('en-GB')} ${noun.many}`}${matching}`;
+  const count = (n: number) => n.toLocaleString('en-GB');
+  let text: string;
+  if (total === null) text = `Export every ${noun.one}${matching}${options.most ? ` (at most ${count(options.most)})` : ''}`;
+  else if (options.newest !== undefined) {
+    const older = `(older ${noun.many} are not included)`;
+    const these = total === 1 ? `the 1 ${noun.one}` : `the ${count(total)} ${noun.many}`;
+    text = matching
+      ? `Export ${these}${matching} among the newest ${count(options.newest)} ${older}`
+      : `Export the newest ${count(total)} ${noun.many} ${older}`;
+  } else text = `Export ${total === 1 ? `the 1 ${noun.one}` : `all ${count(total)} ${noun.many}`}${matching}`;
   return { text, csv: options.csv === false ? null : listHref(`${path}.csv`, q, whole), json: listHref(`${path}.json`, q, whole) };
 }

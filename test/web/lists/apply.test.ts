@@ -1,15 +1,7 @@
-import {
-  applyList,
-  compareDate,
-  compareNumber,
-  compareText,
-  ListConfigError,
-  parseListQuery,
-  type ListAdapters,
-  type ListQuery,
-  type ListSpec,
-  type RawQuery,
-} from '../../../src/web/lists';
+import { applyList, ListConfigError, type ListAdapters } from '../../../src/web/lists/apply';
+import { parseListQuery } from '../../../src/web/lists/parse';
+import { compareDate, compareNumber, compareText } from '../../../src/web/lists/text';
+import type { ListQuery, ListSpec, RawQuery } from '../../../src/web/lists/types';
 
 interface Learner {
   id: string;

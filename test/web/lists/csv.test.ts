@@ -1,4 +1,4 @@
-import { csvSafeText, toCsv, type CsvColumn } from '../../../src/web/lists';
+import { csvSafeText, toCsv, type CsvColumn } from '../../../src/web/lists/csv';
 
 /** A strict RFC 4180 reader (CRLF records, "" escapes), to check what a spreadsheet would load. */
 function readCsv(text: string): string[][] {

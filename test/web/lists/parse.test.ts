@@ -1,12 +1,6 @@
-import {
-  invalidListParameters,
-  listErrorMessage,
-  parseIsoBound,
-  parseListQuery,
-  type ListQuery,
-  type ListSpec,
-  type RawQuery,
-} from '../../../src/web/lists';
+import { invalidListParameters, listErrorMessage } from '../../../src/web/lists/errors';
+import { parseIsoBound, parseListQuery } from '../../../src/web/lists/parse';
+import type { ListQuery, ListSpec, RawQuery } from '../../../src/web/lists/types';
 
 const SPEC: ListSpec = {
   sortBy: ['risk', 'max_score', 'name', 'last_activity', 'sessions'],
@@ -341,5 +335,23 @@ describe('a list with one fixed order, paged by isnotai cursors', () => {
       param: 'cursor',
       message: 'cursor is not supported by this list: it pages with limit and offset',
     });
+  });
+});
+
+describe('a search that is not paged (paging: none)', () => {
+  const SEARCH: ListSpec = {
+    sortBy: [],
+    defaultSort: { by: 'name', direction: 'asc' },
+    filters: { q: { multi: false, maxLength: 200 } },
+    paging: 'none',
+  };
+  it('reads its one text once, and refuses limit, offset and cursor', () => {
+    expect(ok({ q: ' ada ' }, SEARCH).filters).toEqual({ q: ['ada'] });
+    expect(errs({ q: ['ada', 'bob'] }, SEARCH)).toEqual([{ param: 'q', message: 'q was given 2 times; give it once', value: 'ada,bob' }]);
+    expect(errs({ limit: '5', offset: '1', cursor: 'c' }, SEARCH).map((e) => e.message)).toEqual([
+      'limit is not supported by this list: it is not paged (it shows every match)',
+      'offset is not supported by this list: it is not paged (it shows every match)',
+      'cursor is not supported by this list: it is not paged (it shows every match)',
+    ]);
   });
 });

@@ -1,4 +1,6 @@
-import { listHref, parseListQuery, sortHref, toQueryString, type ListQuery, type ListSpec, type RawQuery } from '../../../src/web/lists';
+import { parseListQuery } from '../../../src/web/lists/parse';
+import { listHref, sortHref, toQueryString } from '../../../src/web/lists/queryString';
+import type { ListQuery, ListSpec, RawQuery } from '../../../src/web/lists/types';
 
 const SPEC: ListSpec = {
   sortBy: ['risk', 'name'],

@@ -1,14 +1,7 @@
-import {
-  columnView,
-  exportFileName,
-  exportLinks,
-  formErrors,
-  pagerView,
-  parseListQuery,
-  type ListQuery,
-  type ListSpec,
-  type RawQuery,
-} from '../../../src/web/lists';
+import { exportFileName } from '../../../src/web/lists/export';
+import { parseListQuery } from '../../../src/web/lists/parse';
+import type { ListQuery, ListSpec, RawQuery } from '../../../src/web/lists/types';
+import { columnView, exportLinks, formErrors, pagerView } from '../../../src/web/lists/view';
 
 const SPEC: ListSpec = {
   sortBy: ['name', 'risk'],
@@ -120,6 +113,15 @@ describe('exportLinks', () => {
     const links = exportLinks('/admin/sessions', q({ cursor: 'c9' }, FIXED), null, { one: 'session', many: 'sessions' }, { most: 5000 });
     expect(links.text).toBe('Export every session (at most 5,000)');
     expect(params(links.json).has('cursor')).toBe(false);
+  });
+  it('a list holding only the newest of a longer history never says “all”', () => {
+    const noun = { one: 'session', many: 'sessions' };
+    expect(exportLinks('/x', q({}), 2000, noun, { newest: 2000 }).text).toBe(
+      'Export the newest 2,000 sessions (older sessions are not included)',
+    );
+    expect(exportLinks('/x', q({ risk: 'high' }), 1, noun, { newest: 2000 }).text).toBe(
+      'Export the 1 session matching these filters among the newest 2,000 (older sessions are not included)',
+    );
   });
 });
 

@@ -61,6 +61,9 @@ const HEADINGS_BY_CODE: Record<string, string> = {
 const RETRY_LATER = new Set(['database_unavailable', 'upstream_unavailable']);
 
 export function wantsJson(req: Request): boolean {
+  // A person who followed a link (an export link in the LMS frame, whose answer downloads only when it
+  // succeeds) gets a page to read and act on, never raw JSON; scripts and API clients do not navigate.
+  if (req.get('sec-fetch-mode') === 'navigate') return false;
   // A list's route says which form it serves (src/web/lists/request.ts): `/learners/ada.json` is a page.
   const form: unknown = req.res?.locals.listForm;
   if (form === 'json' || form === 'csv') return true;

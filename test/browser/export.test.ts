@@ -73,6 +73,17 @@ test('in the LMS frame at 390×844, exporting a roster filtered to its 150 learn
     // The frame still shows the roster: nothing opened raw JSON (or CSV) inside the LMS.
     expect(new URL(frame.url()).pathname).toBe('/course');
     await expect(frame.locator('table[data-testid="roster"]').isVisible()).resolves.toBe(true);
+
+    // An export that fails (here a filter value the tool refuses) is not a download: in the frame it is a
+    // page that says what went wrong, not raw JSON.
+    const failing = new URL('/course.json', frame.url());
+    failing.searchParams.set('risk', 'purple');
+    failing.searchParams.set('ltik', new URL(frame.url()).searchParams.get('ltik')!);
+    const answer = await frame.goto(failing.toString(), { timeout: TIMEOUT_MS });
+    expect(answer?.status()).toBe(422);
+    expect(answer?.headers()['content-type']).toMatch(/^text\/html/);
+    await expect(frame.locator('h1').textContent()).resolves.toMatch(/\S/);
+    await expect(frame.locator('body').textContent()).resolves.toContain('purple');
   } finally {
     await context.close();
   }

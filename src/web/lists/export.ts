@@ -1,7 +1,8 @@
 /**
  * The JSON and CSV forms of a list are sent as attachments with a file name, so a link to one
- * downloads it instead of opening raw data inside the LMS's frame. An export that outlives its own
- * deadline for isnotai is answered with a clear error, not as an outage.
+ * downloads it instead of opening raw data inside the LMS's frame (a failed one, followed as a link,
+ * is an error page: src/web/errorHandler.ts). An export that outlives its own deadline for isnotai is
+ * answered with a clear error, not as an outage.
  */
 import type { Response } from 'express';
 import { IsnotaiAbortError } from '../../isnotai/errors';

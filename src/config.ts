@@ -68,7 +68,7 @@ const envSchema = z.object({
   // A page waits at most this long for isnotai, retries included, then shows what it has or a 503.
   UPSTREAM_PAGE_DEADLINE_MS: z.coerce.number().int().min(100).max(10_000).default(10_000),
   // The export of the integration-wide session list (it walks every page) waits this long, then answers 504 export_timed_out.
-  UPSTREAM_EXPORT_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
+  UPSTREAM_EXPORT_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(50_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

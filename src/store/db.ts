@@ -6,6 +6,7 @@ import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kyse
 import type { Logger } from 'pino';
 import pg from 'pg';
 import { migrations } from './migrations';
+import { StoreError } from './errors';
 import type { Schema } from './schema';
 
 export type StoreLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
@@ -83,4 +84,27 @@ export async function migrateToLatest(db: Kysely<Schema>, logger?: StoreLogger):
     throw new MigrationError(failed?.migrationName, { cause: result.error });
   }
   return result;
+}
+
+/** The migrations this version knows, oldest first. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations);
+
+/**
+ * Takes the schema back down to `target` (one of MIGRATION_NAMES), running each later migration's
+ * `down`, newest first, in the Migrator's transaction and lock. Returns the names it reverted.
+ */
+export async function migrateDownTo(db: Kysely<Schema>, target: string, logger?: StoreLogger): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const applied = (await migrator.getMigrations()).find((m) => m.name === target);
+  if (!applied) throw new StoreError('invalid_argument', `${target} is not a migration of this version (${MIGRATION_NAMES.join(', ')})`);
+  // Never forwards: a target the database has not reached would be migrated up to.
+  if (!applied.executedAt) throw new StoreError('invalid_argument', `The database has not reached ${target}: there is nothing to revert`);
+  const result = await migrator.migrateTo(target);
+  const reverted = (result.results ?? []).filter((r) => r.direction === 'Down' && r.status === 'Success').map((r) => r.migrationName);
+  for (const name of reverted) logger?.info({ migration: name }, 'migration reverted');
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error');
+    throw new MigrationError(failed?.migrationName, { cause: result.error });
+  }
+  return reverted;
 }

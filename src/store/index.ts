@@ -1,5 +1,14 @@
 /** The store's public API. Import from here, not from the files behind it. */
-export { openDatabase, migrateToLatest, MigrationError, type Store, type OpenDatabaseOptions, type StoreLogger } from './db';
+export {
+  openDatabase,
+  migrateToLatest,
+  migrateDownTo,
+  MIGRATION_NAMES,
+  MigrationError,
+  type Store,
+  type OpenDatabaseOptions,
+  type StoreLogger,
+} from './db';
 export { StoreError, type StoreErrorCode } from './errors';
 export {
   DEFAULT_LTI_TTLS,

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { createApp, projectRoot, type AppServices, type ToolApp } from './app';
-import type { AppConfig, PlatformConfig } from './config';
+import { loadConfig, type AppConfig, type PlatformConfig } from './config';
 import type { IsnotaiClient } from './isnotai/client';
 import { closeAllPools } from './isnotai/pools';
 import { DEFAULT_STRATEGY, defaultIdentityPattern, type IdentityStrategy } from './lti/identity';
@@ -213,6 +213,27 @@ export async function resolveDatabase(config: AppConfig, logger: Logger): Promis
   const url = await ensureDatabase(embedded.adminUrl, 'isnotai_lti');
   logger.info({ port: embedded.port, dir: embedded.dataDir, ms: Date.now() - started }, 'embedded PostgreSQL started');
   return { url, embedded };
+}
+
+/**
+ * For an operator's command (`npm run rotate-key`, `npm run migrate-down`): runs `work` on the database
+ * DATABASE_URL names or, without it, on the development embedded PostgreSQL, started for the command
+ * and stopped after it; the pool is closed either way.
+ */
+export async function withCommandDatabase<T>(env: NodeJS.ProcessEnv, logger: Logger, work: (store: Store) => Promise<T>): Promise<T> {
+  const db = env.DATABASE_URL
+    ? { url: env.DATABASE_URL, embedded: null }
+    : await resolveDatabase(loadConfig({ NODE_ENV: 'development', EMBEDDED_DB_DIR: env.EMBEDDED_DB_DIR }), logger);
+  try {
+    const store = await openDatabase({ url: db.url, logger });
+    try {
+      return await work(store);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await db.embedded?.stop();
+  }
 }
 
 /** On SIGINT/SIGTERM, runs the stops in order (each failure logged, none skipped), then exits. */

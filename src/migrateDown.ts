@@ -6,10 +6,9 @@
  * `down` newest first in one locked transaction, and says what it reverted. Stop every instance of
  * the newer version first: a running one would migrate the database back up when it restarts.
  */
-import { resolveDatabase } from './bootstrap';
-import { loadConfig } from './config';
+import { withCommandDatabase } from './bootstrap';
 import { createLogger, type Logger } from './log';
-import { MIGRATION_NAMES, migrateDownTo, openDatabase } from './store';
+import { MIGRATION_NAMES, migrateDownTo } from './store';
 
 export class MigrateDownUsageError extends Error {
   override readonly name = 'MigrateDownUsageError';
@@ -28,19 +27,7 @@ export async function runMigrateDown(env: NodeJS.ProcessEnv, args: readonly stri
   if (!env.DATABASE_URL && env.NODE_ENV === 'production') problems.push('DATABASE_URL: required in production');
   if (problems.length > 0) throw new MigrateDownUsageError(problems);
 
-  const db = env.DATABASE_URL
-    ? { url: env.DATABASE_URL, embedded: null }
-    : await resolveDatabase(loadConfig({ NODE_ENV: 'development', EMBEDDED_DB_DIR: env.EMBEDDED_DB_DIR }), logger);
-  try {
-    const store = await openDatabase({ url: db.url, logger });
-    try {
-      return await migrateDownTo(store.db, target, logger);
-    } finally {
-      await store.close();
-    }
-  } finally {
-    await db.embedded?.stop();
-  }
+  return withCommandDatabase(env, logger, (store) => migrateDownTo(store.db, target, logger));
 }
 
 if (require.main === module) {

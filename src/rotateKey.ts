@@ -6,10 +6,9 @@
  * environment, never argv, so they stay out of shell history and `ps`. Then restart every instance
  * with ENCRYPTION_KEY set to the new key: until then the old instances answer 503 on /healthz.
  */
-import { resolveDatabase } from './bootstrap';
-import { loadConfig } from './config';
+import { withCommandDatabase } from './bootstrap';
 import { createLogger, type Logger } from './log';
-import { MIN_SECRET_LENGTH, migrateToLatest, openDatabase, rotateEncryptionKey, type RotationResult } from './store';
+import { MIN_SECRET_LENGTH, migrateToLatest, rotateEncryptionKey, type RotationResult } from './store';
 
 export class RotateKeyUsageError extends Error {
   override readonly name = 'RotateKeyUsageError';
@@ -30,22 +29,12 @@ export async function runRotateKey(env: NodeJS.ProcessEnv, logger: Logger): Prom
   if (!env.DATABASE_URL && env.NODE_ENV === 'production') problems.push('DATABASE_URL: required in production');
   if (problems.length > 0) throw new RotateKeyUsageError(problems);
 
-  const db = env.DATABASE_URL
-    ? { url: env.DATABASE_URL, embedded: null }
-    : await resolveDatabase(loadConfig({ NODE_ENV: 'development', EMBEDDED_DB_DIR: env.EMBEDDED_DB_DIR }), logger);
-  try {
-    const store = await openDatabase({ url: db.url, logger });
-    try {
-      await migrateToLatest(store.db, logger);
-      const result = await rotateEncryptionKey(store.db, oldKey, newKey);
-      logger.info({ ...result }, 'encryption key rotated');
-      return result;
-    } finally {
-      await store.close();
-    }
-  } finally {
-    await db.embedded?.stop();
-  }
+  return withCommandDatabase(env, logger, async (store) => {
+    await migrateToLatest(store.db, logger);
+    const result = await rotateEncryptionKey(store.db, oldKey, newKey);
+    logger.info({ ...result }, 'encryption key rotated');
+    return result;
+  });
 }
 
 if (require.main === module) {

@@ -13,7 +13,7 @@ import {
   compareNumber,
   compareText,
   exportLinks,
-  fieldValue,
+  filterFormView,
   formErrors,
   isFiltered,
   listRoutes,
@@ -156,20 +156,9 @@ export const ROSTER_CSV_COLUMNS = [
 
 /** The filter form as the request filled it; with `errors`, the invalid fields are marked and keep what was typed. */
 function rosterForm(actor: Actor, q: ListQuery, raw: RawQuery, errors: FormErrorsView | null) {
-  const checked = (name: string) => Object.fromEntries((q.filters[name] ?? []).map((v) => [v, true]));
   return {
     ltik: actor.ltik,
-    query: fieldValue(raw, errors, 'query', q.query ?? ''),
-    risk: checked('risk'),
-    flag: fieldValue(raw, errors, 'flag', (q.filters.flag ?? []).join(',')),
-    status: checked('status'),
-    enrollment: checked('enrollment'),
-    createdAfter: q.createdAfter?.toISOString().slice(0, 10) ?? '',
-    createdBefore: q.createdBefore?.toISOString().slice(0, 10) ?? '',
-    limit: fieldValue(raw, errors, 'limit', String(q.limit ?? '')),
-    sortBy: q.sortBy,
-    sortDirection: q.sortDirection,
-    errors: errors?.fields ?? {},
+    ...filterFormView(q, raw, errors, ['risk', 'status', 'enrollment']),
     // The form stays folded (the first learners show in a short LMS frame) unless a filter is set or invalid.
     open: errors !== null || isFiltered(q),
   };

@@ -6,7 +6,7 @@ import {
   applyList,
   compareDate,
   compareNumber,
-  fieldValue,
+  filterFormView,
   type CsvColumn,
   type FormErrorsView,
   type ListPage,
@@ -132,19 +132,5 @@ export const SESSION_LIST_FIELDS = {
 
 /** That form as the request filled it (see SESSION_LIST_FIELDS); invalid fields keep what was typed. */
 export function sessionListForm(ltik: string, action: string, q: ListQuery, raw: RawQuery, errors: FormErrorsView | null) {
-  const checked = (name: string) => Object.fromEntries((q.filters[name] ?? []).map((v) => [v, true]));
-  return {
-    ltik,
-    action,
-    query: fieldValue(raw, errors, 'query', q.query ?? ''),
-    risk: checked('risk'),
-    status: checked('status'),
-    flag: fieldValue(raw, errors, 'flag', (q.filters.flag ?? []).join(',')),
-    createdAfter: q.createdAfter?.toISOString().slice(0, 10) ?? '',
-    createdBefore: q.createdBefore?.toISOString().slice(0, 10) ?? '',
-    limit: fieldValue(raw, errors, 'limit', String(q.limit ?? '')),
-    sortBy: q.sortBy,
-    sortDirection: q.sortDirection,
-    errors: errors?.fields ?? {},
-  };
+  return { ltik, action, ...filterFormView(q, raw, errors, ['risk', 'status']) };
 }

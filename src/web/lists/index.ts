@@ -4,6 +4,16 @@ export { applyList } from './apply';
 export { toCsv, type CsvColumn } from './csv';
 export { invalidListParameters } from './errors';
 export { compareDate, compareNumber, compareText, foldText } from './text';
-export { columnView, exportLinks, fieldValue, formErrors, isFiltered, pagerView, withLtik, type FormErrorsView } from './view';
+export {
+  columnView,
+  exportLinks,
+  fieldValue,
+  filterFormView,
+  formErrors,
+  isFiltered,
+  pagerView,
+  withLtik,
+  type FormErrorsView,
+} from './view';
 export { sendCsvExport, sendJsonExport, withinExportDeadline } from './export';
 export { isExport, listRoutes, readListRequest, refusedCursor } from './request';

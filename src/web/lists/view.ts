@@ -114,6 +114,28 @@ export function fieldValue(raw: RawQuery, errors: FormErrorsView | null, param: 
   return (Array.isArray(given) ? given.join(',') : (given ?? '')).slice(0, 500);
 }
 
+/**
+ * The fields a filter form of the sessions kind shares (the roster's and a learner's sessions): the
+ * search, signal, date window, page size and order as the request gave them, the ticked values of the
+ * multi-valued filters named in `checkboxes`, and the marks of invalid fields (which keep what was typed).
+ */
+export function filterFormView<C extends string>(q: ListQuery, raw: RawQuery, errors: FormErrorsView | null, checkboxes: readonly C[]) {
+  const ticked = Object.fromEntries(
+    checkboxes.map((name) => [name, Object.fromEntries((q.filters[name] ?? []).map((v) => [v, true]))]),
+  ) as Record<C, Record<string, true>>;
+  return {
+    ...ticked,
+    query: fieldValue(raw, errors, 'query', q.query ?? ''),
+    flag: fieldValue(raw, errors, 'flag', (q.filters.flag ?? []).join(',')),
+    createdAfter: q.createdAfter?.toISOString().slice(0, 10) ?? '',
+    createdBefore: q.createdBefore?.toISOString().slice(0, 10) ?? '',
+    limit: fieldValue(raw, errors, 'limit', String(q.limit ?? '')),
+    sortBy: q.sortBy,
+    sortDirection: q.sortDirection,
+    errors: errors?.fields ?? {},
+  };
+}
+
 /** Whether the list is narrowed by anything but paging and order (a folded filter form then opens). */
 export function isFiltered(q: ListQuery): boolean {
   return (

@@ -24,7 +24,8 @@ import { requireActor, type LaunchClaimsReader } from './web/actor';
 import { courseRouter } from './web/course';
 import { HttpError } from './web/errors';
 import { learnerRouter } from './web/learner';
-import type { AuditSink, PlatformView, UpstreamCache } from './web/ports';
+import { csrfTokens } from './web/csrf';
+import type { AuditSink, PlatformView, ReviewRecords, UpstreamCache } from './web/ports';
 import { registeredPlatformOrigins, securityHeaders } from './web/securityHeaders';
 import { studentRouter } from './web/student';
 import { boundUpstream, type UpstreamUse } from './web/upstream';
@@ -33,6 +34,8 @@ export interface AppServices extends LtijsServices {
   audit: AuditSink;
   /** Upstream answers only: emptying it loses nothing but those (launch state is in `launchState`). */
   cache: UpstreamCache;
+  /** Review records (docs/product.md "Review"). */
+  review: ReviewRecords;
   /** The platform's isnotai key and base URL, decrypted on demand (never logged or rendered). */
   upstreamCredentials(platform: PlatformView): Promise<{ apiKey: string; baseUrl: string } | null>;
 }
@@ -99,6 +102,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
     });
   }
 
+  // Every write's form carries a token bound to its launch (src/web/csrf.ts).
+  const csrf = csrfTokens(config.encryptionKey);
   const launchClaims: LaunchClaimsReader = { legacyUserId: (ltik) => legacyUserIdOf(services.launchState.claims, ltik) };
   // CSP (framing and forms limited to the registered LMSs), no-store, HSTS: src/web/securityHeaders.ts.
   const headers = securityHeaders({ toolUrl: config.toolUrl, assetsPrefix: '/assets' });
@@ -117,6 +122,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         cache: services.cache,
         concurrency: config.upstreamConcurrency,
         audit: services.audit,
+        review: services.review,
+        csrf,
         upstreamFor: (a: { platform: PlatformView }, use?: UpstreamUse) => upstreamFor(a.platform, use),
       };
       authed.use(studentRouter(pageDeps));

@@ -16,6 +16,7 @@ import type { Logger } from './log';
 import { DEFAULT_THRESHOLDS } from './risk/thresholds';
 import {
   createAuditLog,
+  createReviewStore,
   createLaunchStateStore,
   createPlatformSettingsRepository,
   createUpstreamCache,
@@ -97,6 +98,7 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
       },
     },
     audit,
+    review: createReviewStore(store.db),
     launchState: createLaunchStateStore(store.db),
     cache: {
       get: (k) => cache.get(k),

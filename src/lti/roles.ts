@@ -35,3 +35,16 @@ export function audienceFor(roles: readonly string[] | undefined | null): Audien
 export function describeRoles(roles: readonly string[] | undefined | null): string[] {
   return (roles ?? []).filter((r): r is string => typeof r === 'string').map((r) => normaliseRole(r).replace(/^.*#/, ''));
 }
+
+/**
+ * How a staff member's role reads beside what they wrote (docs/product.md "Review"): from the roles the LMS sent with
+ * their launch, so a teaching assistant's change shows as a TA's.
+ */
+export function staffRoleLabel(roles: readonly string[] | undefined | null): string {
+  const norm = (roles ?? []).filter((r): r is string => typeof r === 'string').map(normaliseRole);
+  if (norm.some((r) => ADMIN_ROLES.has(r))) return 'Administrator';
+  if (norm.some((r) => r === 'membership/Instructor#TeachingAssistant' || r === 'membership#TeachingAssistant'))
+    return 'Teaching assistant';
+  if (norm.some((r) => INSTRUCTOR_ROLES.has(r))) return 'Instructor';
+  return 'Staff';
+}

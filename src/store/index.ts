@@ -64,3 +64,19 @@ export {
   type LaunchClaims,
 } from './launchState';
 export type { Schema, JsonValue, PlatformKind, StudentVisibility } from './schema';
+export {
+  createReviewStore,
+  type ReviewStore,
+  type ReviewKey,
+  type CourseKey,
+  type ReviewAuthor,
+  type ReviewRecord,
+  type ReviewStatus,
+  type SessionMarkKind,
+  type StatusChange,
+  type ReviewNote,
+  type SessionMark,
+  type CourseReviewLine,
+  type ReviewWrite,
+  type ReviewWriteResult,
+} from './review';

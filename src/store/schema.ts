@@ -181,6 +181,58 @@ export interface KeyCheckTable {
   updated_at: Generated<Date>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Review (migration 007): the record per learner per course, and the append-only rows beside it.
+
+export type ReviewStatusValue = 'in_review' | 'no_concern' | 'concern' | 'referred';
+export type SessionMarkValue = 'no_concern' | 'concern';
+
+export interface ReviewRecordTable {
+  id: Generated<string>;
+  platform_iss: string;
+  platform_client_id: string;
+  deployment_id: string;
+  context_id: string;
+  user_id: string;
+  /** NULL: unreviewed (a record a note alone created). */
+  status: ReviewStatusValue | null;
+  version: number;
+  status_at: Date | null;
+  last_at: Date;
+  last_actor_name: string;
+  last_actor_roles: string[];
+  last_actor_audience: string;
+  created_at: Generated<Date>;
+}
+
+interface ReviewAuthorColumns {
+  id: Generated<string>;
+  record_id: string;
+  version: number;
+  at: Date;
+  actor_lms_user_id: string;
+  actor_name: string;
+  actor_roles: string[];
+  actor_audience: string;
+}
+
+export interface ReviewStatusChangeTable extends ReviewAuthorColumns {
+  from_status: ReviewStatusValue | null;
+  to_status: ReviewStatusValue;
+  reason: string | null;
+}
+
+export interface ReviewNoteTable extends ReviewAuthorColumns {
+  body: string;
+  corrects_id: string | null;
+}
+
+export interface ReviewSessionMarkTable extends ReviewAuthorColumns {
+  session_id: string;
+  mark: SessionMarkValue;
+  note: string | null;
+}
+
 export interface Schema {
   lti_idtoken: LtiIdtokenTable;
   lti_contexttoken: LtiContexttokenTable;
@@ -200,4 +252,8 @@ export interface Schema {
   storage_session: StorageSessionTable;
   signed_out_ltik: SignedOutLtikTable;
   launch_claims: LaunchClaimsTable;
+  review_record: ReviewRecordTable;
+  review_status_change: ReviewStatusChangeTable;
+  review_note: ReviewNoteTable;
+  review_session_mark: ReviewSessionMarkTable;
 }

@@ -5,6 +5,7 @@
 import type { IdentityStrategy } from '../lti/identity';
 import type { IsnotaiEvent, IsnotaiSession, Page, SessionDetails } from '../isnotai/types';
 import type { AuditEntryInput, AuditListQuery, AuditPage } from '../store/audit';
+import type { ReviewStore } from '../store/review';
 
 export type StudentVisibility = 'full' | 'summary' | 'notice';
 
@@ -71,3 +72,6 @@ export interface UpstreamCache {
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
   setMany(entries: Array<{ key: string; value: unknown }>, ttlSeconds: number): Promise<void>;
 }
+
+/** The review records (src/store/review.ts): what staff decided about each learner of a course. */
+export type ReviewRecords = ReviewStore;

@@ -14,6 +14,7 @@ const ALL_MIGRATIONS = [
   '004_audit_subjects',
   '005_key_check',
   '006_launch_state',
+  '007_review',
 ];
 
 /** Every migration file (NNN_name.ts) of src/store/migrations, by name. */

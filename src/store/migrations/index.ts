@@ -12,6 +12,7 @@ import * as m003 from './003_audit_client_id';
 import * as m004 from './004_audit_subjects';
 import * as m005 from './005_key_check';
 import * as m006 from './006_launch_state';
+import * as m007 from './007_review';
 
 export const migrations: Record<string, Migration> = {
   '001_ltijs_state': m001,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '004_audit_subjects': m004,
   '005_key_check': m005,
   '006_launch_state': m006,
+  '007_review': m007,
 };

@@ -8,6 +8,7 @@ import { projectRoot } from '../app';
 import { resolveDatabase, stopOnSignals } from '../bootstrap';
 import { loadConfig } from '../config';
 import { createLogger } from '../log';
+import { seedDemoReviews } from './demoReviews';
 import { startStack } from './stack';
 
 async function main(): Promise<void> {
@@ -37,6 +38,9 @@ async function main(): Promise<void> {
     await db.embedded?.stop();
     throw err;
   }
+  // A few learners of LTI101 arrive already reviewed, so the work queue and the case packet show something at once.
+  const seeded = await seedDemoReviews(stack.tool.store, stack.world, stack.lms.platforms.moodle, stack.simulator.dataset);
+  if (seeded > 0) logger.info({ learners: seeded, course: 'LTI101' }, 'seeded demo review records');
   const lmsPage = stack.lms.url.replace('127.0.0.1', 'localhost');
   process.stdout.write(
     `\n  Demo LMS:        ${lmsPage}/\n  Tool:            ${stack.tool.url}\n  isnotai sim:     ${stack.simulator.url} (keys aik_v1_sim_pro, aik_v1_sim_free)\n  Database:        ${db.embedded ? `embedded PostgreSQL in ${db.embedded.dataDir}` : 'DATABASE_URL'}\n\n  Open the Demo LMS page and press “Launch as …”. Ctrl-C stops everything.\n\n`,

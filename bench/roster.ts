@@ -6,6 +6,11 @@
  *
  *   npm run build && node dist/bench/roster.js
  *   BENCH_CONCURRENCY=16,32 BENCH_LATENCY_MS=80 node dist/bench/roster.js
+ *   BENCH_REVIEWED=500 BENCH_CONCURRENCY=64 BENCH_WARM_RUNS=100 node dist/bench/roster.js
+ *
+ * BENCH_REVIEWED learners (default 0) get a review record before the first launch, written through the store as the tool
+ * writes them (a status, and a note on every other one), so the roster's review column, triage line and queue order have
+ * real rows to read.
  *
  * Each concurrency runs in a child process of its own (fresh tool, fresh database, fresh RSS
  * peak); the parent starts PostgreSQL once, collects the children's JSON and writes
@@ -22,6 +27,7 @@ import { buildWorld } from '../src/dev/people';
 import { buildDataset } from '../src/dev/simulator';
 import { startStack, type Stack } from '../src/dev/stack';
 import { createLogger } from '../src/log';
+import { createReviewStore } from '../src/store';
 import {
   createDatabase,
   dropDatabase,
@@ -40,6 +46,7 @@ const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 80);
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? '8,16,32,64,128').split(',').map(Number);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 20);
+const REVIEWED = Number(process.env.BENCH_REVIEWED ?? 0);
 const PAGE = 100; // Pro tier page size
 const COURSE = '900';
 const INSTRUCTOR = '20001';
@@ -82,6 +89,7 @@ async function child(concurrency: number, adminUrl: string): Promise<ChildResult
       env: { UPSTREAM_CONCURRENCY: String(concurrency) },
     });
     await pg.connect();
+    await seedReviews(stack, REVIEWED);
     const sim = stack.simulator;
     const clearRequests = () => sim.requests.splice(0, sim.requests.length);
     const browser = new LtiBrowser({ lmsUrl: stack.lms.url });
@@ -164,6 +172,50 @@ async function child(concurrency: number, adminUrl: string): Promise<ChildResult
     await pg.end().catch(() => undefined);
     await stack?.stop();
     await dropDatabase(adminUrl, databaseUrl).catch(() => undefined);
+  }
+}
+
+/** Review records for the first `count` learners of the big course, as instructor 20001 writes them. */
+async function seedReviews(stack: Stack, count: number): Promise<void> {
+  if (count <= 0) return;
+  const canvas = stack.lms.platforms.canvas;
+  const big = stack.world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === COURSE)!;
+  const learners = big.members.filter((m) => m.role === 'learner').slice(0, count);
+  const reviews = createReviewStore(stack.tool.store.db);
+  const statuses = ['in_review', 'no_concern', 'concern', 'referred'] as const;
+  const author = {
+    lmsUserId: INSTRUCTOR,
+    name: 'Bench Instructor',
+    roles: ['http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor'],
+    audience: 'instructor' as const,
+  };
+  for (const [i, m] of learners.entries()) {
+    const userId = m.person.lmsUserId;
+    const key = {
+      platformIss: canvas.issuer,
+      platformClientId: canvas.clientId,
+      deploymentId: canvas.deploymentId,
+      contextId: COURSE,
+      userId,
+    };
+    const to = statuses[i % statuses.length]!;
+    const result = await reviews.write({
+      key,
+      author,
+      expectedVersion: 0,
+      status: { to, reason: to === 'concern' || to === 'referred' ? 'Seeded by the benchmark.' : null },
+      ...(i % 2 === 0 ? { note: { body: `Benchmark note ${i}.`, correctsId: null } } : {}),
+      audit: {
+        platformIss: canvas.issuer,
+        platformClientId: canvas.clientId,
+        actorUserId: INSTRUCTOR,
+        actorRole: 'instructor',
+        action: 'review.status',
+        contextId: COURSE,
+        subjectUserId: userId,
+      },
+    });
+    if (result.outcome !== 'written') throw new Error(`seeding review ${i}: ${result.outcome}`);
   }
 }
 
@@ -300,6 +352,7 @@ async function parent(): Promise<void> {
         pageSize: PAGE,
         course: COURSE,
         instructor: INSTRUCTOR,
+        reviewedLearners: REVIEWED,
         coldRuns: COLD_RUNS,
         warmRuns: WARM_RUNS,
         cacheTtlSeconds: 60,

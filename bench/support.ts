@@ -92,7 +92,9 @@ export function machine(postgres: string): Machine {
 export function writeResults(name: string, data: unknown): string {
   const dir = path.join(projectRoot(), 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name}-${new Date().toISOString().slice(0, 10)}.json`);
+  // BENCH_LABEL tells runs of one day apart (e.g. `before`, `after`, `reviewed-500`).
+  const label = process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL.replace(/[^a-z0-9-]/gi, '')}` : '';
+  const file = path.join(dir, `${name}${label}-${new Date().toISOString().slice(0, 10)}.json`);
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
 }

@@ -23,3 +23,59 @@ const KNOWN_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 export function describeFlag(flag: string): string | null {
   return Object.prototype.hasOwnProperty.call(KNOWN_FLAGS, flag) ? (KNOWN_FLAGS[flag] as string) : null;
 }
+
+/** What a flag's evidence is, in the events isnotai records (their types: src/isnotai/eventTypes.ts). */
+export interface FlagEvidence {
+  /** The event types (short names of src/isnotai/eventTypes.ts) that show the moments behind the flag; may be empty. */
+  eventTypes: string[];
+  /** What a reader should know in words: why no event stands for it, or how to read its events. */
+  note: string | null;
+}
+
+const BROWSER_PROPERTY =
+  'This signal comes from the browser’s own properties, not from recorded events, so no event in the table stands for it.';
+
+/**
+ * Which recorded events show each known flag. Flags judged from the browser itself (its
+ * automation markers, its identity) have none, and say so rather than point at unrelated events.
+ */
+const EVIDENCE: Readonly<Record<string, FlagEvidence>> = Object.freeze({
+  webdriver_present: { eventTypes: [], note: BROWSER_PROPERTY },
+  headless_browser: { eventTypes: [], note: BROWSER_PROPERTY },
+  automation_extension: { eventTypes: [], note: BROWSER_PROPERTY },
+  devtools_open: { eventTypes: [], note: BROWSER_PROPERTY },
+  inconsistent_user_agent: { eventTypes: [], note: BROWSER_PROPERTY },
+  superhuman_typing_cadence: {
+    eventTypes: ['keydown', 'keypress'],
+    note: 'The signal is about the rhythm of typing: read the times between key presses rather than any one event.',
+  },
+  paste_burst: { eventTypes: ['paste', 'form_input'], note: null },
+  no_pointer_movement: {
+    eventTypes: ['mouse_move', 'mouse_click', 'touch'],
+    note: 'This signal is about the absence of pointer events: few or none of these events is what it expects to find.',
+  },
+  tab_switching: { eventTypes: ['visibility', 'blur', 'focus'], note: null },
+  window_blur: { eventTypes: ['blur', 'focus'], note: null },
+  synthetic_events: {
+    eventTypes: ['mouse_click', 'keydown', 'keypress', 'form_input'],
+    note: 'The events record no content or origin, so they show when input happened, not whether a script made it.',
+  },
+  copy_burst: {
+    eventTypes: [],
+    note: 'isnotai records no copy events, so no event in the table stands for this signal.',
+  },
+});
+
+const UNKNOWN_EVIDENCE =
+  'This tool does not know which recorded events stand behind this signal, so none are linked; the events table shows every event of the session.';
+
+/** The events behind a flag, or none with a note in words (also for a flag this tool does not know). */
+export function flagEvidence(flag: string): FlagEvidence {
+  const known = Object.prototype.hasOwnProperty.call(EVIDENCE, flag) ? EVIDENCE[flag] : undefined;
+  return known ? { eventTypes: [...known.eventTypes], note: known.note } : { eventTypes: [], note: UNKNOWN_EVIDENCE };
+}
+
+/** Whether the flag is one this tool describes (and knows the evidence of). */
+export function isKnownFlag(flag: string): boolean {
+  return describeFlag(flag) !== null;
+}

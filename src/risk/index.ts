@@ -21,4 +21,4 @@ export {
   type RiskWindow,
   type SummarisableSession,
 } from './summary';
-export { describeFlag } from './flags';
+export { describeFlag, flagEvidence, isKnownFlag, type FlagEvidence } from './flags';

@@ -296,4 +296,106 @@ describe('activityTimelineChart', () => {
     ]);
     expect(svg).toContain('mostly &quot;&gt;&lt;svg onload=alert(1)&gt;');
   });
+  describe('marks on the time axis', () => {
+    const at = (hms: string) => new Date(`2026-11-05T${hms}Z`);
+    const marks = [
+      { at: at('09:12:00'), label: 'paste' },
+      { at: at('09:01:00'), label: 'paste' },
+      { at: at('09:01:30'), label: 'form_input' },
+      { at: at('08:59:59'), label: 'paste' }, // before the first bucket
+      { at: at('09:15:00'), label: 'paste' }, // the last bucket (09:10) ends at 09:15
+    ];
+    const markGroups = (root: XmlElement) => all(root, 'g').filter((g) => g.attrs.class === 'mark');
+    const markX = (g: XmlElement) => Number(all(g, 'line')[0].attrs.x1);
+    const barSpan = (root: XmlElement, i: number) => {
+      const rect = all(all(root, 'g').filter((g) => g.attrs.class === 'bucket')[i], 'rect')[0];
+      return [Number(rect.attrs.x), Number(rect.attrs.x) + Number(rect.attrs.width)];
+    };
+
+    it('marks each moment within its bucket, says how many in words, and counts them per bucket in the table', () => {
+      const { svg, summary, table } = activityTimelineChart(timeline, { marks, marksOf: 'paste_burst' });
+      expect(summary).toBe(
+        '3 intervals from 09:00 UTC to 09:10 UTC; 52 events; busiest 09:00 UTC with 40 events (mostly mouse_move).' +
+          ' 3 moments of paste_burst marked; 2 more fall outside the timeline and are not marked.',
+      );
+      expect(table.map((r) => r.marks)).toEqual([2, 0, 1]);
+      const root = inspect(svg);
+      expect(textOf(all(root, 'desc')[0])).toBe(summary);
+      const groups = markGroups(root);
+      expect(groups.map((g) => textOf(all(g, 'title')[0]))).toEqual([
+        '09:01:00 UTC: paste',
+        '09:01:30 UTC: form_input',
+        '09:12:00 UTC: paste',
+      ]);
+      const [first, second, third] = groups.map(markX);
+      const [b0from, b0to] = barSpan(root, 0);
+      const [b2from, b2to] = barSpan(root, 2);
+      expect(first).toBeGreaterThan(b0from);
+      expect(second).toBeGreaterThan(first);
+      expect(second).toBeLessThan(b0to);
+      expect(third).toBeGreaterThan(b2from);
+      expect(third).toBeLessThan(b2to);
+      // A legend says what the marks are.
+      expect(all(root, 'text').map(textOf)).toContain('Marked: 3 moments of paste_burst');
+    });
+
+    it('without marks: no marks drawn and no count in the table', () => {
+      const { svg, table } = activityTimelineChart(timeline);
+      expect(markGroups(inspect(svg))).toEqual([]);
+      expect(table.every((r) => r.marks === null)).toBe(true);
+    });
+
+    it('says so when there is nothing to mark, or nothing within the timeline', () => {
+      expect(activityTimelineChart(timeline, { marks: [], marksOf: 'paste_burst' }).summary).toMatch(
+        / No moments of paste_burst to mark\.$/,
+      );
+      const outside = activityTimelineChart(timeline, {
+        marks: [marks[3], { at: new Date(Number.NaN), label: 'x' }],
+        marksOf: 'paste_burst',
+      });
+      expect(outside.summary).toMatch(/ None of the 2 moments of paste_burst falls within the timeline, so none is marked\.$/);
+      expect(markGroups(inspect(outside.svg))).toEqual([]);
+      expect(outside.table.map((r) => r.marks)).toEqual([0, 0, 0]);
+      expect(activityTimelineChart([], { marks, marksOf: 'paste_burst' }).summary).toBe(
+        'No activity recorded. 5 moments of paste_burst could not be marked.',
+      );
+    });
+
+    it('moments a pixel apart are one mark whose title says how many', () => {
+      const burst = Array.from({ length: 40 }, (_, i) => ({
+        at: new Date(at('09:06:00').getTime() + i * 100),
+        label: i % 2 ? 'paste' : 'form_input',
+      }));
+      const { svg, summary, table } = activityTimelineChart(timeline, { marks: burst, marksOf: 'paste_burst' });
+      expect(summary).toMatch(/ 40 moments of paste_burst marked\.$/);
+      expect(table.map((r) => r.marks)).toEqual([0, 40, 0]);
+      const groups = markGroups(inspect(svg));
+      expect(groups.length).toBeLessThan(5);
+      const titles = groups.map((g) => textOf(all(g, 'title')[0]));
+      expect(titles[0]).toMatch(/^\d+ moments from 09:06:00 UTC to 09:06:0\d UTC: form_input, paste$/);
+    });
+
+    it('a single bucket of unknown width takes every moment from its start, drawn at its middle', () => {
+      const one: TimelineBucket[] = [{ timestamp: '2026-11-05T09:00:00Z', eventCount: 5, dominantEventType: 'paste', activityLevel: 1 }];
+      const { svg, table } = activityTimelineChart(one, {
+        marks: [
+          { at: at('08:00:00'), label: 'paste' },
+          { at: at('09:03:00'), label: 'paste' },
+        ],
+      });
+      expect(table[0].marks).toBe(1);
+      const root = inspect(svg);
+      const [from, to] = barSpan(root, 0);
+      expect(markGroups(root).map(markX)).toEqual([Math.round((from + to) / 2)]);
+    });
+
+    it('hostile labels and names of what is marked are inert text', () => {
+      for (const h of HOSTILE) {
+        const { svg, summary } = activityTimelineChart(timeline, { marks: [{ at: at('09:02:00'), label: h }], marksOf: h });
+        const root = inspect(svg);
+        expect(summary).not.toContain('\u202E');
+        expect(textOf(all(markGroups(root)[0], 'title')[0]).startsWith('09:02:00 UTC: ')).toBe(true);
+      }
+    });
+  });
 });

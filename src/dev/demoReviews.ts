@@ -79,7 +79,7 @@ export async function seedDemoReviews(
         platformClientId: course.platformClientId,
         actorUserId: author.lmsUserId,
         actorRole: author.audience,
-        action: w.mark ? 'review.mark' : w.status ? 'review.status' : 'review.note',
+        action: w.mark ? 'review.session_mark' : w.status ? 'review.status' : 'review.note',
         contextId: COURSE_ID,
         subjectUserId: learner.id,
         resourceId: w.mark?.sessionId ?? null,

@@ -24,6 +24,8 @@ import { requireActor, type LaunchClaimsReader } from './web/actor';
 import { courseRouter } from './web/course';
 import { HttpError } from './web/errors';
 import { learnerRouter } from './web/learner';
+import { reviewRouter } from './web/review';
+import { packetRouter } from './web/packet';
 import { csrfTokens } from './web/csrf';
 import type { AuditSink, PlatformView, ReviewRecords, UpstreamCache } from './web/ports';
 import { registeredPlatformOrigins, securityHeaders } from './web/securityHeaders';
@@ -129,6 +131,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
       authed.use(studentRouter(pageDeps));
       authed.use(courseRouter(pageDeps));
       authed.use(learnerRouter(pageDeps));
+      authed.use(reviewRouter(pageDeps));
+      authed.use(packetRouter(pageDeps));
       authed.use(adminRouter(pageDeps));
       return authed;
     },

@@ -11,9 +11,10 @@ import type { IsnotaiEvent, Page, SessionDetails } from '../isnotai/types';
 import { learnerRiskSummary, sessionRiskLevel } from '../risk';
 import { authoriseLearner, authoriseSession } from './access';
 import { auditView } from './audit';
+import { flagViews, sessionTimeline, signalEvents, signalLineView, signalOf, withSignalErrors, type SignalEvents } from './evidence';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { chartView } from './chartView';
-import { activityTimelineChart, eventCountsChart, scoreOverTimeChart } from './charts';
+import { eventCountsChart, scoreOverTimeChart } from './charts';
 import { forbidden, HttpError } from './errors';
 import { clip, formatDateTime, formatDuration, safeHref } from './format';
 import {
@@ -33,6 +34,9 @@ import {
   type ListSpec,
 } from './lists';
 import { navFor } from './nav';
+import { ROSTER_SPEC } from './course';
+import { learnerQueueView } from './queue';
+import { learnerReviewView, sessionMarksView, type ReviewPageDeps } from './review';
 import type { AuditSink } from './ports';
 import { courseMembers, type BoundUpstream, type RosterDeps } from './rosterService';
 import {
@@ -45,7 +49,7 @@ import {
   summaryView,
 } from './sessionRows';
 
-export interface LearnerDeps extends RosterDeps {
+export interface LearnerDeps extends RosterDeps, ReviewPageDeps {
   upstreamFor(actor: Actor): Promise<BoundUpstream>;
   audit: AuditSink;
 }
@@ -66,6 +70,8 @@ export const EVENT_LIST_SPEC: ListSpec = {
       check: (v) =>
         parseEventType(v) ? null : 'type is not an event type: use a name such as mouse_move, a decimal such as 2, or hex such as 0x02',
     },
+    // The events behind one of the session's signals (src/web/evidence.ts checks it against the session).
+    signal: { multi: false, maxLength: 200 },
   },
   createdWindow: true,
   paging: 'cursor',
@@ -75,7 +81,7 @@ export const EVENT_LIST_SPEC: ListSpec = {
 
 const EVENT_FIELDS = { type: 'Type', created_after: 'From', created_before: 'To', limit: 'Per page' };
 
-function learnerId(req: Request, actor: Actor): string {
+export function learnerId(req: Request, actor: Actor): string {
   const id = req.params.userId ?? '';
   if (!ID.test(id) || id === '.' || id === '..') throw new HttpError(400, 'invalid_user_id', 'That is not a valid user id.');
   // Text that no LMS of this platform could issue as an id names nobody: refused before any
@@ -93,7 +99,7 @@ function learnerId(req: Request, actor: Actor): string {
   return id;
 }
 
-async function authorise(deps: LearnerDeps, actor: Actor, userId: string) {
+export async function authorise(deps: LearnerDeps, actor: Actor, userId: string) {
   if (actor.audience === 'student' && actor.platform.studentVisibility !== 'full')
     throw forbidden('Your institution shows students a summary only.');
   return authoriseLearner(actor, userId, () => courseMembers(deps, actor));
@@ -124,6 +130,8 @@ export function learnerRouter(deps: LearnerDeps): Router {
     const page = list.errors ? null : sessionListPage(all, q, t);
     const col = (key: string | null, label: string, className: string | null = null) =>
       columnView(base, q, SESSION_LIST_SPEC, key, label, className);
+    // Staff who came from the roster walk its queue from here (src/web/queue.ts); null for a student.
+    const queue = learnerQueueView(actor, userId, list.raw, ROSTER_SPEC);
     res.status(list.errors ? 422 : 200).render('pages/learner', {
       title: `${clip(name, 80)} · sessions`,
       nav: navFor(actor, actor.audience === 'student' ? 'me' : 'roster'),
@@ -131,8 +139,19 @@ export function learnerRouter(deps: LearnerDeps): Router {
       breadcrumbs:
         actor.audience === 'student'
           ? null
-          : [{ label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) }, { label: clip(name, 80) }],
+          : [{ label: 'Course roster', href: queue?.rosterHref ?? hrefWithLtik('/course', actor.ltik) }, { label: clip(name, 80) }],
+      queue,
       learner: { name: clip(name, 120), userId: clip(userId, 80), email: access.member?.email ? clip(access.member.email, 120) : null },
+      // Staff only (src/web/packet.ts); the packet covers the dates the list is filtered to.
+      packetHref:
+        actor.audience === 'student'
+          ? null
+          : hrefWithLtik(`${base}/packet`, actor.ltik, {
+              created_after: list.query.createdAfter?.toISOString(),
+              created_before: list.query.createdBefore?.toISOString(),
+            }),
+      // Staff only: the status, its history, the notes and the form (src/web/review.ts); null for a student.
+      review: await learnerReviewView(deps, actor, userId, req),
       summary: summaryView(summary, truncated),
       truncated: truncated ? { newest: all.length.toLocaleString('en-GB') } : null,
       chart: chartView(chart),
@@ -210,9 +229,14 @@ export function learnerRouter(deps: LearnerDeps): Router {
       else throw err;
     }
     const q = list.query;
-    let errors: ListParamError[] | null = list.errors;
+    let errors: ListParamError[] | null = withSignalErrors(list.errors, q, list.raw, session.detectionFlags);
+    const signal = errors ? null : signalOf(q);
     let events: Page<IsnotaiEvent> | null = null;
-    if (!errors) {
+    let shown: SignalEvents | null = null;
+    if (!errors && signal !== null) {
+      shown = await signalEvents(upstream, sessionId, signal, q);
+      events = shown.page;
+    } else if (!errors) {
       try {
         events = await upstream.eventsPage(sessionId, {
           pageSize: q.limit ?? undefined,
@@ -241,12 +265,13 @@ export function learnerRouter(deps: LearnerDeps): Router {
         { label: `Session ${clip(sessionId, 40)}` },
       ],
       session: sessionRow(session, actor.platform.thresholds),
+      // Staff only: this session's review mark, its history and the form (src/web/review.ts).
+      marks: await sessionMarksView(deps, actor, userId, sessionId, req),
       details: details ? detailsView(details) : null,
       detailsProblem,
       countsChart: details ? chartView(eventCountsChart(details.eventCounts, { title: 'Events by kind', id: 'counts-chart' })) : null,
-      timelineChart: details
-        ? chartView(activityTimelineChart(details.timeline, { title: 'Activity over the session', id: 'timeline-chart' }))
-        : null,
+      flags: flagViews(session.detectionFlags, base, links, signal),
+      timelineChart: details ? sessionTimeline(details.timeline, shown) : null,
       form: {
         ltik: actor.ltik,
         action: base,
@@ -258,6 +283,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
       },
       listErrors: marks,
       events: events && {
+        signal: shown && signalLineView(shown, base, links),
         rows: events.data.map((e) => ({
           id: clip(e.eventId, 60),
           type: clip(e.eventTypeName, 40),

@@ -230,7 +230,11 @@ function headers(html: string, testId: string): Array<{ sort: string | null; tex
 }
 
 test('the sorted column shows its direction, visibly and with aria-sort, and only that column', async () => {
-  const byRisk = headers((await teacher.browser.get(url(teacher, '/course', 'x=1'))).html, 'roster');
+  // The roster's default order is the work queue, which no one column stands for: none is marked, and the page says so.
+  const byQueue = await teacher.browser.get(url(teacher, '/course', 'x=1'));
+  expect(headers(byQueue.html, 'roster').filter((h) => h.sort !== null)).toEqual([]);
+  expect(textOf(byQueue.html)).toContain('Learners, not yet reviewed high and elevated first');
+  const byRisk = headers((await teacher.browser.get(url(teacher, '/course', 'sort_by=risk'))).html, 'roster');
   expect(byRisk.filter((h) => h.sort !== null)).toEqual([{ sort: 'descending', text: 'Risk ▼ , sorted descending' }]);
   const byName = headers((await teacher.browser.get(url(teacher, '/course', 'sort_by=name'))).html, 'roster');
   expect(byName.filter((h) => h.sort !== null)).toEqual([{ sort: 'ascending', text: 'Learner ▲ , sorted ascending' }]);

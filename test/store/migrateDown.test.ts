@@ -2,6 +2,8 @@
  * `npm run migrate-down`: an operator going back to a version before migration 006 takes the database
  * down to 005 with one command, which keeps a sign-out made after the upgrade refused by the old code
  * (006's `down` hands it back to the cache), refuses what it cannot do, and never migrates forwards.
+ * Going back to 005 also reverts every later migration first (007: the review tables are dropped, with
+ * what they held; the code before 007 has no reviews to read).
  */
 import { sql } from 'kysely';
 import { MigrateDownUsageError, runMigrateDown } from '../../src/migrateDown';
@@ -22,17 +24,18 @@ afterAll(async () => {
 
 const tables = async () =>
   (
-    await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables
-      WHERE table_schema = current_schema() AND table_name IN ('signed_out_ltik', 'login_check')`.execute(store.db)
+    await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()
+      AND table_name IN ('signed_out_ltik', 'login_check', 'review_record', 'review_note')`.execute(store.db)
   ).rows
     .map((r) => r.name)
     .sort();
 
-test('going back to 005 reverts 006, says so, and the old code would still refuse a sign-out made since', async () => {
+test('going back to 005 reverts 007 and then 006, says so, and the old code would still refuse a sign-out made since', async () => {
   const ltikHash = 'a'.repeat(64);
   await createLaunchStateStore(store.db).sessions.signOut(ltikHash, Date.now(), 3600);
   const { logger, lines } = capturingLogger('info');
-  await expect(runMigrateDown({ DATABASE_URL: url }, ['005_key_check'], logger)).resolves.toEqual(['006_launch_state']);
+  await expect(runMigrateDown({ DATABASE_URL: url }, ['005_key_check'], logger)).resolves.toEqual(['007_review', '006_launch_state']);
+  expect(lines.join('\n')).toContain('"migration":"007_review"');
   expect(lines.join('\n')).toContain('"migration":"006_launch_state"');
   expect(await tables()).toEqual([]);
   const { rows } = await sql<{ key: string }>`SELECT key FROM upstream_cache WHERE key LIKE 'signed-out:%'`.execute(store.db);
@@ -41,7 +44,7 @@ test('going back to 005 reverts 006, says so, and the old code would still refus
   // Run again: already there, nothing to revert. Back up: the sign-out is in its table again.
   await expect(runMigrateDown({ DATABASE_URL: url }, ['005_key_check'], logger)).resolves.toEqual([]);
   await migrateToLatest(store.db);
-  expect(await tables()).toEqual(['login_check', 'signed_out_ltik']);
+  expect(await tables()).toEqual(['login_check', 'review_note', 'review_record', 'signed_out_ltik']);
 });
 
 test('an unknown or missing migration name, or a second one, is refused with the names it accepts, before touching the database', async () => {
@@ -49,7 +52,7 @@ test('an unknown or missing migration name, or a second one, is refused with the
   for (const args of [[], ['005'], ['004_audit_subjects', '005_key_check']]) {
     const refused = runMigrateDown({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, args, logger);
     await expect(refused).rejects.toBeInstanceOf(MigrateDownUsageError);
-    await expect(refused).rejects.toThrow(/one of 001_ltijs_state, .*, 006_launch_state/);
+    await expect(refused).rejects.toThrow(/one of 001_ltijs_state, .*, 006_launch_state, 007_review/);
   }
   await expect(runMigrateDown({ NODE_ENV: 'production' }, ['005_key_check'], logger)).rejects.toThrow(
     'DATABASE_URL: required in production',

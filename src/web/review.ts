@@ -1,0 +1,758 @@
+/**
+ * Review records on the pages (docs/product.md "Review"): the learner page's review panel and the session page's marks
+ * (view-models for src/web/learner.ts), the record as JSON, and the two writes.
+ *
+ * A write is a plain POST form (docs/architecture.md "Writes"), checked in this order: the actor, staff only, the learner
+ * id, the CSRF token bound to the launch (a 403 page that writes nothing and shows the typed text to copy), the learner's
+ * access, then the fields (a 422 page with the text kept and the fields marked). It lands at the version the form was
+ * based on, with its audit row in the same transaction (src/store/review.ts); a stale version is a 409 page showing the
+ * other person's changes and the form again. A write that lands, or a double submit of it, is a 303 to the page
+ * (POST-redirect-GET), so a reload never posts again.
+ */
+import { Router, type Request, type Response } from 'express';
+import { staffRoleLabel } from '../lti/roles';
+import {
+  isReviewStatus,
+  isSessionMark,
+  markNeedsNote,
+  MAX_REVIEW_TEXT,
+  REVIEW_STATUSES,
+  reviewLabel,
+  SESSION_MARKS,
+  statusNeedsReason,
+  type ReviewStatusName,
+  type SessionMarkName,
+} from '../review/status';
+import type { ReviewAuthor, ReviewRecord, ReviewWrite } from '../store/review';
+import { authoriseSession } from './access';
+import { actorOf, hrefWithLtik, type Actor } from './actor';
+import type { CsrfTokens } from './csrf';
+import { HttpError } from './errors';
+import { clip, formatDateTime } from './format';
+import { authorise, learnerId, type LearnerDeps } from './learner';
+import { navFor } from './nav';
+import type { ReviewRecords } from './ports';
+import { courseKeyOf, requireStaff, reviewAuthorOf, reviewKeyOf } from './reviewAccess';
+
+/** What the review pages need beyond the learner pages' own dependencies (src/app.ts hands both in). */
+export interface ReviewPageDeps {
+  review: ReviewRecords;
+  csrf: CsrfTokens;
+}
+
+const SESSION_ID = /^[^\s/?#]{1,255}$/;
+/** The roster's queue parameter is opaque here: carried unchanged, or dropped when longer than this. */
+const MAX_QUEUE = 2000;
+const VERSION = /^(0|[1-9]\d{0,8})$/;
+const NOTE_ID = /^[1-9]\d{0,17}$/;
+/** Invisible controls PostgreSQL cannot store (NUL) or a page cannot show; tab and line feed stay. */
+// eslint-disable-next-line no-control-regex -- removing control characters is this pattern's purpose
+const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Reading
+
+interface AuthorView {
+  name: string;
+  role: string;
+  lmsUserId: string;
+}
+
+function authorView(a: ReviewAuthor): AuthorView {
+  return { name: clip(a.name, 120), role: staffRoleLabel(a.roles), lmsUserId: clip(a.lmsUserId, 80) };
+}
+
+const stateOf = (s: ReviewStatusName | null) => s ?? 'unreviewed';
+const markLabel = (m: SessionMarkName) => (m === 'concern' ? 'Concern' : 'No concern');
+/** Characters as PostgreSQL counts them (code points), which the 5,000 limit is checked in. */
+const length = (s: string) => [...s].length;
+
+/** `GET /learners/:userId/review.json`: the record, each entry with its time (ISO) and author. */
+export function reviewJson(record: ReviewRecord) {
+  const numbers = noteNumbers(record);
+  return {
+    status: stateOf(record.status),
+    version: record.version,
+    history: record.history.map((c) => ({
+      id: c.id,
+      version: c.version,
+      at: c.at.toISOString(),
+      author: authorView(c.author),
+      from: stateOf(c.from),
+      to: c.to,
+      reason: c.reason,
+    })),
+    notes: record.notes.map((n) => ({
+      id: n.id,
+      number: numbers.get(n.id) ?? null,
+      version: n.version,
+      at: n.at.toISOString(),
+      author: authorView(n.author),
+      body: n.body,
+      correctsId: n.correctsId,
+      correctedBy: record.notes.filter((m) => m.correctsId === n.id).map((m) => m.id),
+    })),
+    sessionMarks: record.sessionMarks.map((m) => ({
+      id: m.id,
+      version: m.version,
+      at: m.at.toISOString(),
+      author: authorView(m.author),
+      sessionId: m.sessionId,
+      mark: m.mark,
+      note: m.note,
+    })),
+  };
+}
+
+/** Notes are numbered #1, #2, … in the order they were written, per learner: the numbers a person reads and cites. */
+function noteNumbers(record: ReviewRecord): Map<string, number> {
+  return new Map(record.notes.map((n, i) => [n.id, i + 1]));
+}
+
+function when(at: Date) {
+  return { at: formatDateTime(at), iso: at.toISOString() };
+}
+
+function byView(a: ReviewAuthor) {
+  const v = authorView(a);
+  return { by: v.name, role: v.role };
+}
+
+function notesView(record: ReviewRecord) {
+  const numbers = noteNumbers(record);
+  const ref = (id: string) => ({ id, number: numbers.get(id) ?? '?' });
+  return record.notes.map((n) => ({
+    id: n.id,
+    number: numbers.get(n.id),
+    ...when(n.at),
+    ...byView(n.author),
+    body: n.body,
+    corrects: n.correctsId ? ref(n.correctsId) : null,
+    correctedBy: record.notes.filter((m) => m.correctsId === n.id).map((m) => ref(m.id)),
+  }));
+}
+
+function historyView(record: ReviewRecord) {
+  // Newest first: the change a reader looks for is the last one.
+  return [...record.history].reverse().map((c) => ({
+    ...when(c.at),
+    ...byView(c.author),
+    from: reviewLabel(stateOf(c.from)),
+    to: reviewLabel(c.to),
+    reason: c.reason,
+  }));
+}
+
+function statusView(record: ReviewRecord) {
+  const last = record.history.at(-1);
+  return {
+    state: stateOf(record.status),
+    label: reviewLabel(stateOf(record.status)),
+    since: record.status && last ? { ...when(last.at), ...byView(last.author) } : null,
+  };
+}
+
+/** The newest mark of each session: its mark. */
+function currentMarks(record: ReviewRecord) {
+  const latest = new Map<string, ReviewRecord['sessionMarks'][number]>();
+  for (const m of record.sessionMarks) latest.set(m.sessionId, m);
+  return latest;
+}
+
+function markView(m: ReviewRecord['sessionMarks'][number]) {
+  return { mark: m.mark, label: markLabel(m.mark), note: m.note, ...when(m.at), ...byView(m.author) };
+}
+
+/** Every entry written after `version`, oldest first: what someone else saved while a form was open. */
+function changesSince(record: ReviewRecord, version: number) {
+  const numbers = noteNumbers(record);
+  const entries = [
+    ...record.history
+      .filter((c) => c.version > version)
+      .map((c) => ({
+        version: c.version,
+        ...when(c.at),
+        ...byView(c.author),
+        what: `Status: ${reviewLabel(stateOf(c.from))} → ${reviewLabel(c.to)}`,
+        text: c.reason,
+      })),
+    ...record.notes
+      .filter((n) => n.version > version)
+      .map((n) => ({
+        version: n.version,
+        ...when(n.at),
+        ...byView(n.author),
+        what: n.correctsId
+          ? `Note #${numbers.get(n.id)}, a correction of note #${numbers.get(n.correctsId) ?? '?'}`
+          : `Note #${numbers.get(n.id)}`,
+        text: n.body,
+      })),
+    ...record.sessionMarks
+      .filter((m) => m.version > version)
+      .map((m) => ({
+        version: m.version,
+        ...when(m.at),
+        ...byView(m.author),
+        what: `Session ${clip(m.sessionId, 60)} marked ${markLabel(m.mark)}`,
+        text: m.note,
+      })),
+  ];
+  return entries.sort((a, b) => a.version - b.version);
+}
+
+function queueOf(v: unknown): string | null {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_QUEUE ? v : null;
+}
+
+const learnerPath = (userId: string) => `/learners/${encodeURIComponent(userId)}`;
+const sessionPath = (userId: string, sessionId: string) => `${learnerPath(userId)}/sessions/${encodeURIComponent(sessionId)}`;
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Forms
+
+interface FieldError {
+  id: string;
+  message: string;
+}
+
+type ReviewField = 'status' | 'reason' | 'note' | 'corrects' | 'version';
+type MarkField = 'mark' | 'note' | 'version';
+
+/** What a review form was sent with, as typed (normalised line ends, invisible controls removed, trimmed). */
+interface ReviewInput {
+  status: string;
+  reason: string;
+  note: string;
+  corrects: string;
+  version: string;
+  queue: string | null;
+}
+
+interface MarkInput {
+  mark: string;
+  note: string;
+  version: string;
+}
+
+function typed(v: unknown): string {
+  const s = Array.isArray(v) ? v.filter((x) => typeof x === 'string').join('\n') : typeof v === 'string' ? v : '';
+  return s.replace(/\r\n?/g, '\n').replace(CONTROLS, '').trim();
+}
+
+function bodyOf(req: Request): Record<string, unknown> {
+  return typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
+}
+
+/** Where an error summary's link takes the keyboard: the field itself (a radio group: its first radio). */
+const REVIEW_FIELD_IDS: Record<ReviewField, string> = {
+  status: 'review-status',
+  reason: 'review-reason',
+  note: 'review-note',
+  corrects: 'review-corrects',
+  version: 'review-submit',
+};
+const MARK_FIELD_IDS: Record<MarkField, string> = { mark: 'mark-choice', note: 'mark-note', version: 'mark-submit' };
+
+function errorsOf<F extends string>(list: Array<[F, string]>, prefix: string): Partial<Record<F, FieldError>> {
+  return Object.fromEntries(list.map(([f, message]) => [f, { id: `${prefix}-${f}-error`, message }])) as Partial<Record<F, FieldError>>;
+}
+
+function summaryOf(list: Array<[string, string]>, ids: Record<string, string>) {
+  return list.map(([f, message]) => ({ href: `#${ids[f] ?? 'main'}`, message }));
+}
+
+const tooLong = (what: string, s: string) =>
+  `${what} is ${length(s).toLocaleString('en-GB')} characters long; at most ${MAX_REVIEW_TEXT.toLocaleString('en-GB')} are kept. Shorten it and send it again.`;
+
+interface ValidReview {
+  status: ReviewStatusName | null;
+  reason: string | null;
+  note: string | null;
+  correctsId: string | null;
+  version: number;
+}
+
+function validateReview(input: ReviewInput): { ok: true; value: ValidReview } | { ok: false; errors: Array<[ReviewField, string]> } {
+  const errors: Array<[ReviewField, string]> = [];
+  let status: ReviewStatusName | null = null;
+  if (input.status === 'unreviewed') {
+    errors.push([
+      'status',
+      '“Not yet reviewed” is where every learner starts; it cannot be set. Choose another status or keep the current one.',
+    ]);
+  } else if (input.status !== '' && !isReviewStatus(input.status)) {
+    errors.push(['status', `“${clip(input.status, 40)}” is not a review status. Choose one of the statuses listed.`]);
+  } else if (input.status !== '') status = input.status as ReviewStatusName;
+  if (length(input.reason) > MAX_REVIEW_TEXT) errors.push(['reason', tooLong('The reason', input.reason)]);
+  else if (status && statusNeedsReason(status) && input.reason === '')
+    errors.push(['reason', `Say why you set “${reviewLabel(status)}”: it may reach a conduct office.`]);
+  else if (!status && input.reason !== '' && !errors.some(([f]) => f === 'status'))
+    errors.push(['reason', 'A reason goes with a new status: choose the status it explains, or move the text to the note.']);
+  if (length(input.note) > MAX_REVIEW_TEXT) errors.push(['note', tooLong('The note', input.note)]);
+  if (input.corrects !== '' && !NOTE_ID.test(input.corrects)) errors.push(['corrects', 'Choose the note this one corrects from the list.']);
+  else if (input.corrects !== '' && input.note === '') errors.push(['note', 'Write the correction: the note it corrects stays as it was.']);
+  if (!VERSION.test(input.version))
+    errors.push([
+      'version',
+      'The form did not say which version of the review it was based on. It now carries the current one; check the review and send it again.',
+    ]);
+  if (errors.length === 0 && !status && input.note === '') errors.push(['status', 'Choose a status or write a note: the form was empty.']);
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      status,
+      reason: status && input.reason !== '' ? input.reason : null,
+      note: input.note === '' ? null : input.note,
+      correctsId: input.corrects === '' ? null : input.corrects,
+      version: Number(input.version),
+    },
+  };
+}
+
+interface ValidMark {
+  mark: SessionMarkName;
+  note: string | null;
+  version: number;
+}
+
+function validateMark(input: MarkInput): { ok: true; value: ValidMark } | { ok: false; errors: Array<[MarkField, string]> } {
+  const errors: Array<[MarkField, string]> = [];
+  const mark = isSessionMark(input.mark) ? input.mark : null;
+  if (!mark)
+    errors.push([
+      'mark',
+      input.mark === ''
+        ? 'Choose “No concern” or “Concern”.'
+        : `“${clip(input.mark, 40)}” is not a mark. Choose “No concern” or “Concern”.`,
+    ]);
+  if (length(input.note) > MAX_REVIEW_TEXT) errors.push(['note', tooLong('The note', input.note)]);
+  else if (mark && markNeedsNote(mark) && input.note === '')
+    errors.push(['note', 'Say what the concern is: it may reach a conduct office.']);
+  if (!VERSION.test(input.version))
+    errors.push([
+      'version',
+      'The form did not say which version of the review it was based on. It now carries the current one; check the marks and send it again.',
+    ]);
+  if (errors.length > 0 || !mark) return { ok: false, errors };
+  return { ok: true, value: { mark, note: input.note === '' ? null : input.note, version: Number(input.version) } };
+}
+
+interface FormContext {
+  actor: Actor;
+  userId: string;
+  csrf: string;
+}
+
+/** The review form's view-model: as typed (`input`), or empty at the record's version. */
+function reviewFormView(
+  ctx: FormContext,
+  record: ReviewRecord,
+  input: Partial<ReviewInput> & { version: string },
+  errors: Array<[ReviewField, string]> = [],
+) {
+  const marks = errorsOf(errors, 'review');
+  const numbers = noteNumbers(record);
+  const chosen = input.status ?? '';
+  const current = reviewLabel(stateOf(record.status));
+  return {
+    action: `${learnerPath(ctx.userId)}/review`,
+    ltik: ctx.actor.ltik,
+    csrf: ctx.csrf,
+    version: input.version,
+    queue: input.queue ?? null,
+    statuses: [
+      {
+        value: '',
+        id: 'review-status',
+        label: `Keep the current status (${current})`,
+        checked: !REVIEW_STATUSES.includes(chosen as never),
+      },
+      ...REVIEW_STATUSES.map((s) => ({
+        value: s,
+        id: `review-status-${s}`,
+        label: statusNeedsReason(s) ? `${reviewLabel(s)} (needs a reason)` : reviewLabel(s),
+        checked: chosen === s,
+      })),
+    ],
+    reason: input.reason ?? '',
+    note: input.note ?? '',
+    // Offered once there is a note to correct (or when the one named was refused, so the error has its field).
+    corrects:
+      record.notes.length || marks.corrects
+        ? [
+            { value: '', label: 'Nothing: a new note', selected: !input.corrects },
+            ...record.notes.map((n) => ({
+              value: n.id,
+              label: `Note #${numbers.get(n.id)} by ${clip(n.author.name, 60)}, ${formatDateTime(n.at)}`,
+              selected: input.corrects === n.id,
+            })),
+          ]
+        : null,
+    errors: marks,
+    summary: errors.length ? summaryOf(errors, REVIEW_FIELD_IDS) : null,
+    max: MAX_REVIEW_TEXT.toLocaleString('en-GB'),
+  };
+}
+
+function markFormView(
+  ctx: FormContext,
+  sessionId: string,
+  input: Partial<MarkInput> & { version: string },
+  errors: Array<[MarkField, string]> = [],
+) {
+  return {
+    action: `${sessionPath(ctx.userId, sessionId)}/mark`,
+    ltik: ctx.actor.ltik,
+    csrf: ctx.csrf,
+    version: input.version,
+    marks: SESSION_MARKS.map((m) => ({
+      value: m,
+      id: m === SESSION_MARKS[0] ? 'mark-choice' : `mark-choice-${m}`,
+      label: markNeedsNote(m) ? `${markLabel(m)} (needs a note)` : markLabel(m),
+      checked: input.mark === m,
+    })),
+    note: input.note ?? '',
+    errors: errorsOf(errors, 'mark'),
+    summary: errors.length ? summaryOf(errors, MARK_FIELD_IDS) : null,
+    max: MAX_REVIEW_TEXT.toLocaleString('en-GB'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The pages' view-models (src/web/learner.ts renders them)
+
+/** Reviews are kept per course: a staff launch from outside a course has none to show. */
+function noCourse(actor: Actor): string | null {
+  try {
+    courseKeyOf(actor);
+    return null;
+  } catch (err) {
+    if (err instanceof HttpError) return err.message;
+    throw err;
+  }
+}
+
+/**
+ * The learner page's review panel: the status, its history, the notes, the marked sessions and the form; null for a
+ * student, who never sees staff status or notes (docs/product.md "Review").
+ */
+export async function learnerReviewView(deps: ReviewPageDeps, actor: Actor, userId: string, req: Request) {
+  if (actor.audience === 'student') return null;
+  const unavailable = noCourse(actor);
+  if (unavailable) return { unavailable };
+  const record = await deps.review.read(reviewKeyOf(actor, userId));
+  const ctx = { actor, userId, csrf: deps.csrf.tokenFor(actor.ltik) };
+  const marks = currentMarks(record);
+  return {
+    status: statusView(record),
+    saved: req.query.saved === '1',
+    version: record.version,
+    history: historyView(record),
+    notes: notesView(record),
+    marked: [...marks.values()].map((m) => ({
+      sessionId: clip(m.sessionId, 80),
+      href: hrefWithLtik(sessionPath(userId, m.sessionId), actor.ltik),
+      ...markView(m),
+    })),
+    /** By session id: the sessions table's "Review mark" column. */
+    sessionMarks: Object.fromEntries([...marks].map(([id, m]) => [id, markView(m)])),
+    form: reviewFormView(ctx, record, { version: String(record.version), queue: queueOf(req.query.queue) }),
+  };
+}
+
+/** The session page's marks: this session's current mark, its history and the form; null for a student. */
+export async function sessionMarksView(deps: ReviewPageDeps, actor: Actor, userId: string, sessionId: string, req: Request) {
+  if (actor.audience === 'student') return null;
+  const unavailable = noCourse(actor);
+  if (unavailable) return { unavailable };
+  const record = await deps.review.read(reviewKeyOf(actor, userId));
+  const ctx = { actor, userId, csrf: deps.csrf.tokenFor(actor.ltik) };
+  const mine = record.sessionMarks.filter((m) => m.sessionId === sessionId);
+  const current = mine.at(-1);
+  return {
+    current: current ? markView(current) : null,
+    history: [...mine].reverse().map(markView),
+    saved: req.query.saved === '1',
+    form: markFormView(ctx, sessionId, { version: String(record.version) }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The routes
+
+interface ProblemPage {
+  status: 403 | 409 | 422;
+  code: string;
+  heading: string;
+  message: string;
+  hints?: string[];
+}
+
+function renderFormPage(
+  res: Response,
+  actor: Actor,
+  userId: string,
+  name: string,
+  problem: ProblemPage,
+  content: {
+    reviewForm?: ReturnType<typeof reviewFormView>;
+    markForm?: ReturnType<typeof markFormView>;
+    changes?: ReturnType<typeof changesSince>;
+    current?: ReturnType<typeof statusView>;
+    copy?: Array<{ id: string; label: string; value: string }>;
+    back: string;
+    sessionId?: string;
+  },
+): void {
+  const crumbs = [
+    { label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) },
+    { label: clip(name, 80), href: hrefWithLtik(learnerPath(userId), actor.ltik) },
+    ...(content.sessionId
+      ? [{ label: `Session ${clip(content.sessionId, 40)}`, href: hrefWithLtik(sessionPath(userId, content.sessionId), actor.ltik) }]
+      : []),
+    { label: problem.heading },
+  ];
+  res.status(problem.status).render('pages/review-form', {
+    title: problem.heading,
+    nav: navFor(actor, 'roster'),
+    who: actor.displayName,
+    breadcrumbs: crumbs,
+    learner: { name: clip(name, 120), userId: clip(userId, 80) },
+    problem: { ...problem, requestId: typeof res.locals.requestId === 'string' ? res.locals.requestId : null },
+    ...content,
+  });
+}
+
+/** The CSRF check, answered with the page that keeps the typed text (read-only) and writes nothing. */
+function csrfRefused(deps: ReviewPageDeps, actor: Actor, given: unknown): HttpError | null {
+  try {
+    deps.csrf.check(actor.ltik, given);
+    return null;
+  } catch (err) {
+    if (err instanceof HttpError) return err;
+    throw err;
+  }
+}
+
+function auditEntry(actor: Actor, res: Response, userId: string, action: string, version: number) {
+  return {
+    platformIss: actor.platform.issuer,
+    platformClientId: actor.platform.clientId,
+    actorUserId: actor.userId ?? actor.sub,
+    actorRole: actor.audience,
+    subjectUserId: userId,
+    action,
+    contextId: actor.context.id,
+    resourceId: `review v${version}`,
+    requestId: String(res.locals.requestId ?? ''),
+  };
+}
+
+export function reviewRouter(deps: LearnerDeps & ReviewPageDeps): Router {
+  const r = Router();
+
+  r.get('/learners/:userId/review.json', async (req, res, next) => {
+    try {
+      const actor = actorOf(res);
+      requireStaff(actor);
+      const userId = learnerId(req, actor);
+      await authorise(deps, actor, userId);
+      const record = await deps.review.read(reviewKeyOf(actor, userId));
+      await deps.audit.record({ ...auditEntry(actor, res, userId, 'view.review', record.version), resourceId: null });
+      res.json(reviewJson(record));
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  r.post('/learners/:userId/review', async (req, res, next) => {
+    try {
+      const actor = actorOf(res);
+      requireStaff(actor);
+      const userId = learnerId(req, actor);
+      const body = bodyOf(req);
+      const input: ReviewInput = {
+        status: typed(body.status),
+        reason: typed(body.reason),
+        note: typed(body.note),
+        corrects: typed(body.corrects),
+        version: typed(body.version),
+        queue: queueOf(body.queue),
+      };
+      const back = hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue });
+      const refused = csrfRefused(deps, actor, body.csrf);
+      if (refused) {
+        renderFormPage(
+          res,
+          actor,
+          userId,
+          `User ${userId}`,
+          { status: 403, code: refused.code, heading: 'Your review was not saved', message: refused.message, hints: refused.hints },
+          {
+            copy: [
+              ...(input.reason ? [{ id: 'copy-reason', label: 'Your reason (not saved)', value: input.reason }] : []),
+              ...(input.note ? [{ id: 'copy-note', label: 'Your note (not saved)', value: input.note }] : []),
+            ],
+            back,
+          },
+        );
+        return;
+      }
+      const access = await authorise(deps, actor, userId);
+      const name = access.member?.name ?? `User ${userId}`;
+      const key = reviewKeyOf(actor, userId);
+      const ctx = { actor, userId, csrf: deps.csrf.tokenFor(actor.ltik) };
+      const invalid = async (errors: Array<[ReviewField, string]>) => {
+        const record = await deps.review.read(key);
+        const version = VERSION.test(input.version) ? input.version : String(record.version);
+        renderFormPage(
+          res,
+          actor,
+          userId,
+          name,
+          {
+            status: 422,
+            code: 'invalid_review',
+            heading: 'Some of the fields need changing',
+            message: 'Nothing was saved. The fields marked below say what to change; your text is kept.',
+          },
+          { reviewForm: reviewFormView(ctx, record, { ...input, version }, errors), current: statusView(record), back },
+        );
+      };
+      const valid = validateReview(input);
+      if (!valid.ok) return await invalid(valid.errors);
+      const v = valid.value;
+      const action = v.status && v.note ? 'review.status_and_note' : v.status ? 'review.status' : 'review.note';
+      const write: ReviewWrite = {
+        key,
+        author: reviewAuthorOf(actor),
+        expectedVersion: v.version,
+        ...(v.status ? { status: { to: v.status, reason: v.reason } } : {}),
+        ...(v.note ? { note: { body: v.note, correctsId: v.correctsId } } : {}),
+        audit: auditEntry(actor, res, userId, action, v.version + 1),
+      };
+      const result = await deps.review.write(write);
+      if (result.outcome === 'unknown_note')
+        return await invalid([['corrects', 'That note is not one of this learner’s notes. Choose it from the list.']]);
+      if (result.outcome === 'conflict') {
+        const current = result.current;
+        renderFormPage(
+          res,
+          actor,
+          userId,
+          name,
+          {
+            status: 409,
+            code: 'review_conflict',
+            heading: 'Someone else changed this review',
+            message: `Nothing of yours was saved: since you opened the form, the review was changed (it is now at version ${current.version}). Read the changes below; your text is kept in the form, which now carries the current version, so you can send it again.`,
+          },
+          {
+            changes: changesSince(current, v.version),
+            current: statusView(current),
+            reviewForm: reviewFormView(ctx, current, { ...input, version: String(current.version) }),
+            back,
+          },
+        );
+        return;
+      }
+      res.redirect(303, `${hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue, saved: 1 })}#review`);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  r.post('/learners/:userId/sessions/:sessionId/mark', async (req, res, next) => {
+    try {
+      const actor = actorOf(res);
+      requireStaff(actor);
+      const userId = learnerId(req, actor);
+      const sessionId = req.params.sessionId ?? '';
+      if (!SESSION_ID.test(sessionId)) throw new HttpError(400, 'invalid_session_id', 'That is not a valid session id.');
+      const body = bodyOf(req);
+      const input: MarkInput = { mark: typed(body.mark), note: typed(body.note), version: typed(body.version) };
+      const back = hrefWithLtik(sessionPath(userId, sessionId), actor.ltik);
+      const refused = csrfRefused(deps, actor, body.csrf);
+      if (refused) {
+        renderFormPage(
+          res,
+          actor,
+          userId,
+          `User ${userId}`,
+          { status: 403, code: refused.code, heading: 'Your mark was not saved', message: refused.message, hints: refused.hints },
+          { copy: input.note ? [{ id: 'copy-note', label: 'Your note (not saved)', value: input.note }] : [], back, sessionId },
+        );
+        return;
+      }
+      const access = await authorise(deps, actor, userId);
+      // The session must be this learner's, as the session page checks it (a session newer than the cached list is looked
+      // for again in a fresh read before it is refused).
+      const upstream = await deps.upstreamFor(actor);
+      const cached = (await upstream.allUserSessions(userId)).sessions;
+      if (cached.some((s) => s.id === sessionId)) authoriseSession(cached, userId, sessionId);
+      else authoriseSession((await upstream.allUserSessions(userId, { fresh: true })).sessions, userId, sessionId);
+      const name = access.member?.name ?? `User ${userId}`;
+      const key = reviewKeyOf(actor, userId);
+      const ctx = { actor, userId, csrf: deps.csrf.tokenFor(actor.ltik) };
+      const valid = validateMark(input);
+      if (!valid.ok) {
+        const record = await deps.review.read(key);
+        const version = VERSION.test(input.version) ? input.version : String(record.version);
+        renderFormPage(
+          res,
+          actor,
+          userId,
+          name,
+          {
+            status: 422,
+            code: 'invalid_review',
+            heading: 'Some of the fields need changing',
+            message: 'Nothing was saved. The fields marked below say what to change; your text is kept.',
+          },
+          { markForm: markFormView(ctx, sessionId, { ...input, version }, valid.errors), back, sessionId },
+        );
+        return;
+      }
+      const v = valid.value;
+      const result = await deps.review.write({
+        key,
+        author: reviewAuthorOf(actor),
+        expectedVersion: v.version,
+        mark: { sessionId, mark: v.mark, note: v.note },
+        audit: {
+          ...auditEntry(actor, res, userId, 'review.session_mark', v.version + 1),
+          resourceId: `review v${v.version + 1} session ${clip(sessionId, 255)}`,
+        },
+      });
+      if (result.outcome === 'conflict') {
+        const current = result.current;
+        renderFormPage(
+          res,
+          actor,
+          userId,
+          name,
+          {
+            status: 409,
+            code: 'review_conflict',
+            heading: 'Someone else changed this review',
+            message: `Nothing of yours was saved: since you opened the form, the learner’s review was changed (it is now at version ${current.version}). Read the changes below; your text is kept in the form, which now carries the current version, so you can send it again.`,
+          },
+          {
+            changes: changesSince(current, v.version),
+            current: statusView(current),
+            markForm: markFormView(ctx, sessionId, { ...input, version: String(current.version) }),
+            back,
+            sessionId,
+          },
+        );
+        return;
+      }
+      res.redirect(303, `${hrefWithLtik(sessionPath(userId, sessionId), actor.ltik, { saved: 1 })}#marks`);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  return r;
+}

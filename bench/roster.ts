@@ -210,7 +210,7 @@ async function seedReviews(stack: Stack, count: number): Promise<void> {
         platformClientId: canvas.clientId,
         actorUserId: INSTRUCTOR,
         actorRole: 'instructor',
-        action: 'review.status',
+        action: i % 2 === 0 ? 'review.status_and_note' : 'review.status',
         contextId: COURSE,
         subjectUserId: userId,
       },

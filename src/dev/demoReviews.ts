@@ -82,7 +82,8 @@ export async function seedDemoReviews(
         action: w.mark ? 'review.session_mark' : w.status ? 'review.status' : 'review.note',
         contextId: COURSE_ID,
         subjectUserId: learner.id,
-        resourceId: w.mark?.sessionId ?? null,
+        // As src/web/review.ts names them: the record's new version, and a mark's session.
+        resourceId: `review v${version + 1}${w.mark ? ` session ${w.mark.sessionId}` : ''}`,
       };
       const result = await reviews.write({ ...w, key, author, expectedVersion: version, audit, at });
       if (result.outcome !== 'written') throw new Error(`seeding the demo's reviews: ${result.outcome}`);

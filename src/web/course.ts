@@ -403,7 +403,7 @@ async function nextLearner(deps: CourseDeps, req: Request, res: Response): Promi
   const q: ListQuery = { ...queue.query, limit: null, offset: 0 };
   const roster = await startRoster(deps, actor, { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined });
   const next = async (onProgress?: (done: number, total: number) => void) =>
-    nextInQueue(rosterPage(await roster.items(onProgress), q).items, after.after);
+    nextInQueue(await roster.items(onProgress), after.after, (items) => rosterPage(items, q).items);
   res.setHeader('Cache-Control', 'no-store');
   if (roster.remaining >= PROGRESS_AFTER) {
     // A cold roster: the progress line has started a 200 answer, so the way on is a link, not a redirect.

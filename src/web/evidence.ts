@@ -159,7 +159,7 @@ export function signalLineView(shown: SignalEvents, base: string, links: ListQue
 }
 
 /** The timeline's marks while the table shows a signal's events: one per event shown. */
-export function timelineMarks(shown: SignalEvents | null): Pick<TimelineOptions, 'marks' | 'marksOf'> {
+function timelineMarks(shown: SignalEvents | null): Pick<TimelineOptions, 'marks' | 'marksOf'> {
   if (!shown || shown.perType.length === 0) return {};
   return {
     marks: shown.page.data.map((e) => ({ at: new Date(e.timestamp), label: e.eventTypeName })),

@@ -3,19 +3,17 @@
  * bot score over time, their sessions (a list in the one dialect, docs/lists.md, also as JSON and
  * CSV), and one session in depth: details, charts, page history and the events table.
  */
-import { Router, type Request } from 'express';
-import { describePattern, isIdShaped } from '../lti/identity';
+import { Router } from 'express';
 import { parseEventType } from '../isnotai/eventTypes';
 import { IsnotaiApiError } from '../isnotai/errors';
 import type { IsnotaiEvent, Page, SessionDetails } from '../isnotai/types';
 import { learnerRiskSummary, sessionRiskLevel } from '../risk';
-import { authoriseLearner, authoriseSession } from './access';
+import { authoriseSession } from './access';
 import { auditView } from './audit';
 import { flagViews, sessionTimeline, signalEvents, signalLineView, signalOf, withSignalErrors, type SignalEvents } from './evidence';
-import { actorOf, hrefWithLtik, type Actor } from './actor';
+import { actorOf, hrefWithLtik } from './actor';
 import { chartView } from './chartView';
 import { eventCountsChart, scoreOverTimeChart } from './charts';
-import { forbidden, HttpError } from './errors';
 import { clip, formatDateTime, formatDuration, safeHref } from './format';
 import {
   columnView,
@@ -36,9 +34,8 @@ import {
 import { navFor } from './nav';
 import { ROSTER_SPEC } from './course';
 import { learnerQueueView } from './queue';
+import { authorise, learnerId, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
 import { learnerReviewView, sessionMarksView, type ReviewPageDeps } from './review';
-import type { AuditSink } from './ports';
-import { courseMembers, type BoundUpstream, type RosterDeps } from './rosterService';
 import {
   SESSION_LIST_FIELDS,
   SESSION_LIST_SPEC,
@@ -49,12 +46,8 @@ import {
   summaryView,
 } from './sessionRows';
 
-export interface LearnerDeps extends RosterDeps, ReviewPageDeps {
-  upstreamFor(actor: Actor): Promise<BoundUpstream>;
-  audit: AuditSink;
-}
-
-const ID = /^[^\s/?#]{1,255}$/;
+/** The learner pages read the learner's data and, for staff, their review record. */
+export type LearnerDeps = LearnerDataDeps & ReviewPageDeps;
 
 /**
  * A session's events, as isnotai pages them (oldest first, followed by cursor): one event type
@@ -80,30 +73,6 @@ export const EVENT_LIST_SPEC: ListSpec = {
 };
 
 const EVENT_FIELDS = { type: 'Type', created_after: 'From', created_before: 'To', limit: 'Per page' };
-
-export function learnerId(req: Request, actor: Actor): string {
-  const id = req.params.userId ?? '';
-  if (!ID.test(id) || id === '.' || id === '..') throw new HttpError(400, 'invalid_user_id', 'That is not a valid user id.');
-  // Text that no LMS of this platform could issue as an id names nobody: refused before any
-  // look-up, so an admin's typo is neither fetched nor audited as a view of a person.
-  const { identity, identityPattern } = actor.platform;
-  if (!isIdShaped(id, { strategy: identity, pattern: identityPattern })) {
-    throw new HttpError(
-      422,
-      'invalid_user_id',
-      `“${clip(id, 40)}” is not a user id of this LMS (${identityPattern ? describePattern(identityPattern) : 'no spaces, slashes or question marks'}).`,
-      { mapping: identity },
-      ['Administrators can find a student by name on the “Find a student” page.'],
-    );
-  }
-  return id;
-}
-
-export async function authorise(deps: LearnerDeps, actor: Actor, userId: string) {
-  if (actor.audience === 'student' && actor.platform.studentVisibility !== 'full')
-    throw forbidden('Your institution shows students a summary only.');
-  return authoriseLearner(actor, userId, () => courseMembers(deps, actor));
-}
 
 export function learnerRouter(deps: LearnerDeps): Router {
   const r = Router();
@@ -205,8 +174,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
   listRoutes(r, '/learners/:userId/sessions/:sessionId', ['html'], async (form, req, res) => {
     const actor = actorOf(res);
     const userId = learnerId(req, actor);
-    const sessionId = req.params.sessionId ?? '';
-    if (!ID.test(sessionId)) throw new HttpError(400, 'invalid_session_id', 'That is not a valid session id.');
+    const sessionId = sessionIdOf(req);
     const access = await authorise(deps, actor, userId);
     const upstream = await deps.upstreamFor(actor);
     // A session newer than the cached list (a fresh page or the admin list links to it) is

@@ -13,18 +13,19 @@ import { staffRoleLabel } from '../lti/roles';
 import { MAX_REVIEW_TEXT, reviewLabel } from '../review/status';
 import { describeFlag, learnerRiskSummary } from '../risk';
 import type { AuditEntry } from '../store/audit';
-import type { ReviewAuthor, SessionMark } from '../store/review';
+import type { SessionMark } from '../store/review';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { auditView } from './audit';
 import { clip, formatDateTime, formatScore, isoOrNull } from './format';
-import { authorise, learnerId, type LearnerDeps } from './learner';
+import { authorise, learnerId, type LearnerDataDeps } from './learnerAccess';
 import { fieldValue, formErrors, listRoutes, readListRequest, type ListSpec } from './lists';
 import { navFor } from './nav';
 import type { ReviewRecords } from './ports';
 import { requireStaff, reviewKeyOf } from './reviewAccess';
+import { markView, notesView, statusChangeView } from './reviewView';
 import { riskBadge, sessionRow } from './sessionRows';
 
-export interface PacketDeps extends LearnerDeps {
+export interface PacketDeps extends LearnerDataDeps {
   review: ReviewRecords;
 }
 
@@ -57,7 +58,6 @@ const ACTION_WORDS: Readonly<Record<string, string>> = {
   'review.note': 'Added a review note about the learner',
   'review.status_and_note': 'Changed the learner’s review status, with a note',
   'review.session_mark': 'Marked one of the learner’s sessions',
-  'review.mark': 'Marked one of the learner’s sessions',
   'export.case_packet': 'Generated this learner’s case packet',
 };
 
@@ -72,19 +72,9 @@ function lines(text: string): string[] {
   return clip(text, MAX_REVIEW_TEXT).split(/\r\n|\r|\n/);
 }
 
-function authorView(a: ReviewAuthor) {
-  return { name: clip(a.name, 120), role: staffRoleLabel(a.roles), userId: clip(a.lmsUserId, 80) };
-}
-
-function markView(m: SessionMark) {
-  return {
-    label: reviewLabel(m.mark),
-    kind: m.mark,
-    by: authorView(m.author),
-    at: formatDateTime(m.at),
-    atIso: m.at.toISOString(),
-    note: m.note ? lines(m.note) : null,
-  };
+/** A session's mark, its note as lines. */
+function packetMark(m: SessionMark) {
+  return { ...markView(m), note: m.note ? lines(m.note) : null };
 }
 
 function inWindow(s: IsnotaiSession, after: Date | null, before: Date | null): boolean {
@@ -95,9 +85,23 @@ function inWindow(s: IsnotaiSession, after: Date | null, before: Date | null): b
   return (!after || t >= after.getTime()) && (!before || t <= before.getTime());
 }
 
-/** Up to PACKET_VIEWER_LOG_MAX entries naming the learner within this LMS registration, newest first, and how many there are. */
+/**
+ * Whose views a packet lists. An admin's: every course of this LMS registration, as the admin audit page shows them. A
+ * course's staff: their own course only; the staff of one course do not learn who looked at the learner from another
+ * course, or what they did there (docs/product.md "Case packet").
+ */
+function viewerLogScope(actor: Actor): { contextId?: string } {
+  return actor.audience === 'admin' || actor.context.id === null ? {} : { contextId: actor.context.id };
+}
+
+/** Up to PACKET_VIEWER_LOG_MAX entries naming the learner in the scope, newest first, and how many there are. */
 async function viewerLog(deps: PacketDeps, actor: Actor, userId: string): Promise<{ items: AuditEntry[]; total: number }> {
-  const query = { subject: userId, platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId };
+  const query = {
+    subject: userId,
+    platformIss: actor.platform.issuer,
+    platformClientId: actor.platform.clientId,
+    ...viewerLogScope(actor),
+  };
   const first = await deps.audit.list({ ...query, limit: AUDIT_PAGE, offset: 0 });
   const items = [...first.items];
   let total = first.total;
@@ -192,11 +196,6 @@ export function packetRouter(deps: PacketDeps): Router {
     const shownIds = new Set(inRange.map((s) => s.id));
     const marksElsewhere = [...marksBySession.keys()].filter((id) => !shownIds.has(id)).length;
 
-    const noteNumber = new Map(record.notes.map((n, i) => [n.id, i + 1]));
-    const correctedBy = new Map<string, number[]>();
-    for (const n of record.notes) {
-      if (n.correctsId) correctedBy.set(n.correctsId, [...(correctedBy.get(n.correctsId) ?? []), noteNumber.get(n.id) ?? 0]);
-    }
     const name = access.member?.name ?? all.find((s) => s.userName)?.userName ?? `User ${userId}`;
 
     res.render('pages/packet', {
@@ -239,7 +238,7 @@ export function packetRouter(deps: PacketDeps): Router {
         })),
       },
       sessions: inRange.map((s) => {
-        const marks = (marksBySession.get(s.id) ?? []).map(markView);
+        const marks = (marksBySession.get(s.id) ?? []).map(packetMark);
         const row = sessionRow(s, t);
         return {
           id: clip(s.id, 80),
@@ -260,29 +259,14 @@ export function packetRouter(deps: PacketDeps): Router {
         status: reviewLabel(record.status ?? 'unreviewed'),
         statusKey: record.status ?? 'unreviewed',
         statusAt: record.statusAt ? formatDateTime(record.statusAt) : null,
-        version: record.version,
-        history: record.history.map((c) => ({
-          at: formatDateTime(c.at),
-          atIso: c.at.toISOString(),
-          by: authorView(c.author),
-          from: reviewLabel(c.from ?? 'unreviewed'),
-          to: reviewLabel(c.to),
-          reason: c.reason ? lines(c.reason) : null,
-        })),
-        notes: record.notes.map((n) => {
-          const corrects = n.correctsId ? (noteNumber.get(n.correctsId) ?? null) : null;
-          return {
-            number: noteNumber.get(n.id),
-            at: formatDateTime(n.at),
-            atIso: n.at.toISOString(),
-            by: authorView(n.author),
-            body: lines(n.body),
-            corrects,
-            correctedBy: correctedBy.get(n.id) ?? [],
-          };
-        }),
+        // Oldest first: the packet is read as a history.
+        history: record.history.map((c) => ({ ...statusChangeView(c), reason: c.reason ? lines(c.reason) : null })),
+        notes: notesView(record).map((n) => ({ ...n, body: lines(n.body) })),
       },
       viewerLog: {
+        // Which views are listed: the launch course's, or (for an admin) every course's of this LMS.
+        wholeLms: viewerLogScope(actor).contextId === undefined,
+        course: actor.context.label ? clip(actor.context.label, 80) : actor.context.id ? clip(actor.context.id, 80) : null,
         rows: log.items.map((e) => viewerLogRow(e, actor, userId)),
         total: log.total.toLocaleString('en-GB'),
         more: log.total > log.items.length ? (log.total - log.items.length).toLocaleString('en-GB') : null,

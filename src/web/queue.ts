@@ -2,8 +2,8 @@
  * The roster as a work queue (docs/product.md "Review", docs/lists.md "Course roster"). A learner page opened from the
  * roster carries the roster's filters, search, window and order as one parameter, `queue` (a query string of the roster's
  * own dialect), so that "Next learner to review" walks the same list without going back to it, and the breadcrumb
- * returns to the roster as it was. A queue never carries paging or the `ltik`: the next learner is the first of the
- * whole list, whichever page the roster was showing.
+ * returns to the roster as it was. A queue never carries paging or the `ltik`: the walk goes through the whole list,
+ * whichever page the roster was showing.
  *
  * Pure helpers: the roster's spec is handed in (src/web/course.ts owns it and the `/course/next` route).
  */
@@ -15,7 +15,10 @@ import { parseListQuery, rawQueryOf } from './lists/parse';
 import { toQueryString } from './lists/queryString';
 import type { ReviewState } from '../review/status';
 
-/** The longest `queue` read or written: longer filters are not carried (the learner page then follows the whole roster). */
+/**
+ * The longest `queue` read or written: longer filters are not carried (the learner page then follows the whole roster,
+ * and a review form carries none back).
+ */
 export const QUEUE_MAX_LENGTH = 2000;
 
 /** What a queue may carry besides the list's filters. Paging, `ltik` and unknown names are dropped, as links drop them. */
@@ -92,12 +95,28 @@ export function readAfter(given: RawQuery[string]): { ok: true; after: string | 
   return { ok: true, after: given };
 }
 
-/** The first learner of the queue's order who is not yet reviewed and is not `after` (and has a page to open). */
+/**
+ * The next learner to review after `after` (docs/lists.md "Course roster"): walking the queue's list (`order` applies its
+ * filters and order) on from where `after` stands in it, the first learner not yet reviewed, wrapping round to the start;
+ * never `after` itself. Without `after`, or when it is not in the list, the first learner not yet reviewed.
+ *
+ * `after` is placed where it stood while it was being reviewed: as not yet reviewed. Setting a status moves a learner in
+ * the work-queue order (from "not yet reviewed, high" to the rest, below learners of lower levels not yet reviewed); counted
+ * from there, the walk would skip everyone still waiting above. So after a review the walk goes on with the learner who
+ * was next (with the default order, the new head of the queue), and moving on without one goes to the learner after.
+ */
 export function nextInQueue<T extends { userId: string | null; review: { status: ReviewState } }>(
-  ordered: readonly T[],
+  items: readonly T[],
   after: string | null,
+  order: (items: T[]) => readonly T[],
 ): T | null {
-  return ordered.find((i) => i.userId !== null && i.review.status === 'unreviewed' && i.userId !== after) ?? null;
+  const asWhenOpened = items.map((i): T =>
+    after !== null && i.userId === after ? { ...i, review: { ...i.review, status: 'unreviewed' } } : i,
+  );
+  const list = order(asWhenOpened);
+  const at = after === null ? -1 : list.findIndex((i) => i.userId === after);
+  const walk = at < 0 ? list : [...list.slice(at + 1), ...list.slice(0, at)];
+  return walk.find((i) => i.userId !== null && i.userId !== after && i.review.status === 'unreviewed') ?? null;
 }
 
 /** A learner's page, opened from the queue (it carries the queue on). */

@@ -4,13 +4,13 @@
  *
  * A write is a plain POST form (docs/architecture.md "Writes"), checked in this order: the actor, staff only, the learner
  * id, the CSRF token bound to the launch (a 403 page that writes nothing and shows the typed text to copy), the learner's
- * access, then the fields (a 422 page with the text kept and the fields marked). It lands at the version the form was
- * based on, with its audit row in the same transaction (src/store/review.ts); a stale version is a 409 page showing the
- * other person's changes and the form again. A write that lands, or a double submit of it, is a 303 to the page
- * (POST-redirect-GET), so a reload never posts again.
+ * access, then the fields (a 422 page with the text kept and the fields marked); a mark then checks that the session is
+ * the learner's (a 503 page giving the form back as typed when isnotai cannot say just now). It lands at the version the
+ * form was based on, with its audit row in the same transaction (src/store/review.ts); a stale version is a 409 page
+ * showing the other person's changes and the form again. A write that lands, or a double submit of it, is a 303 to the
+ * page (POST-redirect-GET), so a reload never posts again.
  */
 import { Router, type Request, type Response } from 'express';
-import { staffRoleLabel } from '../lti/roles';
 import {
   isReviewStatus,
   isSessionMark,
@@ -23,16 +23,19 @@ import {
   type ReviewStatusName,
   type SessionMarkName,
 } from '../review/status';
-import type { ReviewAuthor, ReviewRecord, ReviewWrite } from '../store/review';
+import type { ReviewRecord, ReviewWrite } from '../store/review';
 import { authoriseSession } from './access';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import type { CsrfTokens } from './csrf';
 import { HttpError } from './errors';
 import { clip, formatDateTime } from './format';
-import { authorise, learnerId, type LearnerDeps } from './learner';
+import { authorise, learnerId, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
 import { navFor } from './nav';
 import type { ReviewRecords } from './ports';
+import { QUEUE_MAX_LENGTH } from './queue';
 import { courseKeyOf, requireStaff, reviewAuthorOf, reviewKeyOf } from './reviewAccess';
+import { authorView, byView, markLabel, markView, noteNumbers, notesView, stateOf, statusChangeView, when } from './reviewView';
+import { upstreamToHttp } from './upstreamErrors';
 
 /** What the review pages need beyond the learner pages' own dependencies (src/app.ts hands both in). */
 export interface ReviewPageDeps {
@@ -40,9 +43,6 @@ export interface ReviewPageDeps {
   csrf: CsrfTokens;
 }
 
-const SESSION_ID = /^[^\s/?#]{1,255}$/;
-/** The roster's queue parameter is opaque here: carried unchanged, or dropped when longer than this. */
-const MAX_QUEUE = 2000;
 const VERSION = /^(0|[1-9]\d{0,8})$/;
 const NOTE_ID = /^[1-9]\d{0,17}$/;
 /** Invisible controls PostgreSQL cannot store (NUL) or a page cannot show; tab and line feed stay. */
@@ -52,18 +52,6 @@ const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading
 
-interface AuthorView {
-  name: string;
-  role: string;
-  lmsUserId: string;
-}
-
-function authorView(a: ReviewAuthor): AuthorView {
-  return { name: clip(a.name, 120), role: staffRoleLabel(a.roles), lmsUserId: clip(a.lmsUserId, 80) };
-}
-
-const stateOf = (s: ReviewStatusName | null) => s ?? 'unreviewed';
-const markLabel = (m: SessionMarkName) => (m === 'concern' ? 'Concern' : 'No concern');
 /** Characters as PostgreSQL counts them (code points), which the 5,000 limit is checked in. */
 const length = (s: string) => [...s].length;
 
@@ -104,43 +92,9 @@ export function reviewJson(record: ReviewRecord) {
   };
 }
 
-/** Notes are numbered #1, #2, … in the order they were written, per learner: the numbers a person reads and cites. */
-function noteNumbers(record: ReviewRecord): Map<string, number> {
-  return new Map(record.notes.map((n, i) => [n.id, i + 1]));
-}
-
-function when(at: Date) {
-  return { at: formatDateTime(at), iso: at.toISOString() };
-}
-
-function byView(a: ReviewAuthor) {
-  const v = authorView(a);
-  return { by: v.name, role: v.role };
-}
-
-function notesView(record: ReviewRecord) {
-  const numbers = noteNumbers(record);
-  const ref = (id: string) => ({ id, number: numbers.get(id) ?? '?' });
-  return record.notes.map((n) => ({
-    id: n.id,
-    number: numbers.get(n.id),
-    ...when(n.at),
-    ...byView(n.author),
-    body: n.body,
-    corrects: n.correctsId ? ref(n.correctsId) : null,
-    correctedBy: record.notes.filter((m) => m.correctsId === n.id).map((m) => ref(m.id)),
-  }));
-}
-
 function historyView(record: ReviewRecord) {
   // Newest first: the change a reader looks for is the last one.
-  return [...record.history].reverse().map((c) => ({
-    ...when(c.at),
-    ...byView(c.author),
-    from: reviewLabel(stateOf(c.from)),
-    to: reviewLabel(c.to),
-    reason: c.reason,
-  }));
+  return [...record.history].reverse().map(statusChangeView);
 }
 
 function statusView(record: ReviewRecord) {
@@ -157,10 +111,6 @@ function currentMarks(record: ReviewRecord) {
   const latest = new Map<string, ReviewRecord['sessionMarks'][number]>();
   for (const m of record.sessionMarks) latest.set(m.sessionId, m);
   return latest;
-}
-
-function markView(m: ReviewRecord['sessionMarks'][number]) {
-  return { mark: m.mark, label: markLabel(m.mark), note: m.note, ...when(m.at), ...byView(m.author) };
 }
 
 /** Every entry written after `version`, oldest first: what someone else saved while a form was open. */
@@ -200,8 +150,9 @@ function changesSince(record: ReviewRecord, version: number) {
   return entries.sort((a, b) => a.version - b.version);
 }
 
+/** The roster's queue parameter is opaque here: carried unchanged, or dropped when longer than the roster writes one. */
 function queueOf(v: unknown): string | null {
-  return typeof v === 'string' && v.length > 0 && v.length <= MAX_QUEUE ? v : null;
+  return typeof v === 'string' && v.length > 0 && v.length <= QUEUE_MAX_LENGTH ? v : null;
 }
 
 const learnerPath = (userId: string) => `/learners/${encodeURIComponent(userId)}`;
@@ -447,7 +398,6 @@ export async function learnerReviewView(deps: ReviewPageDeps, actor: Actor, user
   return {
     status: statusView(record),
     saved: req.query.saved === '1',
-    version: record.version,
     history: historyView(record),
     notes: notesView(record),
     marked: [...marks.values()].map((m) => ({
@@ -481,36 +431,45 @@ export async function sessionMarksView(deps: ReviewPageDeps, actor: Actor, userI
 // ---------------------------------------------------------------------------------------------------------------------
 // The routes
 
+/** The form a write's answer page gives back: the review form, or a session's mark form. */
+type FormBack = { reviewForm: ReturnType<typeof reviewFormView> } | { markForm: ReturnType<typeof markFormView> };
+
+/** One write being answered: who sent it, about whom, the page it came from, and (for a mark) the session. */
+interface Sent {
+  res: Response;
+  actor: Actor;
+  userId: string;
+  back: string;
+  /** Absent for the review form. */
+  sessionId?: string;
+}
+
 interface ProblemPage {
-  status: 403 | 409 | 422;
+  status: number;
   code: string;
   heading: string;
   message: string;
   hints?: string[];
 }
 
+/** "Your review" or "Your mark": the answer pages say which form was not saved. */
+const whatOf = (sent: Sent) => (sent.sessionId ? 'mark' : 'review');
+
 function renderFormPage(
-  res: Response,
-  actor: Actor,
-  userId: string,
+  sent: Sent,
   name: string,
   problem: ProblemPage,
-  content: {
-    reviewForm?: ReturnType<typeof reviewFormView>;
-    markForm?: ReturnType<typeof markFormView>;
+  content: Partial<FormBack> & {
     changes?: ReturnType<typeof changesSince>;
     current?: ReturnType<typeof statusView>;
     copy?: Array<{ id: string; label: string; value: string }>;
-    back: string;
-    sessionId?: string;
   },
 ): void {
+  const { res, actor, userId, sessionId } = sent;
   const crumbs = [
     { label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) },
     { label: clip(name, 80), href: hrefWithLtik(learnerPath(userId), actor.ltik) },
-    ...(content.sessionId
-      ? [{ label: `Session ${clip(content.sessionId, 40)}`, href: hrefWithLtik(sessionPath(userId, content.sessionId), actor.ltik) }]
-      : []),
+    ...(sessionId ? [{ label: `Session ${clip(sessionId, 40)}`, href: hrefWithLtik(sessionPath(userId, sessionId), actor.ltik) }] : []),
     { label: problem.heading },
   ];
   res.status(problem.status).render('pages/review-form', {
@@ -520,11 +479,77 @@ function renderFormPage(
     breadcrumbs: crumbs,
     learner: { name: clip(name, 120), userId: clip(userId, 80) },
     problem: { ...problem, requestId: typeof res.locals.requestId === 'string' ? res.locals.requestId : null },
+    back: sent.back,
+    sessionId,
     ...content,
   });
 }
 
-/** The CSRF check, answered with the page that keeps the typed text (read-only) and writes nothing. */
+/**
+ * 403: the CSRF token was missing or wrong. Nothing is written, and no form is offered to send the text on with: the
+ * typed text is shown read-only, to copy. The learner's access is not checked yet, so the page names them by id only.
+ */
+function csrfPage(sent: Sent, refused: HttpError, typed: { reason?: string; note: string }): void {
+  renderFormPage(
+    sent,
+    `User ${sent.userId}`,
+    { status: 403, code: refused.code, heading: `Your ${whatOf(sent)} was not saved`, message: refused.message, hints: refused.hints },
+    {
+      copy: [
+        ...(typed.reason ? [{ id: 'copy-reason', label: 'Your reason (not saved)', value: typed.reason }] : []),
+        ...(typed.note ? [{ id: 'copy-note', label: 'Your note (not saved)', value: typed.note }] : []),
+      ],
+    },
+  );
+}
+
+/** 422: the form again with the text as typed, each field with its error and a summary linking to it. */
+function invalidPage(sent: Sent, name: string, form: FormBack, current?: ReturnType<typeof statusView>): void {
+  renderFormPage(
+    sent,
+    name,
+    {
+      status: 422,
+      code: 'invalid_review',
+      heading: 'Some of the fields need changing',
+      message: 'Nothing was saved. The fields marked below say what to change; your text is kept.',
+    },
+    { ...form, ...(current ? { current } : {}) },
+  );
+}
+
+/** 409: what others saved since the form's version, the status now, and the form again at the current version. */
+function conflictPage(sent: Sent, name: string, current: ReviewRecord, basedOn: number, form: FormBack): void {
+  const changed = sent.sessionId ? 'the learner’s review' : 'the review';
+  renderFormPage(
+    sent,
+    name,
+    {
+      status: 409,
+      code: 'review_conflict',
+      heading: 'Someone else changed this review',
+      message: `Nothing of yours was saved: since you opened the form, ${changed} was changed (it is now at version ${current.version}). Read the changes below; your text is kept in the form, which now carries the current version, so you can send it again.`,
+    },
+    { changes: changesSince(current, basedOn), current: statusView(current), ...form },
+  );
+}
+
+/** 503 (or 502): isnotai could not say whether the session is the learner's. Nothing is written; the form comes back. */
+function uncheckedPage(sent: Sent, name: string, failure: HttpError, form: FormBack): void {
+  renderFormPage(
+    sent,
+    name,
+    {
+      status: failure.status,
+      code: failure.code,
+      heading: `Your ${whatOf(sent)} was not saved`,
+      message: `The session could not be checked just now, so nothing was saved. ${failure.message} Your ${whatOf(sent)} and note are kept in the form below: send it again in a few minutes.`,
+    },
+    form,
+  );
+}
+
+/** The CSRF check's refusal, or null when the token is this launch's. */
 function csrfRefused(deps: ReviewPageDeps, actor: Actor, given: unknown): HttpError | null {
   try {
     deps.csrf.check(actor.ltik, given);
@@ -549,7 +574,25 @@ function auditEntry(actor: Actor, res: Response, userId: string, action: string,
   };
 }
 
-export function reviewRouter(deps: LearnerDeps & ReviewPageDeps): Router {
+/**
+ * Whether the session is the learner's, as the session page checks it (a session newer than the cached list is looked for
+ * again in a fresh read before it is refused). Throws 403 when it is not; answers the failure when isnotai cannot say.
+ */
+async function checkSession(deps: LearnerDataDeps, actor: Actor, userId: string, sessionId: string): Promise<HttpError | null> {
+  try {
+    const upstream = await deps.upstreamFor(actor);
+    const cached = (await upstream.allUserSessions(userId)).sessions;
+    if (cached.some((s) => s.id === sessionId)) authoriseSession(cached, userId, sessionId);
+    else authoriseSession((await upstream.allUserSessions(userId, { fresh: true })).sessions, userId, sessionId);
+    return null;
+  } catch (err) {
+    const failure = upstreamToHttp(err, actor.audience);
+    if (failure && failure.status >= 500) return failure;
+    throw err;
+  }
+}
+
+export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
   const r = Router();
 
   r.get('/learners/:userId/review.json', async (req, res, next) => {
@@ -580,25 +623,9 @@ export function reviewRouter(deps: LearnerDeps & ReviewPageDeps): Router {
         version: typed(body.version),
         queue: queueOf(body.queue),
       };
-      const back = hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue });
+      const sent: Sent = { res, actor, userId, back: hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue }) };
       const refused = csrfRefused(deps, actor, body.csrf);
-      if (refused) {
-        renderFormPage(
-          res,
-          actor,
-          userId,
-          `User ${userId}`,
-          { status: 403, code: refused.code, heading: 'Your review was not saved', message: refused.message, hints: refused.hints },
-          {
-            copy: [
-              ...(input.reason ? [{ id: 'copy-reason', label: 'Your reason (not saved)', value: input.reason }] : []),
-              ...(input.note ? [{ id: 'copy-note', label: 'Your note (not saved)', value: input.note }] : []),
-            ],
-            back,
-          },
-        );
-        return;
-      }
+      if (refused) return csrfPage(sent, refused, input);
       const access = await authorise(deps, actor, userId);
       const name = access.member?.name ?? `User ${userId}`;
       const key = reviewKeyOf(actor, userId);
@@ -606,19 +633,7 @@ export function reviewRouter(deps: LearnerDeps & ReviewPageDeps): Router {
       const invalid = async (errors: Array<[ReviewField, string]>) => {
         const record = await deps.review.read(key);
         const version = VERSION.test(input.version) ? input.version : String(record.version);
-        renderFormPage(
-          res,
-          actor,
-          userId,
-          name,
-          {
-            status: 422,
-            code: 'invalid_review',
-            heading: 'Some of the fields need changing',
-            message: 'Nothing was saved. The fields marked below say what to change; your text is kept.',
-          },
-          { reviewForm: reviewFormView(ctx, record, { ...input, version }, errors), current: statusView(record), back },
-        );
+        invalidPage(sent, name, { reviewForm: reviewFormView(ctx, record, { ...input, version }, errors) }, statusView(record));
       };
       const valid = validateReview(input);
       if (!valid.ok) return await invalid(valid.errors);
@@ -637,25 +652,8 @@ export function reviewRouter(deps: LearnerDeps & ReviewPageDeps): Router {
         return await invalid([['corrects', 'That note is not one of this learner’s notes. Choose it from the list.']]);
       if (result.outcome === 'conflict') {
         const current = result.current;
-        renderFormPage(
-          res,
-          actor,
-          userId,
-          name,
-          {
-            status: 409,
-            code: 'review_conflict',
-            heading: 'Someone else changed this review',
-            message: `Nothing of yours was saved: since you opened the form, the review was changed (it is now at version ${current.version}). Read the changes below; your text is kept in the form, which now carries the current version, so you can send it again.`,
-          },
-          {
-            changes: changesSince(current, v.version),
-            current: statusView(current),
-            reviewForm: reviewFormView(ctx, current, { ...input, version: String(current.version) }),
-            back,
-          },
-        );
-        return;
+        const form = reviewFormView(ctx, current, { ...input, version: String(current.version) });
+        return conflictPage(sent, name, current, v.version, { reviewForm: form });
       }
       res.redirect(303, `${hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue, saved: 1 })}#review`);
     } catch (err) {
@@ -668,52 +666,26 @@ export function reviewRouter(deps: LearnerDeps & ReviewPageDeps): Router {
       const actor = actorOf(res);
       requireStaff(actor);
       const userId = learnerId(req, actor);
-      const sessionId = req.params.sessionId ?? '';
-      if (!SESSION_ID.test(sessionId)) throw new HttpError(400, 'invalid_session_id', 'That is not a valid session id.');
+      const sessionId = sessionIdOf(req);
       const body = bodyOf(req);
       const input: MarkInput = { mark: typed(body.mark), note: typed(body.note), version: typed(body.version) };
-      const back = hrefWithLtik(sessionPath(userId, sessionId), actor.ltik);
+      const sent: Sent = { res, actor, userId, sessionId, back: hrefWithLtik(sessionPath(userId, sessionId), actor.ltik) };
       const refused = csrfRefused(deps, actor, body.csrf);
-      if (refused) {
-        renderFormPage(
-          res,
-          actor,
-          userId,
-          `User ${userId}`,
-          { status: 403, code: refused.code, heading: 'Your mark was not saved', message: refused.message, hints: refused.hints },
-          { copy: input.note ? [{ id: 'copy-note', label: 'Your note (not saved)', value: input.note }] : [], back, sessionId },
-        );
-        return;
-      }
+      if (refused) return csrfPage(sent, refused, input);
       const access = await authorise(deps, actor, userId);
-      // The session must be this learner's, as the session page checks it (a session newer than the cached list is looked
-      // for again in a fresh read before it is refused).
-      const upstream = await deps.upstreamFor(actor);
-      const cached = (await upstream.allUserSessions(userId)).sessions;
-      if (cached.some((s) => s.id === sessionId)) authoriseSession(cached, userId, sessionId);
-      else authoriseSession((await upstream.allUserSessions(userId, { fresh: true })).sessions, userId, sessionId);
       const name = access.member?.name ?? `User ${userId}`;
       const key = reviewKeyOf(actor, userId);
       const ctx = { actor, userId, csrf: deps.csrf.tokenFor(actor.ltik) };
+      // The fields before the session: a form refused for its fields, or because isnotai is not answering, comes back as
+      // typed; the note is never lost to a failure upstream.
       const valid = validateMark(input);
       if (!valid.ok) {
         const record = await deps.review.read(key);
         const version = VERSION.test(input.version) ? input.version : String(record.version);
-        renderFormPage(
-          res,
-          actor,
-          userId,
-          name,
-          {
-            status: 422,
-            code: 'invalid_review',
-            heading: 'Some of the fields need changing',
-            message: 'Nothing was saved. The fields marked below say what to change; your text is kept.',
-          },
-          { markForm: markFormView(ctx, sessionId, { ...input, version }, valid.errors), back, sessionId },
-        );
-        return;
+        return invalidPage(sent, name, { markForm: markFormView(ctx, sessionId, { ...input, version }, valid.errors) });
       }
+      const failure = await checkSession(deps, actor, userId, sessionId);
+      if (failure) return uncheckedPage(sent, name, failure, { markForm: markFormView(ctx, sessionId, input) });
       const v = valid.value;
       const result = await deps.review.write({
         key,
@@ -727,26 +699,8 @@ export function reviewRouter(deps: LearnerDeps & ReviewPageDeps): Router {
       });
       if (result.outcome === 'conflict') {
         const current = result.current;
-        renderFormPage(
-          res,
-          actor,
-          userId,
-          name,
-          {
-            status: 409,
-            code: 'review_conflict',
-            heading: 'Someone else changed this review',
-            message: `Nothing of yours was saved: since you opened the form, the learner’s review was changed (it is now at version ${current.version}). Read the changes below; your text is kept in the form, which now carries the current version, so you can send it again.`,
-          },
-          {
-            changes: changesSince(current, v.version),
-            current: statusView(current),
-            markForm: markFormView(ctx, sessionId, { ...input, version: String(current.version) }),
-            back,
-            sessionId,
-          },
-        );
-        return;
+        const form = markFormView(ctx, sessionId, { ...input, version: String(current.version) });
+        return conflictPage(sent, name, current, v.version, { markForm: form });
       }
       res.redirect(303, `${hrefWithLtik(sessionPath(userId, sessionId), actor.ltik, { saved: 1 })}#marks`);
     } catch (err) {

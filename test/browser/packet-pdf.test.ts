@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { projectRoot } from '../../src/app';
 import { ROLE } from '../../src/dev/lms/claims';
-import { createReviewStore, type ReviewAuthor, type ReviewWrite } from '../../src/store';
+import type { ReviewAuthor } from '../../src/store';
+import { reviewSeeder } from '../support/reviews';
 import { testStack } from '../support/stack';
 import { axeViolations } from './support/axe';
 import { launchChromium, TIMEOUT_MS } from './support/chromium';
@@ -30,32 +31,13 @@ const REASON = 'Paste bursts in two quizzes in a row.';
 
 beforeAll(async () => {
   stack = await testStack('browser-packet', { hosts: { tool: '127.0.0.1', lms: 'localhost' } });
-  const moodle = stack.lms.platforms.moodle;
-  const key = {
-    platformIss: moodle.issuer,
-    platformClientId: moodle.clientId,
-    deploymentId: moodle.deploymentId,
-    contextId: '2',
-    userId: '4',
-  };
-  const reviews = createReviewStore(stack.tool.store.db);
-  const write = async (change: Omit<ReviewWrite, 'key' | 'author' | 'expectedVersion' | 'audit'>, action: string) => {
-    const { version } = await reviews.read(key);
-    const audit = { platformIss: key.platformIss, platformClientId: key.platformClientId, actorUserId: '3', actorRole: 'instructor' };
-    await reviews.write({
-      key,
-      author: TINA,
-      expectedVersion: version,
-      ...change,
-      audit: { ...audit, subjectUserId: '4', action, contextId: '2' },
-    });
-  };
+  const reviews = reviewSeeder(stack, 'moodle', '2');
   const session = stack.simulator.dataset.sessionsForUser('4')[0]!.id;
-  await write({ status: { to: 'concern', reason: REASON } }, 'review.status');
-  await write({ note: { body: NOTE, correctsId: null } }, 'review.note');
-  await write({ mark: { sessionId: session, mark: 'concern', note: MARK_NOTE } }, 'review.session_mark');
-  const first = (await reviews.read(key)).notes[0]!;
-  await write({ note: { body: CORRECTION, correctsId: first.id } }, 'review.note');
+  await reviews.write('4', TINA, { status: { to: 'concern', reason: REASON } });
+  await reviews.write('4', TINA, { note: { body: NOTE, correctsId: null } });
+  await reviews.write('4', TINA, { mark: { sessionId: session, mark: 'concern', note: MARK_NOTE } });
+  const first = (await reviews.store.read(reviews.keyOf('4'))).notes[0]!;
+  await reviews.write('4', TINA, { note: { body: CORRECTION, correctsId: first.id } });
   browser = await launchChromium();
   // axe is injected into the page, which the tool's CSP (no scripts at all) would otherwise refuse.
   context = await browser.newContext({ bypassCSP: true });

@@ -3,14 +3,16 @@
  * LMS emulator and PostgreSQL. Its review record is seeded through the real store (each write with its audit row).
  */
 import { ROLE } from '../../src/dev/lms/claims';
+import { buildWorld } from '../../src/dev/people';
 import { describeFlag } from '../../src/risk';
-import { createAuditLog, createReviewStore, type ReviewAuthor, type ReviewStore, type ReviewWrite } from '../../src/store';
+import { createAuditLog, type ReviewAuthor } from '../../src/store';
+import { reviewSeeder, unisolated, type ReviewChange, type ReviewSeeder } from '../support/reviews';
 import { tableRows, testStack, textOf } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 type Browser = ReturnType<S['browser']>;
 let stack: S;
-let reviews: ReviewStore;
+let reviews: ReviewSeeder;
 let teacher: { browser: Browser; ltik: string };
 let sessionA: string;
 let sessionB: string;
@@ -18,6 +20,15 @@ let sessionB: string;
 const TINA: ReviewAuthor = { lmsUserId: '3', name: 'Tina Teacher', roles: [ROLE.membershipInstructor], audience: 'instructor' };
 const TERRY: ReviewAuthor = { lmsUserId: '77', name: 'Terry Assistant', roles: [ROLE.membershipTeachingAssistant], audience: 'instructor' };
 const HOSTILE_NOTE = 'Pasted answers in quiz 3 <script>alert(1)</script>\nSecond line of the note';
+/** A learner of LTI101 whose LMS name reads right to left, with an override that would turn what follows it round. */
+const BIDI_LEARNER = '6';
+const BIDI_NAME = 'مريم \u202Egnp.exe';
+const BIDI_AUTHOR: ReviewAuthor = {
+  lmsUserId: '79',
+  name: 'يوسف \u202Efdp.exe',
+  roles: [ROLE.membershipInstructor],
+  audience: 'instructor',
+};
 
 const at = (path: string, ltik: string) => `${stack.tool.url}${path}${path.includes('?') ? '&' : '?'}ltik=${encodeURIComponent(ltik)}`;
 
@@ -29,32 +40,8 @@ async function launch(platform: 'moodle' | 'canvas', courseId: string, userId: s
 }
 
 /** Writes one change of learner 4's record in LTI101, as the review routes would (with its audit row). */
-async function write(author: ReviewAuthor, change: Omit<ReviewWrite, 'key' | 'author' | 'expectedVersion' | 'audit'>, action: string) {
-  const moodle = stack.lms.platforms.moodle;
-  const key = {
-    platformIss: moodle.issuer,
-    platformClientId: moodle.clientId,
-    deploymentId: moodle.deploymentId,
-    contextId: '2',
-    userId: '4',
-  };
-  const { version } = await reviews.read(key);
-  const result = await reviews.write({
-    key,
-    author,
-    expectedVersion: version,
-    ...change,
-    audit: {
-      platformIss: moodle.issuer,
-      platformClientId: moodle.clientId,
-      actorUserId: author.lmsUserId,
-      actorRole: author.audience,
-      subjectUserId: '4',
-      action,
-      contextId: '2',
-    },
-  });
-  expect(result.outcome).toBe('written');
+async function write(author: ReviewAuthor, change: ReviewChange) {
+  await reviews.write('4', author, change);
 }
 
 async function packetAudits(actor: string): Promise<number> {
@@ -71,33 +58,27 @@ async function packetAudits(actor: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  stack = await testStack('packet');
-  reviews = createReviewStore(stack.tool.store.db);
+  const world = buildWorld();
+  const bidi = world.platforms.find((p) => p.kind === 'moodle')!.people.find((p) => p.lmsUserId === BIDI_LEARNER)!;
+  Object.assign(bidi, { name: BIDI_NAME, givenName: 'مريم', familyName: '\u202Egnp.exe' });
+  stack = await testStack('packet', { world });
+  reviews = reviewSeeder(stack, 'moodle', '2');
   const sessions = stack.simulator.dataset.sessionsForUser('4');
   sessionA = sessions[0]!.id;
   sessionB = sessions[1]!.id;
-  await write(TINA, { status: { to: 'in_review', reason: null } }, 'review.status');
-  await write(TINA, { note: { body: HOSTILE_NOTE, correctsId: null } }, 'review.note');
-  await write(
-    TINA,
-    { mark: { sessionId: sessionA, mark: 'concern', note: 'Paste burst at the start of the quiz' } },
-    'review.session_mark',
-  );
-  await write(TERRY, { mark: { sessionId: sessionA, mark: 'no_concern', note: 'Explained: a dictation tool' } }, 'review.session_mark');
-  await write(TERRY, { mark: { sessionId: sessionB, mark: 'no_concern', note: null } }, 'review.session_mark');
-  const first = (await reviews.read({ ...courseKey(), userId: '4' })).notes[0]!;
-  await write(TERRY, { note: { body: 'Correction: it was quiz 4, not quiz 3', correctsId: first.id } }, 'review.note');
-  await write(TERRY, { status: { to: 'concern', reason: 'Paste bursts in two quizzes' } }, 'review.status');
+  await write(TINA, { status: { to: 'in_review', reason: null } });
+  await write(TINA, { note: { body: HOSTILE_NOTE, correctsId: null } });
+  await write(TINA, { mark: { sessionId: sessionA, mark: 'concern', note: 'Paste burst at the start of the quiz' } });
+  await write(TERRY, { mark: { sessionId: sessionA, mark: 'no_concern', note: 'Explained: a dictation tool' } });
+  await write(TERRY, { mark: { sessionId: sessionB, mark: 'no_concern', note: null } });
+  const first = (await reviews.store.read(reviews.keyOf('4'))).notes[0]!;
+  await write(TERRY, { note: { body: 'Correction: it was quiz 4, not quiz 3', correctsId: first.id } });
+  await write(TERRY, { status: { to: 'concern', reason: 'Paste bursts in two quizzes' } });
   teacher = await launch('moodle', '2', '3');
 });
 afterAll(async () => {
   await stack?.stop();
 });
-
-function courseKey() {
-  const moodle = stack.lms.platforms.moodle;
-  return { platformIss: moodle.issuer, platformClientId: moodle.clientId, deploymentId: moodle.deploymentId, contextId: '2' };
-}
 
 /** Text as read: without the space textOf leaves where a tag closed before punctuation. */
 const tidy = (text: string) => text.replace(/ ([:,.;)])/g, '$1');
@@ -302,4 +283,63 @@ test('a viewer log longer than 1,000 entries lists the newest 1,000 and says how
   expect(log).toHaveLength(1000);
   expect(log[0]![3]).toBe('Generated this learner’s case packet');
   expect(section(res.html, 'packet-viewers')).toContain('The newest 1,000 of 1,006 entries are listed; 6 older entries are not.');
+});
+
+test('the viewer log of a course’s staff holds the views from that course only; an admin’s, those from the whole LMS', async () => {
+  const moodle = stack.world.platforms.find((p) => p.kind === 'moodle')!;
+  const hist = moodle.courses.find((c) => c.id === '3')!;
+  const lti101 = new Set(
+    moodle.courses
+      .find((c) => c.id === '2')!
+      .members.filter((m) => m.role === 'learner')
+      .map((m) => m.person.lmsUserId),
+  );
+  // A learner of both LTI101 and HIST210, whom HIST210's instructor opens from their own course.
+  const shared = hist.members.find((m) => m.role === 'learner' && lti101.has(m.person.lmsUserId))!.person.lmsUserId;
+  const histTeacher = hist.members.find((m) => m.role === 'instructor')!.person.lmsUserId;
+  const other = await launch('moodle', '3', histTeacher);
+  expect((await other.browser.get(at(`/learners/${shared}`, other.ltik))).status).toBe(200);
+  const byHist = (rows: string[][]) => rows.filter((r) => r[1] === histTeacher);
+
+  // LTI101's teacher: neither HIST210's staff nor what they did there.
+  const mine = await teacher.browser.get(at(`/learners/${shared}/packet`, teacher.ltik));
+  expect(mine.status).toBe(200);
+  const mineRows = tableRows(mine.html, 'packet-viewer-log');
+  expect(byHist(mineRows)).toEqual([]);
+  expect(new Set(mineRows.map((r) => r[4]))).toEqual(new Set(['this course (2)']));
+  expect(section(mine.html, 'packet-viewers')).toMatch(
+    /^Viewer log Views from this course: who opened this learner’s data from this course/,
+  );
+
+  // An admin (launched from LTI101 too) sees every course of this LMS, HIST210's view included.
+  const admin = await launch('moodle', '2', '2');
+  const theirs = await admin.browser.get(at(`/learners/${shared}/packet`, admin.ltik));
+  expect(theirs.status).toBe(200);
+  expect(byHist(tableRows(theirs.html, 'packet-viewer-log'))).toEqual([
+    [expect.stringMatching(/UTC$/), histTeacher, 'Instructor or teaching assistant', 'Opened the learner’s page', '3'],
+  ]);
+  expect(section(theirs.html, 'packet-viewers')).toMatch(
+    /^Viewer log Views across this LMS: who opened this learner’s data from any course/,
+  );
+});
+
+test('names, notes, reasons and marks sit in their own direction, so right-to-left text and overrides cannot turn the page', async () => {
+  const learner = BIDI_LEARNER;
+  const session = stack.simulator.dataset.sessionsForUser(learner)[0]!.id;
+  await reviews.write(learner, BIDI_AUTHOR, {
+    status: { to: 'concern', reason: 'سبب \u202Ersn.exe' },
+    note: { body: 'ملاحظة \u202Enote.exe\nسطر ثان', correctsId: null },
+  });
+  await reviews.write(learner, BIDI_AUTHOR, { mark: { sessionId: session, mark: 'concern', note: 'علامة \u202Emrk.exe' } });
+  const res = await teacher.browser.get(at(`/learners/${learner}/packet`, teacher.ltik));
+  expect(res.status).toBe(200);
+  // The learner's name, the author's, the reason, the note and the mark's note: each shown, each in its own direction.
+  for (const needle of ['gnp.exe', 'fdp.exe', 'rsn.exe', 'note.exe', 'mrk.exe', 'سطر ثان']) {
+    const { shown, problems } = unisolated(res.html, needle);
+    expect({ needle, shown: shown > 0, problems }).toEqual({ needle, shown: true, problems: [] });
+  }
+  // The roster's row of the learner: the name there is in its own direction too.
+  const roster = await teacher.browser.get(at('/course?limit=500', teacher.ltik));
+  const row = new RegExp(`<tr data-user-id="${learner}">[\\s\\S]*?</tr>`).exec(roster.html)?.[0] ?? '';
+  expect(unisolated(`<main>${row}</main>`, 'fdp.exe')).toEqual({ shown: 1, problems: [] });
 });

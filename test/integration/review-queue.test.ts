@@ -5,7 +5,8 @@
  */
 import { ROLE } from '../../src/dev/lms/claims';
 import { DEFAULT_THRESHOLDS, learnerRiskSummary } from '../../src/risk';
-import { createReviewStore, type ReviewAuthor, type ReviewStore, type ReviewWrite } from '../../src/store';
+import type { ReviewAuthor } from '../../src/store';
+import { reviewSeeder, unisolated, type ReviewChange, type ReviewSeeder } from '../support/reviews';
 import { attrValues, decodeEntities, testStack, textOf } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
@@ -13,7 +14,7 @@ type Browser = ReturnType<S['browser']>;
 let stack: S;
 let browser: Browser;
 let ltik: string;
-let reviews: ReviewStore;
+let reviews: ReviewSeeder;
 const COURSE = '2';
 
 const INSTRUCTOR: ReviewAuthor = { lmsUserId: '3', name: 'Teacher of LTI101', roles: [ROLE.membershipInstructor], audience: 'instructor' };
@@ -31,6 +32,14 @@ const HOSTILE: ReviewAuthor = {
   audience: 'instructor',
 };
 
+/** A name that reads right to left, with an override that would turn what follows it round. */
+const BIDI: ReviewAuthor = {
+  lmsUserId: '79',
+  name: 'مريم \u202Egnp.exe',
+  roles: [ROLE.membershipTeachingAssistant],
+  audience: 'instructor',
+};
+
 type Level = 'high' | 'elevated' | 'low' | 'none';
 interface Learner {
   id: string;
@@ -43,32 +52,8 @@ let learners: Learner[];
 const states = new Map<string, string>();
 const versions = new Map<string, number>();
 
-async function write(userId: string, author: ReviewAuthor, w: Pick<ReviewWrite, 'status' | 'note'>) {
-  const course = stack.lms.platforms.moodle;
-  const key = {
-    platformIss: course.issuer,
-    platformClientId: course.clientId,
-    deploymentId: course.deploymentId,
-    contextId: COURSE,
-    userId,
-  };
-  const result = await reviews.write({
-    ...w,
-    key,
-    author,
-    expectedVersion: versions.get(userId) ?? 0,
-    audit: {
-      platformIss: course.issuer,
-      platformClientId: course.clientId,
-      actorUserId: author.lmsUserId,
-      actorRole: author.audience,
-      action: w.status ? 'review.status' : 'review.note',
-      contextId: COURSE,
-      subjectUserId: userId,
-    },
-  });
-  if (result.outcome !== 'written') throw new Error(`seeding a review: ${result.outcome}`);
-  versions.set(userId, result.version);
+async function write(userId: string, author: ReviewAuthor, w: Pick<ReviewChange, 'status' | 'note'>) {
+  versions.set(userId, await reviews.write(userId, author, w));
   if (w.status) states.set(userId, w.status.to);
 }
 
@@ -105,7 +90,7 @@ beforeAll(async () => {
   const teacher = await browser.launch({ platform: 'moodle', courseId: COURSE, userId: '3' });
   expect(teacher.status).toBe(200);
   ltik = teacher.ltik!;
-  reviews = createReviewStore(stack.tool.store.db);
+  reviews = reviewSeeder(stack, 'moodle', COURSE);
   const course = stack.world.platforms.find((p) => p.kind === 'moodle')!.courses.find((c) => c.id === COURSE)!;
   learners = course.members
     .filter((m) => m.role === 'learner')
@@ -125,6 +110,7 @@ beforeAll(async () => {
   await write(h2!.id, INSTRUCTOR, { note: { body: 'Look again after the midterm.', correctsId: null } });
   await write(byLevel('elevated')[0]!.id, HOSTILE, { status: { to: 'in_review', reason: null } });
   await write(byLevel('low')[0]!.id, INSTRUCTOR, { status: { to: 'referred', reason: 'Conduct office, case 2026-114.' } });
+  await write(byLevel('low').at(-1)!.id, BIDI, { note: { body: 'A note from a right-to-left name.', correctsId: null } });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -250,6 +236,14 @@ test('the Review column says each state in words, with who (and in what role) la
   expect(row(byLevel('elevated')[0]!.id)).toContain('&lt;i&gt;Mallory&lt;/i&gt;');
 });
 
+test('the name of who last wrote sits in its own direction in the Review column, so it cannot turn the text after it', async () => {
+  const page = await browser.get(url('/course', { limit: '500' }));
+  const row = new RegExp(`<tr data-user-id="${byLevel('low').at(-1)!.id}">[\\s\\S]*?</tr>`).exec(page.html)?.[0] ?? '';
+  expect(textOf(row)).toMatch(/Not yet reviewed Updated by مريم (\u202E)?gnp\.exe \(Teaching assistant\), /);
+  const { shown, problems } = unisolated(`<main>${row}</main>`, 'gnp.exe');
+  expect([shown, problems]).toEqual([1, []]);
+});
+
 test('JSON items carry a review object; CSV rows the review columns, defused like every other cell', async () => {
   const [, h1] = byLevel('high');
   const { body } = await json('/course.json', { limit: '500' });
@@ -299,7 +293,7 @@ test('learner links carry the roster’s filters, order and window as one `queue
   // The learner page's breadcrumb goes back to the roster so filtered; "Next learner to review" walks it.
   const learner = await browser.get(`${stack.tool.url}${href}`);
   expect(learner.status).toBe(200);
-  const crumb = decodeEntities(/<nav aria-label="Breadcrumb"[\s\S]*?<a href="([^"]*)">Course roster<\/a>/.exec(learner.html)?.[1] ?? '');
+  const crumb = decodeEntities(/<nav aria-label="Breadcrumb"[\s\S]*?<a href="([^"]*)"><bdi>Course roster<\/bdi><\/a>/.exec(learner.html)?.[1] ?? '');
   const back = new URLSearchParams(crumb.split('?')[1]);
   expect([crumb.split('?')[0], back.getAll('risk'), back.get('sort_by'), back.get('ltik'), back.has('limit')]).toEqual([
     '/course',
@@ -357,6 +351,64 @@ async function followNext(learnerHtml: string) {
   return { res, redirected: res.history[0]?.status, userId: /^\/learners\/([^/?]+)/.exec(new URL(res.url).pathname)?.[1] ?? null };
 }
 
+/** The learners not yet reviewed, in the order and filters of `queue`, as the roster's JSON lists them. */
+async function unreviewedIn(queue: string): Promise<string[]> {
+  const { body } = await json('/course.json', `${queue}${queue ? '&' : ''}limit=500`);
+  return body.items
+    .filter((i: { review: { status: string } }) => i.review.status === 'unreviewed')
+    .map((i: { userId: string }) => i.userId);
+}
+
+test('after a review the walk goes to the next learner not yet reviewed; moving on without one, to the one after', async () => {
+  // The whole roster in its default order: the head of the queue is an unreviewed high learner.
+  const head = await browser.get(url('/course/next'));
+  expect(head.history[0]?.status).toBe(303);
+  const [a] = await unreviewedIn('');
+  expect(new URL(head.url).pathname).toBe(`/learners/${a}`);
+  expect(learners.find((l) => l.id === a)!.level).toBe('high');
+  // The reviewer decides about A. Reviewed, A leaves the top of the queue for "the rest", below learners not yet reviewed.
+  await write(a!, INSTRUCTOR, { status: { to: 'no_concern', reason: null } });
+  const [b, c, d, e] = await unreviewedIn('');
+  expect(e).toBeDefined();
+  const ids: string[] = (await json('/course.json', { limit: '500' })).body.items.map((i: { userId: string }) => i.userId);
+  expect(ids.slice(ids.indexOf(a!) + 1).some((id) => stateOf(id) === 'unreviewed')).toBe(true);
+  // Next: B, the new head of the queue (not the first unreviewed learner below A's new place).
+  const toB = await followNext(head.html);
+  expect([toB.redirected, toB.userId]).toEqual([303, b]);
+  // Moving on without deciding (nothing written): C, then D, then E; never back to the head.
+  const toC = await followNext(toB.res.html);
+  expect(toC.userId).toBe(c);
+  const toD = await followNext(toC.res.html);
+  expect(toD.userId).toBe(d);
+  const toE = await followNext(toD.res.html);
+  expect(toE.userId).toBe(e);
+});
+
+test('in name order the walk goes through the names alphabetically, past a review, and wraps round to the first', async () => {
+  const queue = 'sort_by=name&sort_direction=asc';
+  const byName: string[] = (await json('/course.json', `${queue}&limit=500`)).body.items.map((i: { name: string }) => i.name);
+  const names = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
+  expect(byName).toEqual([...byName].sort((x, y) => names.compare(x, y)));
+  const u = await unreviewedIn(queue);
+  expect(u.length).toBeGreaterThanOrEqual(5);
+  const head = await browser.get(url('/course/next', { queue }));
+  expect(new URL(head.url).pathname).toBe(`/learners/${u[0]}`);
+  expect(new URL(head.url).searchParams.get('queue')).toBe(queue);
+  const second = await followNext(head.html);
+  expect(second.userId).toBe(u[1]);
+  // A review does not move a learner in name order: the walk goes on after them.
+  await write(u[1]!, TA, { status: { to: 'in_review', reason: null } });
+  const third = await followNext(second.res.html);
+  expect(third.userId).toBe(u[2]);
+  const fourth = await followNext(third.res.html);
+  expect(fourth.userId).toBe(u[3]);
+  // From the last learner not yet reviewed, the walk starts again at the first (whom nobody has reviewed yet).
+  const last = await browser.get(url(`/learners/${u.at(-1)}`, { queue }));
+  expect(last.status).toBe(200);
+  const wrapped = await followNext(last.html);
+  expect(wrapped.userId).toBe(u[0]);
+});
+
 test('"Next learner to review" walks the queue in the roster’s order and filters, to the “everyone reviewed” page', async () => {
   // The high learners, in the default order: the first link on the filtered roster is the head of the queue.
   const roster = await browser.get(url('/course', { risk: 'high' }));
@@ -397,6 +449,7 @@ test('in another order and filter, the walk follows that order, and never answer
   const queue = 'risk=low&review=unreviewed&sort_by=name&sort_direction=asc';
   const { body } = await json('/course.json', `${queue}&limit=500`);
   const expected: string[] = body.items.map((i: { userId: string }) => i.userId);
+  expect(expected.length).toBeGreaterThanOrEqual(3);
   // Exactly the unreviewed low learners, by name.
   expect([...expected].sort()).toEqual(
     byLevel('low')
@@ -407,7 +460,7 @@ test('in another order and filter, the walk follows that order, and never answer
   const names = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
   const listed: string[] = body.items.map((i: { name: string }) => i.name);
   expect(listed).toEqual([...listed].sort((a, b) => names.compare(a, b)));
-  // Without `after`, the head of the queue; with it, the first learner after it who is not it.
+  // Without `after`, the head of the queue; with it, the first learner after it who is not yet reviewed.
   const head = await browser.get(url('/course/next', { queue }));
   expect(head.history[0]?.status).toBe(303);
   expect(new URL(head.url).pathname).toBe(`/learners/${expected[0]}`);
@@ -416,8 +469,8 @@ test('in another order and filter, the walk follows that order, and never answer
   expect(second.userId).toBe(expected[1]);
   await write(expected[1]!, TA, { status: { to: 'in_review', reason: null } });
   const third = await followNext(second.res.html);
-  // expected[1] has left the list (it is no longer unreviewed); expected[0] is still first in it.
-  expect(third.userId).toBe(expected[0]);
+  // expected[1] has left the list (it is no longer unreviewed); the walk goes on from where it stood, not from the head.
+  expect(third.userId).toBe(expected[2]);
 });
 
 describe('a cold roster', () => {

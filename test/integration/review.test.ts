@@ -51,7 +51,8 @@ beforeAll(async () => {
     .filter((m) => m.role === 'learner' && m.status !== 'Inactive')
     .map((m) => m.person.lmsUserId)
     .filter((id) => stack.simulator.dataset.sessionsForUser(id).length >= 2)
-    .slice(0, 12);
+    .slice(0, 16);
+  expect(learners).toHaveLength(16);
   const hist = stack.world.platforms.find((p) => p.kind === 'moodle')!.courses.find((c) => c.id === '3')!;
   histTeacherId = hist.members.find((m) => m.role === 'instructor')!.person.lmsUserId;
   [teacher, ta, student, admin, otherCourse, moodleTeacher, histTeacher] = await Promise.all([
@@ -589,7 +590,7 @@ describe('hostile input', () => {
   });
 
   test('5,001 characters: 422 with the text kept; 5,000: saved', async () => {
-    const learner = learners[11]!;
+    const learner = learners[12]!;
     const f = await reviewForm(teacher, learner);
     const over = 'é'.repeat(5001);
     const res = await post(teacher, `/learners/${learner}/review`, { note: over, version: f.version, csrf: f.csrf });
@@ -611,7 +612,7 @@ describe('hostile input', () => {
   });
 
   test('an unknown status, "unreviewed", a missing reason, an empty form, a bad version or note id: 422, the fields marked', async () => {
-    const learner = learners[11]!;
+    const learner = learners[13]!;
     const f = await reviewForm(teacher, learner);
     const cases: Array<[Record<string, string>, RegExp, string]> = [
       [{ status: 'approved', note: 'kept 1' }, /“approved” is not a review status/, 'review-status'],
@@ -642,12 +643,68 @@ describe('hostile input', () => {
     });
     expect(m.status).toBe(422);
     expect(textOf(m.html)).toContain('“suspicious” is not a mark');
-    expect(await recordVersion(learner)).toBe(1);
+    expect(await recordVersion(learner)).toBe(0);
   });
 });
 
+test('a mark whose session cannot be checked just now is not saved, and the typed note comes back in the form (503)', async () => {
+  const learner = learners[15]!;
+  const session = stack.simulator.dataset.sessionsForUser(learner)[0]!.id;
+  const f = await markForm(teacher, learner, session);
+  // The tool's copy of the learner's sessions has expired, and isnotai does not answer when the mark is sent.
+  await sql`DELETE FROM upstream_cache`.execute(db.db);
+  const typed = 'Forty answers in thirty seconds, then nothing for ten minutes.';
+  stack.simulator.setFaults({ errorRate503: 1 });
+  let res: Awaited<ReturnType<typeof post>>;
+  try {
+    res = await post(teacher, `/learners/${learner}/sessions/${session}/mark`, {
+      mark: 'concern',
+      note: typed,
+      version: f.version,
+      csrf: f.csrf,
+    });
+  } finally {
+    stack.simulator.setFaults({});
+  }
+  expect(res.status).toBe(503);
+  expect(res.history).toHaveLength(1);
+  expect(res.html).toContain('upstream_unavailable');
+  expect(textOf(res.html)).toContain('The session could not be checked just now, so nothing was saved.');
+  // The form again, as typed, at the version it was based on.
+  expect(textarea(res.html, 'name="note"')).toBe(typed);
+  expect(res.html).toMatch(/<input type="radio" id="mark-choice-concern" name="mark" value="concern" checked/);
+  expect(hidden(res.html, 'version')).toBe(f.version);
+  expect(await recordVersion(learner)).toBe(0);
+  expect(await reviewAudit(learner)).toEqual([]);
+  // Sent again from that page once isnotai answers, it lands.
+  const again = await post(teacher, `/learners/${learner}/sessions/${session}/mark`, {
+    mark: 'concern',
+    note: textarea(res.html, 'name="note"')!,
+    version: hidden(res.html, 'version'),
+    csrf: hidden(res.html, 'csrf'),
+  });
+  expect(again.history.map((h) => h.status)).toEqual([303, 200]);
+  expect(tableRows(again.html, 'mark-history')).toEqual([[expect.any(String), 'Theo Lindqvist (Instructor)', 'Concern', typed]]);
+});
+
 test('a restart of the tool keeps everything', async () => {
-  const learner = learners[1]!;
+  const learner = learners[14]!;
+  // Something to keep: an instructor's status with its reason, then a TA's note.
+  const f0 = await reviewForm(teacher, learner);
+  const set = await post(teacher, `/learners/${learner}/review`, {
+    status: 'concern',
+    reason: 'Answers pasted in one burst.',
+    version: f0.version,
+    csrf: f0.csrf,
+  });
+  expect(set.history[0]!.status).toBe(303);
+  const g0 = await reviewForm(ta, learner);
+  const noted = await post(ta, `/learners/${learner}/review`, {
+    note: 'Spoke with the student after class.',
+    version: g0.version,
+    csrf: g0.csrf,
+  });
+  expect(noted.history[0]!.status).toBe(303);
   const before = await reviewJson(teacher, learner);
   expect(before.body.version).toBe(2);
   await stack.tool.stop();

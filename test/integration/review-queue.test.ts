@@ -293,7 +293,9 @@ test('learner links carry the roster’s filters, order and window as one `queue
   // The learner page's breadcrumb goes back to the roster so filtered; "Next learner to review" walks it.
   const learner = await browser.get(`${stack.tool.url}${href}`);
   expect(learner.status).toBe(200);
-  const crumb = decodeEntities(/<nav aria-label="Breadcrumb"[\s\S]*?<a href="([^"]*)"><bdi>Course roster<\/bdi><\/a>/.exec(learner.html)?.[1] ?? '');
+  const crumb = decodeEntities(
+    /<nav aria-label="Breadcrumb"[\s\S]*?<a href="([^"]*)"><bdi>Course roster<\/bdi><\/a>/.exec(learner.html)?.[1] ?? '',
+  );
   const back = new URLSearchParams(crumb.split('?')[1]);
   expect([crumb.split('?')[0], back.getAll('risk'), back.get('sort_by'), back.get('ltik'), back.has('limit')]).toEqual([
     '/course',

@@ -29,13 +29,14 @@ import {
   toCsv,
   withLtik,
   type ListParamError,
+  type ListQuery,
   type ListSpec,
 } from './lists';
 import { navFor } from './nav';
 import { ROSTER_SPEC } from './course';
-import { learnerQueueView } from './queue';
+import { learnerQueueView, sessionQueueView } from './queue';
 import { authorise, learnerId, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
-import { learnerReviewView, sessionMarksView, type ReviewPageDeps } from './review';
+import { currentSessionMarks, learnerReviewView, markCsvColumns, markJson, sessionMarksView, type ReviewPageDeps } from './review';
 import {
   SESSION_LIST_FIELDS,
   SESSION_LIST_SPEC,
@@ -74,6 +75,12 @@ export const EVENT_LIST_SPEC: ListSpec = {
 
 const EVENT_FIELDS = { type: 'Type', created_after: 'From', created_before: 'To', limit: 'Per page' };
 
+/**
+ * A page's own links (sorting, paging, filters, exports) without `saved`: "Saved." answers the redirect after a write
+ * (src/web/review.ts), not a later click on the same page.
+ */
+const withoutSaved = (q: ListQuery): ListQuery => ({ ...q, extra: q.extra.filter(([name]) => name !== 'saved') });
+
 export function learnerRouter(deps: LearnerDeps): Router {
   const r = Router();
 
@@ -94,7 +101,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
     );
     const name = access.member?.name ?? all.find((s) => s.userName)?.userName ?? `User ${userId}`;
     const base = `/learners/${encodeURIComponent(userId)}`;
-    const q = withLtik(list.query, actor.ltik);
+    const q = withLtik(withoutSaved(list.query), actor.ltik);
     const marks = list.errors ? formErrors(list.errors, SESSION_LIST_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
     const page = list.errors ? null : sessionListPage(all, q, t);
     const col = (key: string | null, label: string, className: string | null = null) =>
@@ -125,7 +132,8 @@ export function learnerRouter(deps: LearnerDeps): Router {
       truncated: truncated ? { newest: all.length.toLocaleString('en-GB') } : null,
       chart: chartView(chart),
       empty: all.length === 0,
-      form: sessionListForm(actor.ltik, base, list.query, list.raw, marks),
+      // The roster's queue goes on with the filters, as with the session links below.
+      form: { ...sessionListForm(actor.ltik, base, list.query, list.raw, marks), queue: queue?.queue ?? null },
       listErrors: marks,
       list: page && {
         total: page.total,
@@ -134,7 +142,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
         columns: { createdAt: col('created_at', 'Started'), score: col('bot_score', 'Bot score', 'num') },
         sessions: page.items.map((s) => ({
           ...sessionRow(s, t),
-          href: hrefWithLtik(`${base}/sessions/${encodeURIComponent(s.id)}`, actor.ltik),
+          href: hrefWithLtik(`${base}/sessions/${encodeURIComponent(s.id)}`, actor.ltik, { queue: queue?.queue }),
         })),
         pager: pagerView(base, q, page),
         exports: exportLinks(
@@ -159,15 +167,21 @@ export function learnerRouter(deps: LearnerDeps): Router {
     const t = actor.platform.thresholds;
     const page = sessionListPage(all, list.query, t);
     const csv = list.form === 'csv';
+    // Staff get each session's current review mark, read once for the whole export; a student never does (null).
+    const marks = await currentSessionMarks(deps, actor, userId);
     await auditView(deps.audit, actor, res, csv ? 'export.sessions_csv' : 'view.sessions', userId);
     const file = `sessions-${userId}`;
-    if (csv) sendCsvExport(res, file, toCsv(page.items, sessionCsvColumns(t), { bom: true }));
+    if (csv) sendCsvExport(res, file, toCsv(page.items, [...sessionCsvColumns(t), ...(marks ? markCsvColumns(marks) : [])], { bom: true }));
     // `truncated`: the learner has more sessions than the tool reads; these are the newest (docs/lists.md).
     else
       sendJsonExport(res, file, {
         ...page,
         truncated,
-        items: page.items.map((s) => ({ ...s, risk: sessionRiskLevel(s.botScore, t) })),
+        items: page.items.map((s) => ({
+          ...s,
+          risk: sessionRiskLevel(s.botScore, t),
+          ...(marks ? { reviewMark: markJson(marks.get(s.id)) } : {}),
+        })),
       });
   });
 
@@ -220,7 +234,9 @@ export function learnerRouter(deps: LearnerDeps): Router {
       }
     }
     const base = `/learners/${encodeURIComponent(userId)}/sessions/${encodeURIComponent(sessionId)}`;
-    const links = withLtik(q, actor.ltik);
+    const links = withLtik(withoutSaved(q), actor.ltik);
+    // Staff who came from the roster keep its queue on the way back up (src/web/queue.ts); null for a student.
+    const queue = sessionQueueView(actor, userId, list.raw, ROSTER_SPEC);
     const marks = errors ? formErrors(errors, EVENT_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
     const name = access.member?.name ?? session.userName ?? `User ${userId}`;
     res.status(errors ? 422 : 200).render('pages/session', {
@@ -228,8 +244,8 @@ export function learnerRouter(deps: LearnerDeps): Router {
       nav: navFor(actor, actor.audience === 'student' ? 'me' : 'roster'),
       who: actor.displayName,
       breadcrumbs: [
-        ...(actor.audience === 'student' ? [] : [{ label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) }]),
-        { label: clip(name, 80), href: hrefWithLtik(`/learners/${encodeURIComponent(userId)}`, actor.ltik) },
+        ...(queue ? [{ label: 'Course roster', href: queue.rosterHref }] : []),
+        { label: clip(name, 80), href: queue?.learnerHref ?? hrefWithLtik(`/learners/${encodeURIComponent(userId)}`, actor.ltik) },
         { label: `Session ${clip(sessionId, 40)}` },
       ],
       session: sessionRow(session, actor.platform.thresholds),
@@ -242,6 +258,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
       timelineChart: details ? sessionTimeline(details.timeline, shown) : null,
       form: {
         ltik: actor.ltik,
+        queue: queue?.queue ?? null,
         action: base,
         type: fieldValue(list.raw, marks, 'type', q.filters.type?.[0] ?? ''),
         createdAfter: fieldValue(list.raw, marks, 'created_after', q.createdAfter?.toISOString() ?? ''),

@@ -131,7 +131,18 @@ export function rosterOfQueueHref(actor: Actor, encoded: string): string {
   return `/course?${params.toString()}`;
 }
 
+/**
+ * The `queue` a staff page was opened with, carried on as given to the pages below it and back (the learner's session
+ * pages, the review and mark forms and the redirects after them), each of which reads it again itself. Null without one,
+ * given twice, or longer than the roster writes one (QUEUE_MAX_LENGTH).
+ */
+export function carriedQueue(given: unknown): string | null {
+  return typeof given === 'string' && given.length > 0 && given.length <= QUEUE_MAX_LENGTH ? given : null;
+}
+
 export interface LearnerQueueView {
+  /** The `queue` to carry on to this learner's session pages (carriedQueue). */
+  queue: string | null;
   /** `GET /course/next`, skipping this learner. */
   nextHref: string;
   /** Back to the roster as it was (the breadcrumb). */
@@ -151,11 +162,36 @@ export function learnerQueueView(actor: Actor, userId: string, raw: RawQuery, sp
   const read = readQueue(raw.queue, spec);
   const encoded = read.ok ? read.encoded : '';
   return {
+    queue: carriedQueue(raw.queue),
     nextHref: hrefWithLtik('/course/next', actor.ltik, { queue: encoded, after: userId }),
     rosterHref: rosterOfQueueHref(actor, encoded),
     filtered: read.ok && read.filtered,
     notice: read.ok
       ? null
       : 'The roster filters this page was opened with could not be read, so “Next learner to review” follows the whole roster in its work-queue order.',
+  };
+}
+
+export interface SessionQueueView {
+  /** The `queue` to carry on (the mark form, the redirect after it, the events' filter form): carriedQueue. */
+  queue: string | null;
+  /** The breadcrumb back to the roster with the queue's filters and order. */
+  rosterHref: string;
+  /** The breadcrumb back to the learner page, which reads the queue again (and says so when it cannot). */
+  learnerHref: string;
+}
+
+/**
+ * The session page's way back up the queue (staff only; null for a student): read as the learner page reads it, so
+ * that going down to a session and back keeps "Next learner to review" on the roster's filters and order.
+ */
+export function sessionQueueView(actor: Actor, userId: string, raw: RawQuery, spec: ListSpec): SessionQueueView | null {
+  if (actor.audience === 'student') return null;
+  const read = readQueue(raw.queue, spec);
+  const queue = carriedQueue(raw.queue);
+  return {
+    queue,
+    rosterHref: rosterOfQueueHref(actor, read.ok ? read.encoded : ''),
+    learnerHref: learnerInQueueHref(actor, userId, queue ?? ''),
   };
 }

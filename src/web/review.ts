@@ -23,18 +23,20 @@ import {
   type ReviewStatusName,
   type SessionMarkName,
 } from '../review/status';
-import type { ReviewRecord, ReviewWrite } from '../store/review';
+import type { ReviewRecord, ReviewWrite, SessionMark } from '../store/review';
 import { authoriseSession } from './access';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import type { CsrfTokens } from './csrf';
 import { HttpError } from './errors';
 import { clip, formatDateTime } from './format';
 import { authorise, learnerId, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
+import type { CsvColumn } from './lists';
 import { navFor } from './nav';
 import type { ReviewRecords } from './ports';
-import { QUEUE_MAX_LENGTH } from './queue';
+import { carriedQueue, learnerInQueueHref, readQueue, rosterOfQueueHref } from './queue';
 import { courseKeyOf, requireStaff, reviewAuthorOf, reviewKeyOf } from './reviewAccess';
 import { authorView, byView, markLabel, markView, noteNumbers, notesView, stateOf, statusChangeView, when } from './reviewView';
+import { ROSTER_SPEC } from './course';
 import { upstreamToHttp } from './upstreamErrors';
 
 /** What the review pages need beyond the learner pages' own dependencies (src/app.ts hands both in). */
@@ -108,9 +110,58 @@ function statusView(record: ReviewRecord) {
 
 /** The newest mark of each session: its mark. */
 function currentMarks(record: ReviewRecord) {
-  const latest = new Map<string, ReviewRecord['sessionMarks'][number]>();
+  const latest = new Map<string, SessionMark>();
   for (const m of record.sessionMarks) latest.set(m.sessionId, m);
   return latest;
+}
+
+/**
+ * Whether to say "Saved.": `saved` is the version the redirect after a write names (docs/product.md "Writes"), and only
+ * an entry at that version written by the viewer themself (the same LMS user id) confirms anything. A link naming another
+ * person's write, another version, or anything else shows nothing, so a crafted link cannot show a false confirmation.
+ * `entries`: those the page's own form writes (the review form: a status or a note; the mark form: this session's marks).
+ */
+function savedByViewer(actor: Actor, given: unknown, entries: ReadonlyArray<{ version: number; author: { lmsUserId: string } }>) {
+  if (typeof given !== 'string' || !VERSION.test(given)) return false;
+  const version = Number(given);
+  const me = reviewAuthorOf(actor).lmsUserId;
+  return entries.some((e) => e.version === version && e.author.lmsUserId === me);
+}
+
+/**
+ * Each session's current mark, for the staff's session exports (src/web/learner.ts), read in one go: null for a student,
+ * who never sees marks (docs/product.md "Who reads and writes"); none for a staff launch from outside a course, which has
+ * no record.
+ */
+export async function currentSessionMarks(deps: ReviewPageDeps, actor: Actor, userId: string): Promise<Map<string, SessionMark> | null> {
+  if (actor.audience === 'student') return null;
+  if (noCourse(actor)) return new Map();
+  return currentMarks(await deps.review.read(reviewKeyOf(actor, userId)));
+}
+
+/** A session's current mark in a JSON export (`reviewMark`): the mark, its words and note, who made it, with which role, when. */
+export function markJson(m: SessionMark | undefined) {
+  if (!m) return null;
+  const author = authorView(m.author);
+  return {
+    mark: m.mark,
+    label: markLabel(m.mark),
+    note: m.note,
+    by: author.name,
+    byRole: author.role,
+    byId: author.lmsUserId,
+    at: m.at.toISOString(),
+  };
+}
+
+/** A session's current mark in a CSV export: four columns after the session's own (docs/lists.md), empty when unmarked. */
+export function markCsvColumns(marks: ReadonlyMap<string, SessionMark>): Array<CsvColumn<{ id: string }>> {
+  return [
+    { header: 'review_mark', value: (s) => marks.get(s.id)?.mark },
+    { header: 'review_mark_by', value: (s) => (marks.has(s.id) ? authorView(marks.get(s.id)!.author).name : null) },
+    { header: 'review_mark_at', value: (s) => marks.get(s.id)?.at.toISOString() },
+    { header: 'review_mark_note', value: (s) => marks.get(s.id)?.note },
+  ];
 }
 
 /** Every entry written after `version`, oldest first: what someone else saved while a form was open. */
@@ -150,11 +201,6 @@ function changesSince(record: ReviewRecord, version: number) {
   return entries.sort((a, b) => a.version - b.version);
 }
 
-/** The roster's queue parameter is opaque here: carried unchanged, or dropped when longer than the roster writes one. */
-function queueOf(v: unknown): string | null {
-  return typeof v === 'string' && v.length > 0 && v.length <= QUEUE_MAX_LENGTH ? v : null;
-}
-
 const learnerPath = (userId: string) => `/learners/${encodeURIComponent(userId)}`;
 const sessionPath = (userId: string, sessionId: string) => `${learnerPath(userId)}/sessions/${encodeURIComponent(sessionId)}`;
 
@@ -183,6 +229,7 @@ interface MarkInput {
   mark: string;
   note: string;
   version: string;
+  queue: string | null;
 }
 
 function typed(v: unknown): string {
@@ -357,6 +404,7 @@ function markFormView(
     ltik: ctx.actor.ltik,
     csrf: ctx.csrf,
     version: input.version,
+    queue: input.queue ?? null,
     marks: SESSION_MARKS.map((m) => ({
       value: m,
       id: m === SESSION_MARKS[0] ? 'mark-choice' : `mark-choice-${m}`,
@@ -395,19 +443,20 @@ export async function learnerReviewView(deps: ReviewPageDeps, actor: Actor, user
   const record = await deps.review.read(reviewKeyOf(actor, userId));
   const ctx = { actor, userId, csrf: deps.csrf.tokenFor(actor.ltik) };
   const marks = currentMarks(record);
+  const queue = carriedQueue(req.query.queue);
   return {
     status: statusView(record),
-    saved: req.query.saved === '1',
+    saved: savedByViewer(actor, req.query.saved, [...record.history, ...record.notes]),
     history: historyView(record),
     notes: notesView(record),
     marked: [...marks.values()].map((m) => ({
       sessionId: clip(m.sessionId, 80),
-      href: hrefWithLtik(sessionPath(userId, m.sessionId), actor.ltik),
+      href: hrefWithLtik(sessionPath(userId, m.sessionId), actor.ltik, { queue }),
       ...markView(m),
     })),
     /** By session id: the sessions table's "Review mark" column. */
     sessionMarks: Object.fromEntries([...marks].map(([id, m]) => [id, markView(m)])),
-    form: reviewFormView(ctx, record, { version: String(record.version), queue: queueOf(req.query.queue) }),
+    form: reviewFormView(ctx, record, { version: String(record.version), queue }),
   };
 }
 
@@ -423,8 +472,8 @@ export async function sessionMarksView(deps: ReviewPageDeps, actor: Actor, userI
   return {
     current: current ? markView(current) : null,
     history: [...mine].reverse().map(markView),
-    saved: req.query.saved === '1',
-    form: markFormView(ctx, sessionId, { version: String(record.version) }),
+    saved: savedByViewer(actor, req.query.saved, mine),
+    form: markFormView(ctx, sessionId, { version: String(record.version), queue: carriedQueue(req.query.queue) }),
   };
 }
 
@@ -440,6 +489,8 @@ interface Sent {
   actor: Actor;
   userId: string;
   back: string;
+  /** The roster's queue the form carried (carriedQueue): the breadcrumbs go back with it. */
+  queue: string | null;
   /** Absent for the review form. */
   sessionId?: string;
 }
@@ -465,11 +516,14 @@ function renderFormPage(
     copy?: Array<{ id: string; label: string; value: string }>;
   },
 ): void {
-  const { res, actor, userId, sessionId } = sent;
+  const { res, actor, userId, sessionId, queue } = sent;
+  const read = readQueue(queue ?? undefined, ROSTER_SPEC);
   const crumbs = [
-    { label: 'Course roster', href: hrefWithLtik('/course', actor.ltik) },
-    { label: clip(name, 80), href: hrefWithLtik(learnerPath(userId), actor.ltik) },
-    ...(sessionId ? [{ label: `Session ${clip(sessionId, 40)}`, href: hrefWithLtik(sessionPath(userId, sessionId), actor.ltik) }] : []),
+    { label: 'Course roster', href: rosterOfQueueHref(actor, read.ok ? read.encoded : '') },
+    { label: clip(name, 80), href: learnerInQueueHref(actor, userId, queue ?? '') },
+    ...(sessionId
+      ? [{ label: `Session ${clip(sessionId, 40)}`, href: hrefWithLtik(sessionPath(userId, sessionId), actor.ltik, { queue }) }]
+      : []),
     { label: problem.heading },
   ];
   res.status(problem.status).render('pages/review-form', {
@@ -621,9 +675,15 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
         note: typed(body.note),
         corrects: typed(body.corrects),
         version: typed(body.version),
-        queue: queueOf(body.queue),
+        queue: carriedQueue(body.queue),
       };
-      const sent: Sent = { res, actor, userId, back: hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue }) };
+      const sent: Sent = {
+        res,
+        actor,
+        userId,
+        queue: input.queue,
+        back: hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue }),
+      };
       const refused = csrfRefused(deps, actor, body.csrf);
       if (refused) return csrfPage(sent, refused, input);
       const access = await authorise(deps, actor, userId);
@@ -655,7 +715,8 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
         const form = reviewFormView(ctx, current, { ...input, version: String(current.version) });
         return conflictPage(sent, name, current, v.version, { reviewForm: form });
       }
-      res.redirect(303, `${hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue, saved: 1 })}#review`);
+      // `saved` names the version this write made (or, for a double submit, made before): src/web/review.ts savedByViewer.
+      res.redirect(303, `${hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue, saved: result.version })}#review`);
     } catch (err) {
       next(err);
     }
@@ -668,8 +729,20 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
       const userId = learnerId(req, actor);
       const sessionId = sessionIdOf(req);
       const body = bodyOf(req);
-      const input: MarkInput = { mark: typed(body.mark), note: typed(body.note), version: typed(body.version) };
-      const sent: Sent = { res, actor, userId, sessionId, back: hrefWithLtik(sessionPath(userId, sessionId), actor.ltik) };
+      const input: MarkInput = {
+        mark: typed(body.mark),
+        note: typed(body.note),
+        version: typed(body.version),
+        queue: carriedQueue(body.queue),
+      };
+      const sent: Sent = {
+        res,
+        actor,
+        userId,
+        sessionId,
+        queue: input.queue,
+        back: hrefWithLtik(sessionPath(userId, sessionId), actor.ltik, { queue: input.queue }),
+      };
       const refused = csrfRefused(deps, actor, body.csrf);
       if (refused) return csrfPage(sent, refused, input);
       const access = await authorise(deps, actor, userId);
@@ -702,7 +775,9 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
         const form = markFormView(ctx, sessionId, { ...input, version: String(current.version) });
         return conflictPage(sent, name, current, v.version, { markForm: form });
       }
-      res.redirect(303, `${hrefWithLtik(sessionPath(userId, sessionId), actor.ltik, { saved: 1 })}#marks`);
+      // A mark corrects no note: the store answers this only for a note's `correctsId`.
+      if (result.outcome === 'unknown_note') throw new Error('a session mark was answered unknown_note');
+      res.redirect(303, `${hrefWithLtik(sessionPath(userId, sessionId), actor.ltik, { queue: input.queue, saved: result.version })}#marks`);
     } catch (err) {
       next(err);
     }

@@ -163,7 +163,7 @@ test('roster → first learner in the queue → Concern with a reason and a note
   await page.keyboard.press('Enter');
 
   // POST, then the redirect back to the learner's page (its review section): "Saved", the status, the note, the history.
-  await frame.waitForURL(/saved=1/, { timeout: TIMEOUT_MS });
+  await frame.waitForURL(/saved=\d+/, { timeout: TIMEOUT_MS });
   await frame.waitForSelector('[data-testid="review-saved"]', { timeout: TIMEOUT_MS });
   expect(learnerIdOf(frame.url())).toBe(first.userId);
   await expect(frame.getByRole('status').filter({ hasText: 'Saved' }).isVisible()).resolves.toBe(true);

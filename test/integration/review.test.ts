@@ -147,7 +147,10 @@ test('an instructor sets a status with a reason; a TA of the course sees it, add
     ['GET', 200],
   ]);
   expect(new URL(saved.url).searchParams.get('saved')).toBe('1');
-  expect(saved.html).toMatch(/<p class="notice review-saved" role="status"[^>]*>Saved\.<\/p>/);
+  // `saved` names the version this write made; the notice offers the next learner to review from where the focus lands.
+  expect(saved.html).toMatch(
+    /<p class="notice review-saved" role="status"[^>]*>Saved\. <a href="\/course\/next\?[^"]*" data-testid="review-saved-next">Next learner to review<\/a><\/p>/,
+  );
   expect(textOf(/data-testid="review-status">([^<]*)</.exec(saved.html)![1]!)).toBe('Concern');
 
   const seen = await reviewForm(ta, learner);

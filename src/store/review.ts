@@ -102,6 +102,7 @@ export interface ReviewWrite {
 
 export type ReviewWriteResult =
   | { outcome: 'written'; version: number }
+  /** `version` is the record's version now, which others may have moved on since the first identical write. */
   | { outcome: 'duplicate'; version: number }
   | { outcome: 'conflict'; current: ReviewRecord }
   /** `correctsId` names no note of this learner's record. */

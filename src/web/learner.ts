@@ -34,7 +34,7 @@ import {
 } from './lists';
 import { navFor } from './nav';
 import { ROSTER_SPEC } from './course';
-import { learnerQueueView, sessionQueueView } from './queue';
+import { learnerQueueView, sessionQueueView, withCarriedQueue } from './queue';
 import { authorise, learnerId, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
 import { currentSessionMarks, learnerReviewView, markCsvColumns, markJson, sessionMarksView, type ReviewPageDeps } from './review';
 import {
@@ -101,7 +101,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
     );
     const name = access.member?.name ?? all.find((s) => s.userName)?.userName ?? `User ${userId}`;
     const base = `/learners/${encodeURIComponent(userId)}`;
-    const q = withLtik(withoutSaved(list.query), actor.ltik);
+    const q = withLtik(withCarriedQueue(withoutSaved(list.query)), actor.ltik);
     const marks = list.errors ? formErrors(list.errors, SESSION_LIST_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
     const page = list.errors ? null : sessionListPage(all, q, t);
     const col = (key: string | null, label: string, className: string | null = null) =>
@@ -234,7 +234,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
       }
     }
     const base = `/learners/${encodeURIComponent(userId)}/sessions/${encodeURIComponent(sessionId)}`;
-    const links = withLtik(withoutSaved(q), actor.ltik);
+    const links = withLtik(withCarriedQueue(withoutSaved(q)), actor.ltik);
     // Staff who came from the roster keep its queue on the way back up (src/web/queue.ts); null for a student.
     const queue = sessionQueueView(actor, userId, list.raw, ROSTER_SPEC);
     const marks = errors ? formErrors(errors, EVENT_FIELDS, hrefWithLtik(base, actor.ltik)) : null;

@@ -140,6 +140,18 @@ export function carriedQueue(given: unknown): string | null {
   return typeof given === 'string' && given.length > 0 && given.length <= QUEUE_MAX_LENGTH ? given : null;
 }
 
+/**
+ * A staff page's list query for its own links (sorting, paging, exports), with the `queue` kept only as carriedQueue keeps
+ * it. The list dialect passes a parameter it does not know on as given (docs/lists.md), so without this a queue given twice,
+ * or longer than QUEUE_MAX_LENGTH, would go on in those links while the page's other links and forms drop it.
+ */
+export function withCarriedQueue(q: ListQuery): ListQuery {
+  const given = q.extra.filter(([name]) => name === 'queue').map(([, value]) => value);
+  // One value, of a length the roster writes: kept where it stood; otherwise none.
+  const keep = given.length === 1 && carriedQueue(given[0]) !== null;
+  return keep || given.length === 0 ? q : { ...q, extra: q.extra.filter(([name]) => name !== 'queue') };
+}
+
 export interface LearnerQueueView {
   /** The `queue` to carry on to this learner's session pages (carriedQueue). */
   queue: string | null;

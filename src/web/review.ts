@@ -33,7 +33,7 @@ import { authorise, learnerId, sessionIdOf, type LearnerDataDeps } from './learn
 import type { CsvColumn } from './lists';
 import { navFor } from './nav';
 import type { ReviewRecords } from './ports';
-import { carriedQueue, learnerInQueueHref, readQueue, rosterOfQueueHref } from './queue';
+import { carriedQueue, sessionQueueView } from './queue';
 import { courseKeyOf, requireStaff, reviewAuthorOf, reviewKeyOf } from './reviewAccess';
 import { authorView, byView, markLabel, markView, noteNumbers, notesView, stateOf, statusChangeView, when } from './reviewView';
 import { ROSTER_SPEC } from './course';
@@ -517,10 +517,11 @@ function renderFormPage(
   },
 ): void {
   const { res, actor, userId, sessionId, queue } = sent;
-  const read = readQueue(queue ?? undefined, ROSTER_SPEC);
+  // The session page's own way back up the queue (src/web/queue.ts), so the two cannot drift apart.
+  const up = sessionQueueView(actor, userId, { queue: queue ?? undefined }, ROSTER_SPEC);
   const crumbs = [
-    { label: 'Course roster', href: rosterOfQueueHref(actor, read.ok ? read.encoded : '') },
-    { label: clip(name, 80), href: learnerInQueueHref(actor, userId, queue ?? '') },
+    ...(up ? [{ label: 'Course roster', href: up.rosterHref }] : []),
+    { label: clip(name, 80), href: up?.learnerHref ?? hrefWithLtik(learnerPath(userId), actor.ltik) },
     ...(sessionId
       ? [{ label: `Session ${clip(sessionId, 40)}`, href: hrefWithLtik(sessionPath(userId, sessionId), actor.ltik, { queue }) }]
       : []),
@@ -601,6 +602,15 @@ function uncheckedPage(sent: Sent, name: string, failure: HttpError, form: FormB
     },
     form,
   );
+}
+
+/**
+ * The version the redirect after a write names in `saved` (savedByViewer): the one the viewer's write made. For a double
+ * submit that is the version their identical first write made (expectedVersion + 1), not the record's version now, which
+ * names someone else's entry when another person wrote in between (and would then show no "Saved." for a write that landed).
+ */
+function savedVersion(result: { outcome: 'written' | 'duplicate'; version: number }, expectedVersion: number): number {
+  return result.outcome === 'duplicate' ? expectedVersion + 1 : result.version;
 }
 
 /** The CSRF check's refusal, or null when the token is this launch's. */
@@ -715,8 +725,9 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
         const form = reviewFormView(ctx, current, { ...input, version: String(current.version) });
         return conflictPage(sent, name, current, v.version, { reviewForm: form });
       }
-      // `saved` names the version this write made (or, for a double submit, made before): src/web/review.ts savedByViewer.
-      res.redirect(303, `${hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue, saved: result.version })}#review`);
+      // Written, or a double submit of a write that was: `saved` names the version the viewer's write made (savedVersion).
+      const saved = savedVersion(result, v.version);
+      res.redirect(303, `${hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue, saved })}#review`);
     } catch (err) {
       next(err);
     }
@@ -777,7 +788,9 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
       }
       // A mark corrects no note: the store answers this only for a note's `correctsId`.
       if (result.outcome === 'unknown_note') throw new Error('a session mark was answered unknown_note');
-      res.redirect(303, `${hrefWithLtik(sessionPath(userId, sessionId), actor.ltik, { queue: input.queue, saved: result.version })}#marks`);
+      // As for the review form: the version the viewer's mark made, also for a double submit.
+      const saved = savedVersion(result, v.version);
+      res.redirect(303, `${hrefWithLtik(sessionPath(userId, sessionId), actor.ltik, { queue: input.queue, saved })}#marks`);
     } catch (err) {
       next(err);
     }

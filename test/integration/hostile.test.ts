@@ -7,6 +7,7 @@
  */
 import { buildWorld, type Person } from '../../src/dev/people';
 import { buildDataset, DatasetOverrideError, HOSTILE, hostileOverrides } from '../../src/dev/simulator';
+import { parseCsv } from '../support/csv';
 import { attrValues, relHref, testStack, textOf } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
@@ -194,39 +195,6 @@ function expectShownEscaped(html: string, ...values: string[]) {
 
 // ---------------------------------------------------------------------------------------------
 // CSV
-
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  const body = text.replace(/^\uFEFF/, '');
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i] as string;
-    if (quoted) {
-      if (c === '"' && body[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\r' && body[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += c;
-  }
-  if (cell !== '' || row.length > 0) {
-    row.push(cell);
-    rows.push(row);
-  }
-  return rows;
-}
 
 /** No cell of the CSV would run as a formula in a spreadsheet. */
 function expectNoFormulaCells(csv: string) {

@@ -6,8 +6,9 @@
  */
 import { canvasContextId, ROLE } from '../../src/dev/lms';
 import type { ReviewAuthor } from '../../src/store';
+import { parseCsv } from '../support/csv';
 import { reviewSeeder, type ReviewSeeder } from '../support/reviews';
-import { decodeEntities, testStack, textOf } from '../support/stack';
+import { attrValues, decodeEntities, testStack, textOf } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 type Browser = ReturnType<S['browser']>;
@@ -48,7 +49,7 @@ beforeAll(async () => {
     .filter((m) => m.role === 'learner' && m.person.lmsUserId !== '4')
     .map((m) => m.person.lmsUserId)
     .filter((id) => stack.simulator.dataset.sessionsForUser(id).length >= 2);
-  expect(learners.length).toBeGreaterThanOrEqual(4);
+  expect(learners.length).toBeGreaterThanOrEqual(6);
   expect(stack.simulator.dataset.sessionsForUser('4').length).toBeGreaterThanOrEqual(1);
   const bio = stack.world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === '101')!;
   canvasContext = canvasContextId(bio);
@@ -87,39 +88,6 @@ function hidden(html: string, name: string): string | null {
 const savedNotice = (html: string) => /<p class="notice review-saved"[^>]*>([\s\S]*?)<\/p>/.exec(html)?.[1] ?? null;
 const hrefOf = (html: string, re: RegExp) => decodeEntities(re.exec(html)?.[1] ?? '');
 const paramsOf = (href: string) => new URLSearchParams(href.split('?')[1] ?? '');
-
-/** RFC 4180 rows (quoted fields with commas, quotes and line breaks). */
-function csvRows(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  const s = text.replace(/^\uFEFF/, '');
-  const endCell = () => {
-    row.push(cell);
-    cell = '';
-  };
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quoted && c === '"' && s[i + 1] === '"') {
-      cell += '"';
-      i++;
-    } else if (c === '"') quoted = !quoted;
-    else if (quoted) cell += c;
-    else if (c === ',') endCell();
-    else if (c === '\r' && s[i + 1] === '\n') {
-      endCell();
-      rows.push(row);
-      row = [];
-      i++;
-    } else cell += c;
-  }
-  if (cell !== '' || row.length) {
-    endCell();
-    rows.push(row);
-  }
-  return rows;
-}
 
 describe('"Saved." is the viewer’s own confirmation', () => {
   test('on the learner page: shown for the viewer’s own write at that version, never for someone else’s or a made-up one', async () => {
@@ -191,6 +159,55 @@ describe('"Saved." is the viewer’s own confirmation', () => {
       const res = await get(teacher, `/learners/${learner}/sessions/${s2!.id}`, { saved: v });
       expect([v, savedNotice(res.html)]).toEqual([v, null]);
     }
+  });
+
+  test('a form sent again after someone else wrote: written once, and the page after it still says "Saved."', async () => {
+    const learner = learners[4]!;
+    const form = await get(teacher, `/learners/${learner}`);
+    const sent = {
+      status: '',
+      reason: '',
+      note: 'Asked about the pasted answers; will follow up.',
+      version: hidden(form.html, 'version')!,
+      csrf: hidden(form.html, 'csrf')!,
+    };
+    const first = await post(teacher, `/learners/${learner}/review`, sent);
+    expect(first.history.map((h) => h.status)).toEqual([303, 200]);
+    expect(textOf(savedNotice(first.html) ?? '')).toMatch(/^Saved\./);
+    // The TA writes before the teacher's second submit (a double click on a slow line, a re-sent form) arrives.
+    await reviews.write(learner, TA, { note: { body: 'Talked to them in the lab.', correctsId: null } });
+    const again = await post(teacher, `/learners/${learner}/review`, sent);
+    expect(again.history.map((h) => h.status)).toEqual([303, 200]);
+    expect(textOf(savedNotice(again.html) ?? '')).toMatch(/^Saved\./);
+    expect(new URL(again.url).searchParams.get('saved')).toBe(new URL(first.url).searchParams.get('saved'));
+    const notes = (await reviews.store.read(reviews.keyOf(learner))).notes;
+    expect(notes.map((n) => [n.author.lmsUserId, n.body])).toEqual([
+      ['3', sent.note],
+      ['77', 'Talked to them in the lab.'],
+    ]);
+
+    // The same for a session's mark.
+    const [s1, s2] = stack.simulator.dataset.sessionsForUser(learner);
+    const markPage = await get(teacher, `/learners/${learner}/sessions/${s1!.id}`);
+    const mark = {
+      mark: 'concern',
+      note: 'Answers pasted in one go.',
+      version: hidden(markPage.html, 'version')!,
+      csrf: hidden(markPage.html, 'csrf')!,
+    };
+    const marked = await post(teacher, `/learners/${learner}/sessions/${s1!.id}/mark`, mark);
+    expect(marked.history.map((h) => h.status)).toEqual([303, 200]);
+    expect(textOf(savedNotice(marked.html) ?? '')).toBe('Saved.');
+    await reviews.write(learner, TA, { mark: { sessionId: s2!.id, mark: 'no_concern', note: null } });
+    const markedAgain = await post(teacher, `/learners/${learner}/sessions/${s1!.id}/mark`, mark);
+    expect(markedAgain.history.map((h) => h.status)).toEqual([303, 200]);
+    expect(textOf(savedNotice(markedAgain.html) ?? '')).toBe('Saved.');
+    expect(new URL(markedAgain.url).searchParams.get('saved')).toBe(new URL(marked.url).searchParams.get('saved'));
+    const marks = (await reviews.store.read(reviews.keyOf(learner))).sessionMarks;
+    expect(marks.map((m) => [m.author.lmsUserId, m.sessionId, m.mark])).toEqual([
+      ['3', s1!.id, 'concern'],
+      ['77', s2!.id, 'no_concern'],
+    ]);
   });
 });
 
@@ -299,6 +316,188 @@ test('roster → learner → session → back to the learner: "Next learner to r
   expect(new URL(landed.url).searchParams.get('queue')).toBe(queue);
 });
 
+describe('a hostile `queue` stays one parameter’s value on every page and redirect it reaches', () => {
+  const QUEUES: Array<[string, string]> = [
+    ['a javascript: URL', 'javascript:alert(1)'],
+    ['a protocol-relative URL', '//evil.example'],
+    ['markup', '"><script>alert(1)</script>'],
+    ['a second ltik', 'ltik=x&after=y'],
+    ['2,001 characters', `query=${'a'.repeat(1995)}`],
+  ];
+
+  /** A POST as a browser's form sends it, its redirect not followed, so the `Location` is read as the tool wrote it. */
+  async function postRaw(who: Who, path: string, form: Record<string, string>) {
+    const target = `${stack.tool.url}${path}`;
+    const cookie = who.browser.jar.header(target, { method: 'POST', initiator: target });
+    const res = await fetch(target, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
+      body: new URLSearchParams({ ltik: who.ltik, ...form }).toString(),
+    });
+    return { status: res.status, location: res.headers.get('location'), html: await res.text() };
+  }
+
+  const formOf = (html: string, re: RegExp) => re.exec(html)?.[0] ?? '';
+  const crumbsOf = (html: string) => formOf(html, /<nav aria-label="Breadcrumb"[\s\S]*?<\/nav>/);
+
+  /**
+   * What is wrong with one of the tool's own links (or a redirect's `Location`) made on a page opened with `queue`: it
+   * must stay on the tool's origin, carry the launch's ltik once, and the queue only as the one value it was given (none
+   * when it was too long to carry).
+   */
+  function linkProblems(href: string, who: Who, carried: string | null, learner: string): string[] {
+    const problems: string[] = [];
+    if (!href.startsWith('/') || href.startsWith('//')) problems.push(`not same-origin: ${href.slice(0, 120)}`);
+    const params = paramsOf(href.split('#')[0]!);
+    if (params.getAll('ltik').join(' ') !== who.ltik) problems.push(`ltik ${JSON.stringify(params.getAll('ltik'))}: ${href.slice(0, 120)}`);
+    const queues = params.getAll('queue');
+    if (queues.length > 1 || (queues.length === 1 && queues[0] !== carried))
+      problems.push(`queue ${queues.length}×: ${href.slice(0, 120)}`);
+    if (params.getAll('after').some((a) => a !== learner)) problems.push(`after: ${href.slice(0, 120)}`);
+    return problems;
+  }
+
+  /** Every link and form field of a page opened with a hostile `queue`: nothing that is not the tool's, nothing unescaped. */
+  function pageProblems(html: string, who: Who, carried: string | null, learner: string): string[] {
+    const problems: string[] = [];
+    if (html.includes('<script>alert(1)')) problems.push('the queue’s markup is in the page as markup');
+    for (const m of html.matchAll(/\s([a-z-]+)="([^"]*)"/g))
+      if (m[2]!.includes('<')) problems.push(`a raw < in ${m[1]}="${m[2]!.slice(0, 80)}"`);
+    for (const raw of attrValues(html, 'href')) {
+      const href = decodeEntities(raw);
+      // Upstream's page links (http or https only), the page's own anchors and its stylesheet are not built from the queue.
+      if (href.startsWith('#') || /^https?:\/\//.test(href) || href.startsWith('/assets/')) continue;
+      problems.push(...linkProblems(href, who, carried, learner));
+    }
+    for (const m of html.matchAll(/<input type="hidden" name="queue" value="([^"]*)"/g))
+      if (decodeEntities(m[1]!) !== carried) problems.push(`a hidden queue field: ${m[1]!.slice(0, 80)}`);
+    return problems;
+  }
+
+  test.each(QUEUES)('%s: the learner and session pages, the forms, their redirects and the 422 pages', async (_, queue) => {
+    const learner = learners[5]!;
+    const carried = queue.length <= 2000 ? queue : null;
+    const check = (what: string, html: string) => expect([what, pageProblems(html, teacher, carried, learner)]).toEqual([what, []]);
+
+    // The learner page: its session links, its sessions filter form and its review form carry the queue as given.
+    const page = await get(teacher, `/learners/${learner}`, { queue });
+    expect(page.status).toBe(200);
+    check('learner page', page.html);
+    const sessionHrefs = [...page.html.matchAll(/<td><a href="([^"]*\/sessions\/[^"]*)">Open/g)].map((m) => decodeEntities(m[1]!));
+    expect(sessionHrefs.length).toBeGreaterThanOrEqual(2);
+    for (const href of sessionHrefs) expect(paramsOf(href).get('queue')).toBe(carried);
+    expect(hidden(formOf(page.html, /<form class="filters"[\s\S]*?<\/form>/), 'queue')).toBe(carried);
+    const reviewForm = formOf(page.html, /<form[^>]*data-testid="review-form"[\s\S]*?<\/form>/);
+    expect(hidden(reviewForm, 'version')).not.toBeNull();
+    expect(hidden(reviewForm, 'queue')).toBe(carried);
+    if (queue.includes('<script>')) {
+      expect(page.html).toContain('name="queue" value="&quot;&gt;&lt;script&gt;alert(1)&lt;');
+      expect(page.html).toContain('queue&#x3D;%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E&amp;ltik&#x3D;');
+    }
+    if (carried === null) expect(page.html).toContain('data-testid="queue-notice"');
+
+    // The review form's redirect, and the page it lands on.
+    const written = await postRaw(teacher, `/learners/${learner}/review`, {
+      note: `Read with a hostile queue (${queue.slice(0, 20)}).`,
+      version: hidden(reviewForm, 'version')!,
+      csrf: hidden(reviewForm, 'csrf')!,
+      queue,
+    });
+    expect(written.status).toBe(303);
+    const location = written.location ?? '';
+    expect(linkProblems(location, teacher, carried, learner)).toEqual([]);
+    expect([location.split('?')[0], paramsOf(location.split('#')[0]!).get('queue'), location.split('#')[1]]).toEqual([
+      `/learners/${learner}`,
+      carried,
+      'review',
+    ]);
+    const landed = await follow(teacher, location);
+    expect(textOf(savedNotice(landed.html) ?? '')).toMatch(/^Saved\./);
+    check('learner page after the review form', landed.html);
+
+    // The review form refused (it was empty): the 422 page's breadcrumbs and form.
+    const refused = await postRaw(teacher, `/learners/${learner}/review`, {
+      note: '',
+      version: hidden(reviewForm, 'version')!,
+      csrf: hidden(reviewForm, 'csrf')!,
+      queue,
+    });
+    expect(refused.status).toBe(422);
+    check('422 page of the review form', refused.html);
+    const refusedCrumbs = crumbsOf(refused.html);
+    expect(
+      attrValues(refusedCrumbs, 'href').map((h) => [decodeEntities(h).split('?')[0], paramsOf(decodeEntities(h)).get('queue')]),
+    ).toEqual([
+      ['/course', null],
+      [`/learners/${learner}`, carried],
+    ]);
+
+    // The session page: its breadcrumbs, its events filter form and its mark form.
+    const session = await follow(teacher, sessionHrefs[0]!);
+    expect(session.status).toBe(200);
+    check('session page', session.html);
+    const crumbs = crumbsOf(session.html);
+    expect(attrValues(crumbs, 'href')).toHaveLength(2);
+    expect(decodeEntities(attrValues(crumbs, 'href')[0]!)).toBe(`/course?ltik=${teacher.ltik}`);
+    expect(paramsOf(hrefOf(crumbs, /<a href="(\/learners\/[^"]*)">/)).get('queue')).toBe(carried);
+    expect(hidden(formOf(session.html, /<form class="filters"[^>]*aria-label="Filter events"[\s\S]*?<\/form>/), 'queue')).toBe(carried);
+    const markForm = formOf(session.html, /<form[^>]*data-testid="mark-form"[\s\S]*?<\/form>/);
+    expect(hidden(markForm, 'queue')).toBe(carried);
+
+    // The mark form's redirect, and the page it lands on.
+    const sessionPath = sessionHrefs[0]!.split('?')[0]!;
+    const marked = await postRaw(teacher, `${sessionPath}/mark`, {
+      mark: 'no_concern',
+      note: '',
+      version: hidden(markForm, 'version')!,
+      csrf: hidden(markForm, 'csrf')!,
+      queue,
+    });
+    expect(marked.status).toBe(303);
+    const markLocation = marked.location ?? '';
+    expect(linkProblems(markLocation, teacher, carried, learner)).toEqual([]);
+    expect([markLocation.split('?')[0], paramsOf(markLocation.split('#')[0]!).get('queue'), markLocation.split('#')[1]]).toEqual([
+      sessionPath,
+      carried,
+      'marks',
+    ]);
+    const markLanded = await follow(teacher, markLocation);
+    expect(textOf(savedNotice(markLanded.html) ?? '')).toBe('Saved.');
+    check('session page after the mark form', markLanded.html);
+
+    // The mark form refused (a concern needs a note): the 422 page's breadcrumbs, down to the session, and its form.
+    const markRefused = await postRaw(teacher, `${sessionPath}/mark`, {
+      mark: 'concern',
+      note: '',
+      version: hidden(markForm, 'version')!,
+      csrf: hidden(markForm, 'csrf')!,
+      queue,
+    });
+    expect(markRefused.status).toBe(422);
+    check('422 page of the mark form', markRefused.html);
+    const markCrumbs = attrValues(crumbsOf(markRefused.html), 'href').map(decodeEntities);
+    expect(markCrumbs.map((h) => [h.split('?')[0], paramsOf(h).get('queue')])).toEqual([
+      ['/course', null],
+      [`/learners/${learner}`, carried],
+      [sessionPath, carried],
+    ]);
+  });
+
+  test('given twice: not carried on by any link or form of the learner and session pages', async () => {
+    const learner = learners[5]!;
+    const twice = `queue=${encodeURIComponent('risk=high')}&queue=${encodeURIComponent('javascript:alert(1)')}`;
+    const page = await get(teacher, `/learners/${learner}`, twice);
+    expect(page.status).toBe(200);
+    expect(pageProblems(page.html, teacher, null, learner)).toEqual([]);
+    expect(page.html).toContain('data-testid="queue-notice"');
+    const sessionHref = hrefOf(page.html, /<td><a href="([^"]*\/sessions\/[^"]*)">Open/);
+    const session = await get(teacher, sessionHref.split('?')[0]!, twice);
+    expect(session.status).toBe(200);
+    expect(pageProblems(session.html, teacher, null, learner)).toEqual([]);
+  });
+});
+
 describe('the learner’s session exports carry each session’s current mark, for staff only', () => {
   const NOTE = '=HYPERLINK("http://evil.example","click"), pasted';
 
@@ -319,7 +518,7 @@ describe('the learner’s session exports carry each session’s current mark, f
 
     const csv = await get(teacher, `/learners/${learner}/sessions.csv`);
     expect(csv.status).toBe(200);
-    const [header, ...rows] = csvRows(csv.html);
+    const [header, ...rows] = parseCsv(csv.html);
     expect(header!.slice(-4)).toEqual(['review_mark', 'review_mark_by', 'review_mark_at', 'review_mark_note']);
     expect(rows).toHaveLength(sessions.length);
     const row = (id: string) => rows.find((r) => r[0] === id)!.slice(-4);
@@ -364,7 +563,7 @@ describe('the learner’s session exports carry each session’s current mark, f
 
     const csv = await get(who, `/learners/${self}/sessions.csv`);
     expect(csv.status).toBe(200);
-    const [header, ...rows] = csvRows(csv.html);
+    const [header, ...rows] = parseCsv(csv.html);
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(header!.filter((h) => h.startsWith('review'))).toEqual([]);
     expect(header!.at(-1)).toBe('user_agent');

@@ -3,17 +3,19 @@
  * its frame, a refusal page, the "open in a new window" page, the platform storage page and every page
  * of the tool in its own window. No violation may remain on the tool's pages, nor a serious or critical
  * one on the others. Focus indicators reach 3:1 against the page behind them. The review workflow's pages
- * (docs/product.md "Review") are checked too, each in the state that shows the most of it: the roster as a work queue,
- * a learner's review with history, notes and a correction, a session's marks and a signal's evidence, the refusals of
- * a write (422, 409, the CSRF 403) and the end of the queue. (The tool's CSP forbids injected scripts, so the axe
+ * (docs/product.md "Review") are checked too, each in the state that shows the most of it, by the walk
+ * test/browser/reflow.test.ts takes too (test/browser/support/reviewPages.ts): the roster as a work queue, a learner's
+ * review with history, notes and a correction, its case packet, a session's marks and a signal's evidence, the refusals
+ * of a write (422, 409, the CSRF 403) and the end of the queue. (The tool's CSP forbids injected scripts, so the axe
  * contexts bypass CSP.)
  */
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { seedDemoReviews } from '../../src/dev/demoReviews';
 import { LtiBrowser } from '../../src/dev/lms';
 import { testStack } from '../support/stack';
 import { axeViolations } from './support/axe';
 import { blockAllFramedCookies, launchChromium, launchChromiumProfile, launchFromDemoPage, TIMEOUT_MS } from './support/chromium';
+import { REVIEW_PAGES, visitReviewPages, type ReviewPageName } from './support/reviewPages';
 import { visitToolPages, type ToolPageName } from './support/toolPages';
 
 jest.setTimeout(120_000);
@@ -153,171 +155,21 @@ const FOCUS_RING = `(() => {
   return { what, problem: ratio < 3 ? s.outlineColor + ' on ' + bg + ' is ' + ratio.toFixed(2) + ':1' : '' };
 })()`;
 
-describe('the review workflow’s pages (after the tests above, with the demo’s review records seeded): no violation', () => {
-  const CORRECTION = 'Correction: the office hours were on Thursday, not Wednesday.';
-  let page: Page;
-  let ltik: string;
-  const url = (path: string, params: Record<string, string | string[]> = {}) => {
-    const u = new URL(path, stack.tool.url);
-    for (const [name, value] of Object.entries(params)) for (const v of [value].flat()) u.searchParams.append(name, v);
-    u.searchParams.set('ltik', ltik);
-    return u.toString();
-  };
-  /** Runs `act` (a form's submit); answers the POST's response once the page it leads to has loaded. */
-  const posting = async (where: Page, act: () => Promise<void>): Promise<Response> => {
-    const [res] = await Promise.all([
-      where.waitForResponse((r) => r.request().method() === 'POST', { timeout: TIMEOUT_MS }),
-      where.waitForEvent('load', { timeout: TIMEOUT_MS }),
-      act(),
-    ]);
-    return res;
-  };
-  /** The first learner of the roster filtered by `review` (e.g. the one the demo left at "Concern"). */
-  const learnerWith = async (review: string): Promise<string> => {
-    await page.goto(url('/course', { review }), { timeout: TIMEOUT_MS });
-    const href = await page.locator('table[data-testid="roster"] tbody tr:first-child th a').getAttribute('href');
-    return new URL(href!, stack.tool.url).pathname;
-  };
-
+describe('the review workflow’s pages (after the tests above, with the demo’s review records seeded)', () => {
   beforeAll(async () => {
     expect(await seedDemoReviews(stack.tool.store, stack.world, stack.lms.platforms.moodle, stack.simulator.dataset)).toBeGreaterThan(0);
-    page = await context.newPage();
-    await page.goto(`${stack.lms.url}/moodle/launch?course=2&user=3&target=window`, { timeout: TIMEOUT_MS });
-    await page.waitForSelector('table[data-testid="roster"]', { timeout: TIMEOUT_MS });
-    ltik = new URL(page.url()).searchParams.get('ltik')!;
-  });
-  afterAll(async () => {
-    await page?.close();
   });
 
-  test('the roster as a work queue: its triage line and review column, sorted by review, and refusing an unknown review filter (422)', async () => {
-    const problems: Record<string, string[]> = {};
-    await page.goto(url('/course'), { timeout: TIMEOUT_MS });
-    await expect(page.getByTestId('triage').isVisible()).resolves.toBe(true);
-    expect(await page.locator('td[data-review]').count()).toBeGreaterThan(0);
-    problems['queue order'] = await axeViolations(page);
-
-    // Sorted by review: every review state on the first page (and the caption's way back to the queue order).
-    await page.goto(url('/course', { sort_by: 'review', sort_direction: 'desc' }), { timeout: TIMEOUT_MS });
-    const states = await page
-      .locator('td[data-review]')
-      .evaluateAll((tds) => [...new Set(tds.map((td) => td.getAttribute('data-review')))]);
-    expect(states).toEqual(expect.arrayContaining(['in_review', 'no_concern', 'concern', 'referred']));
-    await expect(page.getByRole('link', { name: 'back to the work-queue order' }).isVisible()).resolves.toBe(true);
-    problems['sorted by review'] = await axeViolations(page);
-
-    const res = await page.goto(url('/course', { review: 'looked_at' }), { timeout: TIMEOUT_MS });
-    expect(res?.status()).toBe(422);
-    expect(await page.locator('details.filters-box').getAttribute('open')).not.toBeNull();
-    await expect(page.locator('#f-review .field-error').isVisible()).resolves.toBe(true);
-    problems['invalid review filter'] = await axeViolations(page);
-    expect(problems).toEqual({ 'queue order': [], 'sorted by review': [], 'invalid review filter': [] });
-  });
-
-  test('a learner’s review with its history, notes and a correction, just saved; a session’s marks, and a signal’s evidence', async () => {
-    const problems: Record<string, string[]> = {};
-    const learner = await learnerWith('concern');
-    await page.goto(url(learner), { timeout: TIMEOUT_MS });
-    // A correction of the learner's note, through the form.
-    await page.locator('#review-corrects').selectOption({ index: 1 });
-    await page.locator('#review-note').fill(CORRECTION);
-    expect((await posting(page, () => page.locator('#review-submit').click())).status()).toBe(303);
-    await page.waitForSelector('[data-testid="review-saved"]', { timeout: TIMEOUT_MS });
-    expect(await page.locator('table[data-testid="review-history"] tbody tr').count()).toBeGreaterThan(0);
-    await expect(page.getByTestId('review-notes').innerText()).resolves.toContain(CORRECTION);
-    await expect(page.getByTestId('note-corrects').isVisible()).resolves.toBe(true);
-    await expect(page.getByTestId('note-corrected-by').isVisible()).resolves.toBe(true);
-    await expect(page.getByTestId('review-marked').isVisible()).resolves.toBe(true);
-    problems['learner'] = await axeViolations(page);
-
-    // A session of theirs with a signal that has events behind it, marked through its form: the mark, its history, "Saved".
-    const withSignals = await page
-      .locator('table[data-testid="sessions"] tbody tr:has(td[data-label="Signals"] li) a[href*="/sessions/"]')
-      .evaluateAll((links) => links.map((a) => a.getAttribute('href')!));
-    let found = false;
-    for (const href of withSignals) {
-      await page.goto(new URL(href, stack.tool.url).toString(), { timeout: TIMEOUT_MS });
-      if ((await page.getByTestId('evidence-link').count()) > 0) {
-        found = true;
-        break;
-      }
-    }
-    expect(found).toBe(true);
-    await page.locator('#mark-choice-concern').check();
-    await page.locator('#mark-note').fill('Answers pasted in one burst soon after the quiz opened.');
-    expect((await posting(page, () => page.locator('#mark-submit').click())).status()).toBe(303);
-    await page.waitForSelector('[data-testid="review-saved"]', { timeout: TIMEOUT_MS });
-    await expect(page.getByTestId('session-mark').textContent()).resolves.toBe('Concern');
-    expect(await page.locator('table[data-testid="mark-history"] tbody tr').count()).toBe(1);
-    problems['session with marks'] = await axeViolations(page);
-
-    // One of its signals selected: the events behind it, and their marks on the activity timeline.
-    await page.getByTestId('evidence-link').first().click();
-    await page.waitForSelector('[data-testid="evidence"]', { timeout: TIMEOUT_MS });
-    expect(new URL(page.url()).searchParams.get('signal')).toBeTruthy();
-    expect(await page.locator('table[data-testid="timeline"] th', { hasText: 'Marked' }).count()).toBe(1);
-    problems['session with a signal selected'] = await axeViolations(page);
-
-    // The mark form refused (Concern needs a note): the 422 page with the mark form.
-    await page.locator('#mark-choice-concern').check();
-    expect((await posting(page, () => page.locator('#mark-submit').click())).status()).toBe(422);
-    await expect(page.getByTestId('review-problem').isVisible()).resolves.toBe(true);
-    await expect(page.locator('#mark-note').getAttribute('aria-invalid')).resolves.toBe('true');
-    problems['mark refused (422)'] = await axeViolations(page);
-    expect(problems).toEqual({
-      learner: [],
-      'session with marks': [],
-      'session with a signal selected': [],
-      'mark refused (422)': [],
-    });
-  });
-
-  test('a write refused: a reason missing (422), a stale version (409), a wrong CSRF token (403)', async () => {
-    const problems: Record<string, string[]> = {};
-    await page.goto(url('/course'), { timeout: TIMEOUT_MS });
-    const learner = new URL(
-      (await page.locator('table[data-testid="roster"] tbody tr:first-child th a').getAttribute('href'))!,
-      stack.tool.url,
-    ).pathname;
-
-    await page.goto(url(learner), { timeout: TIMEOUT_MS });
-    await page.locator('#review-status-concern').check();
-    await page.locator('#review-note').fill('Typed before choosing a reason.');
-    expect((await posting(page, () => page.locator('#review-submit').click())).status()).toBe(422);
-    await expect(page.getByTestId('review-errors').isVisible()).resolves.toBe(true);
-    await expect(page.locator('#review-reason').getAttribute('aria-invalid')).resolves.toBe('true');
-    problems['reason missing (422)'] = await axeViolations(page);
-
-    // Two tabs on the same learner: the first saves, the second sends a form based on the older version.
-    const other = await context.newPage();
+  test('the work queue, a learner’s review, the case packet, a session’s marks and evidence, refused writes, the end of the queue: no violation', async () => {
+    const page = await context.newPage();
+    const problems: Partial<Record<ReviewPageName, string[]>> = {};
     try {
-      await page.goto(url(learner), { timeout: TIMEOUT_MS });
-      await other.goto(url(learner), { timeout: TIMEOUT_MS });
-      await page.locator('#review-note').fill('Saved in the first tab.');
-      expect((await posting(page, () => page.locator('#review-submit').click())).status()).toBe(303);
-      await other.locator('#review-note').fill('Typed in the second tab.');
-      expect((await posting(other, () => other.locator('#review-submit').click())).status()).toBe(409);
-      await expect(other.getByTestId('review-changes').innerText()).resolves.toContain('Saved in the first tab.');
-      await expect(other.locator('#review-note').inputValue()).resolves.toBe('Typed in the second tab.');
-      problems['stale version (409)'] = await axeViolations(other);
+      await visitReviewPages(page, { lmsUrl: stack.lms.url, toolUrl: stack.tool.url }, async (where, name) => {
+        problems[name] = await axeViolations(where);
+      });
     } finally {
-      await other.close();
+      await page.close();
     }
-
-    await page.goto(url(learner), { timeout: TIMEOUT_MS });
-    await page.evaluate(`document.querySelector('form[data-testid="review-form"] input[name="csrf"]').value = 'tampered'`);
-    await page.locator('#review-note').fill('Sent with a wrong token.');
-    expect((await posting(page, () => page.locator('#review-submit').click())).status()).toBe(403);
-    await expect(page.getByTestId('copy-note').inputValue()).resolves.toBe('Sent with a wrong token.');
-    problems['wrong CSRF token (403)'] = await axeViolations(page);
-    expect(problems).toEqual({ 'reason missing (422)': [], 'stale version (409)': [], 'wrong CSRF token (403)': [] });
-  });
-
-  test('the end of the queue: everyone in the list has been reviewed', async () => {
-    const res = await page.goto(url('/course/next', { queue: 'review=no_concern' }), { timeout: TIMEOUT_MS });
-    expect(res?.status()).toBe(200);
-    await page.waitForSelector('[data-testid="queue-end"]', { timeout: TIMEOUT_MS });
-    await expect(page.locator('h1').textContent()).resolves.toBe('Everyone in this list has been reviewed');
-    expect(await axeViolations(page)).toEqual([]);
+    expect(problems).toEqual(Object.fromEntries(REVIEW_PAGES.map((name) => [name, []])));
   });
 });

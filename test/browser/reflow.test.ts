@@ -6,11 +6,12 @@
  * until one is set. The review workflow's pages get the same checks, at those widths and the frame's, and the
  * roster keeps its first learner on the frame's first screen with its triage line and review column filled.
  */
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { seedDemoReviews } from '../../src/dev/demoReviews';
 import { testStack } from '../support/stack';
 import { axeViolations } from './support/axe';
 import { launchChromium, launchFromDemoPage, TIMEOUT_MS } from './support/chromium';
+import { REVIEW_PAGES, visitReviewPages, type ReviewPageName } from './support/reviewPages';
 import { visitToolPages, type ToolPageName } from './support/toolPages';
 
 jest.setTimeout(240_000);
@@ -141,65 +142,24 @@ test('the roster’s filters stay folded until one is set, and open when one is 
 });
 
 /**
- * The review workflow's pages (docs/product.md "Review"), each in the state that shows the most of it, reached as
- * test/browser/a11y.test.ts reaches them: the roster as a work queue (its triage line and review column), a learner's
- * review panel with history, notes and a correction, a session's marks and a signal's evidence, the case packet, the
- * refusals of a write (422, 409, the CSRF 403) and the end of the queue. Pages that answer a POST cannot be loaded again,
- * so each is laid out again at every width by resizing its window; the LMS frame's own width is one of them.
+ * The review workflow's pages (docs/product.md "Review"), each in the state that shows the most of it, reached by the
+ * walk test/browser/a11y.test.ts takes too (test/browser/support/reviewPages.ts): the roster as a work queue, a learner's
+ * review with history, notes and a correction, its case packet, a session's marks and a signal's evidence, the refusals of
+ * a write (422, 409, the CSRF 403) and the end of the queue. Pages that answer a POST cannot be loaded again, so each is
+ * laid out again at every width by resizing its window; the LMS frame's own width is one of them. The case packet's wide
+ * tables stay tables and scroll sideways on their own, from the keyboard too, where the page is narrower than 48rem.
  */
 describe('the review workflow’s pages (after the tests above, with the demo’s review records seeded)', () => {
-  const CORRECTION = 'Correction: the office hours were on Thursday, not Wednesday.';
   let context: BrowserContext;
-  let page: Page;
-  let ltik: string;
   let inFrame: RosterInFrame;
   let widths: Array<{ width: number; height: number }>;
   const DESKTOP = { width: 1280, height: 720 };
-  const overflowing: Record<string, string> = {};
-  const violations: Record<string, string[]> = {};
-
-  const url = (path: string, params: Record<string, string> = {}) => {
-    const u = new URL(path, stack.tool.url);
-    for (const [name, value] of Object.entries(params)) u.searchParams.append(name, value);
-    u.searchParams.set('ltik', ltik);
-    return u.toString();
-  };
-  /** Runs `act` (a form's submit); answers the POST's response once the page it leads to has loaded. */
-  const posting = async (where: Page, act: () => Promise<void>): Promise<Response> => {
-    const [res] = await Promise.all([
-      where.waitForResponse((r) => r.request().method() === 'POST', { timeout: TIMEOUT_MS }),
-      where.waitForEvent('load', { timeout: TIMEOUT_MS }),
-      act(),
-    ]);
-    return res;
-  };
-  /** The same checks as every other page's, at every width, on the page `where` shows now; then back to a desktop window. */
-  const check = async (where: Page, name: string) => {
-    for (const viewport of widths) {
-      await where.setViewportSize(viewport);
-      await where.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })");
-      const overflow = await horizontalOverflow(where);
-      if (overflow) overflowing[`${name} at ${viewport.width}`] = overflow;
-      const found = await axeViolations(where);
-      if (found.length > 0) violations[`${name} at ${viewport.width}`] = found;
-    }
-    await where.setViewportSize(DESKTOP);
-  };
-  const firstLearner = async (params: Record<string, string> = {}): Promise<string> => {
-    await page.goto(url('/course', params), { timeout: TIMEOUT_MS });
-    const href = await page.locator('table[data-testid="roster"] tbody tr:first-child th a').getAttribute('href');
-    return new URL(href!, stack.tool.url).pathname;
-  };
 
   beforeAll(async () => {
     expect(await seedDemoReviews(stack.tool.store, stack.world, stack.lms.platforms.moodle, stack.simulator.dataset)).toBeGreaterThan(0);
     inFrame = await rosterInTheDemoFrame();
     widths = [...VIEWPORTS, { width: inFrame.frameWidth, height: inFrame.frameHeight }];
     context = await browser.newContext({ viewport: DESKTOP, bypassCSP: true });
-    page = await context.newPage();
-    await page.goto(`${stack.lms.url}/moodle/launch?course=2&user=3&target=window`, { timeout: TIMEOUT_MS });
-    await page.waitForSelector('table[data-testid="roster"]', { timeout: TIMEOUT_MS });
-    ltik = new URL(page.url()).searchParams.get('ltik')!;
   });
   afterAll(async () => {
     await context?.close();
@@ -211,107 +171,85 @@ describe('the review workflow’s pages (after the tests above, with the demo’
   });
 
   test('every page reflows without a horizontal page scroll at 320, 390 and 768 CSS px and the frame’s width, and axe finds no violation', async () => {
-    const seen: string[] = [];
-    const at = async (where: Page, name: string) => {
+    const overflowing: Record<string, string> = {};
+    const violations: Record<string, string[]> = {};
+    const packetTables: Record<string, PacketTable[]> = {};
+    const seen: ReviewPageName[] = [];
+    const page = await context.newPage();
+    // The same checks as every other page's, at every width, on the page `where` shows now; then back to a desktop window.
+    await visitReviewPages(page, { lmsUrl: stack.lms.url, toolUrl: stack.tool.url }, async (where, name) => {
       seen.push(name);
-      await check(where, name);
-    };
-
-    // The roster as a work queue, sorted by review, and refusing an unknown review filter (422).
-    await page.goto(url('/course'), { timeout: TIMEOUT_MS });
-    expect(await page.locator('td[data-review]').count()).toBeGreaterThan(0);
-    await at(page, 'queue');
-    await page.goto(url('/course', { sort_by: 'review', sort_direction: 'desc' }), { timeout: TIMEOUT_MS });
-    await expect(page.getByRole('link', { name: 'back to the work-queue order' }).isVisible()).resolves.toBe(true);
-    await at(page, 'queue sorted by review');
-    expect((await page.goto(url('/course', { review: 'looked_at' }), { timeout: TIMEOUT_MS }))?.status()).toBe(422);
-    await at(page, 'queue with an invalid filter (422)');
-
-    // A learner's review just saved with a correction of a note: its history, notes and marks.
-    const concern = await firstLearner({ review: 'concern' });
-    await page.goto(url(concern), { timeout: TIMEOUT_MS });
-    await page.locator('#review-corrects').selectOption({ index: 1 });
-    await page.locator('#review-note').fill(CORRECTION);
-    expect((await posting(page, () => page.locator('#review-submit').click())).status()).toBe(303);
-    await page.waitForSelector('[data-testid="review-saved"]', { timeout: TIMEOUT_MS });
-    expect(await page.locator('table[data-testid="review-history"] tbody tr').count()).toBeGreaterThan(0);
-    await expect(page.getByTestId('note-corrects').isVisible()).resolves.toBe(true);
-    await at(page, 'learner with a review');
-    const learnerUrl = page.url();
-
-    // Its case packet, and the packet refusing dates it cannot read (422).
-    const packet = new URL((await page.getByTestId('packet-link').getAttribute('href'))!, learnerUrl).toString();
-    await page.goto(packet, { timeout: TIMEOUT_MS });
-    await page.waitForSelector('[data-testid="packet-learner"]', { timeout: TIMEOUT_MS });
-    await at(page, 'case packet');
-    const badDates = new URL(packet);
-    badDates.searchParams.set('created_after', 'last week');
-    expect((await page.goto(badDates.toString(), { timeout: TIMEOUT_MS }))?.status()).toBe(422);
-    await at(page, 'case packet with invalid dates (422)');
-
-    // A session of theirs with a signal that has events behind it, marked: its mark and history, then the evidence.
-    await page.goto(learnerUrl, { timeout: TIMEOUT_MS });
-    const withSignals = await page
-      .locator('table[data-testid="sessions"] tbody tr:has(td[data-label="Signals"] li) a[href*="/sessions/"]')
-      .evaluateAll((links) => links.map((a) => a.getAttribute('href')!));
-    let found = false;
-    for (const href of withSignals) {
-      await page.goto(new URL(href, stack.tool.url).toString(), { timeout: TIMEOUT_MS });
-      if ((await page.getByTestId('evidence-link').count()) > 0) {
-        found = true;
-        break;
+      for (const viewport of [...widths, DESKTOP]) {
+        await where.setViewportSize(viewport);
+        if (name === 'case packet') packetTables[viewport.width] = await packetTablesAt(where);
+        if (viewport === DESKTOP) continue;
+        await where.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })");
+        const overflow = await horizontalOverflow(where);
+        if (overflow) overflowing[`${name} at ${viewport.width}`] = overflow;
+        const found = await axeViolations(where);
+        if (found.length > 0) violations[`${name} at ${viewport.width}`] = found;
       }
-    }
-    expect(found).toBe(true);
-    await page.locator('#mark-choice-concern').check();
-    await page.locator('#mark-note').fill('Answers pasted in one burst soon after the quiz opened.');
-    expect((await posting(page, () => page.locator('#mark-submit').click())).status()).toBe(303);
-    await page.waitForSelector('[data-testid="review-saved"]', { timeout: TIMEOUT_MS });
-    expect(await page.locator('table[data-testid="mark-history"] tbody tr').count()).toBeGreaterThan(0);
-    await at(page, 'session with marks');
-    await page.getByTestId('evidence-link').first().click();
-    await page.waitForSelector('[data-testid="evidence"]', { timeout: TIMEOUT_MS });
-    expect(new URL(page.url()).searchParams.get('signal')).toBeTruthy();
-    await at(page, 'session with a signal selected');
-    await page.locator('#mark-choice-concern').check();
-    expect((await posting(page, () => page.locator('#mark-submit').click())).status()).toBe(422);
-    await expect(page.getByTestId('review-problem').isVisible()).resolves.toBe(true);
-    await at(page, 'mark refused (422)');
+    });
+    await page.close();
 
-    // A write refused: a reason missing (422), a stale version (409, two tabs), a wrong CSRF token (403).
-    const learner = await firstLearner();
-    await page.goto(url(learner), { timeout: TIMEOUT_MS });
-    await page.locator('#review-status-concern').check();
-    await page.locator('#review-note').fill('Typed before choosing a reason.');
-    expect((await posting(page, () => page.locator('#review-submit').click())).status()).toBe(422);
-    await expect(page.getByTestId('review-errors').isVisible()).resolves.toBe(true);
-    await at(page, 'reason missing (422)');
-    const other = await context.newPage();
-    try {
-      await page.goto(url(learner), { timeout: TIMEOUT_MS });
-      await other.goto(url(learner), { timeout: TIMEOUT_MS });
-      await page.locator('#review-note').fill('Saved in the first tab.');
-      expect((await posting(page, () => page.locator('#review-submit').click())).status()).toBe(303);
-      await other.locator('#review-note').fill('Typed in the second tab.');
-      expect((await posting(other, () => other.locator('#review-submit').click())).status()).toBe(409);
-      await expect(other.getByTestId('review-changes').innerText()).resolves.toContain('Saved in the first tab.');
-      await at(other, 'stale version (409)');
-    } finally {
-      await other.close();
-    }
-    await page.goto(url(learner), { timeout: TIMEOUT_MS });
-    await page.evaluate(`document.querySelector('form[data-testid="review-form"] input[name="csrf"]').value = 'tampered'`);
-    await page.locator('#review-note').fill('Sent with a wrong token.');
-    expect((await posting(page, () => page.locator('#review-submit').click())).status()).toBe(403);
-    await expect(page.getByTestId('copy-note').inputValue()).resolves.toBe('Sent with a wrong token.');
-    await at(page, 'wrong CSRF token (403)');
-
-    // The end of the queue: everyone in the list has been reviewed.
-    expect((await page.goto(url('/course/next', { queue: 'review=no_concern' }), { timeout: TIMEOUT_MS }))?.status()).toBe(200);
-    await page.waitForSelector('[data-testid="queue-end"]', { timeout: TIMEOUT_MS });
-    await at(page, 'end of the queue');
-
-    expect(seen).toHaveLength(13);
+    expect(seen).toEqual(REVIEW_PAGES);
     expect({ overflowing, violations }).toEqual({ overflowing: {}, violations: {} });
+    // The packet's three tables stay tables at every width, each in a region named by its caption that the keyboard
+    // reaches and, where the region is narrower than its table, scrolls with an arrow key. The sessions' one (seven
+    // columns) scrolls within its region below 48rem; at 768 px and wider nothing scrolls.
+    const everyTable = Object.fromEntries(
+      Object.entries(packetTables).map(([width, tables]) => [
+        width,
+        tables.map((t) => ({ display: t.display, region: t.region, keyboardScrollsIt: t.keyScrolls === t.scrolls })),
+      ]),
+    );
+    const fine = { display: 'table', region: true, keyboardScrollsIt: true };
+    expect(everyTable).toEqual(Object.fromEntries([...widths, DESKTOP].map((v) => [v.width, [fine, fine, fine]])));
+    const sessionsScroll = Object.fromEntries(Object.entries(packetTables).map(([width, tables]) => [width, tables[0]!.scrolls]));
+    expect(sessionsScroll).toEqual(Object.fromEntries([...widths, DESKTOP].map((v) => [v.width, v.width < 768])));
   });
 });
+
+interface PacketTable {
+  /** The table's own CSS display: "table" keeps its table semantics in every browser. */
+  display: string;
+  /** Whether it sits in a region named by its caption that the keyboard can reach. */
+  region: boolean;
+  /** Whether its region is narrower than the table, so that it scrolls sideways. */
+  scrolls: boolean;
+  /** Whether ArrowRight on the focused region scrolls it. */
+  keyScrolls: boolean;
+}
+
+/** The case packet's tables as the page shows them now, each in order; their regions scrolled back afterwards. */
+async function packetTablesAt(page: Page): Promise<PacketTable[]> {
+  // String expressions: the test tsconfig has no DOM types.
+  const shapes = (await page.evaluate(`[...document.querySelectorAll('.packet .packet-table')].map((t) => {
+    const box = t.parentElement;
+    const caption = t.querySelector('caption');
+    return {
+      display: getComputedStyle(t).display,
+      region: box.getAttribute('role') === 'region' && box.tabIndex === 0 && caption !== null && caption.id !== '' && box.getAttribute('aria-labelledby') === caption.id,
+      scrolls: box.scrollWidth > box.clientWidth,
+    };
+  })`)) as Array<Omit<PacketTable, 'keyScrolls'>>;
+  const found: PacketTable[] = [];
+  for (const [i, shape] of shapes.entries()) {
+    if (!shape.scrolls) {
+      found.push({ ...shape, keyScrolls: false });
+      continue;
+    }
+    const region = page.locator('.packet .packet-table').nth(i).locator('xpath=..');
+    await region.focus();
+    await page.keyboard.press('ArrowRight');
+    // Chromium animates a key's scroll: wait for it to move (a second at most) rather than read it at once.
+    const box = `document.querySelectorAll('.packet .packet-table')[${i}].parentElement`;
+    const keyScrolls = await page
+      .waitForFunction(`${box}.scrollLeft > 0`, undefined, { timeout: 1000 })
+      .then(() => true)
+      .catch(() => false);
+    await page.evaluate(`${box}.scrollLeft = 0`);
+    found.push({ ...shape, keyScrolls });
+  }
+  return found;
+}

@@ -32,6 +32,15 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Store>
   pool.on('error', (err) =>
     options.logger?.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'idle PostgreSQL client error'),
   );
+  // pg-pool listens only on idle clients: a client checked out (between a transaction's statements, or between
+  // connect() and its first query) whose connection is lost emits 'error' with nobody listening, which would crash the
+  // process. Every client gets a listener of its own; the lost client is no longer queryable, so the pool drops it on
+  // release, and the query that was to use it fails as a database outage (a 503), never a crash.
+  pool.on('connect', (client) => {
+    client.on('error', (err) =>
+      options.logger?.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'PostgreSQL connection lost'),
+    );
+  });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   try {
     // Fail at start-up, with the server's own message, rather than on the first request.

@@ -6,6 +6,7 @@
 import type { IsnotaiSession } from '../isnotai/types';
 import type { RosterMember } from '../lti/roster';
 import type { Actor } from './actor';
+import type { UpstreamApi } from './ports';
 import { forbidden } from './errors';
 
 export interface LearnerAccess {
@@ -40,4 +41,18 @@ export function authoriseSession(sessions: IsnotaiSession[], userId: string, ses
   const s = sessions.find((x) => x.id === sessionId);
   if (!s || s.userId !== userId) throw forbidden('That session does not belong to this learner.');
   return s;
+}
+
+/**
+ * The learner's session, wherever it is checked (the session page, a session's mark): looked for in the cached list, and,
+ * when newer than that list (a fresh page or the admin list links to it), in a fresh read before it is refused (403).
+ */
+export async function findLearnerSession(
+  upstream: Pick<UpstreamApi, 'allUserSessions'>,
+  userId: string,
+  sessionId: string,
+): Promise<IsnotaiSession> {
+  const cached = (await upstream.allUserSessions(userId)).sessions;
+  if (cached.some((s) => s.id === sessionId)) return authoriseSession(cached, userId, sessionId);
+  return authoriseSession((await upstream.allUserSessions(userId, { fresh: true })).sessions, userId, sessionId);
 }

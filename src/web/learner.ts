@@ -8,7 +8,7 @@ import { parseEventType } from '../isnotai/eventTypes';
 import { IsnotaiApiError } from '../isnotai/errors';
 import type { IsnotaiEvent, Page, SessionDetails } from '../isnotai/types';
 import { learnerRiskSummary, sessionRiskLevel } from '../risk';
-import { authoriseSession } from './access';
+import { findLearnerSession } from './access';
 import { auditView } from './audit';
 import { flagViews, sessionTimeline, signalEvents, signalLineView, signalOf, withSignalErrors, type SignalEvents } from './evidence';
 import { actorOf, hrefWithLtik } from './actor';
@@ -191,12 +191,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
     const sessionId = sessionIdOf(req);
     const access = await authorise(deps, actor, userId);
     const upstream = await deps.upstreamFor(actor);
-    // A session newer than the cached list (a fresh page or the admin list links to it) is
-    // looked for again in a fresh read before it is refused.
-    const cached = (await upstream.allUserSessions(userId)).sessions;
-    const session = cached.some((s) => s.id === sessionId)
-      ? authoriseSession(cached, userId, sessionId)
-      : authoriseSession((await upstream.allUserSessions(userId, { fresh: true })).sessions, userId, sessionId);
+    const session = await findLearnerSession(upstream, userId, sessionId);
     const list = readListRequest(req, EVENT_LIST_SPEC, form);
     await auditView(deps.audit, actor, res, 'view.session', userId, sessionId);
 

@@ -24,7 +24,7 @@ import {
   type SessionMarkName,
 } from '../review/status';
 import type { ReviewRecord, ReviewWrite, SessionMark } from '../store/review';
-import { authoriseSession } from './access';
+import { findLearnerSession } from './access';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import type { CsrfTokens } from './csrf';
 import { HttpError } from './errors';
@@ -46,6 +46,8 @@ export interface ReviewPageDeps {
 }
 
 const VERSION = /^(0|[1-9]\d{0,8})$/;
+/** The version a form sent back for correction carries: the one it was based on, or the record's own when that was not one. */
+const formVersion = (sent: string, record: ReviewRecord) => (VERSION.test(sent) ? sent : String(record.version));
 const NOTE_ID = /^[1-9]\d{0,17}$/;
 /** Invisible controls PostgreSQL cannot store (NUL) or a page cannot show; tab and line feed stay. */
 // eslint-disable-next-line no-control-regex -- removing control characters is this pattern's purpose
@@ -639,15 +641,12 @@ function auditEntry(actor: Actor, res: Response, userId: string, action: string,
 }
 
 /**
- * Whether the session is the learner's, as the session page checks it (a session newer than the cached list is looked for
- * again in a fresh read before it is refused). Throws 403 when it is not; answers the failure when isnotai cannot say.
+ * Whether the session is the learner's, as the session page checks it (findLearnerSession). Throws 403 when it is not;
+ * answers the failure when isnotai cannot say.
  */
 async function checkSession(deps: LearnerDataDeps, actor: Actor, userId: string, sessionId: string): Promise<HttpError | null> {
   try {
-    const upstream = await deps.upstreamFor(actor);
-    const cached = (await upstream.allUserSessions(userId)).sessions;
-    if (cached.some((s) => s.id === sessionId)) authoriseSession(cached, userId, sessionId);
-    else authoriseSession((await upstream.allUserSessions(userId, { fresh: true })).sessions, userId, sessionId);
+    await findLearnerSession(await deps.upstreamFor(actor), userId, sessionId);
     return null;
   } catch (err) {
     const failure = upstreamToHttp(err, actor.audience);
@@ -702,7 +701,7 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
       const ctx = { actor, userId, csrf: deps.csrf.tokenFor(actor.ltik) };
       const invalid = async (errors: Array<[ReviewField, string]>) => {
         const record = await deps.review.read(key);
-        const version = VERSION.test(input.version) ? input.version : String(record.version);
+        const version = formVersion(input.version, record);
         invalidPage(sent, name, { reviewForm: reviewFormView(ctx, record, { ...input, version }, errors) }, statusView(record));
       };
       const valid = validateReview(input);
@@ -765,7 +764,7 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
       const valid = validateMark(input);
       if (!valid.ok) {
         const record = await deps.review.read(key);
-        const version = VERSION.test(input.version) ? input.version : String(record.version);
+        const version = formVersion(input.version, record);
         return invalidPage(sent, name, { markForm: markFormView(ctx, sessionId, { ...input, version }, valid.errors) });
       }
       const failure = await checkSession(deps, actor, userId, sessionId);

@@ -165,21 +165,20 @@ function whereKey(key: ReviewKey) {
 }
 
 async function findRecord(db: Kysely<Schema>, key: ReviewKey): Promise<Selectable<ReviewRecordTable> | undefined> {
-  const k = whereKey(key);
   return db
     .selectFrom('review_record')
     .selectAll()
-    .where('platform_iss', '=', k.platform_iss)
-    .where('platform_client_id', '=', k.platform_client_id)
-    .where('deployment_id', '=', k.deployment_id)
-    .where('context_id', '=', k.context_id)
-    .where('user_id', '=', k.user_id)
+    .where((eb) => eb.and(whereKey(key)))
     .executeTakeFirst();
 }
 
 async function readRecord(db: Kysely<Schema>, key: ReviewKey): Promise<ReviewRecord> {
   const rec = await findRecord(db, key);
-  if (!rec) return EMPTY;
+  return rec ? readRecordFrom(db, rec) : EMPTY;
+}
+
+/** The record whose row is at hand, with everything written beside it. */
+async function readRecordFrom(db: Kysely<Schema>, rec: Selectable<ReviewRecordTable>): Promise<ReviewRecord> {
   const [history, notes, marks] = await Promise.all([
     db.selectFrom('review_status_change').selectAll().where('record_id', '=', rec.id).orderBy('id').execute(),
     db.selectFrom('review_note').selectAll().where('record_id', '=', rec.id).orderBy('id').execute(),
@@ -245,17 +244,18 @@ export function createReviewStore(db: Kysely<Schema>): ReviewStore {
       return db.transaction().execute(async (trx): Promise<ReviewWriteResult> => {
         const at = w.at ?? (await sql<{ now: Date }>`SELECT now() AS now`.execute(trx)).rows[0]!.now;
         const next = w.expectedVersion + 1;
-        // A correction names a note of this learner's record, or nothing is written.
         const correctsId = w.note?.correctsId;
+        // The record as the form knew it (none at version 0 unless a correction needs it), read once for this write.
+        const found = w.expectedVersion > 0 || correctsId ? await findRecord(trx, w.key) : undefined;
+        // A correction names a note of this learner's record, or nothing is written.
         if (correctsId) {
-          const record = await findRecord(trx, w.key);
           const corrected =
-            record &&
+            found &&
             (await trx
               .selectFrom('review_note')
               .select('id')
               .where('id', '=', correctsId)
-              .where('record_id', '=', record.id)
+              .where('record_id', '=', found.id)
               .executeTakeFirst());
           if (!corrected) return { outcome: 'unknown_note' };
         }
@@ -275,23 +275,21 @@ export function createReviewStore(db: Kysely<Schema>): ReviewStore {
                 .onConflict((oc) => oc.constraint('review_record_learner').doNothing())
                 .returning(['id'])
                 .executeTakeFirst()
-            : await (async () => {
-                const found = await findRecord(trx, w.key);
-                if (!found) return undefined;
-                return trx
-                  .updateTable('review_record')
-                  .set({ version: next, ...last, ...statusSet })
-                  .where('id', '=', found.id)
-                  .where('version', '=', w.expectedVersion)
-                  .returning(['id'])
-                  .executeTakeFirst();
-              })();
+            : found &&
+              (await trx
+                .updateTable('review_record')
+                .set({ version: next, ...last, ...statusSet })
+                .where('id', '=', found.id)
+                .where('version', '=', w.expectedVersion)
+                .returning(['id'])
+                .executeTakeFirst());
         if (!moved) {
+          // Someone else's write moved it (or made it, at version 0): read it as it is now.
           const current = await findRecord(trx, w.key);
           if (current && current.version >= next && (await isSameWrite(trx, current.id, next, w))) {
             return { outcome: 'duplicate', version: current.version };
           }
-          return { outcome: 'conflict', current: await readRecord(trx, w.key) };
+          return { outcome: 'conflict', current: current ? await readRecordFrom(trx, current) : EMPTY };
         }
         const recordId = moved.id;
         const author = {
@@ -304,16 +302,10 @@ export function createReviewStore(db: Kysely<Schema>): ReviewStore {
           actor_audience: w.author.audience,
         };
         if (w.status) {
-          const before = await trx
-            .selectFrom('review_status_change')
-            .select('to_status')
-            .where('record_id', '=', recordId)
-            .orderBy('id', 'desc')
-            .limit(1)
-            .executeTakeFirst();
+          // The status it had: the update landed at the version read, so nothing changed it in between (none at version 0).
           await trx
             .insertInto('review_status_change')
-            .values({ ...author, from_status: before?.to_status ?? null, to_status: w.status.to, reason: w.status.reason })
+            .values({ ...author, from_status: found?.status ?? null, to_status: w.status.to, reason: w.status.reason })
             .execute();
         }
         if (w.note) {

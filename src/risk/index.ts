@@ -14,6 +14,7 @@ export {
 } from './level';
 export {
   learnerRiskSummary,
+  sessionInWindow,
   topFlagCounts,
   type FlagCount,
   type LearnerRiskOptions,

@@ -60,7 +60,8 @@ function time(iso: unknown): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
-function inWindow(s: SummarisableSession, window: RiskWindow | undefined): boolean {
+/** Whether a session falls in the window (its bounds inclusive); one that cannot be placed in time is outside a bounded one. */
+export function sessionInWindow(s: SummarisableSession, window: RiskWindow | undefined): boolean {
   const after = window?.after?.getTime();
   const before = window?.before?.getTime();
   const hasAfter = after !== undefined && !Number.isNaN(after);
@@ -97,7 +98,7 @@ export function topFlagCounts(sessions: readonly SummarisableSession[], limit = 
 
 export function learnerRiskSummary(sessions: readonly SummarisableSession[], options: LearnerRiskOptions): LearnerRiskSummary {
   const { thresholds, window } = options;
-  const windowed = sessions.filter((s) => inWindow(s, window));
+  const windowed = sessions.filter((s) => sessionInWindow(s, window));
   let highCount = 0;
   let elevatedCount = 0;
   let lowCount = 0;

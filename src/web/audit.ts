@@ -7,6 +7,20 @@ import { MAX_SUBJECTS_PER_ENTRY } from '../store/audit';
 import type { Actor } from './actor';
 import type { AuditSink } from './ports';
 
+/** Who did what, from which course and in which request: the part of an audit row every view and write shares. */
+export function auditEntryOf(actor: Actor, res: Response, action: string, resource: string | null = null) {
+  return {
+    platformIss: actor.platform.issuer,
+    platformClientId: actor.platform.clientId,
+    actorUserId: actor.userId ?? actor.sub,
+    actorRole: actor.audience,
+    action,
+    contextId: actor.context.id,
+    resourceId: resource,
+    requestId: String(res.locals.requestId ?? ''),
+  };
+}
+
 /**
  * `subject` is the one student seen, or the students a view of many showed (a roster page, an
  * export of every page, the session list), or null when the view showed no student's data.
@@ -19,16 +33,7 @@ export async function auditView(
   subject: string | readonly string[] | null,
   resource: string | null = null,
 ): Promise<void> {
-  const entry = {
-    platformIss: actor.platform.issuer,
-    platformClientId: actor.platform.clientId,
-    actorUserId: actor.userId ?? actor.sub,
-    actorRole: actor.audience,
-    action,
-    contextId: actor.context.id,
-    resourceId: resource,
-    requestId: String(res.locals.requestId ?? ''),
-  };
+  const entry = auditEntryOf(actor, res, action, resource);
   if (typeof subject === 'string' || subject === null) {
     await audit.record({ ...entry, subjectUserId: subject, subjectUserIds: null });
     return;

@@ -11,7 +11,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { staffRoleLabel } from '../lti/roles';
-import { riskRank, RISK_LEVELS, type RiskLevel } from '../risk';
+import { riskRank, RISK_LEVELS, sessionInWindow, type RiskLevel } from '../risk';
 import { queueRank, REVIEW_FILTER_VALUES, reviewLabel, triageCounts, type ReviewState } from '../review/status';
 import type { CourseReviewLine } from '../store/review';
 import {
@@ -47,7 +47,8 @@ import { listHref } from './lists/queryString';
 import { navFor } from './nav';
 import type { AuditSink, ReviewRecords } from './ports';
 import { encodeQueue, invalidQueue, learnerInQueueHref, nextInQueue, readAfter, readQueue, rosterOfQueueHref } from './queue';
-import { courseKeyOf, reviewStateOf } from './reviewAccess';
+import { courseKeyOf } from './reviewAccess';
+import { stateOf } from './reviewView';
 import { startRosterFetch, type BoundUpstream, type RosterDeps, type RosterRow } from './rosterService';
 import { progressPage } from './progressPage';
 import { riskBadge } from './sessionRows';
@@ -121,7 +122,7 @@ export interface RosterReview {
 }
 
 function reviewOf(line: CourseReviewLine | undefined): RosterReview {
-  const status = reviewStateOf(line);
+  const status = stateOf(line?.status ?? null);
   return {
     status,
     label: reviewLabel(status),
@@ -133,10 +134,7 @@ function reviewOf(line: CourseReviewLine | undefined): RosterReview {
 }
 
 function toItem(row: RosterRow, window: { after?: Date; before?: Date }, lines: ReadonlyMap<string, CourseReviewLine>): RosterItem {
-  const inWindow = row.sessions.filter((s) => {
-    const t = Date.parse(s.createdAt);
-    return (!window.after || t >= window.after.getTime()) && (!window.before || t <= window.before.getTime());
-  });
+  const inWindow = row.sessions.filter((s) => sessionInWindow(s, window));
   const s = row.summary;
   return {
     userId: row.userId,
@@ -238,6 +236,9 @@ function rosterInvalidViewModel(actor: Actor, q: ListQuery, raw: RawQuery, error
   return { ...rosterShell(actor), form: rosterForm(actor, q, raw, marks), listErrors: marks };
 }
 
+/** The course's counts per risk level × review state (the triage line, and the JSON's `triage`). */
+const triageOf = (items: readonly RosterItem[]) => triageCounts(items.map((i) => ({ level: i.risk, state: i.review.status })));
+
 /** How each level reads in the triage line ("12 high", "20 with no sessions"). */
 const LEVEL_WORDS: Record<RosterItem['risk'], string> = {
   high: 'high',
@@ -254,7 +255,7 @@ const LEVEL_WORDS: Record<RosterItem['risk'], string> = {
  */
 function triageView(items: readonly RosterItem[], links: ListQuery) {
   const filteredTo = (filters: Record<string, string[]>) => listHref('/course', links, { query: null, filters, offset: 0 });
-  return triageCounts(items.map((i) => ({ level: i.risk, state: i.review.status }))).map((c) => ({
+  return triageOf(items).map((c) => ({
     level: c.level,
     total: { text: `${c.total.toLocaleString('en-GB')} ${LEVEL_WORDS[c.level]}`, href: filteredTo({ risk: [c.level] }) },
     states: REVIEW_FILTER_VALUES.filter((state) => state === 'unreviewed' || c.byState[state] > 0).map((state) => {
@@ -378,12 +379,6 @@ async function startRoster(deps: CourseDeps, actor: Actor, window: { after?: Dat
   };
 }
 
-const progressShell = (actor: Actor) => ({
-  title: `Roster · ${actor.context.title ?? 'course'}`,
-  nav: navFor(actor, 'roster'),
-  who: actor.displayName,
-});
-
 const progressLine = (fetch: { toFetch: number; learners: number }) =>
   `Reading the integrity signals of ${fetch.toFetch.toLocaleString('en-GB')} learners from isnotai (${fetch.learners.toLocaleString('en-GB')} in the course)…`;
 
@@ -409,7 +404,7 @@ async function nextLearner(deps: CourseDeps, req: Request, res: Response): Promi
     // A cold roster: the progress line has started a 200 answer, so the way on is a link, not a redirect.
     await progressPage(
       res,
-      progressShell(actor),
+      rosterShell(actor),
       progressLine(roster),
       async (progress) => {
         const found = await next((done, total) => progress.step(done, total));
@@ -460,7 +455,7 @@ export function courseRouter(deps: CourseDeps): Router {
     if (format === 'html' && roster.remaining >= PROGRESS_AFTER) {
       await progressPage(
         res,
-        progressShell(actor),
+        rosterShell(actor),
         progressLine(roster),
         async (progress) => {
           const { items, page } = await gather((done, total) => progress.step(done, total));
@@ -475,7 +470,7 @@ export function courseRouter(deps: CourseDeps): Router {
     if (format === 'json') {
       const window = { created_after: q.createdAfter?.toISOString() ?? null, created_before: q.createdBefore?.toISOString() ?? null };
       // The triage counts are over every learner in the window, as the page's triage line.
-      const triage = triageCounts(items.map((i) => ({ level: i.risk, state: i.review.status })));
+      const triage = triageOf(items);
       sendJsonExport(res, file, { ...page, window, triage, thresholds: actor.platform.thresholds, course: actor.context });
       return;
     }

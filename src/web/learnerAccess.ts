@@ -19,7 +19,7 @@ export interface LearnerDataDeps extends RosterDeps {
 }
 
 /** A user or session id as one path segment carries it: no white space, slashes, `?` or `#`, at most 255 characters. */
-const PATH_ID = /^[^\s/?#]{1,255}$/;
+export const PATH_ID = /^[^\s/?#]{1,255}$/;
 
 /** The learner of `/learners/:userId…`: an id this platform's LMS could have issued, or a 400/422 before any look-up. */
 export function learnerId(req: Request, actor: Actor): string {

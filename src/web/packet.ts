@@ -8,10 +8,9 @@
  * Generating it is an audited export (`export.case_packet`, subject: the learner).
  */
 import { Router } from 'express';
-import type { IsnotaiSession } from '../isnotai/types';
 import { staffRoleLabel } from '../lti/roles';
 import { MAX_REVIEW_TEXT, reviewLabel } from '../review/status';
-import { describeFlag, learnerRiskSummary } from '../risk';
+import { describeFlag, learnerRiskSummary, sessionInWindow } from '../risk';
 import type { AuditEntry } from '../store/audit';
 import type { SessionMark } from '../store/review';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
@@ -22,7 +21,7 @@ import { fieldValue, formErrors, listRoutes, readListRequest, type ListSpec } fr
 import { navFor } from './nav';
 import type { ReviewRecords } from './ports';
 import { requireStaff, reviewKeyOf } from './reviewAccess';
-import { markView, notesView, statusChangeView } from './reviewView';
+import { markView, notesView, stateOf, statusChangeView } from './reviewView';
 import { riskBadge, sessionRow } from './sessionRows';
 
 export interface PacketDeps extends LearnerDataDeps {
@@ -75,14 +74,6 @@ function lines(text: string): string[] {
 /** A session's mark, its note as lines. */
 function packetMark(m: SessionMark) {
   return { ...markView(m), note: m.note ? lines(m.note) : null };
-}
-
-function inWindow(s: IsnotaiSession, after: Date | null, before: Date | null): boolean {
-  if (!after && !before) return true;
-  const t = Date.parse(s.createdAt);
-  // A session that cannot be placed in time is not inside a bounded window (as the risk summary counts it).
-  if (Number.isNaN(t)) return false;
-  return (!after || t >= after.getTime()) && (!before || t <= before.getTime());
 }
 
 /**
@@ -187,9 +178,10 @@ export function packetRouter(deps: PacketDeps): Router {
     const log = await viewerLog(deps, actor, userId);
     const generatedAt = new Date();
 
-    const summary = learnerRiskSummary(all, { thresholds: t, window: { after: after ?? undefined, before: before ?? undefined } });
+    const window = { after: after ?? undefined, before: before ?? undefined };
+    const summary = learnerRiskSummary(all, { thresholds: t, window });
     const inRange = all
-      .filter((s) => inWindow(s, after, before))
+      .filter((s) => sessionInWindow(s, window))
       .sort((a, b) => (Date.parse(b.createdAt) || 0) - (Date.parse(a.createdAt) || 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const marksBySession = new Map<string, SessionMark[]>();
     for (const m of record.sessionMarks) marksBySession.set(m.sessionId, [...(marksBySession.get(m.sessionId) ?? []), m]);
@@ -256,8 +248,8 @@ export function packetRouter(deps: PacketDeps): Router {
       }),
       marksElsewhere: marksElsewhere === 0 ? null : marksElsewhere === 1 ? '1 marked session is' : `${marksElsewhere} marked sessions are`,
       review: {
-        status: reviewLabel(record.status ?? 'unreviewed'),
-        statusKey: record.status ?? 'unreviewed',
+        status: reviewLabel(stateOf(record.status)),
+        statusKey: stateOf(record.status),
         statusAt: record.statusAt ? formatDateTime(record.statusAt) : null,
         // Oldest first: the packet is read as a history.
         history: record.history.map((c) => ({ ...statusChangeView(c), reason: c.reason ? lines(c.reason) : null })),

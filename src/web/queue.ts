@@ -9,10 +9,12 @@
  */
 import { hrefWithLtik, type Actor } from './actor';
 import { HttpError } from './errors';
+import { PATH_ID } from './learnerAccess';
 import type { ListParamError, ListQuery, ListSpec, RawQuery } from './lists';
 import { INVALID_PARAMETERS, listErrorMessage } from './lists/errors';
 import { parseListQuery, rawQueryOf } from './lists/parse';
 import { toQueryString } from './lists/queryString';
+import { isFiltered } from './lists/view';
 import type { ReviewState } from '../review/status';
 
 /**
@@ -72,7 +74,7 @@ export function readQueue(given: RawQuery[string], spec: ListSpec): QueueRead {
   if (encoded === null)
     return { ok: false, query: whole, errors: [{ param: 'queue', message: `queue must be at most ${QUEUE_MAX_LENGTH} characters` }] };
   const q = parsed.value;
-  const filtered = q.query !== null || Object.keys(q.filters).length > 0 || q.createdAfter !== null || q.createdBefore !== null;
+  const filtered = isFiltered(q);
   return { ok: true, query: q, encoded, filtered };
 }
 
@@ -90,7 +92,7 @@ export function invalidQueue(errors: readonly ListParamError[]): HttpError {
 /** `after`: the learner whose page "Next learner to review" was followed from (never the answer). */
 export function readAfter(given: RawQuery[string]): { ok: true; after: string | null } | { ok: false; errors: ListParamError[] } {
   if (given === undefined || given === '') return { ok: true, after: null };
-  if (typeof given !== 'string' || given.length > 255 || /[\s/?#]/.test(given))
+  if (typeof given !== 'string' || !PATH_ID.test(given))
     return { ok: false, errors: [{ param: 'after', message: 'after must be one user id (at most 255 characters, no spaces)' }] };
   return { ok: true, after: given };
 }

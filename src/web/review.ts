@@ -26,6 +26,7 @@ import {
 import type { ReviewRecord, ReviewWrite, SessionMark } from '../store/review';
 import { findLearnerSession } from './access';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
+import { auditEntryOf, auditView } from './audit';
 import type { CsrfTokens } from './csrf';
 import { HttpError } from './errors';
 import { clip, formatDateTime } from './format';
@@ -626,18 +627,9 @@ function csrfRefused(deps: ReviewPageDeps, actor: Actor, given: unknown): HttpEr
   }
 }
 
+/** A write's audit row (docs/product.md "Writes"): its subject is the learner, its resource the record's new version. */
 function auditEntry(actor: Actor, res: Response, userId: string, action: string, version: number) {
-  return {
-    platformIss: actor.platform.issuer,
-    platformClientId: actor.platform.clientId,
-    actorUserId: actor.userId ?? actor.sub,
-    actorRole: actor.audience,
-    subjectUserId: userId,
-    action,
-    contextId: actor.context.id,
-    resourceId: `review v${version}`,
-    requestId: String(res.locals.requestId ?? ''),
-  };
+  return { ...auditEntryOf(actor, res, action, `review v${version}`), subjectUserId: userId };
 }
 
 /**
@@ -665,7 +657,7 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
       const userId = learnerId(req, actor);
       await authorise(deps, actor, userId);
       const record = await deps.review.read(reviewKeyOf(actor, userId));
-      await deps.audit.record({ ...auditEntry(actor, res, userId, 'view.review', record.version), resourceId: null });
+      await auditView(deps.audit, actor, res, 'view.review', userId);
       res.json(reviewJson(record));
     } catch (err) {
       next(err);

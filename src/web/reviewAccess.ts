@@ -3,8 +3,7 @@
  * member launched from, keyed by that launch's platform, deployment and context, never by anything in the URL but the
  * learner's id (which src/web/access.ts has checked). Students never reach a record.
  */
-import type { ReviewState } from '../review/status';
-import type { CourseKey, CourseReviewLine, ReviewAuthor, ReviewKey } from '../store/review';
+import type { CourseKey, ReviewAuthor, ReviewKey } from '../store/review';
 import type { Actor } from './actor';
 import { forbidden, HttpError } from './errors';
 
@@ -42,9 +41,4 @@ export function reviewAuthorOf(actor: Actor): ReviewAuthor {
     roles: actor.roles.slice(0, 50).map((r) => r.slice(0, 300)),
     audience: actor.audience,
   };
-}
-
-/** A learner's state in the work queue: their record's status, or `unreviewed` without one. */
-export function reviewStateOf(line: Pick<CourseReviewLine, 'status'> | undefined | null): ReviewState {
-  return line?.status ?? 'unreviewed';
 }

@@ -9,8 +9,8 @@ import { HttpError } from './errors';
 export interface CsrfTokens {
   /** The token the forms of this launch carry (field `csrf`). */
   tokenFor(ltik: string): string;
-  /** Throws a 403 `csrf_failed` unless `given` is this launch's token. */
-  check(ltik: string, given: unknown): void;
+  /** The 403 `csrf_failed` to answer unless `given` is this launch's token; null when it is. */
+  refusal(ltik: string, given: unknown): HttpError | null;
 }
 
 export function csrfTokens(encryptionKey: string): CsrfTokens {
@@ -18,18 +18,17 @@ export function csrfTokens(encryptionKey: string): CsrfTokens {
   const tokenFor = (ltik: string) => crypto.createHmac('sha256', key).update(ltik).digest('base64url');
   return {
     tokenFor,
-    check(ltik, given) {
+    refusal(ltik, given) {
       const expected = Buffer.from(tokenFor(ltik));
       const got = Buffer.from(typeof given === 'string' ? given : '');
-      if (got.length !== expected.length || !crypto.timingSafeEqual(got, expected)) {
-        throw new HttpError(
-          403,
-          'csrf_failed',
-          'This form did not come from your current session with the tool, so nothing was saved.',
-          undefined,
-          ['Open the page again from the tool (or relaunch it from your LMS) and send the form from there.'],
-        );
-      }
+      if (got.length === expected.length && crypto.timingSafeEqual(got, expected)) return null;
+      return new HttpError(
+        403,
+        'csrf_failed',
+        'This form did not come from your current session with the tool, so nothing was saved.',
+        undefined,
+        ['Open the page again from the tool (or relaunch it from your LMS) and send the form from there.'],
+      );
     },
   };
 }

@@ -35,7 +35,7 @@ import type { CsvColumn } from './lists';
 import { navFor } from './nav';
 import type { ReviewRecords } from './ports';
 import { carriedQueue, sessionQueueView } from './queue';
-import { courseKeyOf, requireStaff, reviewAuthorOf, reviewKeyOf } from './reviewAccess';
+import { noCourseError, requireStaff, reviewAuthorOf, reviewKeyOf } from './reviewAccess';
 import { authorView, byView, markLabel, markView, noteNumbers, notesView, stateOf, statusChangeView, when } from './reviewView';
 import { ROSTER_SPEC } from './course';
 import { upstreamToHttp } from './upstreamErrors';
@@ -424,15 +424,9 @@ function markFormView(
 // ---------------------------------------------------------------------------------------------------------------------
 // The pages' view-models (src/web/learner.ts renders them)
 
-/** Reviews are kept per course: a staff launch from outside a course has none to show. */
+/** Reviews are kept per course: a staff launch from outside a course has none to show (why, or null when it has one). */
 function noCourse(actor: Actor): string | null {
-  try {
-    courseKeyOf(actor);
-    return null;
-  } catch (err) {
-    if (err instanceof HttpError) return err.message;
-    throw err;
-  }
+  return actor.context.id ? null : noCourseError().message;
 }
 
 /**
@@ -616,17 +610,6 @@ function savedVersion(result: { outcome: 'written' | 'duplicate'; version: numbe
   return result.outcome === 'duplicate' ? expectedVersion + 1 : result.version;
 }
 
-/** The CSRF check's refusal, or null when the token is this launch's. */
-function csrfRefused(deps: ReviewPageDeps, actor: Actor, given: unknown): HttpError | null {
-  try {
-    deps.csrf.check(actor.ltik, given);
-    return null;
-  } catch (err) {
-    if (err instanceof HttpError) return err;
-    throw err;
-  }
-}
-
 /** A write's audit row (docs/product.md "Writes"): its subject is the learner, its resource the record's new version. */
 function auditEntry(actor: Actor, res: Response, userId: string, action: string, version: number) {
   return { ...auditEntryOf(actor, res, action, `review v${version}`), subjectUserId: userId };
@@ -685,7 +668,7 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
         queue: input.queue,
         back: hrefWithLtik(learnerPath(userId), actor.ltik, { queue: input.queue }),
       };
-      const refused = csrfRefused(deps, actor, body.csrf);
+      const refused = deps.csrf.refusal(actor.ltik, body.csrf);
       if (refused) return csrfPage(sent, refused, input);
       const access = await authorise(deps, actor, userId);
       const name = access.member?.name ?? `User ${userId}`;
@@ -745,7 +728,7 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
         queue: input.queue,
         back: hrefWithLtik(sessionPath(userId, sessionId), actor.ltik, { queue: input.queue }),
       };
-      const refused = csrfRefused(deps, actor, body.csrf);
+      const refused = deps.csrf.refusal(actor.ltik, body.csrf);
       if (refused) return csrfPage(sent, refused, input);
       const access = await authorise(deps, actor, userId);
       const name = access.member?.name ?? `User ${userId}`;

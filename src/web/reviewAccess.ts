@@ -12,14 +12,17 @@ export function requireStaff(actor: Actor): asserts actor is Actor & { audience:
   if (actor.audience === 'student') throw forbidden('Review records are for the course’s staff.');
 }
 
+/** The 409 `no_course` of a launch from outside a course, which has no records. */
+export function noCourseError(): HttpError {
+  return new HttpError(409, 'no_course', 'Reviews are kept per course, and this launch did not come from a course.', undefined, [
+    'Open the tool from the learner’s course in the LMS.',
+  ]);
+}
+
 /** The launch course of a staff member, which every record is kept in. */
 export function courseKeyOf(actor: Actor): CourseKey {
   requireStaff(actor);
-  if (!actor.context.id) {
-    throw new HttpError(409, 'no_course', 'Reviews are kept per course, and this launch did not come from a course.', undefined, [
-      'Open the tool from the learner’s course in the LMS.',
-    ]);
-  }
+  if (!actor.context.id) throw noCourseError();
   return {
     platformIss: actor.platform.issuer,
     platformClientId: actor.platform.clientId,

@@ -27,7 +27,15 @@ import { learnerRouter } from './web/learner';
 import { reviewRouter } from './web/review';
 import { packetRouter } from './web/packet';
 import { csrfTokens } from './web/csrf';
-import type { AuditSink, PlatformView, ReviewRecords, UpstreamCache } from './web/ports';
+import type {
+  AccommodationRegister,
+  AuditSink,
+  LearnerDataStore,
+  PlatformView,
+  ReviewRecords,
+  StudentResponses,
+  UpstreamCache,
+} from './web/ports';
 import { registeredPlatformOrigins, securityHeaders } from './web/securityHeaders';
 import { studentRouter } from './web/student';
 import { boundUpstream, type UpstreamUse } from './web/upstream';
@@ -38,6 +46,12 @@ export interface AppServices extends LtijsServices {
   cache: UpstreamCache;
   /** Review records (docs/product.md "Review"). */
   review: ReviewRecords;
+  /** Students' responses (docs/product.md "Student responses"). */
+  responses: StudentResponses;
+  /** The accommodations register (docs/product.md "Accommodations"). */
+  accommodations: AccommodationRegister;
+  /** A learner's review data for an admin's export and erasure (docs/product.md "Retention"). */
+  learnerData: LearnerDataStore;
   /** The platform's isnotai key and base URL, decrypted on demand (never logged or rendered). */
   upstreamCredentials(platform: PlatformView): Promise<{ apiKey: string; baseUrl: string } | null>;
 }
@@ -125,6 +139,9 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         concurrency: config.upstreamConcurrency,
         audit: services.audit,
         review: services.review,
+        responses: services.responses,
+        accommodations: services.accommodations,
+        learnerData: services.learnerData,
         csrf,
         upstreamFor: (a: { platform: PlatformView }, use?: UpstreamUse) => upstreamFor(a.platform, use),
       };

@@ -15,8 +15,12 @@ import { DEFAULT_STRATEGY, defaultIdentityPattern, type IdentityStrategy } from 
 import type { Logger } from './log';
 import { DEFAULT_THRESHOLDS } from './risk/thresholds';
 import {
+  createAccommodationStore,
   createAuditLog,
+  createResponseStore,
   createReviewStore,
+  eraseLearnerReviewData,
+  learnerReviewData,
   createLaunchStateStore,
   createPlatformSettingsRepository,
   createUpstreamCache,
@@ -99,6 +103,12 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
     },
     audit,
     review: createReviewStore(store.db),
+    responses: createResponseStore(store.db),
+    accommodations: createAccommodationStore(store.db),
+    learnerData: {
+      read: (who) => learnerReviewData(store.db, who),
+      erase: (who, expect, audit) => eraseLearnerReviewData(store.db, who, expect, audit),
+    },
     launchState: createLaunchStateStore(store.db),
     cache: {
       get: (k) => cache.get(k),

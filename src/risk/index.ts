@@ -22,4 +22,18 @@ export {
   type RiskWindow,
   type SummarisableSession,
 } from './summary';
-export { describeFlag, flagEvidence, isKnownFlag, type FlagEvidence } from './flags';
+export { describeFlag, flagEvidence, innocentCauses, isKnownFlag, knownFlags, type FlagEvidence } from './flags';
+export {
+  ACCOMMODATION_KIND_NAMES,
+  ACCOMMODATION_KINDS,
+  accommodatedLevelWords,
+  accommodatedReason,
+  accommodatedSessionLevel,
+  accommodatedSignals,
+  accommodationKind,
+  isAccommodationKind,
+  type AccommodatableSession,
+  type AccommodatedLevel,
+  type AccommodationKind,
+} from './accommodations';
+export { signalGuidance, studentGuidance, type Guidance, type GuidanceOptions, type SignalGuidance } from './guidance';

@@ -4,7 +4,8 @@
  * traces the level to those sessions.
  */
 import type { IsnotaiSession } from '../isnotai/types';
-import { formatThreshold, isValidScore, sessionRiskLevel, type RiskLevel } from './level';
+import { accommodatedSessionLevel } from './accommodations';
+import { formatThreshold, isValidScore, riskRank, type RiskLevel } from './level';
 import type { RiskThresholds } from './thresholds';
 
 /** Inclusive bounds on a session's `createdAt`. */
@@ -45,11 +46,20 @@ export interface LearnerRiskSummary {
   topFlags: FlagCount[];
   /** ISO-8601: the latest createdAt/updatedAt of the in-window sessions, or null. */
   lastActivity: string | null;
+  /**
+   * The level the scores alone give, when accommodations on record lowered it (src/risk/accommodations.ts); null when
+   * they did not. The counts above count the levels that count (`level`'s).
+   */
+  levelWithoutAccommodations: RiskLevel | null;
+  /** In-window sessions whose level an accommodation lowered (every signal explained). */
+  explainedSessions: number;
 }
 
 export interface LearnerRiskOptions {
   thresholds: RiskThresholds;
   window?: RiskWindow;
+  /** Signals explained by the learner's accommodations on record (accommodatedSignals); none when left out. */
+  accommodated?: ReadonlySet<string>;
 }
 
 const TOP_FLAGS = 3;
@@ -98,7 +108,10 @@ export function topFlagCounts(sessions: readonly SummarisableSession[], limit = 
 
 export function learnerRiskSummary(sessions: readonly SummarisableSession[], options: LearnerRiskOptions): LearnerRiskSummary {
   const { thresholds, window } = options;
+  const accommodated = options.accommodated ?? new Set<string>();
   const windowed = sessions.filter((s) => sessionInWindow(s, window));
+  let scoreOnly: RiskLevel = 'none';
+  let explainedSessions = 0;
   let highCount = 0;
   let elevatedCount = 0;
   let lowCount = 0;
@@ -107,7 +120,10 @@ export function learnerRiskSummary(sessions: readonly SummarisableSession[], opt
   let last: number | null = null;
   for (const s of windowed) {
     if (isValidScore(s.botScore)) {
-      const level = sessionRiskLevel(s.botScore, thresholds);
+      const counted = accommodatedSessionLevel(s, thresholds, accommodated);
+      const level = counted.level;
+      if (counted.level !== counted.without) explainedSessions++;
+      if (riskRank(counted.without) > riskRank(scoreOnly)) scoreOnly = counted.without;
       if (level === 'high') highCount++;
       else if (level === 'elevated') elevatedCount++;
       else lowCount++;
@@ -121,19 +137,19 @@ export function learnerRiskSummary(sessions: readonly SummarisableSession[], opt
   }
 
   const level: RiskLevel = highCount > 0 ? 'high' : elevatedCount > 0 ? 'elevated' : lowCount > 0 ? 'low' : 'none';
-  const highest = maxScore === null ? '' : `; highest ${maxScore.toFixed(2)}`;
+  const top = maxScore === null ? '' : `; highest ${maxScore.toFixed(2)}`;
   const high = formatThreshold(thresholds.high);
   const elevated = formatThreshold(thresholds.elevated);
   let levelReason: string;
   switch (level) {
     case 'high':
-      levelReason = `${plural(highCount, 'session')} at or above ${high}${highest}`;
+      levelReason = `${plural(highCount, 'session')} at or above ${high}${top}`;
       break;
     case 'elevated':
-      levelReason = `${plural(elevatedCount, 'session')} from ${elevated} to below ${high}${highest}`;
+      levelReason = `${plural(elevatedCount, 'session')} from ${elevated} to below ${high}${top}`;
       break;
     case 'low':
-      levelReason = `${plural(lowCount, 'session')}, all below ${elevated}${highest}`;
+      levelReason = `${plural(lowCount, 'session')}, all below ${elevated}${top}`;
       break;
     default:
       levelReason =
@@ -148,6 +164,9 @@ export function learnerRiskSummary(sessions: readonly SummarisableSession[], opt
   } else if (invalidScores > 0) {
     levelReason += ` (${plural(invalidScores, 'session')} left out)`;
   }
+  if (explainedSessions > 0) {
+    levelReason += `; ${plural(explainedSessions, 'session')} whose every signal is explained by an accommodation on record counted as low`;
+  }
 
   return {
     level,
@@ -161,5 +180,7 @@ export function learnerRiskSummary(sessions: readonly SummarisableSession[], opt
     maxScore,
     topFlags: topFlagCounts(windowed),
     lastActivity: last === null ? null : new Date(last).toISOString(),
+    levelWithoutAccommodations: scoreOnly !== level ? scoreOnly : null,
+    explainedSessions,
   };
 }

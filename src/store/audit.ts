@@ -5,7 +5,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import { StoreError } from './errors';
-import type { AuditLogTable, Schema } from './schema';
+import type { AuditLogTable, JsonValue, Schema } from './schema';
 
 /** What was done; free text in the database so new actions need no migration. */
 export type AuditAction = 'view.sessions' | 'view.session' | 'view.roster' | 'view.learner' | 'export.csv' | (string & {});
@@ -25,6 +25,8 @@ export interface AuditEntryInput {
   /** e.g. the isnotai session id. */
   resourceId?: string | null;
   requestId?: string | null;
+  /** Structured facts (a retention sweep's or an erasure's counts); never student text. */
+  detail?: Record<string, JsonValue> | null;
   /** Defaults to the database's now(). */
   at?: Date;
 }
@@ -42,6 +44,7 @@ export interface AuditEntry {
   contextId: string | null;
   resourceId: string | null;
   requestId: string | null;
+  detail: JsonValue | null;
 }
 
 export interface AuditListQuery {
@@ -85,6 +88,7 @@ const entrySchema = z.object({
   contextId: optionalText,
   resourceId: optionalText,
   requestId: optionalText,
+  detail: z.record(z.string(), z.json()).nullish(),
   at: z.date().optional(),
 });
 const listSchema = z.object({
@@ -122,6 +126,7 @@ function toEntry(r: Selectable<AuditLogTable>): AuditEntry {
     contextId: r.context_id,
     resourceId: r.resource_id,
     requestId: r.request_id,
+    detail: r.detail ?? null,
   };
 }
 
@@ -143,6 +148,7 @@ export function createAuditLog(db: Kysely<Schema>): AuditLog {
           context_id: e.contextId ?? null,
           resource_id: e.resourceId ?? null,
           request_id: e.requestId ?? null,
+          detail: e.detail ? JSON.stringify(e.detail) : null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();

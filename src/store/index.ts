@@ -80,3 +80,35 @@ export {
   type ReviewWrite,
   type ReviewWriteResult,
 } from './review';
+export {
+  createResponseStore,
+  type ResponseStore,
+  type StudentResponse,
+  type ResponseWrite,
+  type ResponseWriteResult,
+  type LearnerKey,
+  type SeenKey,
+} from './responses';
+export {
+  createAccommodationStore,
+  type AccommodationStore,
+  type Accommodation,
+  type AccommodationSet,
+  type AccommodationScope,
+  type AccommodationChange,
+  type AccommodationChangeResult,
+  type LearnerAccommodations,
+} from './accommodations';
+export {
+  DEFAULT_RETENTION_DAYS,
+  sweepRetention,
+  learnerReviewData,
+  eraseLearnerReviewData,
+  reviewDataCounts,
+  type RetentionCounts,
+  type RetentionSweep,
+  type RetentionOptions,
+  type RegistrationLearner,
+  type LearnerReviewData,
+  type ReviewDataCounts,
+} from './retention';

@@ -101,6 +101,8 @@ export interface PlatformSettingsTable {
   risk_elevated: ColumnType<number, number | undefined, number>;
   student_visibility: ColumnType<StudentVisibility, StudentVisibility | undefined, StudentVisibility>;
   cache_ttl_seconds: ColumnType<number, number | undefined, number>;
+  /** Days responses, review records, accommodations and the audit log are kept (migration 008). */
+  retention_days: ColumnType<number, number | undefined, number>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -119,6 +121,8 @@ export interface AuditLogTable {
   action: string;
   context_id: string | null;
   resource_id: string | null;
+  /** Structured facts of the entry (a sweep's or an erasure's counts); null for most (migration 008). */
+  detail: ColumnType<JsonValue | null, string | null | undefined, string | null>;
 }
 
 export interface UpstreamCacheTable {
@@ -233,6 +237,65 @@ export interface ReviewSessionMarkTable extends ReviewAuthorColumns {
   note: string | null;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The student's side (migration 008).
+
+export interface StudentResponseTable {
+  id: Generated<string>;
+  platform_iss: string;
+  platform_client_id: string;
+  user_id: string;
+  session_id: string;
+  body: string;
+  at: Date;
+  author_lms_user_id: string;
+  author_name: string;
+  deployment_id: string;
+  /** The course it was written from; null for a launch from outside a course. */
+  context_id: string | null;
+}
+
+export interface ResponseSeenTable {
+  platform_iss: string;
+  platform_client_id: string;
+  deployment_id: string;
+  context_id: string;
+  user_id: string;
+  seen_through: string;
+  seen_at: Date;
+}
+
+export interface AccommodationSetTable {
+  id: Generated<string>;
+  platform_iss: string;
+  platform_client_id: string;
+  /** '' (with context_id '') for every course of the registration (an admin's). */
+  deployment_id: string;
+  context_id: string;
+  user_id: string;
+  version: number;
+  last_at: Date;
+}
+
+export interface AccommodationTable {
+  id: Generated<string>;
+  set_id: string;
+  kind: string;
+  detail: string | null;
+  added_version: number;
+  added_at: Date;
+  actor_lms_user_id: string;
+  actor_name: string;
+  actor_roles: string[];
+  actor_audience: string;
+  removed_version: number | null;
+  removed_at: Date | null;
+  removed_by_lms_user_id: string | null;
+  removed_by_name: string | null;
+  removed_by_roles: string[] | null;
+  removed_by_audience: string | null;
+}
+
 export interface Schema {
   lti_idtoken: LtiIdtokenTable;
   lti_contexttoken: LtiContexttokenTable;
@@ -256,4 +319,8 @@ export interface Schema {
   review_status_change: ReviewStatusChangeTable;
   review_note: ReviewNoteTable;
   review_session_mark: ReviewSessionMarkTable;
+  student_response: StudentResponseTable;
+  response_seen: ResponseSeenTable;
+  accommodation_set: AccommodationSetTable;
+  accommodation: AccommodationTable;
 }

@@ -5,6 +5,9 @@
 import type { IdentityStrategy } from '../lti/identity';
 import type { IsnotaiEvent, IsnotaiSession, Page, SessionDetails } from '../isnotai/types';
 import type { AuditEntryInput, AuditListQuery, AuditPage } from '../store/audit';
+import type { AccommodationStore } from '../store/accommodations';
+import type { ResponseStore } from '../store/responses';
+import type { LearnerReviewData, RegistrationLearner, ReviewDataCounts } from '../store/retention';
 import type { ReviewStore } from '../store/review';
 
 export type StudentVisibility = 'full' | 'summary' | 'notice';
@@ -75,3 +78,20 @@ export interface UpstreamCache {
 
 /** The review records (src/store/review.ts): what staff decided about each learner of a course. */
 export type ReviewRecords = ReviewStore;
+
+/** Students' responses to their sessions and which of them each course's staff have seen (src/store/responses.ts). */
+export type StudentResponses = ResponseStore;
+
+/** The accommodations register (src/store/accommodations.ts). */
+export type AccommodationRegister = AccommodationStore;
+
+/** One learner's review data in a registration, for an admin's export and erasure (src/store/retention.ts). */
+export interface LearnerDataStore {
+  read(who: RegistrationLearner): Promise<LearnerReviewData>;
+  /** Erases it only if `expect` holds for the data as it is when the erasure runs; its audit row in the same transaction. */
+  erase(
+    who: RegistrationLearner,
+    expect: (data: LearnerReviewData) => boolean,
+    audit: (counts: ReviewDataCounts) => AuditEntryInput,
+  ): Promise<{ outcome: 'erased'; counts: ReviewDataCounts } | { outcome: 'changed'; data: LearnerReviewData }>;
+}

@@ -1,6 +1,15 @@
 /** Lists of sessions (student page, learner page, admin list): their spec, view-model rows and CSV columns. */
 import type { IsnotaiSession } from '../isnotai/types';
-import { describeFlag, RISK_LEVELS, riskWords, sessionRiskLevel, type LearnerRiskSummary, type RiskThresholds } from '../risk';
+import {
+  accommodatedLevelWords,
+  accommodatedSessionLevel,
+  describeFlag,
+  RISK_LEVELS,
+  sessionRiskLevel,
+  type LearnerRiskSummary,
+  type RiskLevel,
+  type RiskThresholds,
+} from '../risk';
 import { clip, formatDateTime, formatScore, isoOrNull, safeHref } from './format';
 import {
   applyList,
@@ -21,7 +30,7 @@ import {
  */
 export function summaryView(summary: LearnerRiskSummary, truncated = false) {
   return {
-    risk: riskBadge(summary.level),
+    risk: riskBadge(summary.level, summary.levelWithoutAccommodations),
     levelReason: summary.levelReason,
     sessionCount: truncated ? `more than ${summary.sessionCount.toLocaleString('en-GB')}` : summary.sessionCount,
     highCount: summary.highCount,
@@ -39,8 +48,9 @@ export interface SessionRow {
   updatedAt: string;
   status: string;
   score: string;
-  risk: { level: string; label: string; shape: string };
-  flags: Array<{ code: string; description: string | null }>;
+  risk: RiskBadge;
+  /** `explained`: an accommodation on record explains the signal (src/risk/accommodations.ts). */
+  flags: Array<{ code: string; description: string | null; explained: boolean }>;
   page: { text: string; href: string | null };
   userAgent: string;
   userId: string;
@@ -50,13 +60,35 @@ export interface SessionRow {
 
 const SHAPES: Record<string, string> = { high: '▲', elevated: '◆', low: '●', none: '○' };
 
-export function riskBadge(level: string): { level: string; label: string; shape: string } {
-  const words = riskWords(level as Parameters<typeof riskWords>[0]);
-  return { level, label: words.label, shape: SHAPES[level] ?? '○' };
+export interface RiskBadge {
+  level: string;
+  /** The level's word; with the score-only level when an accommodation lowered it: "Low (High without the accommodated signals)". */
+  label: string;
+  shape: string;
+  /** The score-only level when an accommodation lowered it; null otherwise. */
+  without: string | null;
 }
 
-export function sessionRow(s: IsnotaiSession, thresholds: RiskThresholds): SessionRow {
-  const level = sessionRiskLevel(s.botScore, thresholds);
+/** A level as the pages show it (partial `risk`): shape and word, and the level without accommodations when they lowered it. */
+export function riskBadge(level: string, without: string | null = null): RiskBadge {
+  const lowered = without !== null && without !== level ? without : null;
+  return {
+    level,
+    label: accommodatedLevelWords(level as RiskLevel, lowered as RiskLevel | null),
+    shape: SHAPES[level] ?? '○',
+    without: lowered,
+  };
+}
+
+/** No accommodation on record: every signal counts. */
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * One session as a row. `accommodated`: the signals the learner's accommodations on record explain (a student's own and
+ * the staff's pages pass them; the integration-wide list has no learner's register and passes none).
+ */
+export function sessionRow(s: IsnotaiSession, thresholds: RiskThresholds, accommodated: ReadonlySet<string> = NONE): SessionRow {
+  const counted = accommodatedSessionLevel(s, thresholds, accommodated);
   return {
     id: s.id,
     createdAt: formatDateTime(s.createdAt),
@@ -64,8 +96,10 @@ export function sessionRow(s: IsnotaiSession, thresholds: RiskThresholds): Sessi
     updatedAt: formatDateTime(s.updatedAt),
     status: clip(s.status, 40),
     score: formatScore(s.botScore),
-    risk: riskBadge(level),
-    flags: s.detectionFlags.slice(0, 20).map((f) => ({ code: clip(f, 80), description: describeFlag(f) })),
+    risk: riskBadge(counted.level, counted.without),
+    flags: s.detectionFlags
+      .slice(0, 20)
+      .map((f) => ({ code: clip(f, 80), description: describeFlag(f), explained: counted.explained.includes(f) })),
     page: { text: clip(s.pageUrl, 160), href: safeHref(s.pageUrl) },
     userAgent: clip(s.userAgentSummary, 120),
     userId: clip(s.userId, 80),

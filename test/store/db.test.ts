@@ -15,6 +15,7 @@ const ALL_MIGRATIONS = [
   '005_key_check',
   '006_launch_state',
   '007_review',
+  '008_student_side',
 ];
 
 /** Every migration file (NNN_name.ts) of src/store/migrations, by name. */

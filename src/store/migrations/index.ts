@@ -13,6 +13,7 @@ import * as m004 from './004_audit_subjects';
 import * as m005 from './005_key_check';
 import * as m006 from './006_launch_state';
 import * as m007 from './007_review';
+import * as m008 from './008_student_side';
 
 export const migrations: Record<string, Migration> = {
   '001_ltijs_state': m001,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '005_key_check': m005,
   '006_launch_state': m006,
   '007_review': m007,
+  '008_student_side': m008,
 };

@@ -1,0 +1,290 @@
+/**
+ * Retention of what the tool writes about learners (docs/product.md "Retention"), and an admin's export and erasure of one
+ * learner's review data.
+ *
+ * Per LMS registration, `platform_settings.retention_days` (default 365; the strictest of a registration's rows when it
+ * has several) says how long these are kept:
+ * - a student's response: from when it was written;
+ * - a review record, with its status changes, notes and session marks: from its last change (a record is one history and
+ *   goes as a whole);
+ * - an accommodation removed from the register: from its removal; one still in effect is kept while it is, since deleting
+ *   it would raise the learner's levels without anyone deciding so; a set with nothing left in it goes with its last row;
+ * - "seen" bookkeeping of responses: from when it was last moved;
+ * - the audit log: each row from when it was written.
+ * A registration with no settings row keeps its rows for the default. Each sweep that deletes anything writes one audit
+ * entry per registration, `retention.sweep`, whose `detail` carries the counts.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { createAuditLog, type AuditEntryInput } from './audit';
+import type { JsonValue, Schema } from './schema';
+
+export const DEFAULT_RETENTION_DAYS = 365;
+
+/** The tables a sweep counts, in the words of its audit entry's `detail`. */
+export interface RetentionCounts {
+  responses: number;
+  reviewRecords: number;
+  statusChanges: number;
+  notes: number;
+  sessionMarks: number;
+  accommodations: number;
+  responsesSeen: number;
+  auditEntries: number;
+}
+
+export interface RetentionSweep {
+  /** Per registration (`issuer \n clientId`) that had anything deleted. */
+  byPlatform: Array<{ platformIss: string; platformClientId: string; retentionDays: number; counts: RetentionCounts }>;
+}
+
+const zero = (): RetentionCounts => ({
+  responses: 0,
+  reviewRecords: 0,
+  statusChanges: 0,
+  notes: 0,
+  sessionMarks: 0,
+  accommodations: 0,
+  responsesSeen: 0,
+  auditEntries: 0,
+});
+
+function total(c: RetentionCounts): number {
+  let n = 0;
+  for (const v of Object.values(c) as number[]) n += v;
+  return n;
+}
+
+type Deleted = { iss: string; cid: string };
+
+/**
+ * The registration's retention, as a SQL expression on a row's issuer and client id columns: the strictest of its
+ * settings rows, else the default.
+ */
+const daysOf = (iss: string, cid: string, fallback: number) =>
+  sql<number>`COALESCE((SELECT min(p.retention_days) FROM platform_settings p WHERE p.issuer = ${sql.ref(iss)} AND p.client_id = ${sql.ref(cid)}), ${fallback})`;
+const expired = (column: string, iss: string, cid: string, now: Date, fallback: number) =>
+  sql<boolean>`${sql.ref(column)} < ${now}::timestamptz - make_interval(days => ${daysOf(iss, cid, fallback)})`;
+
+export interface RetentionOptions {
+  /** Now, in milliseconds since the epoch (tests pin it). */
+  now: number;
+  defaultDays?: number;
+}
+
+/** Deletes every expired row now, and writes the sweep's audit entries, in one transaction. */
+export async function sweepRetention(db: Kysely<Schema>, options: RetentionOptions): Promise<RetentionSweep> {
+  const now = new Date(options.now);
+  const fallback = options.defaultDays ?? DEFAULT_RETENTION_DAYS;
+  return db.transaction().execute(async (trx) => {
+    const counts = new Map<string, RetentionCounts>();
+    const tally = (rows: Deleted[], field: keyof RetentionCounts) => {
+      for (const r of rows) {
+        const k = `${r.iss}\n${r.cid}`;
+        const c = counts.get(k) ?? zero();
+        c[field]++;
+        counts.set(k, c);
+      }
+    };
+    const run = async (q: ReturnType<typeof sql<Deleted>>, field: keyof RetentionCounts) => tally((await q.execute(trx)).rows, field);
+
+    await run(
+      sql<Deleted>`DELETE FROM student_response r WHERE ${expired('r.at', 'r.platform_iss', 'r.platform_client_id', now, fallback)}
+        RETURNING r.platform_iss AS iss, r.platform_client_id AS cid`,
+      'responses',
+    );
+    await run(
+      sql<Deleted>`DELETE FROM response_seen s WHERE ${expired('s.seen_at', 's.platform_iss', 's.platform_client_id', now, fallback)}
+        RETURNING s.platform_iss AS iss, s.platform_client_id AS cid`,
+      'responsesSeen',
+    );
+
+    // Review records whose last change is past the period, with everything written beside them.
+    const records = (
+      await sql<{ id: string } & Deleted>`SELECT r.id, r.platform_iss AS iss, r.platform_client_id AS cid FROM review_record r
+        WHERE ${expired('r.last_at', 'r.platform_iss', 'r.platform_client_id', now, fallback)} FOR UPDATE`.execute(trx)
+    ).rows;
+    if (records.length > 0) {
+      const ids = records.map((r) => r.id);
+      const regOf = new Map(records.map((r) => [String(r.id), r]));
+      const children = async (table: 'review_status_change' | 'review_note' | 'review_session_mark', field: keyof RetentionCounts) => {
+        const rows = (
+          await sql<{
+            record_id: string;
+          }>`DELETE FROM ${sql.table(table)} WHERE record_id = ANY(${ids}::bigint[]) RETURNING record_id`.execute(trx)
+        ).rows;
+        tally(
+          rows.map((r) => regOf.get(String(r.record_id))!),
+          field,
+        );
+      };
+      await children('review_status_change', 'statusChanges');
+      await children('review_note', 'notes');
+      await children('review_session_mark', 'sessionMarks');
+      await sql`DELETE FROM review_record WHERE id = ANY(${ids}::bigint[])`.execute(trx);
+      tally(records, 'reviewRecords');
+    }
+
+    // Accommodations removed longer ago than the period; then sets with nothing left in them and no change since.
+    await run(
+      sql<Deleted>`DELETE FROM accommodation a USING accommodation_set s
+        WHERE a.set_id = s.id AND a.removed_at IS NOT NULL
+          AND ${expired('a.removed_at', 's.platform_iss', 's.platform_client_id', now, fallback)}
+        RETURNING s.platform_iss AS iss, s.platform_client_id AS cid`,
+      'accommodations',
+    );
+    await sql`DELETE FROM accommodation_set s WHERE NOT EXISTS (SELECT 1 FROM accommodation a WHERE a.set_id = s.id)
+      AND ${expired('s.last_at', 's.platform_iss', 's.platform_client_id', now, fallback)}`.execute(trx);
+
+    await run(
+      sql<Deleted>`DELETE FROM audit_log l WHERE ${expired('l.at', 'l.platform_iss', 'l.platform_client_id', now, fallback)}
+        RETURNING l.platform_iss AS iss, l.platform_client_id AS cid`,
+      'auditEntries',
+    );
+
+    const byPlatform: RetentionSweep['byPlatform'] = [];
+    const audit = createAuditLog(trx);
+    for (const [k, c] of counts) {
+      if (total(c) === 0) continue;
+      const [platformIss, platformClientId] = k.split('\n') as [string, string];
+      const days = (
+        await sql<{
+          days: number;
+        }>`SELECT ${daysOf('x.iss', 'x.cid', fallback)} AS days FROM (SELECT ${platformIss}::text AS iss, ${platformClientId}::text AS cid) x`.execute(
+          trx,
+        )
+      ).rows[0]!.days;
+      byPlatform.push({ platformIss, platformClientId, retentionDays: days, counts: c });
+      await audit.record({
+        platformIss,
+        platformClientId,
+        actorUserId: 'system:retention',
+        actorRole: 'system',
+        action: 'retention.sweep',
+        resourceId: `older than ${days} days`,
+        detail: { retentionDays: days, ...c } as Record<string, JsonValue>,
+        at: now,
+      });
+    }
+    return { byPlatform };
+  });
+}
+
+/** One learner in one LMS registration: whose review data an admin exports and erases. */
+export interface RegistrationLearner {
+  platformIss: string;
+  platformClientId: string;
+  userId: string;
+}
+
+/**
+ * Everything the tool holds about a learner in a registration besides the audit log: their review records in every course
+ * (with status changes, notes and marks), their responses, the accommodations on record (removed ones too) and the
+ * "seen" bookkeeping. Rows as stored (ids as strings, times as ISO-8601), for the export.
+ */
+export async function learnerReviewData(db: Kysely<Schema> | Transaction<Schema>, who: RegistrationLearner) {
+  const reg = { platform_iss: who.platformIss, platform_client_id: who.platformClientId, user_id: who.userId };
+  const records = await db
+    .selectFrom('review_record')
+    .selectAll()
+    .where((eb) => eb.and(reg))
+    .orderBy('id')
+    .execute();
+  const recordIds = records.map((r) => r.id);
+  const none = recordIds.length === 0;
+  const [changes, notes, marks, responses, sets, seen] = await Promise.all([
+    none ? [] : db.selectFrom('review_status_change').selectAll().where('record_id', 'in', recordIds).orderBy('id').execute(),
+    none ? [] : db.selectFrom('review_note').selectAll().where('record_id', 'in', recordIds).orderBy('id').execute(),
+    none ? [] : db.selectFrom('review_session_mark').selectAll().where('record_id', 'in', recordIds).orderBy('id').execute(),
+    db
+      .selectFrom('student_response')
+      .selectAll()
+      .where((eb) => eb.and(reg))
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('accommodation_set')
+      .selectAll()
+      .where((eb) => eb.and(reg))
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('response_seen')
+      .selectAll()
+      .where((eb) => eb.and(reg))
+      .execute(),
+  ]);
+  const setIds = sets.map((s) => s.id);
+  const accommodations =
+    setIds.length === 0 ? [] : await db.selectFrom('accommodation').selectAll().where('set_id', 'in', setIds).orderBy('id').execute();
+  return {
+    reviewRecords: records.map((r) => ({
+      ...r,
+      statusChanges: changes.filter((c) => c.record_id === r.id),
+      notes: notes.filter((n) => n.record_id === r.id),
+      sessionMarks: marks.filter((m) => m.record_id === r.id),
+    })),
+    responses,
+    accommodationSets: sets.map((s) => ({ ...s, accommodations: accommodations.filter((a) => a.set_id === s.id) })),
+    responsesSeen: seen,
+  };
+}
+
+export type LearnerReviewData = Awaited<ReturnType<typeof learnerReviewData>>;
+
+/** How many rows of each kind a learner's review data holds (what an erasure deletes). */
+export function reviewDataCounts(data: LearnerReviewData) {
+  return {
+    reviewRecords: data.reviewRecords.length,
+    statusChanges: data.reviewRecords.reduce((n, r) => n + r.statusChanges.length, 0),
+    notes: data.reviewRecords.reduce((n, r) => n + r.notes.length, 0),
+    sessionMarks: data.reviewRecords.reduce((n, r) => n + r.sessionMarks.length, 0),
+    responses: data.responses.length,
+    accommodations: data.accommodationSets.reduce((n, s) => n + s.accommodations.length, 0),
+  };
+}
+
+export type ReviewDataCounts = ReturnType<typeof reviewDataCounts>;
+
+/**
+ * Erases the learner's review data (learnerReviewData, the audit log apart) in one transaction with its audit row, but only
+ * if it is still what `expect` says (the fingerprint of the data the admin exported and saw: `reviewDataFingerprint`);
+ * otherwise nothing is deleted and the data as it is now is returned.
+ */
+export async function eraseLearnerReviewData(
+  db: Kysely<Schema>,
+  who: RegistrationLearner,
+  expect: (data: LearnerReviewData) => boolean,
+  audit: (counts: ReviewDataCounts) => AuditEntryInput,
+): Promise<{ outcome: 'erased'; counts: ReviewDataCounts } | { outcome: 'changed'; data: LearnerReviewData }> {
+  return db.transaction().execute(async (trx) => {
+    // Writers of this learner's data wait for the erasure, and it sees what it checked.
+    const lockKey = JSON.stringify(['erase', who.platformIss, who.platformClientId, who.userId]);
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey}, 8))`.execute(trx);
+    await sql`LOCK TABLE review_record, student_response, accommodation_set IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
+    const data = await learnerReviewData(trx, who);
+    if (!expect(data)) return { outcome: 'changed' as const, data };
+    const counts = reviewDataCounts(data);
+    const recordIds = data.reviewRecords.map((r) => r.id);
+    const setIds = data.accommodationSets.map((s) => s.id);
+    const reg = { platform_iss: who.platformIss, platform_client_id: who.platformClientId, user_id: who.userId };
+    if (recordIds.length > 0) {
+      for (const t of ['review_status_change', 'review_note', 'review_session_mark'] as const)
+        await trx.deleteFrom(t).where('record_id', 'in', recordIds).execute();
+      await trx.deleteFrom('review_record').where('id', 'in', recordIds).execute();
+    }
+    if (setIds.length > 0) {
+      await trx.deleteFrom('accommodation').where('set_id', 'in', setIds).execute();
+      await trx.deleteFrom('accommodation_set').where('id', 'in', setIds).execute();
+    }
+    await trx
+      .deleteFrom('student_response')
+      .where((eb) => eb.and(reg))
+      .execute();
+    await trx
+      .deleteFrom('response_seen')
+      .where((eb) => eb.and(reg))
+      .execute();
+    await createAuditLog(trx).record(audit(counts));
+    return { outcome: 'erased' as const, counts };
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * Which accommodations apply where a page is read (docs/product.md "Accommodations"): for a launch from a course, that
+ * course's own register and the LMS registration's (an admin's, for every course); from outside a course, the
+ * registration's only. The same for staff and for the learner themself, so both see the same levels.
+ */
+import { accommodatedSignals } from '../risk';
+import type { Accommodation } from '../store/accommodations';
+import type { Actor } from './actor';
+import type { AccommodationRegister } from './ports';
+
+export interface AccommodationDeps {
+  accommodations: AccommodationRegister;
+}
+
+export interface InEffect {
+  /** The accommodations in effect, oldest first (the course's, then the registration's). */
+  entries: Accommodation[];
+  /** The signals they explain (src/risk/accommodations.ts). */
+  signals: ReadonlySet<string>;
+}
+
+/** The launch's course, as the register keys it; null from outside a course. */
+export function registerCourseOf(actor: Actor): { deploymentId: string; contextId: string } | null {
+  return actor.context.id ? { deploymentId: actor.deploymentId, contextId: actor.context.id } : null;
+}
+
+/** The accommodations in effect for one learner where the actor launched from. */
+export async function accommodationsInEffect(deps: AccommodationDeps, actor: Actor, userId: string): Promise<InEffect> {
+  const sets = await deps.accommodations.forLearner(
+    { platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId, userId },
+    registerCourseOf(actor),
+  );
+  const entries = [...sets.course.entries, ...sets.platform.entries].filter((a) => a.removed === null);
+  return { entries, signals: accommodatedSignals(entries.map((a) => a.kind)) };
+}
+
+/** The signals explained for each learner of the launch course (the roster), by userId; learners with none are left out. */
+export async function courseAccommodatedSignals(
+  deps: AccommodationDeps,
+  actor: Actor,
+  userIds: readonly string[],
+): Promise<Map<string, ReadonlySet<string>>> {
+  const course = registerCourseOf(actor);
+  if (!course) return new Map();
+  const byUser = await deps.accommodations.inEffectForCourse(
+    { platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId, ...course },
+    userIds,
+  );
+  return new Map([...byUser].map(([id, list]) => [id, accommodatedSignals(list.map((a) => a.kind))]));
+}

@@ -29,6 +29,8 @@ export interface GuidanceOptions {
   theirSignals?: readonly string[];
   /** How answering works where the student reads this: on each session (full), or through the instructor (summary, notice). */
   canRespondHere: boolean;
+  /** Read on one session's page (its own response form is on the page), rather than on the list of sessions. */
+  onSession?: boolean;
 }
 
 export function signalGuidance(code: string): SignalGuidance {
@@ -51,12 +53,12 @@ export function studentGuidance(options: GuidanceOptions): Guidance {
     ],
     nextSteps: [
       'A person reviews it: your instructor or a member of the course staff looks at the sessions behind a level before anything is decided.',
-      'A signal is not a finding. Many ordinary things set signals off, and the common ones are listed below.',
+      'A signal is not a finding. Many ordinary things set signals off: the common causes are listed with each signal.',
       'If you use assistive technology or have an agreed accommodation, tell your instructor or your disability service, so that it can be recorded and taken into account.',
     ],
     howToRespond: options.canRespondHere
       ? [
-          'Open a session and write your response under “Your response”: say what you were doing, in your own words. It is kept with the session, with the date, and your course staff see it beside the signals.',
+          `${options.onSession ? 'Write your response under “Your response” on this page' : 'Open a session and write your response under “Your response”'}: say what you were doing, in your own words. It is kept with the session, with the date, and your course staff see it beside the signals.`,
           'A response cannot be edited or deleted once sent; you can add another one. You can also ask your instructor or your institution’s academic integrity office.',
         ]
       : [

@@ -21,6 +21,8 @@ describe('learnerRiskSummary', () => {
       maxScore: null,
       topFlags: [],
       lastActivity: null,
+      levelWithoutAccommodations: null,
+      explainedSessions: 0,
     });
   });
 

@@ -24,7 +24,9 @@ import { requireActor, type LaunchClaimsReader } from './web/actor';
 import { courseRouter } from './web/course';
 import { HttpError } from './web/errors';
 import { learnerRouter } from './web/learner';
+import { learnerDataRouter } from './web/learnerData';
 import { reviewRouter } from './web/review';
+import { accommodationRouter } from './web/accommodations';
 import { packetRouter } from './web/packet';
 import { csrfTokens } from './web/csrf';
 import type {
@@ -38,6 +40,7 @@ import type {
 } from './web/ports';
 import { registeredPlatformOrigins, securityHeaders } from './web/securityHeaders';
 import { studentRouter } from './web/student';
+import { studentResponseRouter } from './web/studentResponses';
 import { boundUpstream, type UpstreamUse } from './web/upstream';
 
 export interface AppServices extends LtijsServices {
@@ -146,11 +149,14 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         upstreamFor: (a: { platform: PlatformView }, use?: UpstreamUse) => upstreamFor(a.platform, use),
       };
       authed.use(studentRouter(pageDeps));
+      authed.use(studentResponseRouter(pageDeps));
       authed.use(courseRouter(pageDeps));
       authed.use(learnerRouter(pageDeps));
       authed.use(reviewRouter(pageDeps));
+      authed.use(accommodationRouter(pageDeps));
       authed.use(packetRouter(pageDeps));
       authed.use(adminRouter(pageDeps));
+      authed.use(learnerDataRouter(pageDeps));
       return authed;
     },
   });

@@ -1,6 +1,6 @@
 /**
  * Starting the tool: the database (DATABASE_URL, or the embedded PostgreSQL in development), the
- * migrations, the expiry sweeper, the app, and the platform registrations from configuration.
+ * migrations, the expiry and retention sweepers, the app, and the platform registrations from configuration.
  * Used by the production entry point (src/server.ts), the demo and the tests alike.
  */
 import crypto from 'node:crypto';
@@ -33,6 +33,7 @@ import {
   type Store,
 } from './store';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './store/embedded';
+import { DEFAULT_RETENTION_DAYS, startRetentionSweeper } from './store/retention';
 import type { PlatformView } from './web/ports';
 
 export interface RunningTool {
@@ -70,6 +71,8 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
     throw err;
   }
   const stopSweeper = startSweeper(store.db, { intervalMs: 60_000, logger });
+  // What is past each registration's retention period (docs/product.md "Retention"), soon after start, then periodically.
+  const stopRetention = startRetentionSweeper(store.db, { intervalMs: config.retentionSweepIntervalMs, logger });
 
   const settings = createPlatformSettingsRepository(store.db, { secret: encryptionKey });
   const audit = createAuditLog(store.db);
@@ -98,6 +101,7 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
           thresholds: s.riskThresholds,
           studentVisibility: s.studentVisibility,
           cacheTtlSeconds: s.cacheTtlSeconds,
+          retentionDays: s.retentionDays,
         };
       },
     },
@@ -151,6 +155,7 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
       if (stopped) return;
       stopped = true;
       await stopSweeper();
+      await stopRetention();
       await tool.close();
       await closeAllPools();
       await store.close();
@@ -184,6 +189,8 @@ async function registerPlatform(
     studentVisibility: p.studentVisibility,
     // The configuration is the source of truth: thresholds taken out of it go back to the defaults.
     riskThresholds: p.thresholds ?? DEFAULT_THRESHOLDS,
+    // Likewise: a retention period taken out of it goes back to the default.
+    retentionDays: p.retentionDays ?? DEFAULT_RETENTION_DAYS,
     cacheTtlSeconds: config.cacheTtlSeconds,
   });
 }

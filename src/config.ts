@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ISNOTAI_REGIONS } from './isnotai/regions';
 import { IDENTITY_STRATEGY_RULE, identityPatternProblem, isIdentityStrategy, type IdentityStrategy } from './lti/identity';
 import { riskThresholdsSchema } from './risk/thresholds';
+import { retentionDaysSchema } from './store/retention';
 
 // The rules of src/lti/identity.ts (lti11_legacy_user_id: ltijs does not keep that launch claim; the tool does).
 const identityStrategy = z.custom<IdentityStrategy>(isIdentityStrategy, IDENTITY_STRATEGY_RULE);
@@ -35,6 +36,8 @@ export const platformConfigSchema = z.object({
     .optional(),
   thresholds: riskThresholdsSchema.optional(),
   studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
+  /** How long responses, review records, accommodations and the audit log are kept, in days (default 365). */
+  retentionDays: retentionDaysSchema.optional(),
   /**
    * More origins allowed to frame the tool for this LMS, beyond its issuer and authentication
    * endpoint: a Canvas registered with a shared login host (sso.canvaslms.com) or a vanity domain
@@ -69,6 +72,8 @@ const envSchema = z.object({
   UPSTREAM_PAGE_DEADLINE_MS: z.coerce.number().int().min(100).max(10_000).default(10_000),
   // The export of the integration-wide session list (it walks every page) waits this long, then answers 504 export_timed_out.
   UPSTREAM_EXPORT_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(50_000),
+  // How often the retention sweep runs (src/store/retention.ts); its first run is at most a minute after start.
+  RETENTION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(3_600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -91,6 +96,8 @@ export interface AppConfig {
   upstreamPageDeadlineMs: number;
   /** The same for the export of the integration-wide session list, which walks every page (at most 10 minutes). */
   upstreamExportDeadlineMs: number;
+  /** Between two retention sweeps (the first is at most a minute after start). */
+  retentionSweepIntervalMs: number;
   logLevel: string;
 }
 
@@ -151,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     upstreamConcurrency: e.UPSTREAM_CONCURRENCY,
     upstreamPageDeadlineMs: e.UPSTREAM_PAGE_DEADLINE_MS,
     upstreamExportDeadlineMs: e.UPSTREAM_EXPORT_DEADLINE_MS,
+    retentionSweepIntervalMs: e.RETENTION_SWEEP_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

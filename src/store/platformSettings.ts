@@ -1,6 +1,7 @@
 /**
  * Per-platform settings: which isnotai account (base URL + API key) a platform's launches use,
- * how its users map to isnotai user ids, its risk thresholds and what students see.
+ * how its users map to isnotai user ids, its risk thresholds, what students see and how long what the tool writes about
+ * learners is kept (./retention).
  *
  * A row is for an issuer + client id, optionally narrowed to one deployment; a deployment's own row
  * wins over the platform-wide one. Thresholds are checked by the risk model's one rule
@@ -15,6 +16,7 @@ import { z } from 'zod';
 import { ISNOTAI_REGIONS } from '../isnotai/regions';
 import { riskThresholdsSchema, type RiskThresholds } from '../risk/thresholds';
 import { PG_CHECK_VIOLATION, StoreError, pgErrorCode } from './errors';
+import { MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, retentionDaysSchema } from './retention';
 import type { PlatformKind, PlatformSettingsTable, Schema, StudentVisibility } from './schema';
 import { decryptSecret, encryptSecret } from './secrets';
 
@@ -33,6 +35,8 @@ export interface PlatformSettings {
   riskThresholds: RiskThresholds;
   studentVisibility: StudentVisibility;
   cacheTtlSeconds: number;
+  /** Days responses, review records, accommodations and the audit log are kept (./retention; default 365). */
+  retentionDays: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -55,6 +59,8 @@ export interface PlatformSettingsInput {
   riskThresholds?: RiskThresholds;
   studentVisibility?: StudentVisibility;
   cacheTtlSeconds?: number;
+  /** 1–3650 days (./retention). */
+  retentionDays?: number;
 }
 
 export interface PlatformSettingsRepository {
@@ -84,6 +90,7 @@ const inputSchema = z.object({
   riskThresholds: riskThresholdsSchema.optional(),
   studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
   cacheTtlSeconds: z.number().int().min(0).max(86400).optional(),
+  retentionDays: retentionDaysSchema.optional(),
 });
 
 /** '' in the table stands for "every deployment" (a NULL would not be unique before PG 15). */
@@ -107,6 +114,7 @@ function toSettings(r: Selectable<PlatformSettingsTable>): PlatformSettings {
     riskThresholds: { high: r.risk_high, elevated: r.risk_elevated },
     studentVisibility: r.student_visibility,
     cacheTtlSeconds: r.cache_ttl_seconds,
+    retentionDays: r.retention_days,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -164,6 +172,7 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
         risk_elevated: s.riskThresholds?.elevated,
         student_visibility: s.studentVisibility,
         cache_ttl_seconds: s.cacheTtlSeconds,
+        retention_days: s.retentionDays,
       };
       const provided = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
       try {
@@ -182,6 +191,7 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
             risk_elevated: s.riskThresholds?.elevated,
             student_visibility: s.studentVisibility,
             cache_ttl_seconds: s.cacheTtlSeconds,
+            retention_days: s.retentionDays,
           })
           .onConflict((oc) => oc.constraint('platform_settings_key').doUpdateSet({ ...provided, updated_at: new Date() }))
           .returningAll()
@@ -199,11 +209,13 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
   };
 }
 
-/** What the table's check constraints (migration 002) refuse, in the words of the input's fields. */
+/** What the table's check constraints (migrations 002 and 008) refuse, in the words of the input's fields. */
 const CHECK_FIELDS: Readonly<Record<string, string | undefined>> = {
   platform_settings_identity_strategy_check: 'identityStrategy: is not a mapping the tool knows (docs/product.md "Identity")',
   // The schema above checks thresholds by the same rule; only a disagreement would get here.
   platform_settings_thresholds: 'riskThresholds: "elevated" must be above 0 and below "high", and "high" at most 1',
+  // The schema above checks it by the same rule (retentionDaysSchema).
+  platform_settings_retention_days: `retentionDays: must be a whole number of days from ${MIN_RETENTION_DAYS} to ${MAX_RETENTION_DAYS}`,
 };
 
 function assertUsableSecret(secret: string): void {

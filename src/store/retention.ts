@@ -15,10 +15,27 @@
  * entry per registration, `retention.sweep`, whose `detail` carries the counts.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { z } from 'zod';
 import { createAuditLog, type AuditEntryInput } from './audit';
+import type { StoreLogger } from './db';
+import { systemClock, type Clock } from './expiry';
 import type { JsonValue, Schema } from './schema';
 
 export const DEFAULT_RETENTION_DAYS = 365;
+/** The bounds of a retention period, as migration 008's check constraint `platform_settings_retention_days` has them. */
+export const MIN_RETENTION_DAYS = 1;
+export const MAX_RETENTION_DAYS = 3650;
+const RETENTION_DAYS_RULE = `must be a whole number of days from ${MIN_RETENTION_DAYS} to ${MAX_RETENTION_DAYS}`;
+
+/**
+ * A registration's retention period as the configuration (PLATFORMS_JSON `retentionDays`) and the settings store read it:
+ * the one rule, whose message names no field (the caller's path does).
+ */
+export const retentionDaysSchema = z
+  .number({ error: RETENTION_DAYS_RULE })
+  .int({ error: RETENTION_DAYS_RULE })
+  .min(MIN_RETENTION_DAYS, { error: RETENTION_DAYS_RULE })
+  .max(MAX_RETENTION_DAYS, { error: RETENTION_DAYS_RULE });
 
 /** The tables a sweep counts, in the words of its audit entry's `detail`. */
 export interface RetentionCounts {
@@ -287,4 +304,60 @@ export async function eraseLearnerReviewData(
     await createAuditLog(trx).record(audit(counts));
     return { outcome: 'erased' as const, counts };
   });
+}
+
+export interface RetentionSweeperOptions {
+  /** Between two sweeps. */
+  intervalMs: number;
+  /** Before the first sweep (default: the interval, at most a minute): soon after start, not at once. */
+  firstRunMs?: number;
+  /** Now, for each sweep (tests pin it). */
+  clock?: Clock;
+  defaultDays?: number;
+  logger?: StoreLogger;
+}
+
+/**
+ * Sweeps (sweepRetention) soon after start and then every `intervalMs`: never two sweeps at once, and the timer does not
+ * keep the process alive. Logs what each sweep deleted, as counts per registration (never a learner's id or text).
+ * Returns a stop function that resolves once any sweep in progress has finished.
+ */
+export function startRetentionSweeper(db: Kysely<Schema>, options: RetentionSweeperOptions): () => Promise<void> {
+  if (!Number.isFinite(options.intervalMs) || options.intervalMs <= 0) throw new RangeError('intervalMs must be a positive number');
+  const first = options.firstRunMs ?? Math.min(options.intervalMs, 60_000);
+  if (!Number.isFinite(first) || first < 0) throw new RangeError('firstRunMs must be a non-negative number');
+  const clock = options.clock ?? systemClock;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const tick = () => {
+    if (running || stopped) return;
+    running = sweepRetention(db, { now: clock(), defaultDays: options.defaultDays })
+      .then((r) => {
+        for (const p of r.byPlatform)
+          options.logger?.info(
+            { platformIss: p.platformIss, platformClientId: p.platformClientId, retentionDays: p.retentionDays, deleted: p.counts },
+            'retention sweep deleted expired rows',
+          );
+      })
+      .catch((err: unknown) => {
+        options.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'retention sweep failed');
+      })
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  let interval: NodeJS.Timeout | undefined;
+  const firstTimer = setTimeout(() => {
+    tick();
+    if (stopped) return;
+    interval = setInterval(tick, options.intervalMs);
+    interval.unref();
+  }, first);
+  firstTimer.unref();
+  return async () => {
+    stopped = true;
+    clearTimeout(firstTimer);
+    if (interval) clearInterval(interval);
+    await running;
+  };
 }

@@ -32,6 +32,7 @@ import {
 import { navFor } from './nav';
 import { describePattern, isIdShaped } from '../lti/identity';
 import { searchKnownMembers, seenInAudit } from './knownMembers';
+import { learnerDataHref } from './learnerData';
 import type { AuditSink, SessionFilters } from './ports';
 import { courseMembers, type BoundUpstream, type RosterDeps } from './rosterService';
 import { sessionCsvColumns, sessionRow } from './sessionRows';
@@ -124,7 +125,14 @@ export function adminRouter(deps: AdminDeps): Router {
       return;
     }
     const q = list.query.filters.q?.[0] ?? '';
-    let matches: Array<{ name: string; email: string | null; userId: string | null; href: string | null; learner: boolean }> = [];
+    let matches: Array<{
+      name: string;
+      email: string | null;
+      userId: string | null;
+      href: string | null;
+      dataHref: string | null;
+      learner: boolean;
+    }> = [];
     let rosterProblem: string | null = null;
     if (q) {
       const tokens = foldText(q).split(/\s+/).filter(Boolean);
@@ -143,6 +151,7 @@ export function adminRouter(deps: AdminDeps): Router {
             userId: m.userId === null ? null : clip(m.userId, 80),
             learner: m.isLearner,
             href: m.userId ? hrefWithLtik(`/learners/${encodeURIComponent(m.userId)}`, actor.ltik) : null,
+            dataHref: m.userId && m.isLearner ? learnerDataHref(actor, m.userId) : null,
           }));
       } catch (err) {
         rosterProblem = err instanceof HttpError ? err.message : 'The LMS roster could not be searched just now.';
@@ -161,6 +170,7 @@ export function adminRouter(deps: AdminDeps): Router {
             userId: clip(m.userId, 80),
             courses: m.courses.join(', '),
             href: hrefWithLtik(`/learners/${encodeURIComponent(m.userId)}`, actor.ltik),
+            dataHref: learnerDataHref(actor, m.userId),
           }))
       : [];
     const directKnown = directId
@@ -178,7 +188,12 @@ export function adminRouter(deps: AdminDeps): Router {
       rosterProblem,
       known,
       direct: directId
-        ? { id: directId, href: hrefWithLtik(`/learners/${encodeURIComponent(directId)}`, actor.ltik), known: directKnown }
+        ? {
+            id: directId,
+            href: hrefWithLtik(`/learners/${encodeURIComponent(directId)}`, actor.ltik),
+            dataHref: learnerDataHref(actor, directId),
+            known: directKnown,
+          }
         : null,
       notAnId:
         q && !directId
@@ -351,6 +366,7 @@ export function adminRouter(deps: AdminDeps): Router {
           action: e.action,
           context: e.contextId ?? '—',
           resource: e.resourceId ?? '',
+          detail: detailWords(e.detail),
         })),
         pager: pagerView('/admin/audit', links, page),
       },
@@ -376,6 +392,7 @@ export function adminRouter(deps: AdminDeps): Router {
           elevated: p.thresholds.elevated.toFixed(2),
           visibility: p.studentVisibility,
           cacheTtl: p.cacheTtlSeconds,
+          retentionDays: p.retentionDays.toLocaleString('en-GB'),
         },
       });
     } catch (err) {
@@ -383,6 +400,45 @@ export function adminRouter(deps: AdminDeps): Router {
     }
   });
   return r;
+}
+
+/** The words of the counts an entry's `detail` carries (a retention sweep's, an erasure's), in the order they are listed. */
+const DETAIL_WORDS: ReadonlyArray<[string, string]> = [
+  ['reviewRecords', 'review records'],
+  ['statusChanges', 'status changes'],
+  ['notes', 'notes'],
+  ['sessionMarks', 'session marks'],
+  ['responses', 'responses'],
+  ['accommodations', 'accommodations'],
+  ['responsesSeen', '“seen” markers'],
+  ['auditEntries', 'audit entries'],
+];
+
+/**
+ * An audit entry's `detail` as words (docs/product.md "Retention"): a sweep's or an erasure's counts, e.g. "kept 30 days:
+ * responses 3, notes 2", the counts the tool knows in its own order (those at 0 left out), then any other number by its
+ * key; null when the entry has none. A detail never carries student text (src/store/audit.ts); keys are clipped all the
+ * same, and the page escapes what it shows.
+ */
+export function detailWords(detail: unknown): string | null {
+  if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return null;
+  const d = detail as Record<string, unknown>;
+  const count = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const known = new Set(['retentionDays', ...DETAIL_WORDS.map(([k]) => k)]);
+  const parts: string[] = [];
+  for (const [key, words] of DETAIL_WORDS) {
+    const n = count(d[key]);
+    if (n) parts.push(`${words} ${n.toLocaleString('en-GB')}`);
+  }
+  for (const [key, value] of Object.entries(d)) {
+    const n = count(value);
+    if (!known.has(key) && n !== null) parts.push(`${clip(key, 40)} ${n.toLocaleString('en-GB')}`);
+  }
+  const days = count(d.retentionDays);
+  const counted = DETAIL_WORDS.some(([k]) => count(d[k]) !== null);
+  if (parts.length === 0 && days === null && !counted) return null;
+  const list = parts.length ? parts.join(', ') : 'nothing';
+  return days === null ? list : `kept ${days.toLocaleString('en-GB')} days: ${list}`;
 }
 
 /** A view of many students in the audit table: how many, and their ids behind a disclosure. */

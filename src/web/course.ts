@@ -52,6 +52,8 @@ import { stateOf } from './reviewView';
 import { startRosterFetch, type BoundUpstream, type RosterDeps, type RosterRow } from './rosterService';
 import { progressPage } from './progressPage';
 import { riskBadge } from './sessionRows';
+import { courseAccommodatedSignals, type AccommodationDeps } from './accommodationContext';
+import { newResponseCounts, newResponsesText, responsesTriageView, type StaffResponseDeps } from './responsesView';
 
 export const ROSTER_SPEC: ListSpec = {
   sortBy: ['queue', 'risk', 'review', 'max_score', 'name', 'last_activity', 'sessions'],
@@ -64,6 +66,8 @@ export const ROSTER_SPEC: ListSpec = {
     status: { allowed: ['active', 'closed'] },
     enrollment: { allowed: ['active', 'inactive'] },
     review: { allowed: REVIEW_FILTER_VALUES },
+    // Learners with student responses this course's staff have not seen (src/web/responsesView.ts).
+    responses: { allowed: ['new'] },
   },
   query: true,
   createdWindow: true,
@@ -77,6 +81,7 @@ const ROSTER_FIELDS = {
   status: 'Session status',
   enrollment: 'Enrolment in the LMS',
   review: 'Review',
+  responses: 'Student responses',
   flag: 'Signal',
   created_after: 'Sessions from',
   created_before: 'Sessions to',
@@ -93,6 +98,11 @@ export interface RosterItem {
   enrollment: 'active' | 'inactive';
   /** `unavailable` when the learner's sessions could not be read (see `problem`). */
   risk: RiskLevel | 'unavailable';
+  /**
+   * The level the scores alone give, before the learner's accommodations on record (src/risk/accommodations.ts): the same
+   * as `risk` unless an accommodation lowered it. `risk` (the level that counts) orders the queue and fills the triage.
+   */
+  riskWithoutAccommodations: RiskLevel | 'unavailable';
   levelReason: string | null;
   sessions: number;
   high: number;
@@ -106,6 +116,8 @@ export interface RosterItem {
   statusesInWindow: string[];
   /** The learner's review record in this course: its status (`unreviewed` without one) and its last entry. */
   review: RosterReview;
+  /** How many of the learner's student responses this course's staff have not seen yet (docs/product.md "Student responses"). */
+  newResponses: number;
 }
 
 export interface RosterReview {
@@ -133,7 +145,12 @@ function reviewOf(line: CourseReviewLine | undefined): RosterReview {
   };
 }
 
-function toItem(row: RosterRow, window: { after?: Date; before?: Date }, lines: ReadonlyMap<string, CourseReviewLine>): RosterItem {
+function toItem(
+  row: RosterRow,
+  window: { after?: Date; before?: Date },
+  lines: ReadonlyMap<string, CourseReviewLine>,
+  newResponses: ReadonlyMap<string, number>,
+): RosterItem {
   const inWindow = row.sessions.filter((s) => sessionInWindow(s, window));
   const s = row.summary;
   return {
@@ -143,6 +160,7 @@ function toItem(row: RosterRow, window: { after?: Date; before?: Date }, lines: 
     email: row.member.email,
     enrollment: row.member.status.toLowerCase() === 'active' ? 'active' : 'inactive',
     risk: s ? s.level : 'unavailable',
+    riskWithoutAccommodations: s ? (s.levelWithoutAccommodations ?? s.level) : 'unavailable',
     levelReason: s ? s.levelReason : null,
     sessions: s ? s.sessionsInWindow : 0,
     high: s?.highCount ?? 0,
@@ -155,6 +173,7 @@ function toItem(row: RosterRow, window: { after?: Date; before?: Date }, lines: 
     flagsInWindow: [...new Set(inWindow.flatMap((x) => x.detectionFlags))].sort(),
     statusesInWindow: [...new Set(inWindow.map((x) => x.status))].sort(),
     review: reviewOf(row.userId === null ? undefined : lines.get(row.userId)),
+    newResponses: row.userId === null ? 0 : (newResponses.get(row.userId) ?? 0),
   };
 }
 
@@ -174,6 +193,7 @@ export function rosterPage(items: RosterItem[], query: ListQuery) {
         status: (i) => i.statusesInWindow,
         enrollment: (i) => i.enrollment,
         review: (i) => i.review.status,
+        responses: (i) => (i.newResponses > 0 ? 'new' : null),
       },
       sorters: {
         // Ascending is the queue's order: its rank, then the highest score first; names break the remaining ties.
@@ -197,6 +217,7 @@ export const ROSTER_CSV_COLUMNS = [
   { header: 'email', value: (i: RosterItem) => i.email },
   { header: 'user_id', value: (i: RosterItem) => i.userId },
   { header: 'risk', value: (i: RosterItem) => i.risk },
+  { header: 'risk_without_accommodations', value: (i: RosterItem) => i.riskWithoutAccommodations },
   { header: 'sessions', value: (i: RosterItem) => i.sessions },
   { header: 'high', value: (i: RosterItem) => i.high },
   { header: 'elevated', value: (i: RosterItem) => i.elevated },
@@ -209,13 +230,14 @@ export const ROSTER_CSV_COLUMNS = [
   { header: 'reviewed_by', value: (i: RosterItem) => i.review.by },
   { header: 'reviewed_by_role', value: (i: RosterItem) => i.review.byRole },
   { header: 'reviewed_at', value: (i: RosterItem) => i.review.at },
+  { header: 'new_responses', value: (i: RosterItem) => i.newResponses },
 ];
 
 /** The filter form as the request filled it; with `errors`, the invalid fields are marked and keep what was typed. */
 function rosterForm(actor: Actor, q: ListQuery, raw: RawQuery, errors: FormErrorsView | null) {
   return {
     ltik: actor.ltik,
-    ...filterFormView(q, raw, errors, ['risk', 'status', 'enrollment', 'review']),
+    ...filterFormView(q, raw, errors, ['risk', 'status', 'enrollment', 'review', 'responses']),
     // The form stays folded (the first learners show in a short LMS frame) unless a filter is set or invalid.
     open: errors !== null || isFiltered(q),
   };
@@ -293,6 +315,11 @@ function rosterViewModel(actor: Actor, q: ListQuery, raw: RawQuery, items: Roste
     shownFrom: page.total === 0 ? 0 : page.offset + 1,
     shownTo: page.offset + page.items.length,
     triage: triageView(items, links),
+    // "N new responses", linking to the learners who have them; null when nobody has (src/web/responsesView.ts).
+    newResponses: responsesTriageView(
+      items.map((i) => i.newResponses),
+      listHref('/course', links, { query: null, filters: { responses: ['new'] }, offset: 0 }),
+    ),
     order: {
       queue: inQueueOrder,
       queueHref: inQueueOrder
@@ -313,8 +340,12 @@ function rosterViewModel(actor: Actor, q: ListQuery, raw: RawQuery, items: Roste
       userId: i.userId,
       inactive: i.enrollment === 'inactive',
       href: i.userId ? learnerInQueueHref(actor, i.userId, queue) : null,
-      risk: i.risk === 'unavailable' ? { level: 'none', label: 'Unavailable', shape: '?' } : riskBadge(i.risk),
+      risk:
+        i.risk === 'unavailable'
+          ? { level: 'none', label: 'Unavailable', shape: '?' }
+          : riskBadge(i.risk, i.riskWithoutAccommodations === 'unavailable' ? null : i.riskWithoutAccommodations),
       review: reviewCell(i.review),
+      newResponses: i.newResponses > 0 ? newResponsesText(i.newResponses) : null,
       levelReason: i.levelReason,
       sessions: i.sessions,
       high: i.high,
@@ -350,6 +381,8 @@ export interface CourseDeps extends RosterDeps {
   upstreamFor(actor: Actor): Promise<BoundUpstream>;
   audit: AuditSink;
   review: ReviewRecords;
+  responses: StaffResponseDeps['responses'];
+  accommodations: AccommodationDeps['accommodations'];
 }
 
 /**
@@ -369,12 +402,18 @@ async function startRoster(deps: CourseDeps, actor: Actor, window: { after?: Dat
   const lines = readReviewLines(deps, actor);
   const upstream = await deps.upstreamFor(actor);
   const fetch = await startRosterFetch(deps, actor, upstream, window);
+  // The accommodations on record for every learner of the course, in one query, read while the sessions are: the levels
+  // that count, for the queue, the triage, the filters and the exports alike (src/risk/accommodations.ts).
+  const accommodated = courseAccommodatedSignals(deps, actor, fetch.userIds);
+  accommodated.catch(() => undefined);
   return {
     ...fetch,
     async items(onProgress?: (done: number, total: number) => void): Promise<RosterItem[]> {
-      const rows = await fetch.rows(onProgress);
+      const rows = await fetch.rows(onProgress, await accommodated);
       const byUser = await lines;
-      return rows.map((row) => toItem(row, window, byUser));
+      // One query for every learner of the course: the triage line counts them all, whatever the filters.
+      const fresh = await newResponseCounts(deps, actor, [...new Set(rows.flatMap((row) => (row.userId ? [row.userId] : [])))]);
+      return rows.map((row) => toItem(row, window, byUser, fresh));
     },
   };
 }

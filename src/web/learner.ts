@@ -7,7 +7,7 @@ import { Router } from 'express';
 import { parseEventType } from '../isnotai/eventTypes';
 import { IsnotaiApiError } from '../isnotai/errors';
 import type { IsnotaiEvent, Page, SessionDetails } from '../isnotai/types';
-import { learnerRiskSummary, sessionRiskLevel } from '../risk';
+import { accommodatedReason, accommodatedSessionLevel, learnerRiskSummary } from '../risk';
 import { findLearnerSession } from './access';
 import { auditView } from './audit';
 import { flagViews, sessionTimeline, signalEvents, signalLineView, signalOf, withSignalErrors, type SignalEvents } from './evidence';
@@ -36,19 +36,33 @@ import { navFor } from './nav';
 import { ROSTER_SPEC } from './course';
 import { learnerQueueView, sessionQueueView, withCarriedQueue } from './queue';
 import { authorise, learnerId, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
+import { accommodationPanelView, readRegister, registerSignals } from './accommodationView';
+import type { AccommodationDeps } from './accommodationContext';
+import { learnerDataHref } from './learnerData';
 import { currentSessionMarks, learnerReviewView, markCsvColumns, markJson, sessionMarksView, type ReviewPageDeps } from './review';
+import {
+  learnerResponsesView,
+  readStaffResponses,
+  responseCsvColumns,
+  sessionResponsesJson,
+  sessionResponsesView,
+  type StaffResponseDeps,
+} from './responsesView';
+import { guidanceFor } from './guidanceView';
+import { ownResponsesView, type StudentResponseDeps } from './studentResponses';
 import {
   SESSION_LIST_FIELDS,
   SESSION_LIST_SPEC,
   sessionCsvColumns,
   sessionListForm,
   sessionListPage,
+  sessionRiskJson,
   sessionRow,
   summaryView,
 } from './sessionRows';
 
 /** The learner pages read the learner's data and, for staff, their review record. */
-export type LearnerDeps = LearnerDataDeps & ReviewPageDeps;
+export type LearnerDeps = LearnerDataDeps & ReviewPageDeps & StaffResponseDeps & StudentResponseDeps & AccommodationDeps;
 
 /**
  * A session's events, as isnotai pages them (oldest first, followed by cursor): one event type
@@ -94,7 +108,11 @@ export function learnerRouter(deps: LearnerDeps): Router {
     const { sessions: all, truncated } = await upstream.allUserSessions(userId);
     await auditView(deps.audit, actor, res, 'view.learner', userId);
     const t = actor.platform.thresholds;
-    const summary = learnerRiskSummary(all, { thresholds: t });
+    // The accommodations on record where the page is read: the levels that count, for staff and the learner alike
+    // (src/risk/accommodations.ts); the staff's register panel shows the same read.
+    const register = await readRegister(deps, actor, userId);
+    const accommodated = registerSignals(register);
+    const summary = learnerRiskSummary(all, { thresholds: t, accommodated });
     const chart = scoreOverTimeChart(
       all.map((s) => ({ at: new Date(s.createdAt), score: s.botScore, label: clip(s.pageUrl, 80) })),
       { thresholds: t, title: 'Bot score of each session over time' },
@@ -103,7 +121,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
     const base = `/learners/${encodeURIComponent(userId)}`;
     const q = withLtik(withCarriedQueue(withoutSaved(list.query)), actor.ltik);
     const marks = list.errors ? formErrors(list.errors, SESSION_LIST_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
-    const page = list.errors ? null : sessionListPage(all, q, t);
+    const page = list.errors ? null : sessionListPage(all, q, t, accommodated);
     const col = (key: string | null, label: string, className: string | null = null) =>
       columnView(base, q, SESSION_LIST_SPEC, key, label, className);
     // Staff who came from the roster walk its queue from here (src/web/queue.ts); null for a student.
@@ -118,6 +136,8 @@ export function learnerRouter(deps: LearnerDeps): Router {
           : [{ label: 'Course roster', href: queue?.rosterHref ?? hrefWithLtik('/course', actor.ltik) }, { label: clip(name, 80) }],
       queue,
       learner: { name: clip(name, 120), userId: clip(userId, 80), email: access.member?.email ? clip(access.member.email, 120) : null },
+      // Admins only: the learner's review data, to export and erase (src/web/learnerData.ts).
+      learnerDataHref: learnerDataHref(actor, userId),
       // Staff only (src/web/packet.ts); the packet covers the dates the list is filtered to.
       packetHref:
         actor.audience === 'student'
@@ -128,6 +148,13 @@ export function learnerRouter(deps: LearnerDeps): Router {
             }),
       // Staff only: the status, its history, the notes and the form (src/web/review.ts); null for a student.
       review: await learnerReviewView(deps, actor, userId, req),
+      // Staff only: the accommodations register, its forms (src/web/accommodations.ts); read-only for a TA, null for a student.
+      accommodations: accommodationPanelView(deps, actor, userId, req.query, register),
+      // Staff only: the learner's responses, marked new as this course's staff had seen them; opening this page marks
+      // them seen for the launch course (src/web/responsesView.ts). Null for a student.
+      studentResponses: await learnerResponsesView(deps, actor, userId, queue?.queue ?? null),
+      // Student only: what the record means and how to answer it (src/web/guidanceView.ts).
+      guidance: actor.audience === 'student' ? await guidanceFor(deps, actor, { kind: 'record', sessions: all }) : null,
       summary: summaryView(summary, truncated),
       truncated: truncated ? { newest: all.length.toLocaleString('en-GB') } : null,
       chart: chartView(chart),
@@ -141,7 +168,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
         shownTo: page.offset + page.items.length,
         columns: { createdAt: col('created_at', 'Started'), score: col('bot_score', 'Bot score', 'num') },
         sessions: page.items.map((s) => ({
-          ...sessionRow(s, t),
+          ...sessionRow(s, t, accommodated),
           href: hrefWithLtik(`${base}/sessions/${encodeURIComponent(s.id)}`, actor.ltik, { queue: queue?.queue }),
         })),
         pager: pagerView(base, q, page),
@@ -165,13 +192,29 @@ export function learnerRouter(deps: LearnerDeps): Router {
     const upstream = await deps.upstreamFor(actor);
     const { sessions: all, truncated } = await upstream.allUserSessions(userId);
     const t = actor.platform.thresholds;
-    const page = sessionListPage(all, list.query, t);
+    const accommodated = registerSignals(await readRegister(deps, actor, userId));
+    const page = sessionListPage(all, list.query, t, accommodated);
     const csv = list.form === 'csv';
     // Staff get each session's current review mark, read once for the whole export; a student never does (null).
     const marks = await currentSessionMarks(deps, actor, userId);
+    // Staff get each session's student responses too (src/web/responsesView.ts); a student's own exports do not (null).
+    const responses = await readStaffResponses(deps, actor, userId);
     await auditView(deps.audit, actor, res, csv ? 'export.sessions_csv' : 'view.sessions', userId);
     const file = `sessions-${userId}`;
-    if (csv) sendCsvExport(res, file, toCsv(page.items, [...sessionCsvColumns(t), ...(marks ? markCsvColumns(marks) : [])], { bom: true }));
+    if (csv)
+      sendCsvExport(
+        res,
+        file,
+        toCsv(
+          page.items,
+          [
+            ...sessionCsvColumns(t, false, accommodated),
+            ...(marks ? markCsvColumns(marks) : []),
+            ...(responses ? responseCsvColumns(responses) : []),
+          ],
+          { bom: true },
+        ),
+      );
     // `truncated`: the learner has more sessions than the tool reads; these are the newest (docs/lists.md).
     else
       sendJsonExport(res, file, {
@@ -179,8 +222,9 @@ export function learnerRouter(deps: LearnerDeps): Router {
         truncated,
         items: page.items.map((s) => ({
           ...s,
-          risk: sessionRiskLevel(s.botScore, t),
+          ...sessionRiskJson(s, t, accommodated),
           ...(marks ? { reviewMark: markJson(marks.get(s.id)) } : {}),
+          ...(responses ? { studentResponses: sessionResponsesJson(responses, s.id) } : {}),
         })),
       });
   });
@@ -234,6 +278,9 @@ export function learnerRouter(deps: LearnerDeps): Router {
     const queue = sessionQueueView(actor, userId, list.raw, ROSTER_SPEC);
     const marks = errors ? formErrors(errors, EVENT_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
     const name = access.member?.name ?? session.userName ?? `User ${userId}`;
+    // The accommodations on record where the page is read (src/risk/accommodations.ts): the session's level that counts.
+    const accommodated = registerSignals(await readRegister(deps, actor, userId));
+    const row = sessionRow(session, actor.platform.thresholds, accommodated);
     res.status(errors ? 422 : 200).render('pages/session', {
       title: `Session ${clip(sessionId, 40)}`,
       nav: navFor(actor, actor.audience === 'student' ? 'me' : 'roster'),
@@ -243,13 +290,25 @@ export function learnerRouter(deps: LearnerDeps): Router {
         { label: clip(name, 80), href: queue?.learnerHref ?? hrefWithLtik(`/learners/${encodeURIComponent(userId)}`, actor.ltik) },
         { label: `Session ${clip(sessionId, 40)}` },
       ],
-      session: sessionRow(session, actor.platform.thresholds),
+      session: row,
+      // The sentence behind a level an accommodation on record lowered; null when it did not.
+      accommodated: accommodatedReason(
+        accommodatedSessionLevel(session, actor.platform.thresholds, accommodated),
+        actor.platform.thresholds,
+      ),
       // Staff only: this session's review mark, its history and the form (src/web/review.ts).
       marks: await sessionMarksView(deps, actor, userId, sessionId, req),
+      // Staff only: the learner's responses to this session, beside its flags; reading them here marks nothing seen.
+      studentResponses: await sessionResponsesView(deps, actor, userId, sessionId),
+      // Student only: each signal's common innocent causes beside it, what it means, and their own responses with the form
+      // (src/web/guidanceView.ts, src/web/studentResponses.ts).
+      guidance: actor.audience === 'student' ? await guidanceFor(deps, actor, { kind: 'session', flags: session.detectionFlags }) : null,
+      ownResponses: actor.audience === 'student' ? await ownResponsesView(deps, actor, sessionId, req) : null,
       details: details ? detailsView(details) : null,
       detailsProblem,
       countsChart: details ? chartView(eventCountsChart(details.eventCounts, { title: 'Events by kind', id: 'counts-chart' })) : null,
-      flags: flagViews(session.detectionFlags, base, links, signal),
+      // Each signal an accommodation on record explains says so (the row's flags are the same, in the same order).
+      flags: flagViews(session.detectionFlags, base, links, signal).map((f, i) => ({ ...f, explained: row.flags[i]?.explained ?? false })),
       timelineChart: details ? sessionTimeline(details.timeline, shown) : null,
       form: {
         ltik: actor.ltik,

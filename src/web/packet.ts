@@ -23,8 +23,11 @@ import type { ReviewRecords } from './ports';
 import { requireStaff, reviewKeyOf } from './reviewAccess';
 import { markView, notesView, stateOf, statusChangeView } from './reviewView';
 import { riskBadge, sessionRow } from './sessionRows';
+import { entryView, inEffect, readRegister, registerSignals } from './accommodationView';
+import type { AccommodationDeps } from './accommodationContext';
+import { packetResponses, readStaffResponses, type StaffResponseDeps } from './responsesView';
 
-export interface PacketDeps extends LearnerDataDeps {
+export interface PacketDeps extends LearnerDataDeps, StaffResponseDeps, AccommodationDeps {
   review: ReviewRecords;
 }
 
@@ -58,6 +61,8 @@ const ACTION_WORDS: Readonly<Record<string, string>> = {
   'review.status_and_note': 'Changed the learner’s review status, with a note',
   'review.session_mark': 'Marked one of the learner’s sessions',
   'export.case_packet': 'Generated this learner’s case packet',
+  'accommodation.add': 'Recorded an accommodation for the learner',
+  'accommodation.remove': 'Removed one of the learner’s accommodations',
 };
 
 const AUDIENCE_WORDS: Readonly<Record<string, string>> = {
@@ -172,6 +177,9 @@ export function packetRouter(deps: PacketDeps): Router {
       upstream.allUserSessions(userId),
       deps.review.read(reviewKeyOf(actor, userId)),
     ]);
+    // The accommodations on record where the packet is made: the levels that count, and a section listing them.
+    const register = await readRegister(deps, actor, userId);
+    const accommodated = registerSignals(register);
     // The export's audit row is written first, and the viewer log read after it: the packet lists its own generation at
     // the top of the log, so the copy a conduct office holds shows that it was made, by whom, and when.
     await auditView(deps.audit, actor, res, 'export.case_packet', userId);
@@ -179,13 +187,15 @@ export function packetRouter(deps: PacketDeps): Router {
     const generatedAt = new Date();
 
     const window = { after: after ?? undefined, before: before ?? undefined };
-    const summary = learnerRiskSummary(all, { thresholds: t, window });
+    const summary = learnerRiskSummary(all, { thresholds: t, window, accommodated });
     const inRange = all
       .filter((s) => sessionInWindow(s, window))
       .sort((a, b) => (Date.parse(b.createdAt) || 0) - (Date.parse(a.createdAt) || 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const marksBySession = new Map<string, SessionMark[]>();
     for (const m of record.sessionMarks) marksBySession.set(m.sessionId, [...(marksBySession.get(m.sessionId) ?? []), m]);
     const shownIds = new Set(inRange.map((s) => s.id));
+    // Every response of the learner (a staff launch always reads them), each session's beside its row.
+    const responses = packetResponses((await readStaffResponses(deps, actor, userId)) ?? { all: [], seenThrough: null }, shownIds);
     const marksElsewhere = [...marksBySession.keys()].filter((id) => !shownIds.has(id)).length;
 
     const name = access.member?.name ?? all.find((s) => s.userName)?.userName ?? `User ${userId}`;
@@ -213,7 +223,7 @@ export function packetRouter(deps: PacketDeps): Router {
       },
       truncated: truncated ? { newest: all.length.toLocaleString('en-GB') } : null,
       risk: {
-        badge: riskBadge(summary.level),
+        badge: riskBadge(summary.level, summary.levelWithoutAccommodations),
         levelReason: summary.levelReason,
         sessionsInWindow: summary.sessionsInWindow,
         highCount: summary.highCount,
@@ -231,7 +241,7 @@ export function packetRouter(deps: PacketDeps): Router {
       },
       sessions: inRange.map((s) => {
         const marks = (marksBySession.get(s.id) ?? []).map(packetMark);
-        const row = sessionRow(s, t);
+        const row = sessionRow(s, t, accommodated);
         return {
           id: clip(s.id, 80),
           createdAt: row.createdAt,
@@ -244,8 +254,13 @@ export function packetRouter(deps: PacketDeps): Router {
           mark: marks.at(-1) ?? null,
           // Earlier marks, newest first: a later mark replaces none of them.
           earlierMarks: marks.slice(0, -1).reverse(),
+          responses: responses.bySession.get(s.id) ?? [],
         };
       }),
+      // The "Student responses" section: every response, oldest first, whatever the dates covered.
+      studentResponses: { all: responses.all, elsewhere: responses.all.filter((r) => !r.covered).length },
+      // In effect where the packet was made (this course's and every course's on the LMS), oldest first.
+      accommodations: inEffect(register).map((a) => ({ ...entryView(a, actor), detail: a.detail ? lines(a.detail) : null })),
       marksElsewhere: marksElsewhere === 0 ? null : marksElsewhere === 1 ? '1 marked session is' : `${marksElsewhere} marked sessions are`,
       review: {
         status: reviewLabel(stateOf(record.status)),

@@ -25,6 +25,8 @@ export interface PlatformView {
   thresholds: { high: number; elevated: number };
   studentVisibility: StudentVisibility;
   cacheTtlSeconds: number;
+  /** Days review data and the audit log are kept (docs/product.md "Retention"). */
+  retentionDays: number;
 }
 
 export interface PlatformDirectory {

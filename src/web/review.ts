@@ -39,6 +39,9 @@ import { noCourseError, requireStaff, reviewAuthorOf, reviewKeyOf } from './revi
 import { authorView, byView, markLabel, markView, noteNumbers, notesView, stateOf, statusChangeView, when } from './reviewView';
 import { ROSTER_SPEC } from './course';
 import { upstreamToHttp } from './upstreamErrors';
+import { readStaffResponses, responsesJson, type StaffResponseDeps } from './responsesView';
+import { accommodationsJson, readRegister } from './accommodationView';
+import type { AccommodationDeps } from './accommodationContext';
 
 /** What the review pages need beyond the learner pages' own dependencies (src/app.ts hands both in). */
 export interface ReviewPageDeps {
@@ -235,12 +238,13 @@ interface MarkInput {
   queue: string | null;
 }
 
-function typed(v: unknown): string {
+/** Text as a form sent it: line ends made `\n`, invisible controls removed, trimmed (src/web/accommodations.ts too). */
+export function typed(v: unknown): string {
   const s = Array.isArray(v) ? v.filter((x) => typeof x === 'string').join('\n') : typeof v === 'string' ? v : '';
   return s.replace(/\r\n?/g, '\n').replace(CONTROLS, '').trim();
 }
 
-function bodyOf(req: Request): Record<string, unknown> {
+export function bodyOf(req: Request): Record<string, unknown> {
   return typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
 }
 
@@ -630,7 +634,7 @@ async function checkSession(deps: LearnerDataDeps, actor: Actor, userId: string,
   }
 }
 
-export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
+export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps & StaffResponseDeps & AccommodationDeps): Router {
   const r = Router();
 
   r.get('/learners/:userId/review.json', async (req, res, next) => {
@@ -640,8 +644,16 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps): Router {
       const userId = learnerId(req, actor);
       await authorise(deps, actor, userId);
       const record = await deps.review.read(reviewKeyOf(actor, userId));
+      // The learner's responses, each saying whether this course's staff had seen it; reading them marks nothing seen.
+      const responses = await readStaffResponses(deps, actor, userId);
+      // The accommodations register where the launch reads it, removed entries included (src/web/accommodationView.ts).
+      const register = await readRegister(deps, actor, userId);
       await auditView(deps.audit, actor, res, 'view.review', userId);
-      res.json(reviewJson(record));
+      res.json({
+        ...reviewJson(record),
+        responses: responses ? responsesJson(responses) : [],
+        ...accommodationsJson(register),
+      });
     } catch (err) {
       next(err);
     }

@@ -80,11 +80,19 @@ export async function rosterPlan(deps: RosterDeps, actor: Actor, upstream: Bound
 
 export type RosterPlan = Awaited<ReturnType<typeof rosterPlan>>;
 
+/** No learner has an accommodation on record. */
+const NO_ACCOMMODATIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+
+/**
+ * Each learner's row. `accommodated`: by userId, the signals each learner's accommodations on record explain (read once for
+ * the whole roster, src/web/accommodationContext.ts); their summaries count the levels that count (src/risk/accommodations.ts).
+ */
 export function rosterRows(
   actor: Actor,
   plan: RosterPlan,
   fetched: Map<string, IsnotaiSession[] | Error>,
   window: { after?: Date; before?: Date },
+  accommodated: ReadonlyMap<string, ReadonlySet<string>> = NO_ACCOMMODATIONS,
 ): RosterRow[] {
   // A refused key fails every learner alike: that is the page's problem, not one row's.
   for (const v of fetched.values()) if (v instanceof IsnotaiApiError && v.status === 401) throw v;
@@ -108,7 +116,7 @@ export function rosterRows(
       member,
       userId: member.userId,
       sessions: got,
-      summary: learnerRiskSummary(got, { thresholds: actor.platform.thresholds, window }),
+      summary: learnerRiskSummary(got, { thresholds: actor.platform.thresholds, window, accommodated: accommodated.get(member.userId) }),
       problem: null,
     };
   });
@@ -167,16 +175,22 @@ export async function startRosterFetch(deps: RosterDeps, actor: Actor, upstream:
   const rest = walked ? [] : plan.missing.slice(1);
   return {
     learners: plan.learners.length,
+    /** The learners' userIds (those the mapping could use), for what is read about all of them at once. */
+    userIds: plan.learners.flatMap((m) => (m.userId ? [m.userId] : [])),
     toFetch: plan.missing.length,
     /** Learners still to fetch after the first request. */
     remaining: rest.length,
-    async rows(onProgress?: (done: number, total: number) => void): Promise<RosterRow[]> {
+    /** `accommodated`: as rosterRows takes it. */
+    async rows(
+      onProgress?: (done: number, total: number) => void,
+      accommodated?: ReadonlyMap<string, ReadonlySet<string>>,
+    ): Promise<RosterRow[]> {
       const fetched = await upstream.fetchUserSessions(
         rest,
         deps.concurrency,
         onProgress && ((done) => onProgress(done + first.length, plan.missing.length)),
       );
-      return rosterRows(actor, plan, new Map([...probe, ...fetched]), window);
+      return rosterRows(actor, plan, new Map([...probe, ...fetched]), window, accommodated);
     },
   };
 }

@@ -122,18 +122,49 @@ export const SESSION_LIST_SPEC: ListSpec = {
   exports: true,
 };
 
-export function sessionListPage(sessions: readonly IsnotaiSession[], q: ListQuery, thresholds: RiskThresholds): ListPage<IsnotaiSession> {
+/**
+ * A learner's sessions, filtered, sorted and paged. `accommodated`: the signals their accommodations on record explain; the
+ * `risk` filter selects by the level that counts (src/risk/accommodations.ts), as the rows show it.
+ */
+export function sessionListPage(
+  sessions: readonly IsnotaiSession[],
+  q: ListQuery,
+  thresholds: RiskThresholds,
+  accommodated: ReadonlySet<string> = NONE,
+): ListPage<IsnotaiSession> {
   return applyList(sessions, q, {
     searchText: (s) => [s.pageUrl, s.userAgentSummary, ...s.detectionFlags, s.id],
-    filters: { risk: (s) => sessionRiskLevel(s.botScore, thresholds), flag: (s) => s.detectionFlags, status: (s) => s.status },
+    filters: {
+      risk: (s) => accommodatedSessionLevel(s, thresholds, accommodated).level,
+      flag: (s) => s.detectionFlags,
+      status: (s) => s.status,
+    },
     sorters: { created_at: (a, b) => compareDate(a.createdAt, b.createdAt), bot_score: (a, b) => compareNumber(a.botScore, b.botScore) },
     createdAt: (s) => new Date(s.createdAt),
     tiebreak: (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   });
 }
 
-/** The columns of a sessions CSV; `withLearner` adds who (the integration-wide list). */
-export function sessionCsvColumns(thresholds: RiskThresholds, withLearner = false): Array<CsvColumn<IsnotaiSession>> {
+/**
+ * A session's levels in a JSON export of one learner's sessions: `risk`, the level that counts with their accommodations on
+ * record, and `riskWithoutAccommodations`, the score's alone (always given: the same unless an accommodation lowered it).
+ */
+export function sessionRiskJson(s: IsnotaiSession, thresholds: RiskThresholds, accommodated: ReadonlySet<string>) {
+  const counted = accommodatedSessionLevel(s, thresholds, accommodated);
+  return { risk: counted.level, riskWithoutAccommodations: counted.without };
+}
+
+/**
+ * The columns of a sessions CSV; `withLearner` adds who (the integration-wide list). `accommodated`, for one learner's
+ * sessions: the signals their accommodations on record explain; `risk` is then the level that counts, and a column
+ * `risk_without_accommodations` follows it with the level the score alone gives (always filled: the same as `risk` unless
+ * an accommodation lowered it). The integration-wide list reads no learner's register and has neither.
+ */
+export function sessionCsvColumns(
+  thresholds: RiskThresholds,
+  withLearner = false,
+  accommodated?: ReadonlySet<string>,
+): Array<CsvColumn<IsnotaiSession>> {
   return [
     { header: 'session_id', value: (s) => s.id },
     ...(withLearner
@@ -146,7 +177,10 @@ export function sessionCsvColumns(thresholds: RiskThresholds, withLearner = fals
     { header: 'updated_at', value: (s) => s.updatedAt },
     { header: 'status', value: (s) => s.status },
     { header: 'bot_score', value: (s) => s.botScore },
-    { header: 'risk', value: (s) => sessionRiskLevel(s.botScore, thresholds) },
+    { header: 'risk', value: (s) => accommodatedSessionLevel(s, thresholds, accommodated ?? NONE).level },
+    ...(accommodated
+      ? [{ header: 'risk_without_accommodations', value: (s: IsnotaiSession) => sessionRiskLevel(s.botScore, thresholds) }]
+      : []),
     { header: 'flags', value: (s) => s.detectionFlags.join('; ') },
     { header: 'page_url', value: (s) => s.pageUrl },
     { header: 'user_agent', value: (s) => s.userAgentSummary },

@@ -1,18 +1,25 @@
 /**
  * The student's own view: what was recorded about them. Only ever the launching user's own
- * sessions; how much is shown is the platform's setting (full, summary, or a notice only).
+ * sessions; how much is shown is the platform's setting (full, summary, or a notice only). Every
+ * mode says what it means (src/web/guidanceView.ts): the bot score, the platform's lines in words,
+ * each signal's common innocent causes, what happens next and how to answer (on each session in
+ * full, through the instructor otherwise). Levels count the accommodations on record for the
+ * student, as the staff's pages do, so both see the same level.
  */
 import { Router } from 'express';
-import { describeIdentityProblem } from '../lti/identity';
 import { learnerRiskSummary } from '../risk';
+import { accommodationsInEffect } from './accommodationContext';
 import { actorOf, hrefWithLtik } from './actor';
 import { auditView } from './audit';
-import { forbidden, HttpError } from './errors';
+import type { CsrfTokens } from './csrf';
+import { forbidden } from './errors';
+import { guidanceView } from './guidanceView';
 import type { AuditSink, UpstreamApi } from './ports';
 import type { Actor } from './actor';
 import { columnView, formErrors, listRoutes, pagerView, readListRequest, withLtik, type ListSpec } from './lists';
 import { SESSION_LIST_SPEC, sessionListPage, sessionRow, summaryView } from './sessionRows';
 import { navFor } from './nav';
+import { ownResponseCounts, ownUserId, responseCountWords, type StudentSideDeps } from './studentResponses';
 
 /** The student's own sessions: the learner page's list, sorted and paged, without filters or exports. */
 export const OWN_SESSIONS_SPEC: ListSpec = {
@@ -22,9 +29,10 @@ export const OWN_SESSIONS_SPEC: ListSpec = {
   defaultLimit: SESSION_LIST_SPEC.defaultLimit,
 };
 
-export interface StudentDeps {
+export interface StudentDeps extends StudentSideDeps {
   upstreamFor(actor: Actor): Promise<UpstreamApi>;
   audit: AuditSink;
+  csrf: CsrfTokens;
 }
 
 export function studentRouter(deps: StudentDeps): Router {
@@ -32,26 +40,15 @@ export function studentRouter(deps: StudentDeps): Router {
   listRoutes(r, '/me', ['html'], async (form, req, res) => {
     const actor = actorOf(res);
     if (actor.audience !== 'student') throw forbidden('This page shows a student’s own sessions.');
-    if (!actor.userId) {
-      // Never an empty "no sessions recorded" page: the records were not looked up at all.
-      const malformed = actor.identityProblem !== null && actor.identityProblem.kind !== 'missing';
-      throw new HttpError(
-        422,
-        malformed ? 'identity_malformed' : 'identity_unmapped',
-        malformed
-          ? 'Your LMS sent a user id this tool cannot use, so it could not look up your records.'
-          : 'Your LMS did not send the user id this tool needs to find your records.',
-        { mapping: actor.platform.identity, problem: actor.identityProblem?.kind ?? 'missing' },
-        [
-          describeIdentityProblem(actor.platform.identity, actor.identityProblem ?? { kind: 'missing' }),
-          'Please tell your LMS administrator: the tool’s identity mapping for this LMS needs checking.',
-        ],
-      );
-    }
+    // Never an empty "no sessions recorded" page: without a usable id the records were not looked up at all (422).
+    const userId = ownUserId(actor);
     const visibility = actor.platform.studentVisibility;
     const list = readListRequest(req, OWN_SESSIONS_SPEC, form);
     const upstream = await deps.upstreamFor(actor);
-    await auditView(deps.audit, actor, res, 'view.own_sessions', actor.userId);
+    // The signals the accommodations on record explain: the level the student sees is the one the staff see.
+    const accommodated = await accommodationsInEffect(deps, actor, userId);
+    const onRecord = accommodated.entries.length > 0;
+    await auditView(deps.audit, actor, res, 'view.own_sessions', userId);
     const base = {
       title: 'What was recorded about you',
       nav: navFor(actor, 'me'),
@@ -60,17 +57,19 @@ export function studentRouter(deps: StudentDeps): Router {
       notice: visibility === 'notice',
     };
     if (visibility === 'notice') {
-      res.render('pages/student', base);
+      res.render('pages/student', { ...base, guidance: guidanceView(actor, { kind: 'general' }, onRecord) });
       return;
     }
 
-    const { sessions: all, truncated } = await upstream.allUserSessions(actor.userId);
-    const summary = learnerRiskSummary(all, { thresholds: actor.platform.thresholds });
+    const { sessions: all, truncated } = await upstream.allUserSessions(userId);
+    const summary = learnerRiskSummary(all, { thresholds: actor.platform.thresholds, accommodated: accommodated.signals });
     const vm: Record<string, unknown> = {
       ...base,
       summary: summaryView(summary, truncated),
       truncated: truncated ? { newest: all.length.toLocaleString('en-GB') } : null,
       showSessions: visibility === 'full',
+      // A summary names none of the student's signals (the platform shows no more): every signal is explained alike.
+      guidance: guidanceView(actor, visibility === 'full' ? { kind: 'record', sessions: all } : { kind: 'general' }, onRecord),
     };
     // Only the full view lists sessions; the others have no list for the parameters to change.
     if (visibility === 'full' && list.errors) {
@@ -79,19 +78,23 @@ export function studentRouter(deps: StudentDeps): Router {
       return;
     }
     if (visibility === 'full') {
-      const userId = actor.userId;
       const q = withLtik(list.query, actor.ltik);
       const page = sessionListPage(all, q, actor.platform.thresholds);
+      const responses = await ownResponseCounts(deps, actor);
       vm.empty = all.length === 0;
       vm.list = {
         columns: {
           createdAt: columnView('/me', q, OWN_SESSIONS_SPEC, 'created_at', 'Started'),
           score: columnView('/me', q, OWN_SESSIONS_SPEC, 'bot_score', 'Bot score', 'num'),
         },
-        sessions: page.items.map((s) => ({
-          ...sessionRow(s, actor.platform.thresholds),
-          href: hrefWithLtik(`/learners/${encodeURIComponent(userId)}/sessions/${encodeURIComponent(s.id)}`, actor.ltik),
-        })),
+        sessions: page.items.map((s) => {
+          const n = responses.get(s.id) ?? 0;
+          return {
+            ...sessionRow(s, actor.platform.thresholds, accommodated.signals),
+            href: hrefWithLtik(`/learners/${encodeURIComponent(userId)}/sessions/${encodeURIComponent(s.id)}`, actor.ltik),
+            responses: n > 0 ? responseCountWords(n) : null,
+          };
+        }),
         pager: pagerView('/me', q, page),
       };
     }

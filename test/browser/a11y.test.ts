@@ -10,12 +10,14 @@
  * contexts bypass CSP.)
  */
 import type { Browser, BrowserContext } from 'playwright-core';
+import { sql } from 'kysely';
 import { seedDemoReviews } from '../../src/dev/demoReviews';
 import { LtiBrowser } from '../../src/dev/lms';
 import { testStack } from '../support/stack';
 import { axeViolations } from './support/axe';
 import { blockAllFramedCookies, launchChromium, launchChromiumProfile, launchFromDemoPage, TIMEOUT_MS } from './support/chromium';
 import { REVIEW_PAGES, visitReviewPages, type ReviewPageName } from './support/reviewPages';
+import { STUDENT_PAGES, studentsOf, visitStudentPages, type StudentPageName } from './support/studentPages';
 import { visitToolPages, type ToolPageName } from './support/toolPages';
 
 jest.setTimeout(120_000);
@@ -171,5 +173,35 @@ describe('the review workflow’s pages (after the tests above, with the demo’
       await page.close();
     }
     expect(problems).toEqual(Object.fromEntries(REVIEW_PAGES.map((name) => [name, []])));
+  });
+});
+
+describe('the student’s side (issue 13)', () => {
+  test('/me with its guidance in each visibility mode, their learner page, a session with a response, refused responses: no violation', async () => {
+    const moodle = stack.lms.platforms.moodle;
+    const page = await context.newPage();
+    const problems: Partial<Record<StudentPageName, string[]>> = {};
+    try {
+      await visitStudentPages(
+        page,
+        {
+          lmsUrl: stack.lms.url,
+          toolUrl: stack.tool.url,
+          ...studentsOf(stack.world, stack.simulator.dataset),
+          // The walk puts the platform back to "full" when it is done.
+          setVisibility: async (mode) => {
+            await sql`UPDATE platform_settings SET student_visibility = ${mode} WHERE issuer = ${moodle.issuer} AND client_id = ${moodle.clientId}`.execute(
+              stack.tool.store.db,
+            );
+          },
+        },
+        async (where, name) => {
+          problems[name] = await axeViolations(where);
+        },
+      );
+    } finally {
+      await page.close();
+    }
+    expect(problems).toEqual(Object.fromEntries(STUDENT_PAGES.map((name) => [name, []])));
   });
 });

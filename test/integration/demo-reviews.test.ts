@@ -1,4 +1,7 @@
-/** The demo arrives with a few learners of LTI101 already reviewed, once, written through the real store with audit rows. */
+/**
+ * The demo arrives with a few learners of LTI101 already reviewed, one learner's response to a flagged session and another's
+ * accommodation recorded by the teacher: once, written through the real stores with audit rows.
+ */
 import { sql } from 'kysely';
 import { seedDemoReviews } from '../../src/dev/demoReviews';
 import { createReviewStore } from '../../src/store';
@@ -35,4 +38,54 @@ test('seeding writes review records on LTI101 with their audit rows, and a secon
 
   expect(await seed()).toBe(0);
   expect((await createReviewStore(stack.tool.store.db).courseLines(course)).size).toBe(5);
+});
+
+test('the demo has one learner’s response to a flagged session and another’s accommodation, each written once', async () => {
+  const moodle = stack.lms.platforms.moodle;
+  const db = stack.tool.store.db;
+  const reg = { platformIss: moodle.issuer, platformClientId: moodle.clientId };
+  const studentSide = async () => ({
+    responses: await sql<{ user_id: string; session_id: string; body: string; author_lms_user_id: string }>`
+      SELECT user_id, session_id, body, author_lms_user_id FROM student_response WHERE platform_iss = ${reg.platformIss}`.execute(db),
+    accommodations: await sql<{ user_id: string; kind: string; actor_name: string; context_id: string; removed_at: Date | null }>`
+      SELECT s.user_id, a.kind, a.actor_name, s.context_id, a.removed_at FROM accommodation a JOIN accommodation_set s ON s.id = a.set_id
+      WHERE s.platform_iss = ${reg.platformIss}`.execute(db),
+    audit: await sql<{ action: string; subject_user_id: string }>`
+      SELECT action, subject_user_id FROM audit_log WHERE action IN ('response.write', 'accommodation.add') ORDER BY action`.execute(db),
+  });
+  // The first test seeded already (seedDemoReviews seeds both); a second seed changes nothing.
+  const first = await studentSide();
+  await seedDemoReviews(stack.tool.store, stack.world, moodle, stack.simulator.dataset);
+  expect(await studentSide()).toEqual(first);
+
+  expect(first.responses.rows).toHaveLength(1);
+  const response = first.responses.rows[0]!;
+  expect(response.body).toBe('I use dictation software because of a wrist injury; the pasted blocks are from it.');
+  expect(response.author_lms_user_id).toBe(response.user_id);
+  // On one of the writer's own sessions, one that typing or pasting signals raised.
+  const session = stack.simulator.dataset.sessionsForUser(response.user_id).find((s) => s.id === response.session_id);
+  expect(session?.detectionFlags.some((f) => f === 'paste_burst' || f === 'superhuman_typing_cadence')).toBe(true);
+
+  expect(first.accommodations.rows).toHaveLength(1);
+  const accommodation = first.accommodations.rows[0]!;
+  expect(accommodation).toMatchObject({ actor_name: 'Tina Teacher', context_id: '2', removed_at: null });
+  expect(accommodation.user_id).not.toBe(response.user_id);
+  const lti101 = stack.world.platforms.find((p) => p.kind === 'moodle')!.courses.find((c) => c.id === '2')!;
+  expect(lti101.members.find((m) => m.person.lmsUserId === accommodation.user_id)?.role).toBe('learner');
+  // It explains every signal of at least one of that learner's high sessions.
+  const explains = { keyboard_only: ['no_pointer_movement'], screen_reader: ['no_pointer_movement', 'synthetic_events'] } as Record<
+    string,
+    string[] | undefined
+  >;
+  const signals = explains[accommodation.kind] ?? ['superhuman_typing_cadence', 'paste_burst'];
+  expect(
+    stack.simulator.dataset
+      .sessionsForUser(accommodation.user_id)
+      .some((s) => s.botScore >= 0.7 && s.detectionFlags.length > 0 && s.detectionFlags.every((f) => signals.includes(f))),
+  ).toBe(true);
+
+  expect(first.audit.rows).toEqual([
+    { action: 'accommodation.add', subject_user_id: accommodation.user_id },
+    { action: 'response.write', subject_user_id: response.user_id },
+  ]);
 });

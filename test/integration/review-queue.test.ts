@@ -272,14 +272,14 @@ test('JSON items carry a review object; CSV rows the review columns, defused lik
     .replace(/^\uFEFF/, '')
     .trim()
     .split(/\r\n/);
-  expect(lines[0]).toMatch(/,enrollment,review_status,reviewed_by,reviewed_by_role,reviewed_at$/);
+  expect(lines[0]).toMatch(/,enrollment,review_status,reviewed_by,reviewed_by_role,reviewed_at,new_responses$/);
   const at = (id: string) => item(id).review.at as string;
   const hostile = byLevel('elevated')[0]!;
   expect(lines.slice(1)).toHaveLength(2);
-  expect(lines.find((l) => l.includes(`,${h1!.id},`))).toMatch(new RegExp(`,concern,Tomás Assistant,Teaching assistant,${at(h1!.id)}$`));
+  expect(lines.find((l) => l.includes(`,${h1!.id},`))).toMatch(new RegExp(`,concern,Tomás Assistant,Teaching assistant,${at(h1!.id)},0$`));
   // The formula an LMS name could carry reaches the spreadsheet as text.
   expect(lines.find((l) => l.includes(`,${hostile.id},`))).toMatch(
-    new RegExp(`,in_review,'=SUM\\(1\\+1\\) <i>Mallory</i>,Instructor,${at(hostile.id)}$`),
+    new RegExp(`,in_review,'=SUM\\(1\\+1\\) <i>Mallory</i>,Instructor,${at(hostile.id)},0$`),
   );
 });
 

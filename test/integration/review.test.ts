@@ -352,7 +352,9 @@ test('a student gets 403 on the JSON and on every write, and sees nothing of the
   for (const path of ['/me', `/learners/${me}`, `/learners/${me}/sessions/${session.id}`, `/learners/${me}/sessions.json`]) {
     const res = await page(student, path);
     expect(res.status).toBe(200);
-    for (const secret of ['STAFF-ONLY', 'Review mark', 'review-form', 'name="csrf"', 'Concern']) expect(res.html).not.toContain(secret);
+    // A student's own forms (their response) carry a CSRF token too; no staff form (versioned, posting to review or mark) is there.
+    for (const secret of ['STAFF-ONLY', 'Review mark', 'review-form', 'name="version"', '/review"', '/mark"', 'Concern'])
+      expect(res.html).not.toContain(secret);
   }
   const w = await post(student, `/learners/${me}/review`, { status: 'no_concern', note: 'I did nothing wrong', version: '2', csrf: 'x' });
   expect(w.status).toBe(403);

@@ -130,7 +130,7 @@ test('CSV and JSON carry the same learners in the same order', async () => {
     .trim()
     .split(/\r\n/);
   expect(lines[0]).toBe(
-    'name,email,user_id,risk,sessions,high,elevated,max_score,top_flags,last_activity,level_reason,enrollment,review_status,reviewed_by,reviewed_by_role,reviewed_at',
+    'name,email,user_id,risk,risk_without_accommodations,sessions,high,elevated,max_score,top_flags,last_activity,level_reason,enrollment,review_status,reviewed_by,reviewed_by_role,reviewed_at,new_responses',
   );
   expect(lines.length - 1).toBe(body.items.length);
   const csvIds = lines.slice(1).map((l) => l.match(/,(\d+),(high|elevated|low|none|unavailable),/)?.[1]);
@@ -225,7 +225,7 @@ test('a suspended enrolment (Names and Roles status Inactive) is listed, marked,
   expect(textOf(page.html)).toContain(`(${all.total} in the course, 1 of them inactive in the LMS)`);
   const csv = await browser.get(url('/course.csv', { enrollment: 'inactive' }));
   // The enrolment column, then the review columns (nobody has reviewed this learner).
-  expect(csv.html.trim().split(/\r\n/)[1]).toMatch(/,inactive,unreviewed,,,$/);
+  expect(csv.html.trim().split(/\r\n/)[1]).toMatch(/,inactive,unreviewed,,,,0$/);
 });
 
 test('the HTML page shows the same first page as the JSON', async () => {

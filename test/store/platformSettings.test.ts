@@ -42,6 +42,7 @@ test('settings round-trip with defaults; the API key is not readable in the tabl
     riskThresholds: { high: 0.7, elevated: 0.4 },
     studentVisibility: 'full',
     cacheTtlSeconds: 300,
+    retentionDays: 365,
     createdAt: expect.any(Date),
     updatedAt: expect.any(Date),
   });
@@ -103,6 +104,8 @@ test('invalid settings are refused with a message naming the field', async () =>
     [{ ...base, isnotaiBaseUrl: 'ftp://x' }, 'isnotaiBaseUrl'],
     [{ ...base, riskThresholds: { high: 1.5, elevated: 0.4 } }, 'riskThresholds.high'],
     [{ ...base, cacheTtlSeconds: -1 }, 'cacheTtlSeconds'],
+    [{ ...base, retentionDays: 0 }, 'retentionDays'],
+    [{ ...base, retentionDays: 3651 }, 'retentionDays'],
   ] as const) {
     await expect(repo.upsert(input as never)).rejects.toThrow(
       expect.objectContaining({ code: 'invalid_settings', message: expect.stringContaining(field) }),

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../../src/config';
+import { DEFAULT_RETENTION_DAYS } from '../../src/store/retention';
 
 describe('loadConfig', () => {
   test('defaults suit the embedded demo', () => {
@@ -85,6 +86,33 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, identityPattern: '[0-9' }]) })).toThrow(
       /PLATFORMS_JSON\.0\.identityPattern: is not a valid regular expression/,
     );
+  });
+
+  test('a platform’s retention period is 1 to 3650 whole days, refused at start-up naming the field; absent, the tool keeps 365', () => {
+    const p = {
+      name: 'M',
+      issuer: 'https://m.example.edu',
+      clientId: 'abc',
+      authenticationEndpoint: 'https://m/auth',
+      accesstokenEndpoint: 'https://m/token',
+      jwksUrl: 'https://m/certs',
+      isnotai: { apiKey: 'aik_v1_x' },
+    };
+    const load = (retentionDays: unknown) => loadConfig({ PLATFORMS_JSON: JSON.stringify([{ ...p, retentionDays }]) });
+    for (const bad of [0, 'x', 4000, 30.5, -1, null]) {
+      expect(() => load(bad)).toThrow(ConfigError);
+      expect(() => load(bad)).toThrow(/PLATFORMS_JSON\.0\.retentionDays: must be a whole number of days from 1 to 3650/);
+    }
+    for (const ok of [1, 30, 365, 3650]) expect(load(ok).platforms[0]?.retentionDays).toBe(ok);
+    // Absent from the entry: no value here, and the tool registers the default (src/bootstrap.ts, DEFAULT_RETENTION_DAYS).
+    expect(loadConfig({ PLATFORMS_JSON: JSON.stringify([p]) }).platforms[0]?.retentionDays).toBeUndefined();
+    expect(DEFAULT_RETENTION_DAYS).toBe(365);
+  });
+
+  test('the retention sweep runs hourly unless RETENTION_SWEEP_INTERVAL_MS says otherwise (1 s to a day)', () => {
+    expect(loadConfig({}).retentionSweepIntervalMs).toBe(3_600_000);
+    expect(loadConfig({ RETENTION_SWEEP_INTERVAL_MS: '60000' }).retentionSweepIntervalMs).toBe(60_000);
+    expect(() => loadConfig({ RETENTION_SWEEP_INTERVAL_MS: '10' })).toThrow(/RETENTION_SWEEP_INTERVAL_MS/);
   });
 
   test('the error message never echoes a secret value', () => {

@@ -3,7 +3,8 @@
  * them, each in the state that shows the most of it: the roster as a work queue (its triage line and review column,
  * sorted by review, refusing an unknown review filter), a learner's review just saved with a correction of a note, its
  * case packet (and the packet refusing dates it cannot read), a session's marks and a signal's evidence, the refusals of
- * a write (422, 409 from a second tab, the CSRF 403) and the end of the queue. The walk writes (a correction, a mark, a
+ * a write (422, 409 from a second tab, the CSRF 403), a learner with an accommodation on record and the register's form
+ * refused (422), and the end of the queue. The walk writes (a correction, a mark, a
  * status), so it runs once per test stack, after the demo's review records are seeded (src/dev/demoReviews.ts). Browser
  * tests visit each in turn; each state is checked here before the test's own checks run on it.
  */
@@ -22,6 +23,8 @@ export const REVIEW_PAGES = [
   'session with a signal selected',
   'mark refused (422)',
   'reason missing (422)',
+  'learner with an accommodation',
+  'accommodation refused (422)',
   'stale version (409)',
   'wrong CSRF token (403)',
   'end of the queue',
@@ -153,6 +156,22 @@ export async function visitReviewPages(
   await expect(page.getByTestId('review-errors').isVisible()).resolves.toBe(true);
   await expect(page.locator('#review-reason').getAttribute('aria-invalid')).resolves.toBe('true');
   await at(page, 'reason missing (422)');
+
+  // An accommodation recorded through the register's form (docs/product.md "Accommodations"): the entry, "Saved.".
+  await page.goto(url(learner), { timeout: TIMEOUT_MS });
+  await page.locator('#accommodation-kind-keyboard_only').check();
+  await page.locator('#accommodation-detail').fill('Uses the keyboard only, as agreed with disability services.');
+  expect((await posting(page, () => page.locator('#accommodation-submit').click())).status()).toBe(303);
+  await page.waitForSelector('[data-testid="accommodation-saved"]', { timeout: TIMEOUT_MS });
+  await expect(page.getByTestId('accommodations-in-effect').innerText()).resolves.toContain('Keyboard-only use');
+  await at(page, 'learner with an accommodation');
+
+  // The register's form refused: "Other" without a description (422), the form again with the field marked.
+  await page.locator('#accommodation-kind-other').check();
+  expect((await posting(page, () => page.locator('#accommodation-submit').click())).status()).toBe(422);
+  await expect(page.getByTestId('review-errors').isVisible()).resolves.toBe(true);
+  await expect(page.locator('#accommodation-detail').getAttribute('aria-invalid')).resolves.toBe('true');
+  await at(page, 'accommodation refused (422)');
 
   // A stale version (409): two tabs on the same learner, the first saves, the second sends a form based on the older one.
   const other = await page.context().newPage();

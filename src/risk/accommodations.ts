@@ -70,13 +70,9 @@ export interface AccommodatedLevel {
   explained: string[];
 }
 
-function signalsOf(s: AccommodatableSession): string[] {
-  const flags = Array.isArray(s.detectionFlags) ? s.detectionFlags : [];
-  return [...new Set(flags.filter((f): f is string => typeof f === 'string' && f.length > 0))];
-}
-
 /**
- * A session's level with the accommodations on record (see the file's comment for the rule).
+ * A session's level with the accommodations on record (see the file's comment for the rule). Anything in its flags that is
+ * not a signal code (an empty string, a non-string) is a signal no accommodation explains, so it never helps lower a level.
  * @throws RiskScoreError as sessionRiskLevel does for a score that is not a number from 0 to 1.
  */
 export function accommodatedSessionLevel(
@@ -85,9 +81,10 @@ export function accommodatedSessionLevel(
   accommodated: ReadonlySet<string>,
 ): AccommodatedLevel {
   const without = sessionRiskLevel(s.botScore, thresholds);
-  const signals = signalsOf(s);
-  const explained = signals.filter((f) => accommodated.has(f));
-  const allExplained = signals.length > 0 && explained.length === signals.length;
+  const flags: readonly unknown[] = Array.isArray(s.detectionFlags) ? s.detectionFlags : [];
+  const isExplained = (f: unknown): f is string => typeof f === 'string' && f.length > 0 && accommodated.has(f);
+  const explained = [...new Set(flags.filter(isExplained))];
+  const allExplained = flags.length > 0 && flags.every(isExplained);
   return { level: allExplained ? 'low' : without, without, explained };
 }
 

@@ -117,12 +117,18 @@ export function learnerRiskSummary(sessions: readonly SummarisableSession[], opt
   let lowCount = 0;
   let invalidScores = 0;
   let maxScore: number | null = null;
+  /** The highest score of the sessions that count at their score's level, and of those an accommodation lowered. */
+  let maxCounted: number | null = null;
+  let maxExplained: number | null = null;
   let last: number | null = null;
   for (const s of windowed) {
     if (isValidScore(s.botScore)) {
       const counted = accommodatedSessionLevel(s, thresholds, accommodated);
       const level = counted.level;
-      if (counted.level !== counted.without) explainedSessions++;
+      if (counted.level !== counted.without) {
+        explainedSessions++;
+        if (maxExplained === null || s.botScore > maxExplained) maxExplained = s.botScore;
+      } else if (maxCounted === null || s.botScore > maxCounted) maxCounted = s.botScore;
       if (riskRank(counted.without) > riskRank(scoreOnly)) scoreOnly = counted.without;
       if (level === 'high') highCount++;
       else if (level === 'elevated') elevatedCount++;
@@ -137,7 +143,13 @@ export function learnerRiskSummary(sessions: readonly SummarisableSession[], opt
   }
 
   const level: RiskLevel = highCount > 0 ? 'high' : elevatedCount > 0 ? 'elevated' : lowCount > 0 ? 'low' : 'none';
-  const top = maxScore === null ? '' : `; highest ${maxScore.toFixed(2)}`;
+  // Each sentence speaks of the sessions it counts: "highest" is theirs, never a lowered session's score.
+  const top = maxCounted === null ? '' : `; highest ${maxCounted.toFixed(2)}`;
+  const lowered =
+    explainedSessions > 0
+      ? `${plural(explainedSessions, 'session')} counted as low because every signal is explained by an accommodation on record (highest score ${(maxExplained as number).toFixed(2)})`
+      : '';
+  const scoredLow = lowCount - explainedSessions;
   const high = formatThreshold(thresholds.high);
   const elevated = formatThreshold(thresholds.elevated);
   let levelReason: string;
@@ -149,7 +161,7 @@ export function learnerRiskSummary(sessions: readonly SummarisableSession[], opt
       levelReason = `${plural(elevatedCount, 'session')} from ${elevated} to below ${high}${top}`;
       break;
     case 'low':
-      levelReason = `${plural(lowCount, 'session')}, all below ${elevated}${top}`;
+      levelReason = scoredLow > 0 ? `${plural(scoredLow, 'session')}, all below ${elevated}${top}` : '';
       break;
     default:
       levelReason =
@@ -159,13 +171,11 @@ export function learnerRiskSummary(sessions: readonly SummarisableSession[], opt
             : 'No sessions recorded'
           : 'No session in this period has a readable bot score';
   }
+  if (lowered) levelReason = levelReason ? `${levelReason}; ${lowered}` : lowered.charAt(0).toUpperCase() + lowered.slice(1);
   if (invalidScores > 0 && level !== 'none') {
     levelReason += `; ${plural(invalidScores, 'session')} with an unreadable bot score left out`;
   } else if (invalidScores > 0) {
     levelReason += ` (${plural(invalidScores, 'session')} left out)`;
-  }
-  if (explainedSessions > 0) {
-    levelReason += `; ${plural(explainedSessions, 'session')} whose every signal is explained by an accommodation on record counted as low`;
   }
 
   return {

@@ -113,7 +113,7 @@ describe('learnerRiskSummary with accommodations', () => {
     expect([got.highCount, got.elevatedCount, got.lowCount]).toEqual([0, 0, 3]);
     expect(got.maxScore).toBe(0.92);
     expect(got.levelReason).toBe(
-      '3 sessions, all below 0.40; highest 0.92; 2 sessions whose every signal is explained by an accommodation on record counted as low',
+      '1 session, all below 0.40; highest 0.10; 2 sessions counted as low because every signal is explained by an accommodation on record (highest score 0.92)',
     );
     expect(accommodatedLevelWords(got.level, got.levelWithoutAccommodations)).toBe('Low (High without the accommodated signals)');
   });
@@ -147,7 +147,19 @@ describe('learnerRiskSummary with accommodations', () => {
     expect(got.levelWithoutAccommodations).toBeNull();
     expect(got.highCount).toBe(1);
     expect(got.explainedSessions).toBe(2);
+    // "highest" is the score of the session that counts, not of a lowered one.
+    expect(got.levelReason).toBe(
+      '1 session at or above 0.70; highest 0.80; 2 sessions counted as low because every signal is explained by an accommodation on record (highest score 0.92)',
+    );
     expect(accommodatedLevelWords(got.level, got.levelWithoutAccommodations)).toBe('High');
+  });
+
+  it('every session explained: the reason names only them, with their highest score', () => {
+    const got = learnerRiskSummary(sessions.slice(0, 2), { thresholds: T, accommodated: KEYBOARD });
+    expect(got.level).toBe('low');
+    expect(got.levelReason).toBe(
+      '2 sessions counted as low because every signal is explained by an accommodation on record (highest score 0.92)',
+    );
   });
 
   it('an accommodation for other signals changes nothing', () => {
@@ -188,4 +200,9 @@ describe('accommodatedLevelWords', () => {
     expect(accommodatedLevelWords('high', 'high')).toBe('High');
     expect(accommodatedLevelWords('high', null)).toBe('High');
   });
+});
+
+test('a flag that is not a signal code (an empty string) is never explained, so it keeps the session’s level', () => {
+  const got = accommodatedSessionLevel({ botScore: 0.9, detectionFlags: ['no_pointer_movement', ''] }, T, KEYBOARD);
+  expect(got).toEqual({ level: 'high', without: 'high', explained: ['no_pointer_movement'] });
 });

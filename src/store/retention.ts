@@ -14,9 +14,10 @@
  * A registration with no settings row keeps its rows for the default. Each sweep that deletes anything writes one audit
  * entry per registration, `retention.sweep`, whose `detail` carries the counts.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { createAuditLog, type AuditEntryInput } from './audit';
+import { pgErrorCode } from './errors';
 import type { StoreLogger } from './db';
 import { systemClock, type Clock } from './expiry';
 import type { JsonValue, Schema } from './schema';
@@ -50,6 +51,8 @@ export interface RetentionCounts {
 }
 
 export interface RetentionSweep {
+  /** Another instance was sweeping: this sweep did nothing. */
+  skipped?: boolean;
   /** Per registration (`issuer \n clientId`) that had anything deleted. */
   byPlatform: Array<{ platformIss: string; platformClientId: string; retentionDays: number; counts: RetentionCounts }>;
 }
@@ -73,14 +76,11 @@ function total(c: RetentionCounts): number {
 
 type Deleted = { iss: string; cid: string };
 
-/**
- * The registration's retention, as a SQL expression on a row's issuer and client id columns: the strictest of its
- * settings rows, else the default.
- */
-const daysOf = (iss: string, cid: string, fallback: number) =>
-  sql<number>`COALESCE((SELECT min(p.retention_days) FROM platform_settings p WHERE p.issuer = ${sql.ref(iss)} AND p.client_id = ${sql.ref(cid)}), ${fallback})`;
-const expired = (column: string, iss: string, cid: string, now: Date, fallback: number) =>
-  sql<boolean>`${sql.ref(column)} < ${now}::timestamptz - make_interval(days => ${daysOf(iss, cid, fallback)})`;
+/** Which rows are past their period: a condition on a table's issuer, client id and time columns. */
+type Expired = (iss: string, cid: string, at: string) => RawBuilder<boolean>;
+
+/** One sweep at a time across every instance sharing the database: the others skip theirs. */
+const SWEEP_LOCK = 'isnotai-lti retention sweep';
 
 export interface RetentionOptions {
   /** Now, in milliseconds since the epoch (tests pin it). */
@@ -88,11 +88,36 @@ export interface RetentionOptions {
   defaultDays?: number;
 }
 
-/** Deletes every expired row now, and writes the sweep's audit entries, in one transaction. */
+/**
+ * Deletes every expired row now, and writes the sweep's audit entries, in one transaction. Each registration's cut-off is
+ * worked out first, so each delete is a plain range on the table's time column (its index) for one registration; the
+ * registrations without settings share the default's. When another instance is sweeping, this one does nothing
+ * (`skipped`).
+ */
 export async function sweepRetention(db: Kysely<Schema>, options: RetentionOptions): Promise<RetentionSweep> {
-  const now = new Date(options.now);
+  const now = options.now;
   const fallback = options.defaultDays ?? DEFAULT_RETENTION_DAYS;
+  const cutoff = (days: number) => new Date(now - days * 86_400_000);
   return db.transaction().execute(async (trx) => {
+    const lock = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(hashtextextended(${SWEEP_LOCK}, 8)) AS ok`.execute(trx);
+    if (!lock.rows[0]!.ok) return { byPlatform: [], skipped: true };
+    const settings = (
+      await sql<{ iss: string; cid: string; days: number }>`SELECT issuer AS iss, client_id AS cid, min(retention_days) AS days
+        FROM platform_settings GROUP BY issuer, client_id`.execute(trx)
+    ).rows;
+    const daysOf = new Map(settings.map((r) => [`${r.iss}\n${r.cid}`, r.days]));
+    const conditions: Expired[] = [
+      ...settings.map(
+        (r): Expired =>
+          (iss, cid, at) =>
+            sql<boolean>`${sql.ref(iss)} = ${r.iss} AND ${sql.ref(cid)} = ${r.cid} AND ${sql.ref(at)} < ${cutoff(r.days)}`,
+      ),
+      // Registrations with no settings row (an LMS taken out of the configuration) keep rows for the default.
+      (iss, cid, at) =>
+        sql<boolean>`${sql.ref(at)} < ${cutoff(fallback)}
+          AND NOT EXISTS (SELECT 1 FROM platform_settings p WHERE p.issuer = ${sql.ref(iss)} AND p.client_id = ${sql.ref(cid)})`,
+    ];
+
     const counts = new Map<string, RetentionCounts>();
     const tally = (rows: Deleted[], field: keyof RetentionCounts) => {
       for (const r of rows) {
@@ -104,72 +129,68 @@ export async function sweepRetention(db: Kysely<Schema>, options: RetentionOptio
     };
     const run = async (q: ReturnType<typeof sql<Deleted>>, field: keyof RetentionCounts) => tally((await q.execute(trx)).rows, field);
 
-    await run(
-      sql<Deleted>`DELETE FROM student_response r WHERE ${expired('r.at', 'r.platform_iss', 'r.platform_client_id', now, fallback)}
-        RETURNING r.platform_iss AS iss, r.platform_client_id AS cid`,
-      'responses',
-    );
-    await run(
-      sql<Deleted>`DELETE FROM response_seen s WHERE ${expired('s.seen_at', 's.platform_iss', 's.platform_client_id', now, fallback)}
-        RETURNING s.platform_iss AS iss, s.platform_client_id AS cid`,
-      'responsesSeen',
-    );
+    for (const expired of conditions) {
+      await run(
+        sql<Deleted>`DELETE FROM student_response r WHERE ${expired('r.platform_iss', 'r.platform_client_id', 'r.at')}
+          RETURNING r.platform_iss AS iss, r.platform_client_id AS cid`,
+        'responses',
+      );
+      await run(
+        sql<Deleted>`DELETE FROM response_seen s WHERE ${expired('s.platform_iss', 's.platform_client_id', 's.seen_at')}
+          RETURNING s.platform_iss AS iss, s.platform_client_id AS cid`,
+        'responsesSeen',
+      );
 
-    // Review records whose last change is past the period, with everything written beside them.
-    const records = (
-      await sql<{ id: string } & Deleted>`SELECT r.id, r.platform_iss AS iss, r.platform_client_id AS cid FROM review_record r
-        WHERE ${expired('r.last_at', 'r.platform_iss', 'r.platform_client_id', now, fallback)} FOR UPDATE`.execute(trx)
-    ).rows;
-    if (records.length > 0) {
-      const ids = records.map((r) => r.id);
-      const regOf = new Map(records.map((r) => [String(r.id), r]));
-      const children = async (table: 'review_status_change' | 'review_note' | 'review_session_mark', field: keyof RetentionCounts) => {
-        const rows = (
-          await sql<{
-            record_id: string;
-          }>`DELETE FROM ${sql.table(table)} WHERE record_id = ANY(${ids}::bigint[]) RETURNING record_id`.execute(trx)
-        ).rows;
-        tally(
-          rows.map((r) => regOf.get(String(r.record_id))!),
-          field,
-        );
-      };
-      await children('review_status_change', 'statusChanges');
-      await children('review_note', 'notes');
-      await children('review_session_mark', 'sessionMarks');
-      await sql`DELETE FROM review_record WHERE id = ANY(${ids}::bigint[])`.execute(trx);
-      tally(records, 'reviewRecords');
+      // Review records whose last change is past the period, with everything written beside them.
+      const records = (
+        await sql<{ id: string } & Deleted>`SELECT r.id, r.platform_iss AS iss, r.platform_client_id AS cid FROM review_record r
+          WHERE ${expired('r.platform_iss', 'r.platform_client_id', 'r.last_at')} FOR UPDATE`.execute(trx)
+      ).rows;
+      if (records.length > 0) {
+        const ids = records.map((r) => r.id);
+        const regOf = new Map(records.map((r) => [String(r.id), r]));
+        const children = async (table: 'review_status_change' | 'review_note' | 'review_session_mark', field: keyof RetentionCounts) => {
+          const rows = (
+            await sql<{
+              record_id: string;
+            }>`DELETE FROM ${sql.table(table)} WHERE record_id = ANY(${ids}::bigint[]) RETURNING record_id`.execute(trx)
+          ).rows;
+          tally(
+            rows.map((r) => regOf.get(String(r.record_id))!),
+            field,
+          );
+        };
+        await children('review_status_change', 'statusChanges');
+        await children('review_note', 'notes');
+        await children('review_session_mark', 'sessionMarks');
+        await sql`DELETE FROM review_record WHERE id = ANY(${ids}::bigint[])`.execute(trx);
+        tally(records, 'reviewRecords');
+      }
+
+      // Accommodations removed longer ago than the period; then sets with nothing left in them and no change since.
+      await run(
+        sql<Deleted>`DELETE FROM accommodation a USING accommodation_set s
+          WHERE a.set_id = s.id AND a.removed_at IS NOT NULL
+            AND ${expired('s.platform_iss', 's.platform_client_id', 'a.removed_at')}
+          RETURNING s.platform_iss AS iss, s.platform_client_id AS cid`,
+        'accommodations',
+      );
+      await sql`DELETE FROM accommodation_set s WHERE NOT EXISTS (SELECT 1 FROM accommodation a WHERE a.set_id = s.id)
+        AND ${expired('s.platform_iss', 's.platform_client_id', 's.last_at')}`.execute(trx);
+
+      await run(
+        sql<Deleted>`DELETE FROM audit_log l WHERE ${expired('l.platform_iss', 'l.platform_client_id', 'l.at')}
+          RETURNING l.platform_iss AS iss, l.platform_client_id AS cid`,
+        'auditEntries',
+      );
     }
-
-    // Accommodations removed longer ago than the period; then sets with nothing left in them and no change since.
-    await run(
-      sql<Deleted>`DELETE FROM accommodation a USING accommodation_set s
-        WHERE a.set_id = s.id AND a.removed_at IS NOT NULL
-          AND ${expired('a.removed_at', 's.platform_iss', 's.platform_client_id', now, fallback)}
-        RETURNING s.platform_iss AS iss, s.platform_client_id AS cid`,
-      'accommodations',
-    );
-    await sql`DELETE FROM accommodation_set s WHERE NOT EXISTS (SELECT 1 FROM accommodation a WHERE a.set_id = s.id)
-      AND ${expired('s.last_at', 's.platform_iss', 's.platform_client_id', now, fallback)}`.execute(trx);
-
-    await run(
-      sql<Deleted>`DELETE FROM audit_log l WHERE ${expired('l.at', 'l.platform_iss', 'l.platform_client_id', now, fallback)}
-        RETURNING l.platform_iss AS iss, l.platform_client_id AS cid`,
-      'auditEntries',
-    );
 
     const byPlatform: RetentionSweep['byPlatform'] = [];
     const audit = createAuditLog(trx);
     for (const [k, c] of counts) {
       if (total(c) === 0) continue;
       const [platformIss, platformClientId] = k.split('\n') as [string, string];
-      const days = (
-        await sql<{
-          days: number;
-        }>`SELECT ${daysOf('x.iss', 'x.cid', fallback)} AS days FROM (SELECT ${platformIss}::text AS iss, ${platformClientId}::text AS cid) x`.execute(
-          trx,
-        )
-      ).rows[0]!.days;
+      const days = daysOf.get(k) ?? fallback;
       byPlatform.push({ platformIss, platformClientId, retentionDays: days, counts: c });
       await audit.record({
         platformIss,
@@ -179,7 +200,7 @@ export async function sweepRetention(db: Kysely<Schema>, options: RetentionOptio
         action: 'retention.sweep',
         resourceId: `older than ${days} days`,
         detail: { retentionDays: days, ...c } as Record<string, JsonValue>,
-        at: now,
+        at: new Date(now),
       });
     }
     return { byPlatform };
@@ -262,48 +283,99 @@ export function reviewDataCounts(data: LearnerReviewData) {
 
 export type ReviewDataCounts = ReturnType<typeof reviewDataCounts>;
 
+/** Thrown inside an erasure's transaction to roll it back: something was written since the data was read. */
+class ChangedSinceRead extends Error {}
+
+const PG_FOREIGN_KEY_VIOLATION = '23503';
+
 /**
  * Erases the learner's review data (learnerReviewData, the audit log apart) in one transaction with its audit row, but only
- * if it is still what `expect` says (the fingerprint of the data the admin exported and saw: `reviewDataFingerprint`);
- * otherwise nothing is deleted and the data as it is now is returned.
+ * if it is still what `expect` says (the fingerprint of the data the admin exported and saw); otherwise nothing is deleted
+ * and the data as it is now is returned. No table is locked: each delete returns what it deleted, and if that is anything
+ * the check did not see (a response or note written in between), the whole transaction is rolled back and answered
+ * `changed`, so nothing is erased that the admin has not exported.
  */
 export async function eraseLearnerReviewData(
   db: Kysely<Schema>,
   who: RegistrationLearner,
-  expect: (data: LearnerReviewData) => boolean,
+  expect: (data: LearnerReviewData) => boolean | Promise<boolean>,
   audit: (counts: ReviewDataCounts) => AuditEntryInput,
 ): Promise<{ outcome: 'erased'; counts: ReviewDataCounts } | { outcome: 'changed'; data: LearnerReviewData }> {
-  return db.transaction().execute(async (trx) => {
-    // Writers of this learner's data wait for the erasure, and it sees what it checked.
-    const lockKey = JSON.stringify(['erase', who.platformIss, who.platformClientId, who.userId]);
-    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey}, 8))`.execute(trx);
-    await sql`LOCK TABLE review_record, student_response, accommodation_set IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
-    const data = await learnerReviewData(trx, who);
-    if (!expect(data)) return { outcome: 'changed' as const, data };
-    const counts = reviewDataCounts(data);
-    const recordIds = data.reviewRecords.map((r) => r.id);
-    const setIds = data.accommodationSets.map((s) => s.id);
-    const reg = { platform_iss: who.platformIss, platform_client_id: who.platformClientId, user_id: who.userId };
-    if (recordIds.length > 0) {
-      for (const t of ['review_status_change', 'review_note', 'review_session_mark'] as const)
-        await trx.deleteFrom(t).where('record_id', 'in', recordIds).execute();
-      await trx.deleteFrom('review_record').where('id', 'in', recordIds).execute();
+  const reg = { platform_iss: who.platformIss, platform_client_id: who.platformClientId, user_id: who.userId };
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const data = await learnerReviewData(trx, who);
+      if (!(await expect(data))) return { outcome: 'changed' as const, data };
+      const counts = reviewDataCounts(data);
+      const seen = (ids: Array<string | number>) => new Set(ids.map(String));
+      /** Every row a delete returned must be one the check saw. */
+      const only = (deleted: Array<{ id: string | number }>, known: Set<string>) => {
+        if (deleted.some((r) => !known.has(String(r.id)))) throw new ChangedSinceRead();
+      };
+      const records = trx
+        .selectFrom('review_record')
+        .select('id')
+        .where((eb) => eb.and(reg));
+      const sets = trx
+        .selectFrom('accommodation_set')
+        .select('id')
+        .where((eb) => eb.and(reg));
+      const rows = data.reviewRecords;
+      only(
+        await trx.deleteFrom('review_status_change').where('record_id', 'in', records).returning('id').execute(),
+        seen(rows.flatMap((r) => r.statusChanges.map((c) => c.id))),
+      );
+      only(
+        await trx.deleteFrom('review_note').where('record_id', 'in', records).returning('id').execute(),
+        seen(rows.flatMap((r) => r.notes.map((n) => n.id))),
+      );
+      only(
+        await trx.deleteFrom('review_session_mark').where('record_id', 'in', records).returning('id').execute(),
+        seen(rows.flatMap((r) => r.sessionMarks.map((m) => m.id))),
+      );
+      only(
+        await trx
+          .deleteFrom('review_record')
+          .where((eb) => eb.and(reg))
+          .returning('id')
+          .execute(),
+        seen(rows.map((r) => r.id)),
+      );
+      only(
+        await trx.deleteFrom('accommodation').where('set_id', 'in', sets).returning('id').execute(),
+        seen(data.accommodationSets.flatMap((s) => s.accommodations.map((a) => a.id))),
+      );
+      only(
+        await trx
+          .deleteFrom('accommodation_set')
+          .where((eb) => eb.and(reg))
+          .returning('id')
+          .execute(),
+        seen(data.accommodationSets.map((s) => s.id)),
+      );
+      only(
+        await trx
+          .deleteFrom('student_response')
+          .where((eb) => eb.and(reg))
+          .returning('id')
+          .execute(),
+        seen(data.responses.map((r) => r.id)),
+      );
+      // Bookkeeping of which responses staff have seen: ids only, deleted with the responses it is about.
+      await trx
+        .deleteFrom('response_seen')
+        .where((eb) => eb.and(reg))
+        .execute();
+      await createAuditLog(trx).record(audit(counts));
+      return { outcome: 'erased' as const, counts };
+    });
+  } catch (err) {
+    // A row written in between (seen by a delete, or a child row committed after the children were deleted).
+    if (err instanceof ChangedSinceRead || pgErrorCode(err) === PG_FOREIGN_KEY_VIOLATION) {
+      return { outcome: 'changed', data: await learnerReviewData(db, who) };
     }
-    if (setIds.length > 0) {
-      await trx.deleteFrom('accommodation').where('set_id', 'in', setIds).execute();
-      await trx.deleteFrom('accommodation_set').where('id', 'in', setIds).execute();
-    }
-    await trx
-      .deleteFrom('student_response')
-      .where((eb) => eb.and(reg))
-      .execute();
-    await trx
-      .deleteFrom('response_seen')
-      .where((eb) => eb.and(reg))
-      .execute();
-    await createAuditLog(trx).record(audit(counts));
-    return { outcome: 'erased' as const, counts };
-  });
+    throw err;
+  }
 }
 
 export interface RetentionSweeperOptions {

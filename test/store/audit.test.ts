@@ -59,8 +59,33 @@ test('record returns the stored entry', async () => {
     contextId: 'c-1',
     resourceId: null,
     requestId: null,
+    detail: null,
   });
   expect(Math.abs(e.at.getTime() - Date.now())).toBeLessThan(60_000);
+});
+
+test('an entry’s detail (a sweep’s or an erasure’s counts) is stored as JSON and read back; a detail that is not an object is refused', async () => {
+  const e = await audit.record({
+    platformIss: 'https://canvas.example.edu',
+    platformClientId: 'canvas-a',
+    actorUserId: 'system:retention',
+    actorRole: 'system',
+    action: 'retention.sweep',
+    detail: { retentionDays: 30, responses: 2, notes: 0 },
+  });
+  expect(e.detail).toEqual({ retentionDays: 30, responses: 2, notes: 0 });
+  const listed = await audit.list({ limit: 1, action: 'retention.sweep' });
+  expect(listed.items[0]!.detail).toEqual({ retentionDays: 30, responses: 2, notes: 0 });
+  await expect(
+    audit.record({
+      platformIss: 'https://canvas.example.edu',
+      platformClientId: 'canvas-a',
+      actorUserId: 'x',
+      actorRole: 'system',
+      action: 'retention.sweep',
+      detail: [1, 2] as never,
+    }),
+  ).rejects.toMatchObject({ code: 'invalid_argument' });
 });
 
 test('list pages newest first with the total of what matches', async () => {

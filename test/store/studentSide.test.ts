@@ -5,6 +5,7 @@
  * audit entry with the counts; an erasure deletes a learner's review data only if it is what the admin exported.
  */
 import { sql } from 'kysely';
+import { ACCOMMODATION_KIND_NAMES } from '../../src/risk';
 import { createAuditLog, createReviewStore, type ReviewAuthor, type Store } from '../../src/store';
 import { createAccommodationStore } from '../../src/store/accommodations';
 import { createResponseStore } from '../../src/store/responses';
@@ -123,6 +124,37 @@ test('accommodations land at their version, conflict when stale, are written onc
     ['other', null],
   ]);
   expect(sets.platform.entries.map((e) => e.kind)).toEqual(['screen_reader']);
+});
+
+test('migration 008 takes every accommodation kind of the risk model, and the database refuses any other', async () => {
+  const acc = createAccommodationStore(store.db);
+  const scope = { ...REG, userId: 'learner-kinds', course: { deploymentId: 'dep-1', contextId: 'c-1' } };
+  const add = (version: number, kind: string) =>
+    acc.change({
+      scope,
+      author: TEACHER,
+      expectedVersion: version,
+      add: { kind, detail: kind === 'other' ? 'Uses a braille display' : null },
+      audit: audit('accommodation.add', 'learner-kinds'),
+    });
+  // Each kind the forms offer (src/risk), written through the store.
+  for (const [i, kind] of ACCOMMODATION_KIND_NAMES.entries()) {
+    expect([kind, await add(i, kind)]).toEqual([kind, { outcome: 'written', version: i + 1 }]);
+  }
+  const written = await acc.forLearner({ ...REG, userId: 'learner-kinds' }, scope.course);
+  expect(written.course.entries.map((e) => e.kind)).toEqual([...ACCOMMODATION_KIND_NAMES]);
+  // And no other: the CHECK constraint lists exactly those kinds.
+  const { rows } = await sql<{ def: string }>`
+    SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
+    WHERE conrelid = 'accommodation'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%kind = ANY%'`.execute(store.db);
+  expect(rows).toHaveLength(1);
+  const allowed = [...rows[0]!.def.matchAll(/'([^']+)'::text/g)].map((m) => m[1]!);
+  expect(allowed.sort()).toEqual([...ACCOMMODATION_KIND_NAMES].sort());
+  // A kind the risk model does not know: the database refuses it, and nothing is written.
+  const count = ACCOMMODATION_KIND_NAMES.length;
+  await expect(add(count, 'telepathy')).rejects.toMatchObject({ code: '23514', constraint: 'accommodation_kind_check' });
+  const after = await acc.forLearner({ ...REG, userId: 'learner-kinds' }, scope.course);
+  expect([after.course.version, after.course.entries.length]).toEqual([count, count]);
 });
 
 test('retention deletes what is past each registration’s period, keeps what is not, and writes one audit entry with the counts', async () => {
@@ -267,4 +299,57 @@ test('an erasure deletes a learner’s review data in every course only if it is
   });
   const log = await createAuditLog(store.db).list({ limit: 5, ...reg, action: 'learner_data.erase' });
   expect(log.items[0]!.detail).toMatchObject({ responses: 2, notes: 1 });
+});
+
+test('an erasure that finds a row written after its check deletes nothing, and says the data changed', async () => {
+  const reg = { platformIss: 'https://erase-race.example.edu', platformClientId: 'client-r' };
+  const who = { ...reg, userId: 'racer' };
+  const responses = createResponseStore(store.db);
+  const respond = (body: string) =>
+    responses.write({
+      key: who,
+      sessionId: 's',
+      body,
+      author: { lmsUserId: 'racer', name: 'R' },
+      deploymentId: 'd',
+      contextId: 'c',
+      audit: { ...audit('response.write', 'racer'), ...reg },
+    });
+  await respond('first answer');
+  const entry = (counts: object) => ({ ...audit('learner_data.erase', 'racer'), ...reg, detail: { ...counts } });
+  // The check passes; then, before the deletes, another connection commits a second response.
+  const result = await eraseLearnerReviewData(
+    store.db,
+    who,
+    async (d) => {
+      expect(d.responses).toHaveLength(1);
+      await respond('written while the erasure ran');
+      return true;
+    },
+    entry,
+  );
+  expect(result.outcome).toBe('changed');
+  expect((await responses.forLearner(who)).map((r) => r.body)).toEqual(['first answer', 'written while the erasure ran']);
+  expect((await createAuditLog(store.db).list({ limit: 5, ...reg, action: 'learner_data.erase' })).items).toHaveLength(0);
+});
+
+test('a sweep while another instance is sweeping does nothing', async () => {
+  const reg = { platformIss: 'https://busy.example.edu', platformClientId: 'client-b' };
+  await createResponseStore(store.db).write({
+    key: { ...reg, userId: 'u' },
+    sessionId: 's',
+    body: 'old',
+    author: { lmsUserId: 'u', name: 'U' },
+    deploymentId: 'd',
+    contextId: 'c',
+    audit: { ...audit('response.write', 'u'), ...reg },
+    at: new Date('2020-01-01T00:00:00Z'),
+  });
+  await store.db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended('isnotai-lti retention sweep', 8))`.execute(trx);
+    await expect(sweepRetention(store.db, { now: Date.parse('2026-06-01T00:00:00Z') })).resolves.toEqual({ byPlatform: [], skipped: true });
+  });
+  expect(await createResponseStore(store.db).forLearner({ ...reg, userId: 'u' })).toHaveLength(1);
+  const swept = await sweepRetention(store.db, { now: Date.parse('2026-06-01T00:00:00Z') });
+  expect(swept.byPlatform.find((p) => p.platformIss === reg.platformIss)?.counts.responses).toBe(1);
 });

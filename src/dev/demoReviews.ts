@@ -218,8 +218,9 @@ export async function seedDemoStudentSide(
           action: 'accommodation.add',
           contextId: COURSE_ID,
           subjectUserId: chosen.person.lmsUserId,
-          // As src/web/accommodations.ts names it: the scope and the set's new version.
+          // As src/web/accommodations.ts names it: the scope and the set's new version; the detail says where it applies.
           resourceId: 'accommodations course v1',
+          detail: { scope: 'course' },
         },
         at: new Date(now.getTime() - 10 * DAY_MS),
       });

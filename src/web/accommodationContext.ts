@@ -4,7 +4,7 @@
  * registration's only. The same for staff and for the learner themself, so both see the same levels.
  */
 import { accommodatedSignals } from '../risk';
-import type { Accommodation } from '../store/accommodations';
+import type { Accommodation, LearnerAccommodations } from '../store/accommodations';
 import type { Actor } from './actor';
 import type { AccommodationRegister } from './ports';
 
@@ -12,9 +12,12 @@ export interface AccommodationDeps {
   accommodations: AccommodationRegister;
 }
 
-export interface InEffect {
+/** One learner's register where the launch reads it, read once for a page and handed to whatever on it needs it. */
+export interface Register {
+  /** The launch course's set (empty from outside a course) and the LMS registration's, each with its version. */
+  sets: LearnerAccommodations;
   /** The accommodations in effect, oldest first (the course's, then the registration's). */
-  entries: Accommodation[];
+  inEffect: Accommodation[];
   /** The signals they explain (src/risk/accommodations.ts). */
   signals: ReadonlySet<string>;
 }
@@ -24,14 +27,19 @@ export function registerCourseOf(actor: Actor): { deploymentId: string; contextI
   return actor.context.id ? { deploymentId: actor.deploymentId, contextId: actor.context.id } : null;
 }
 
-/** The accommodations in effect for one learner where the actor launched from. */
-export async function accommodationsInEffect(deps: AccommodationDeps, actor: Actor, userId: string): Promise<InEffect> {
+/** Every entry of the register, removed ones included: the course's, then the registration's, each oldest first. */
+export function registerEntries(sets: LearnerAccommodations): Accommodation[] {
+  return [...sets.course.entries, ...sets.platform.entries];
+}
+
+/** The register of one learner where the actor launched from: its sets, what is in effect, and the signals explained. */
+export async function readRegister(deps: AccommodationDeps, actor: Actor, userId: string): Promise<Register> {
   const sets = await deps.accommodations.forLearner(
     { platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId, userId },
     registerCourseOf(actor),
   );
-  const entries = [...sets.course.entries, ...sets.platform.entries].filter((a) => a.removed === null);
-  return { entries, signals: accommodatedSignals(entries.map((a) => a.kind)) };
+  const inEffect = registerEntries(sets).filter((a) => a.removed === null);
+  return { sets, inEffect, signals: accommodatedSignals(inEffect.map((a) => a.kind)) };
 }
 
 /** The signals explained for each learner of the launch course (the roster), by userId; learners with none are left out. */

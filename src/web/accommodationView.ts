@@ -18,12 +18,12 @@
  * never confirms an accommodation, nor the other way round.
  */
 import { staffRoleLabel } from '../lti/roles';
-import { ACCOMMODATION_KINDS, accommodatedSignals, accommodationKind, describeFlag } from '../risk';
+import { ACCOMMODATION_KINDS, accommodationKind, describeFlag } from '../risk';
 import type { Accommodation, AccommodationSet, LearnerAccommodations } from '../store/accommodations';
-import { registerCourseOf, type AccommodationDeps } from './accommodationContext';
+import { registerEntries, type Register } from './accommodationContext';
 import type { Actor } from './actor';
 import type { CsrfTokens } from './csrf';
-import { clip } from './format';
+import { clip, displayText } from './format';
 import { carriedQueue } from './queue';
 import { noCourseError } from './reviewAccess';
 import { authorView, byView, when } from './reviewView';
@@ -60,24 +60,6 @@ function readOnlyReason(actor: Actor): string | null {
   return `Accommodations for one course are recorded from that course: ${noCourseError().message}`;
 }
 
-/** The learner's register where the actor launched from: the launch course's set (none outside a course) and the LMS's. */
-export function readRegister(deps: AccommodationDeps, actor: Actor, userId: string): Promise<LearnerAccommodations> {
-  return deps.accommodations.forLearner(
-    { platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId, userId },
-    registerCourseOf(actor),
-  );
-}
-
-/** The accommodations in effect, the course's then the LMS's, each oldest first. */
-export function inEffect(sets: LearnerAccommodations): Accommodation[] {
-  return [...sets.course.entries, ...sets.platform.entries].filter((a) => a.removed === null);
-}
-
-/** The signals the accommodations in effect explain (src/risk/accommodations.ts). */
-export function registerSignals(sets: LearnerAccommodations): ReadonlySet<string> {
-  return accommodatedSignals(inEffect(sets).map((a) => a.kind));
-}
-
 /** The versions a form carries: `<course>.<platform>`. */
 export const registerVersions = (sets: LearnerAccommodations) => `${sets.course.version}.${sets.platform.version}`;
 
@@ -103,6 +85,12 @@ function explainsView(kind: string) {
 
 const labelOf = (kind: string) => accommodationKind(kind)?.label ?? clip(kind, 60);
 
+/**
+ * An entry's description as a page shows it: the templates escape it; bidirectional controls are dropped (displayText), as
+ * from a student's response or upstream text, in its own `dir="auto"` block.
+ */
+const detailShown = (detail: string | null) => (detail === null ? null : displayText(detail));
+
 /** One entry as the panel, the answer pages and the case packet show it. */
 export function entryView(a: Accommodation, actor: Actor) {
   return {
@@ -110,7 +98,7 @@ export function entryView(a: Accommodation, actor: Actor) {
     kind: a.kind,
     label: labelOf(a.kind),
     explains: explainsView(a.kind),
-    detail: a.detail,
+    detail: detailShown(a.detail),
     scope: a.scope,
     where: scopeWords(a.scope, actor),
     ...when(a.addedAt),
@@ -130,7 +118,7 @@ export function changesSince(set: AccommodationSet, version: number, scope: Acco
             ...when(a.addedAt),
             ...byView(a.addedBy),
             what: `Recorded for ${where}: ${labelOf(a.kind)}`,
-            text: a.detail,
+            text: detailShown(a.detail),
           },
         ]
       : []),
@@ -162,7 +150,7 @@ export const ADD_FIELD_IDS: Record<AddField, string> = {
   version: 'accommodation-submit',
 };
 
-/** An add form as it was sent (normalised as src/web/review.ts `typed` does). */
+/** An add form as it was sent (each field read with src/web/formText.ts `typed`). */
 export interface AddInput {
   kind: string;
   detail: string;
@@ -269,24 +257,25 @@ export function accommodationPanelView(
   actor: Actor,
   userId: string,
   query: Record<string, unknown>,
-  sets: LearnerAccommodations,
+  register: Register,
 ) {
   if (actor.audience === 'student') return null;
+  const { sets } = register;
   const ctx = formContext(deps.csrf, actor, userId);
   const scopes = writableScopes(actor);
   const version = registerVersions(sets);
   const queue = carriedQueue(query.queue);
-  const all = [...sets.course.entries, ...sets.platform.entries];
   return {
     saved: savedByViewer(actor, query.saved, sets),
     outsideCourse: actor.context.id
       ? null
       : `This launch did not come from a course: only the accommodations for every course on ${clip(actor.platform.name, 80)} are shown.`,
-    inEffect: all
-      .filter((a) => a.removed === null)
-      .map((a) => ({ ...entryView(a, actor), remove: scopes.includes(a.scope) ? removeFormView(ctx, a, version, queue) : null })),
+    inEffect: register.inEffect.map((a) => ({
+      ...entryView(a, actor),
+      remove: scopes.includes(a.scope) ? removeFormView(ctx, a, version, queue) : null,
+    })),
     // Newest removal first: the change a reader looks for is the last one.
-    removed: all
+    removed: registerEntries(sets)
       .filter((a) => a.removed !== null)
       .sort((x, y) => y.removed!.at.getTime() - x.removed!.at.getTime() || Number(y.id) - Number(x.id))
       .map((a) => entryView(a, actor)),
@@ -304,7 +293,7 @@ export function accommodationPanelView(
  */
 export function accommodationsJson(sets: LearnerAccommodations) {
   return {
-    accommodations: [...sets.course.entries, ...sets.platform.entries].map((a) => ({
+    accommodations: registerEntries(sets).map((a) => ({
       id: a.id,
       kind: a.kind,
       label: labelOf(a.kind),

@@ -15,17 +15,15 @@
 import { Router, type Response } from 'express';
 import { isAccommodationKind } from '../risk';
 import type { Accommodation, AccommodationSet, AccommodationScope as StoreScope } from '../store/accommodations';
-import { registerCourseOf, type AccommodationDeps } from './accommodationContext';
+import { readRegister, registerCourseOf, registerEntries, type AccommodationDeps, type Register } from './accommodationContext';
 import {
   addFormView,
   changesSince,
   entryView,
   formContext,
-  inEffect,
   learnerPath,
   MAX_ACCOMMODATION_DETAIL,
   mayChangeRegister,
-  readRegister,
   registerVersions,
   removeFormView,
   scopeWords,
@@ -40,10 +38,10 @@ import { auditEntryOf } from './audit';
 import type { CsrfTokens } from './csrf';
 import { forbidden, HttpError } from './errors';
 import { clip } from './format';
+import { bodyOf, codePoints, typed } from './formText';
 import { authorise, learnerId, type LearnerDataDeps } from './learnerAccess';
 import { navFor } from './nav';
 import { carriedQueue, sessionQueueView } from './queue';
-import { bodyOf, typed } from './review';
 import { noCourseError, reviewAuthorOf } from './reviewAccess';
 import { ROSTER_SPEC } from './course';
 
@@ -54,9 +52,6 @@ export interface AccommodationPageDeps extends AccommodationDeps {
 
 /** An accommodation's id in a path: the store's bigserial. */
 const ACCOMMODATION_ID = /^[1-9]\d{0,17}$/;
-
-/** Characters as PostgreSQL counts them (code points), which the 1,000 limit is checked in. */
-const length = (s: string) => [...s].length;
 
 /** Students and teaching assistants: 403 before anything is read (a TA reads the register on the learner page). */
 function requireRegisterWriter(actor: Actor): void {
@@ -94,7 +89,7 @@ function scopeOf(actor: Actor, sent: string): AccommodationScope | null {
 }
 
 const tooLong = (s: string) =>
-  `The description is ${length(s).toLocaleString('en-GB')} characters long; at most ${MAX_ACCOMMODATION_DETAIL.toLocaleString('en-GB')} are kept. Shorten it and send it again.`;
+  `The description is ${codePoints(s).toLocaleString('en-GB')} characters long; at most ${MAX_ACCOMMODATION_DETAIL.toLocaleString('en-GB')} are kept. Shorten it and send it again.`;
 
 const VERSION_MISSING =
   'The form did not say which version of the register it was based on. It now carries the current one; check the register and send it again.';
@@ -111,7 +106,7 @@ function validateAdd(actor: Actor, input: AddInput): { ok: true; value: ValidAdd
   if (input.kind === '') errors.push(['kind', 'Choose the accommodation or assistive technology to record.']);
   else if (!isAccommodationKind(input.kind))
     errors.push(['kind', `“${clip(input.kind, 40)}” is not one of the accommodations listed. Choose one of them.`]);
-  if (length(input.detail) > MAX_ACCOMMODATION_DETAIL) errors.push(['detail', tooLong(input.detail)]);
+  if (codePoints(input.detail) > MAX_ACCOMMODATION_DETAIL) errors.push(['detail', tooLong(input.detail)]);
   else if (input.kind === 'other' && input.detail === '')
     errors.push([
       'detail',
@@ -181,7 +176,7 @@ function csrfPage(sent: Sent, refused: HttpError, what: 'recorded' | 'removed', 
 type Entries = ReturnType<typeof entryView>[];
 
 /** What is in effect now, shown beside a refused form so the writer sees the register as it is. */
-const inEffectNow = (sets: Parameters<typeof inEffect>[0], actor: Actor): Entries => inEffect(sets).map((a) => entryView(a, actor));
+const inEffectNow = (register: Register, actor: Actor): Entries => register.inEffect.map((a) => entryView(a, actor));
 
 function conflictMessage(what: string, set: AccommodationSet, scope: AccommodationScope, actor: Actor): string {
   return `Nothing was ${what}: since you opened the form, the accommodations for ${scopeWords(scope, actor)} were changed (they are now at version ${set.version}). Read the changes below; your form now carries the current version, so you can send it again.`;
@@ -217,9 +212,9 @@ export function accommodationRouter(deps: LearnerDataDeps & AccommodationPageDep
       const ctx = formContext(deps.csrf, actor, userId);
       const valid = validateAdd(actor, input);
       if (!valid.ok) {
-        const sets = await readRegister(deps, actor, userId);
+        const register = await readRegister(deps, actor, userId);
         // The form keeps the versions it was based on when they were versions, else carries the current ones.
-        const version = named && versionOf(input.version, named) !== null ? input.version : registerVersions(sets);
+        const version = named && versionOf(input.version, named) !== null ? input.version : registerVersions(register.sets);
         return renderPage(
           sent,
           name,
@@ -229,7 +224,7 @@ export function accommodationRouter(deps: LearnerDataDeps & AccommodationPageDep
             heading: 'Some of the fields need changing',
             message: 'Nothing was recorded. The fields marked below say what to change; your text is kept.',
           },
-          { addForm: addFormView(ctx, { ...input, version }, valid.errors), register: { inEffect: inEffectNow(sets, actor) } },
+          { addForm: addFormView(ctx, { ...input, version }, valid.errors), register: { inEffect: inEffectNow(register, actor) } },
         );
       }
       const v = valid.value;
@@ -246,7 +241,7 @@ export function accommodationRouter(deps: LearnerDataDeps & AccommodationPageDep
         },
       });
       if (result.outcome === 'conflict') {
-        const sets = await readRegister(deps, actor, userId);
+        const register = await readRegister(deps, actor, userId);
         return renderPage(
           sent,
           name,
@@ -258,8 +253,8 @@ export function accommodationRouter(deps: LearnerDataDeps & AccommodationPageDep
           },
           {
             changes: changesSince(result.current, v.version, v.scope, actor),
-            register: { inEffect: inEffectNow(sets, actor) },
-            addForm: addFormView(ctx, { ...input, version: registerVersions(sets) }),
+            register: { inEffect: inEffectNow(register, actor) },
+            addForm: addFormView(ctx, { ...input, version: registerVersions(register.sets) }),
           },
         );
       }
@@ -290,8 +285,8 @@ export function accommodationRouter(deps: LearnerDataDeps & AccommodationPageDep
       if (refused) return csrfPage(sent, refused, 'removed', '');
       const access = await authorise(deps, actor, userId);
       const name = access.member?.name ?? `User ${userId}`;
-      const sets = await readRegister(deps, actor, userId);
-      const entry: Accommodation | undefined = [...sets.course.entries, ...sets.platform.entries].find((a) => a.id === id);
+      const register = await readRegister(deps, actor, userId);
+      const entry: Accommodation | undefined = registerEntries(register.sets).find((a) => a.id === id);
       // An id that names no entry of this learner's register where the launch reads it (another learner's, another course's).
       if (!entry) throw new HttpError(404, 'unknown_accommodation', 'That accommodation is not on record for this learner here.');
       requireScope(actor, entry.scope);
@@ -309,8 +304,8 @@ export function accommodationRouter(deps: LearnerDataDeps & AccommodationPageDep
             message: `Nothing was removed. ${VERSION_MISSING}`,
           },
           {
-            register: { inEffect: inEffectNow(sets, actor) },
-            removeForm: entry.removed ? null : removeFormView(ctx, entry, registerVersions(sets), input.queue),
+            register: { inEffect: inEffectNow(register, actor) },
+            removeForm: entry.removed ? null : removeFormView(ctx, entry, registerVersions(register.sets), input.queue),
           },
         );
       }
@@ -329,7 +324,7 @@ export function accommodationRouter(deps: LearnerDataDeps & AccommodationPageDep
         // Moved on since the form (or the entry already removed by someone else): what changed, and the button again while
         // the entry is still in effect.
         const now = await readRegister(deps, actor, userId);
-        const set = now[entry.scope];
+        const set = now.sets[entry.scope];
         const still = set.entries.find((a) => a.id === id && a.removed === null);
         return renderPage(
           sent,
@@ -343,7 +338,7 @@ export function accommodationRouter(deps: LearnerDataDeps & AccommodationPageDep
           {
             changes: changesSince(set, expected, entry.scope, actor),
             register: { inEffect: inEffectNow(now, actor) },
-            removeForm: still ? removeFormView(ctx, still, registerVersions(now), input.queue) : null,
+            removeForm: still ? removeFormView(ctx, still, registerVersions(now.sets), input.queue) : null,
           },
         );
       }

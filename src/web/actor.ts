@@ -4,7 +4,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { LtiIdToken } from 'ltijs';
-import { mapLaunchIdentity, type IdentityProblem } from '../lti/identity';
+import { describeIdentityProblem, mapLaunchIdentity, type IdentityProblem } from '../lti/identity';
 import { RESOURCE_LINK_REQUEST } from '../lti/launchChecks';
 import { audienceFor, describeRoles, type Audience } from '../lti/roles';
 import { forbidden, HttpError } from './errors';
@@ -120,6 +120,27 @@ export function actorOf(res: Response): Actor {
   const a = res.locals.actor as Actor | undefined;
   if (!a) throw new HttpError(401, 'no_launch', 'Open this tool from your course in the LMS.');
   return a;
+}
+
+/**
+ * The launching student's own isnotai user id, or the 422 that says why there is none (docs/product.md "Identity"): never
+ * an empty "no sessions recorded" page, nor a response filed under nobody, when the records were not looked up at all.
+ */
+export function ownUserId(actor: Actor): string {
+  if (actor.userId) return actor.userId;
+  const malformed = actor.identityProblem !== null && actor.identityProblem.kind !== 'missing';
+  throw new HttpError(
+    422,
+    malformed ? 'identity_malformed' : 'identity_unmapped',
+    malformed
+      ? 'Your LMS sent a user id this tool cannot use, so it could not look up your records.'
+      : 'Your LMS did not send the user id this tool needs to find your records.',
+    { mapping: actor.platform.identity, problem: actor.identityProblem?.kind ?? 'missing' },
+    [
+      describeIdentityProblem(actor.platform.identity, actor.identityProblem ?? { kind: 'missing' }),
+      'Please tell your LMS administrator: the tool’s identity mapping for this LMS needs checking.',
+    ],
+  );
 }
 
 /** A same-origin link that carries the ltik (and nothing from the caller that is not asked for). */

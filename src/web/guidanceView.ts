@@ -7,13 +7,17 @@
  */
 import type { IsnotaiSession } from '../isnotai/types';
 import { signalGuidance, studentGuidance, type SignalGuidance } from '../risk';
-import { accommodationsInEffect, type AccommodationDeps } from './accommodationContext';
+import type { Register } from './accommodationContext';
 import type { Actor } from './actor';
 import { clip } from './format';
 
 /** What the student is told when an accommodation is on record for them: never the staff's wording, nor who recorded it. */
 export const ACCOMMODATION_ON_RECORD =
   'An accommodation is on record for you: signals it explains are shown as such and do not raise your level.';
+
+/** The same in `notice` mode, whose page shows neither the student's own signals nor a level. */
+export const ACCOMMODATION_ON_RECORD_NOTICE =
+  'An accommodation is on record for you; your instructors take it into account when they review what was recorded.';
 
 /** Where the guidance is read: the list of a student's record (/me, their learner page), or one session. */
 export type GuidancePlace =
@@ -53,16 +57,20 @@ export interface GuidanceView {
 
 const view = (s: SignalGuidance): SignalView => ({ code: clip(s.code, 80), description: s.description, causes: s.innocentCauses });
 
-/** The signals of the sessions, each once, in the order they first appear (the sessions as read, newest first). */
+/**
+ * The signals of the sessions, each once, in the order they first appear (the sessions as read, newest first): non-empty
+ * strings only, as studentGuidance keeps them, so its first entries are exactly these.
+ */
 function signalsOf(sessions: readonly Pick<IsnotaiSession, 'detectionFlags'>[]): string[] {
   const seen = new Set<string>();
-  for (const s of sessions) for (const f of Array.isArray(s.detectionFlags) ? s.detectionFlags : []) if (typeof f === 'string') seen.add(f);
+  for (const s of sessions)
+    for (const f of Array.isArray(s.detectionFlags) ? s.detectionFlags : []) if (typeof f === 'string' && f.length > 0) seen.add(f);
   return [...seen];
 }
 
 /**
  * The guidance for one student page. `accommodated`: whether an accommodation is on record for the student where they
- * launched (accommodationsInEffect), read by the caller or here (guidanceFor).
+ * launched (src/web/accommodationContext.ts `readRegister`, read once by the page).
  */
 export function guidanceView(actor: Actor, place: GuidancePlace, accommodated: boolean, level = 2): GuidanceView {
   const canRespondHere = actor.platform.studentVisibility === 'full';
@@ -82,13 +90,16 @@ export function guidanceView(actor: Actor, place: GuidancePlace, accommodated: b
     theirs: mine,
     others: place.kind === 'session' ? [] : mine ? signals.slice(mine.length) : signals,
     flagCauses: place.kind === 'session' ? place.flags.slice(0, 20).map((f) => signalGuidance(f).innocentCauses) : null,
-    accommodation: accommodated ? ACCOMMODATION_ON_RECORD : null,
+    accommodation: !accommodated
+      ? null
+      : actor.platform.studentVisibility === 'notice'
+        ? ACCOMMODATION_ON_RECORD_NOTICE
+        : ACCOMMODATION_ON_RECORD,
   };
 }
 
-/** The guidance for a student's page, with the accommodation note read from the register; null for staff. */
-export async function guidanceFor(deps: AccommodationDeps, actor: Actor, place: GuidancePlace): Promise<GuidanceView | null> {
+/** The guidance for a student's own page, with the accommodation note from their register as the page read it; null for staff. */
+export function guidanceFor(actor: Actor, place: GuidancePlace, register: Register): GuidanceView | null {
   if (actor.audience !== 'student' || !actor.userId) return null;
-  const inEffect = await accommodationsInEffect(deps, actor, actor.userId);
-  return guidanceView(actor, place, inEffect.entries.length > 0);
+  return guidanceView(actor, place, register.inEffect.length > 0);
 }

@@ -36,8 +36,8 @@ import { navFor } from './nav';
 import { ROSTER_SPEC } from './course';
 import { learnerQueueView, sessionQueueView, withCarriedQueue } from './queue';
 import { authorise, learnerId, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
-import { accommodationPanelView, readRegister, registerSignals } from './accommodationView';
-import type { AccommodationDeps } from './accommodationContext';
+import { accommodationPanelView } from './accommodationView';
+import { readRegister, type AccommodationDeps } from './accommodationContext';
 import { learnerDataHref } from './learnerData';
 import { currentSessionMarks, learnerReviewView, markCsvColumns, markJson, sessionMarksView, type ReviewPageDeps } from './review';
 import {
@@ -109,9 +109,9 @@ export function learnerRouter(deps: LearnerDeps): Router {
     await auditView(deps.audit, actor, res, 'view.learner', userId);
     const t = actor.platform.thresholds;
     // The accommodations on record where the page is read: the levels that count, for staff and the learner alike
-    // (src/risk/accommodations.ts); the staff's register panel shows the same read.
+    // (src/risk/accommodations.ts); the staff's register panel and the student's guidance use the same read.
     const register = await readRegister(deps, actor, userId);
-    const accommodated = registerSignals(register);
+    const accommodated = register.signals;
     const summary = learnerRiskSummary(all, { thresholds: t, accommodated });
     const chart = scoreOverTimeChart(
       all.map((s) => ({ at: new Date(s.createdAt), score: s.botScore, label: clip(s.pageUrl, 80) })),
@@ -154,7 +154,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
       // them seen for the launch course (src/web/responsesView.ts). Null for a student.
       studentResponses: await learnerResponsesView(deps, actor, userId, queue?.queue ?? null),
       // Student only: what the record means and how to answer it (src/web/guidanceView.ts).
-      guidance: actor.audience === 'student' ? await guidanceFor(deps, actor, { kind: 'record', sessions: all }) : null,
+      guidance: guidanceFor(actor, { kind: 'record', sessions: all }, register),
       summary: summaryView(summary, truncated),
       truncated: truncated ? { newest: all.length.toLocaleString('en-GB') } : null,
       chart: chartView(chart),
@@ -192,7 +192,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
     const upstream = await deps.upstreamFor(actor);
     const { sessions: all, truncated } = await upstream.allUserSessions(userId);
     const t = actor.platform.thresholds;
-    const accommodated = registerSignals(await readRegister(deps, actor, userId));
+    const accommodated = (await readRegister(deps, actor, userId)).signals;
     const page = sessionListPage(all, list.query, t, accommodated);
     const csv = list.form === 'csv';
     // Staff get each session's current review mark, read once for the whole export; a student never does (null).
@@ -278,8 +278,10 @@ export function learnerRouter(deps: LearnerDeps): Router {
     const queue = sessionQueueView(actor, userId, list.raw, ROSTER_SPEC);
     const marks = errors ? formErrors(errors, EVENT_FIELDS, hrefWithLtik(base, actor.ltik)) : null;
     const name = access.member?.name ?? session.userName ?? `User ${userId}`;
-    // The accommodations on record where the page is read (src/risk/accommodations.ts): the session's level that counts.
-    const accommodated = registerSignals(await readRegister(deps, actor, userId));
+    // The accommodations on record where the page is read (src/risk/accommodations.ts): the session's level that counts,
+    // and for a student the guidance's note.
+    const register = await readRegister(deps, actor, userId);
+    const accommodated = register.signals;
     const row = sessionRow(session, actor.platform.thresholds, accommodated);
     res.status(errors ? 422 : 200).render('pages/session', {
       title: `Session ${clip(sessionId, 40)}`,
@@ -302,7 +304,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
       studentResponses: await sessionResponsesView(deps, actor, userId, sessionId),
       // Student only: each signal's common innocent causes beside it, what it means, and their own responses with the form
       // (src/web/guidanceView.ts, src/web/studentResponses.ts).
-      guidance: actor.audience === 'student' ? await guidanceFor(deps, actor, { kind: 'session', flags: session.detectionFlags }) : null,
+      guidance: guidanceFor(actor, { kind: 'session', flags: session.detectionFlags }, register),
       ownResponses: actor.audience === 'student' ? await ownResponsesView(deps, actor, sessionId, req) : null,
       details: details ? detailsView(details) : null,
       detailsProblem,

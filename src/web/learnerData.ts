@@ -16,13 +16,14 @@
  *   303 to the page (`?erased=1`), which says what was erased when the newest erasure of this learner was the viewer's.
  */
 import crypto from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
+import { Router, type Response } from 'express';
 import { reviewDataCounts, type LearnerReviewData, type ReviewDataCounts } from '../store/retention';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { auditEntryOf, auditView } from './audit';
 import type { CsrfTokens } from './csrf';
 import { forbidden, type HttpError } from './errors';
 import { clip, formatDateTime } from './format';
+import { bodyOf, typed } from './formText';
 import { searchKnownMembers } from './knownMembers';
 import { authorise, learnerId, type LearnerDataDeps } from './learnerAccess';
 import { sendJsonExport } from './lists';
@@ -234,15 +235,6 @@ function render(res: Response, actor: Actor, deps: LearnerDataPageDeps, userId: 
 // ---------------------------------------------------------------------------------------------------------------------
 // The routes
 
-/** Invisible controls a form field cannot usefully carry (as src/web/review.ts removes them). */
-// eslint-disable-next-line no-control-regex -- removing control characters is this pattern's purpose
-const CONTROLS = /[\u0000-\u001F\u007F]/g;
-const field = (v: unknown) => (typeof v === 'string' ? v.replace(CONTROLS, '').trim() : '');
-
-function bodyOf(req: Request): Record<string, unknown> {
-  return typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
-}
-
 export function learnerDataRouter(deps: LearnerDataPageDeps): Router {
   const r = Router();
 
@@ -295,7 +287,7 @@ export function learnerDataRouter(deps: LearnerDataPageDeps): Router {
       const actor = adminOnly(res);
       const userId = learnerId(req, actor);
       const body = bodyOf(req);
-      const input = { confirm: field(body.confirm), fingerprint: field(body.fingerprint) };
+      const input = { confirm: typed(body.confirm), fingerprint: typed(body.fingerprint) };
       const refused: HttpError | null = deps.csrf.refusal(actor.ltik, body.csrf);
       if (refused) {
         // Nothing read, nothing erased; no form to send on with.

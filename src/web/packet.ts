@@ -23,8 +23,8 @@ import type { ReviewRecords } from './ports';
 import { requireStaff, reviewKeyOf } from './reviewAccess';
 import { markView, notesView, stateOf, statusChangeView } from './reviewView';
 import { riskBadge, sessionRow } from './sessionRows';
-import { entryView, inEffect, readRegister, registerSignals } from './accommodationView';
-import type { AccommodationDeps } from './accommodationContext';
+import { entryView } from './accommodationView';
+import { readRegister, type AccommodationDeps } from './accommodationContext';
 import { packetResponses, readStaffResponses, type StaffResponseDeps } from './responsesView';
 
 export interface PacketDeps extends LearnerDataDeps, StaffResponseDeps, AccommodationDeps {
@@ -179,7 +179,7 @@ export function packetRouter(deps: PacketDeps): Router {
     ]);
     // The accommodations on record where the packet is made: the levels that count, and a section listing them.
     const register = await readRegister(deps, actor, userId);
-    const accommodated = registerSignals(register);
+    const accommodated = register.signals;
     // The export's audit row is written first, and the viewer log read after it: the packet lists its own generation at
     // the top of the log, so the copy a conduct office holds shows that it was made, by whom, and when.
     await auditView(deps.audit, actor, res, 'export.case_packet', userId);
@@ -260,7 +260,7 @@ export function packetRouter(deps: PacketDeps): Router {
       // The "Student responses" section: every response, oldest first, whatever the dates covered.
       studentResponses: { all: responses.all, elsewhere: responses.all.filter((r) => !r.covered).length },
       // In effect where the packet was made (this course's and every course's on the LMS), oldest first.
-      accommodations: inEffect(register).map((a) => ({ ...entryView(a, actor), detail: a.detail ? lines(a.detail) : null })),
+      accommodations: register.inEffect.map((a) => ({ ...entryView(a, actor), detail: a.detail ? lines(a.detail) : null })),
       marksElsewhere: marksElsewhere === 0 ? null : marksElsewhere === 1 ? '1 marked session is' : `${marksElsewhere} marked sessions are`,
       review: {
         status: reviewLabel(stateOf(record.status)),

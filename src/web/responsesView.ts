@@ -15,10 +15,13 @@
  * words are; the CSV defuses formulas (src/web/lists/csv.ts); the JSON carries it exactly as stored.
  */
 import type { SeenKey, StudentResponse } from '../store/responses';
+import type { CourseKey } from '../store/review';
+import { registerCourseOf } from './accommodationContext';
 import { hrefWithLtik, type Actor } from './actor';
 import { clip, displayText, formatDateTime } from './format';
 import type { CsvColumn } from './lists';
 import type { StudentResponses } from './ports';
+import { courseKeyOf } from './reviewAccess';
 
 /** What the staff's views of responses read with (src/app.ts hands it in with the other page deps). */
 export interface StaffResponseDeps {
@@ -32,27 +35,18 @@ export interface StaffResponses {
   seenThrough: string | null;
 }
 
-/** The launch course's seen marker for the learner; null for a launch from outside a course (nothing to mark). */
-export function seenKeyOf(actor: Actor, userId: string): SeenKey | null {
-  if (!actor.context.id) return null;
-  return {
-    platformIss: actor.platform.issuer,
-    platformClientId: actor.platform.clientId,
-    deploymentId: actor.deploymentId,
-    contextId: actor.context.id,
-    userId,
-  };
+/**
+ * The staff's launch course, keyed as their review records are (src/web/reviewAccess.ts), as `newCounts` takes it; null
+ * for a launch from outside a course, which has seen nothing and marks nothing.
+ */
+function courseOf(actor: Actor): CourseKey | null {
+  return registerCourseOf(actor) ? courseKeyOf(actor) : null;
 }
 
-/** The course of the launch, as `newCounts` takes it; null outside a course. */
-function courseOf(actor: Actor) {
-  if (!actor.context.id) return null;
-  return {
-    platformIss: actor.platform.issuer,
-    platformClientId: actor.platform.clientId,
-    deploymentId: actor.deploymentId,
-    contextId: actor.context.id,
-  };
+/** The launch course's seen marker for the learner; null for a launch from outside a course (nothing to mark). */
+export function seenKeyOf(actor: Actor, userId: string): SeenKey | null {
+  const course = courseOf(actor);
+  return course && { ...course, userId };
 }
 
 /** Ids are PostgreSQL bigints, sent as decimal strings: compared as numbers, never as text ("9" < "10"). */

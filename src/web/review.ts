@@ -30,6 +30,7 @@ import { auditEntryOf, auditView } from './audit';
 import type { CsrfTokens } from './csrf';
 import { HttpError } from './errors';
 import { clip, formatDateTime } from './format';
+import { bodyOf, codePoints, typed } from './formText';
 import { authorise, learnerId, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
 import type { CsvColumn } from './lists';
 import { navFor } from './nav';
@@ -40,8 +41,8 @@ import { authorView, byView, markLabel, markView, noteNumbers, notesView, stateO
 import { ROSTER_SPEC } from './course';
 import { upstreamToHttp } from './upstreamErrors';
 import { readStaffResponses, responsesJson, type StaffResponseDeps } from './responsesView';
-import { accommodationsJson, readRegister } from './accommodationView';
-import type { AccommodationDeps } from './accommodationContext';
+import { accommodationsJson } from './accommodationView';
+import { readRegister, type AccommodationDeps } from './accommodationContext';
 
 /** What the review pages need beyond the learner pages' own dependencies (src/app.ts hands both in). */
 export interface ReviewPageDeps {
@@ -53,15 +54,9 @@ const VERSION = /^(0|[1-9]\d{0,8})$/;
 /** The version a form sent back for correction carries: the one it was based on, or the record's own when that was not one. */
 const formVersion = (sent: string, record: ReviewRecord) => (VERSION.test(sent) ? sent : String(record.version));
 const NOTE_ID = /^[1-9]\d{0,17}$/;
-/** Invisible controls PostgreSQL cannot store (NUL) or a page cannot show; tab and line feed stay. */
-// eslint-disable-next-line no-control-regex -- removing control characters is this pattern's purpose
-const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading
-
-/** Characters as PostgreSQL counts them (code points), which the 5,000 limit is checked in. */
-const length = (s: string) => [...s].length;
 
 /** `GET /learners/:userId/review.json`: the record, each entry with its time (ISO) and author. */
 export function reviewJson(record: ReviewRecord) {
@@ -221,7 +216,7 @@ interface FieldError {
 type ReviewField = 'status' | 'reason' | 'note' | 'corrects' | 'version';
 type MarkField = 'mark' | 'note' | 'version';
 
-/** What a review form was sent with, as typed (normalised line ends, invisible controls removed, trimmed). */
+/** What a review form was sent with, as typed (src/web/formText.ts `typed`: line ends, invisible controls removed, trimmed). */
 interface ReviewInput {
   status: string;
   reason: string;
@@ -236,16 +231,6 @@ interface MarkInput {
   note: string;
   version: string;
   queue: string | null;
-}
-
-/** Text as a form sent it: line ends made `\n`, invisible controls removed, trimmed (src/web/accommodations.ts too). */
-export function typed(v: unknown): string {
-  const s = Array.isArray(v) ? v.filter((x) => typeof x === 'string').join('\n') : typeof v === 'string' ? v : '';
-  return s.replace(/\r\n?/g, '\n').replace(CONTROLS, '').trim();
-}
-
-export function bodyOf(req: Request): Record<string, unknown> {
-  return typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
 }
 
 /** Where an error summary's link takes the keyboard: the field itself (a radio group: its first radio). */
@@ -267,7 +252,7 @@ function summaryOf(list: Array<[string, string]>, ids: Record<string, string>) {
 }
 
 const tooLong = (what: string, s: string) =>
-  `${what} is ${length(s).toLocaleString('en-GB')} characters long; at most ${MAX_REVIEW_TEXT.toLocaleString('en-GB')} are kept. Shorten it and send it again.`;
+  `${what} is ${codePoints(s).toLocaleString('en-GB')} characters long; at most ${MAX_REVIEW_TEXT.toLocaleString('en-GB')} are kept. Shorten it and send it again.`;
 
 interface ValidReview {
   status: ReviewStatusName | null;
@@ -288,12 +273,12 @@ function validateReview(input: ReviewInput): { ok: true; value: ValidReview } | 
   } else if (input.status !== '' && !isReviewStatus(input.status)) {
     errors.push(['status', `“${clip(input.status, 40)}” is not a review status. Choose one of the statuses listed.`]);
   } else if (input.status !== '') status = input.status as ReviewStatusName;
-  if (length(input.reason) > MAX_REVIEW_TEXT) errors.push(['reason', tooLong('The reason', input.reason)]);
+  if (codePoints(input.reason) > MAX_REVIEW_TEXT) errors.push(['reason', tooLong('The reason', input.reason)]);
   else if (status && statusNeedsReason(status) && input.reason === '')
     errors.push(['reason', `Say why you set “${reviewLabel(status)}”: it may reach a conduct office.`]);
   else if (!status && input.reason !== '' && !errors.some(([f]) => f === 'status'))
     errors.push(['reason', 'A reason goes with a new status: choose the status it explains, or move the text to the note.']);
-  if (length(input.note) > MAX_REVIEW_TEXT) errors.push(['note', tooLong('The note', input.note)]);
+  if (codePoints(input.note) > MAX_REVIEW_TEXT) errors.push(['note', tooLong('The note', input.note)]);
   if (input.corrects !== '' && !NOTE_ID.test(input.corrects)) errors.push(['corrects', 'Choose the note this one corrects from the list.']);
   else if (input.corrects !== '' && input.note === '') errors.push(['note', 'Write the correction: the note it corrects stays as it was.']);
   if (!VERSION.test(input.version))
@@ -331,7 +316,7 @@ function validateMark(input: MarkInput): { ok: true; value: ValidMark } | { ok: 
         ? 'Choose “No concern” or “Concern”.'
         : `“${clip(input.mark, 40)}” is not a mark. Choose “No concern” or “Concern”.`,
     ]);
-  if (length(input.note) > MAX_REVIEW_TEXT) errors.push(['note', tooLong('The note', input.note)]);
+  if (codePoints(input.note) > MAX_REVIEW_TEXT) errors.push(['note', tooLong('The note', input.note)]);
   else if (mark && markNeedsNote(mark) && input.note === '')
     errors.push(['note', 'Say what the concern is: it may reach a conduct office.']);
   if (!VERSION.test(input.version))
@@ -652,7 +637,7 @@ export function reviewRouter(deps: LearnerDataDeps & ReviewPageDeps & StaffRespo
       res.json({
         ...reviewJson(record),
         responses: responses ? responsesJson(responses) : [],
-        ...accommodationsJson(register),
+        ...accommodationsJson(register.sets),
       });
     } catch (err) {
       next(err);

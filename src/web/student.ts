@@ -8,8 +8,8 @@
  */
 import { Router } from 'express';
 import { learnerRiskSummary } from '../risk';
-import { accommodationsInEffect } from './accommodationContext';
-import { actorOf, hrefWithLtik } from './actor';
+import { readRegister } from './accommodationContext';
+import { actorOf, hrefWithLtik, ownUserId } from './actor';
 import { auditView } from './audit';
 import type { CsrfTokens } from './csrf';
 import { forbidden } from './errors';
@@ -19,7 +19,7 @@ import type { Actor } from './actor';
 import { columnView, formErrors, listRoutes, pagerView, readListRequest, withLtik, type ListSpec } from './lists';
 import { SESSION_LIST_SPEC, sessionListPage, sessionRow, summaryView } from './sessionRows';
 import { navFor } from './nav';
-import { ownResponseCounts, ownUserId, responseCountWords, type StudentSideDeps } from './studentResponses';
+import { ownResponseCounts, responseCountWords, type StudentSideDeps } from './studentResponses';
 
 /** The student's own sessions: the learner page's list, sorted and paged, without filters or exports. */
 export const OWN_SESSIONS_SPEC: ListSpec = {
@@ -46,8 +46,8 @@ export function studentRouter(deps: StudentDeps): Router {
     const list = readListRequest(req, OWN_SESSIONS_SPEC, form);
     const upstream = await deps.upstreamFor(actor);
     // The signals the accommodations on record explain: the level the student sees is the one the staff see.
-    const accommodated = await accommodationsInEffect(deps, actor, userId);
-    const onRecord = accommodated.entries.length > 0;
+    const accommodated = await readRegister(deps, actor, userId);
+    const onRecord = accommodated.inEffect.length > 0;
     await auditView(deps.audit, actor, res, 'view.own_sessions', userId);
     const base = {
       title: 'What was recorded about you',

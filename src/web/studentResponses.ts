@@ -13,13 +13,13 @@
  * text is recognised as the write already made.
  */
 import { Router, type Request, type Response } from 'express';
-import { describeIdentityProblem } from '../lti/identity';
 import { findLearnerSession } from './access';
-import { actorOf, hrefWithLtik, type Actor } from './actor';
+import { actorOf, hrefWithLtik, ownUserId, type Actor } from './actor';
 import { auditEntryOf } from './audit';
 import type { CsrfTokens } from './csrf';
 import { HttpError } from './errors';
-import { clip, formatDateTime } from './format';
+import { formatDateTime } from './format';
+import { bodyOf, codePoints, typed } from './formText';
 import { authorise, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
 import { navFor } from './nav';
 import type { AccommodationRegister, StudentResponses } from './ports';
@@ -37,38 +37,6 @@ export type StudentResponseDeps = LearnerDataDeps & StudentSideDeps & { csrf: Cs
 export const MAX_RESPONSE_TEXT = 5_000;
 
 const RESPONSE_ID = /^[1-9]\d{0,18}$/;
-/** Invisible controls PostgreSQL cannot store (NUL) or a page cannot show; tab and line feed stay (as src/web/review.ts). */
-// eslint-disable-next-line no-control-regex -- removing control characters is this pattern's purpose
-const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
-
-/** The text as typed, normalised as the review forms' (src/web/review.ts): line ends made `\n`, controls removed, trimmed. */
-function typed(v: unknown): string {
-  const s = Array.isArray(v) ? v.filter((x) => typeof x === 'string').join('\n') : typeof v === 'string' ? v : '';
-  return s.replace(/\r\n?/g, '\n').replace(CONTROLS, '').trim();
-}
-
-const length = (s: string) => [...s].length;
-
-/**
- * The launching student's own isnotai user id, or the 422 that says why there is none (docs/product.md "Identity"): never
- * an empty "no sessions recorded" page, nor a response filed under nobody, when the records were not looked up at all.
- */
-export function ownUserId(actor: Actor): string {
-  if (actor.userId) return actor.userId;
-  const malformed = actor.identityProblem !== null && actor.identityProblem.kind !== 'missing';
-  throw new HttpError(
-    422,
-    malformed ? 'identity_malformed' : 'identity_unmapped',
-    malformed
-      ? 'Your LMS sent a user id this tool cannot use, so it could not look up your records.'
-      : 'Your LMS did not send the user id this tool needs to find your records.',
-    { mapping: actor.platform.identity, problem: actor.identityProblem?.kind ?? 'missing' },
-    [
-      describeIdentityProblem(actor.platform.identity, actor.identityProblem ?? { kind: 'missing' }),
-      'Please tell your LMS administrator: the tool’s identity mapping for this LMS needs checking.',
-    ],
-  );
-}
 
 const learnerKeyOf = (actor: Actor, userId: string) => ({
   platformIss: actor.platform.issuer,
@@ -105,7 +73,7 @@ function responseFormView(actor: Actor, csrf: string, sessionId: string, text = 
 /** Why a response cannot be sent as typed, or null when it can. */
 function fieldError(text: string): string | null {
   if (text === '') return 'Write your response before sending it: the form was empty.';
-  const n = length(text);
+  const n = codePoints(text);
   if (n > MAX_RESPONSE_TEXT)
     return `Your response is ${n.toLocaleString('en-GB')} characters long; at most ${MAX_RESPONSE_TEXT.toLocaleString('en-GB')} are kept. Shorten it and send it again.`;
   return null;
@@ -151,8 +119,6 @@ export const responseCountWords = (n: number) => (n === 1 ? '1 response' : `${n.
 interface Sent {
   res: Response;
   actor: Actor;
-  userId: string;
-  sessionId: string;
 }
 
 interface ProblemPage {
@@ -164,30 +130,28 @@ interface ProblemPage {
 
 const NOT_SAVED = 'Your response was not saved';
 
+/**
+ * An answer page. Each is answered before the session is known to be the student's own (once it is, the write lands and
+ * the answer is a redirect to its page), so the way back is /me: the session id is only what the URL said.
+ */
 function renderAnswer(
   sent: Sent,
   problem: ProblemPage,
-  content: { copy?: string; form?: ReturnType<typeof responseFormView>; heading?: string; sessionLink?: boolean },
+  content: { copy?: string; form?: ReturnType<typeof responseFormView>; heading?: string },
 ): void {
-  const { res, actor, userId, sessionId } = sent;
+  const { res, actor } = sent;
   const heading = content.heading ?? NOT_SAVED;
   const me = hrefWithLtik('/me', actor.ltik);
-  // A session that is not the student's gets no link: there is no page of it for them.
-  const session = content.sessionLink === false ? null : hrefWithLtik(sessionPath(userId, sessionId), actor.ltik);
   res.status(problem.status).render('pages/response-form', {
     title: heading,
     nav: navFor(actor, 'me'),
     who: actor.displayName,
-    breadcrumbs: [
-      { label: 'What was recorded about you', href: me },
-      ...(session ? [{ label: `Session ${clip(sessionId, 40)}`, href: session }] : []),
-      { label: heading },
-    ],
+    breadcrumbs: [{ label: 'What was recorded about you', href: me }, { label: heading }],
     problem: { ...problem, heading, requestId: typeof res.locals.requestId === 'string' ? res.locals.requestId : null },
     copy: content.copy ? { id: 'copy-response', label: 'Your response (not saved)', value: content.copy } : null,
     form: content.form ?? null,
-    back: session ?? me,
-    backLabel: session ? 'Back to the session, without sending anything' : 'Back to your sessions, without sending anything',
+    back: me,
+    backLabel: 'Back to your sessions, without sending anything',
   });
 }
 
@@ -203,9 +167,9 @@ export function studentResponseRouter(deps: StudentResponseDeps): Router {
       // The platform shows students a summary or a notice only: there is no session page to answer from.
       await authorise(deps, actor, userId);
       const sessionId = sessionIdOf(req);
-      const body = typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
+      const body = bodyOf(req);
       const text = typed(body.response);
-      const sent: Sent = { res, actor, userId, sessionId };
+      const sent: Sent = { res, actor };
 
       const refused = deps.csrf.refusal(actor.ltik, body.csrf);
       if (refused)
@@ -237,7 +201,7 @@ export function studentResponseRouter(deps: StudentResponseDeps): Router {
               message: 'That session is not one isnotai recorded for you, so you cannot answer it and nothing was saved.',
               hints: ['Open one of your own sessions from “My sessions” to write a response there.'],
             },
-            { copy: text, sessionLink: false },
+            { copy: text },
           );
         const failure = err instanceof HttpError ? err : upstreamToHttp(err, actor.audience);
         if (failure && failure.status >= 500)

@@ -6,7 +6,9 @@
  * (docs/product.md "Review") are checked too, each in the state that shows the most of it, by the walk
  * test/browser/reflow.test.ts takes too (test/browser/support/reviewPages.ts): the roster as a work queue, a learner's
  * review with history, notes and a correction, its case packet, a session's marks and a signal's evidence, the refusals
- * of a write (422, 409, the CSRF 403) and the end of the queue. (The tool's CSP forbids injected scripts, so the axe
+ * of a write (422, 409, the CSRF 403) and the end of the queue. So are the student's pages (test/browser/support/studentPages.ts):
+ * /me in each visibility mode (full, summary, notice), their own learner page, a session with a response, and each
+ * refused response (422, the CSRF 403, a session not theirs 403). (The tool's CSP forbids injected scripts, so the axe
  * contexts bypass CSP.)
  */
 import type { Browser, BrowserContext } from 'playwright-core';

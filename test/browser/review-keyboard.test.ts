@@ -6,10 +6,11 @@
  * to review", which opens the next learner of the roster's order who is not yet reviewed. No mouse, no click() and no
  * navigation by URL after the launch: every step is a key press, and where the focus is gets checked along the way.
  */
-import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { seedDemoReviews } from '../../src/dev/demoReviews';
 import { testStack } from '../support/stack';
 import { launchChromium, toolFrame, TIMEOUT_MS } from './support/chromium';
+import { focused, tabTo, type Focused } from './support/keyboard';
 
 jest.setTimeout(120_000);
 
@@ -32,46 +33,6 @@ afterAll(async () => {
   await browser?.close();
   await stack?.stop();
 });
-
-interface Focused {
-  tag: string;
-  id: string;
-  text: string;
-  checked: boolean | null;
-  inMain: boolean;
-  /** The focus indicator: an outline or a box shadow is drawn. */
-  visible: boolean;
-}
-
-/** What has the keyboard focus in `where` (null when its document does not have it). */
-async function focused(where: Frame): Promise<Focused | null> {
-  return (await where.evaluate(`(() => {
-    const el = document.activeElement;
-    if (!document.hasFocus() || !el || el === document.body) return null;
-    const s = getComputedStyle(el);
-    return {
-      tag: el.tagName.toLowerCase(),
-      id: el.id,
-      text: (el.getAttribute('aria-label') || el.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 80),
-      checked: el.tagName === 'INPUT' ? el.checked : null,
-      inMain: !!el.closest('main'),
-      visible: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none',
-    };
-  })()`)) as Focused | null;
-}
-
-/** Presses Tab (or Shift+Tab) until the element focused in `where` matches `selector`; how many presses it took. */
-async function tabTo(page: Page, where: Frame, selector: string, options: { back?: boolean; max?: number } = {}): Promise<number> {
-  const max = options.max ?? 80;
-  for (let i = 1; i <= max; i++) {
-    await page.keyboard.press(options.back ? 'Shift+Tab' : 'Tab');
-    const there = await where.evaluate(
-      `document.hasFocus() && !!document.activeElement && document.activeElement.matches(${JSON.stringify(selector)})`,
-    );
-    if (there) return i;
-  }
-  throw new Error(`${options.back ? 'Shift+Tab' : 'Tab'} did not reach ${selector} in ${max} presses`);
-}
 
 const learnerIdOf = (url: string) => decodeURIComponent(/\/learners\/([^/?#]+)/.exec(url)?.[1] ?? '');
 

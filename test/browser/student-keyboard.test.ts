@@ -4,14 +4,13 @@
  * other signals opened with Enter), goes back up to one of their flagged sessions and opens it, reaches the response form,
  * types a response and sends it, and lands back on the session with "Saved." taking the focus and the response shown.
  * No mouse, no click() and no navigation by URL after the launch: every step is a key press, and where the focus is gets
- * checked along the way. Then axe, on every student page in every visibility mode (test/browser/support/studentPages.ts).
+ * checked along the way. (axe on every student page, in every visibility mode, is in test/browser/a11y.test.ts.)
  */
-import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
-import { sql } from 'kysely';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { testStack } from '../support/stack';
-import { axeViolations } from './support/axe';
 import { launchChromium, toolFrame, TIMEOUT_MS } from './support/chromium';
-import { COURSE, STUDENT_PAGES, studentsOf, visitStudentPages, type StudentPageName } from './support/studentPages';
+import { focused, tabTo } from './support/keyboard';
+import { COURSE, studentsOf } from './support/studentPages';
 
 jest.setTimeout(120_000);
 
@@ -26,52 +25,13 @@ beforeAll(async () => {
   stack = await testStack('student-keyboard', { hosts: { tool: '127.0.0.1', lms: 'localhost' } });
   who = studentsOf(stack.world, stack.simulator.dataset);
   browser = await launchChromium();
-  // axe is injected into the pages (the tool's CSP forbids it otherwise); the keyboard walk is the same either way.
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 });
 afterAll(async () => {
   await context?.close();
   await browser?.close();
   await stack?.stop();
 });
-
-interface Focused {
-  tag: string;
-  id: string;
-  text: string;
-  inMain: boolean;
-  /** The focus indicator: an outline or a box shadow is drawn. */
-  visible: boolean;
-}
-
-/** What has the keyboard focus in `where` (null when its document does not have it). */
-async function focused(where: Frame): Promise<Focused | null> {
-  return (await where.evaluate(`(() => {
-    const el = document.activeElement;
-    if (!document.hasFocus() || !el || el === document.body) return null;
-    const s = getComputedStyle(el);
-    return {
-      tag: el.tagName.toLowerCase(),
-      id: el.id,
-      text: (el.getAttribute('aria-label') || el.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 80),
-      inMain: !!el.closest('main'),
-      visible: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none',
-    };
-  })()`)) as Focused | null;
-}
-
-/** Presses Tab (or Shift+Tab) until the element focused in `where` matches `selector`; how many presses it took. */
-async function tabTo(page: Page, where: Frame, selector: string, options: { back?: boolean; max?: number } = {}): Promise<number> {
-  const max = options.max ?? 120;
-  for (let i = 1; i <= max; i++) {
-    await page.keyboard.press(options.back ? 'Shift+Tab' : 'Tab');
-    const there = await where.evaluate(
-      `document.hasFocus() && !!document.activeElement && document.activeElement.matches(${JSON.stringify(selector)})`,
-    );
-    if (there) return i;
-  }
-  throw new Error(`${options.back ? 'Shift+Tab' : 'Tab'} did not reach ${selector} in ${max} presses`);
-}
 
 test('launch → read the guidance on /me → a flagged session → write and send a response → “Saved.”, by keyboard alone', async () => {
   const page = await context.newPage();
@@ -141,32 +101,4 @@ test('launch → read the guidance on /me → a flagged session → write and se
   await page.keyboard.press('Tab');
   expect((await focused(frame))?.inMain).toBe(true);
   await page.close();
-});
-
-test('axe: /me in each visibility mode, the own learner page, a session with a response and each refused response: no violation', async () => {
-  const moodle = stack.lms.platforms.moodle;
-  const page = await context.newPage();
-  const problems: Partial<Record<StudentPageName, string[]>> = {};
-  try {
-    await visitStudentPages(
-      page,
-      {
-        lmsUrl: stack.lms.url,
-        toolUrl: stack.tool.url,
-        student: who.student,
-        othersSession: who.othersSession,
-        setVisibility: async (mode) => {
-          await sql`UPDATE platform_settings SET student_visibility = ${mode} WHERE issuer = ${moodle.issuer} AND client_id = ${moodle.clientId}`.execute(
-            stack.tool.store.db,
-          );
-        },
-      },
-      async (where, name) => {
-        problems[name] = await axeViolations(where);
-      },
-    );
-  } finally {
-    await page.close();
-  }
-  expect(problems).toEqual(Object.fromEntries(STUDENT_PAGES.map((name) => [name, []])));
 });

@@ -10,7 +10,6 @@
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import { LtiBrowser } from '../../src/dev/lms';
 import { buildWorld } from '../../src/dev/people';
 import { buildDataset } from '../../src/dev/simulator';
 import { startStack, type Stack } from '../../src/dev/stack';
@@ -19,15 +18,13 @@ import { createLogger } from '../../src/log';
 import { openDatabase, type Store } from '../../src/store';
 import { parseCsv } from '../support/csv';
 import { freshDatabaseUrl } from '../support/db';
-import { decodeEntities, textOf } from '../support/stack';
+import { textOf } from '../support/stack';
+import { hidden, textarea, toolClient, type Who } from '../support/tool';
 
 let stack: Stack;
 let db: Store;
 
-interface Who {
-  browser: LtiBrowser;
-  ltik: string;
-}
+const { launch, page, post } = toolClient(() => stack);
 let teacher: Who, ta: Who, canvasAdmin: Who, keyboardStudent: Who;
 let moodleTeacher: Who, histTeacher: Who, moodleAdmin: Who;
 /** Canvas learners of BIO 101 with at least three sessions: [0] has the keyboard-only pattern below; the others are plain. */
@@ -45,13 +42,6 @@ function keyboardPattern(s: IsnotaiSession, index: number): IsnotaiSession {
   if (index === 0) return { ...s, botScore: 0.88, detectionFlags: ['no_pointer_movement'] };
   if (index === 1) return { ...s, botScore: 0.81, detectionFlags: ['no_pointer_movement'] };
   return { ...s, botScore: 0.12, detectionFlags: [] };
-}
-
-async function launch(platform: 'canvas' | 'moodle', courseId: string, userId: string): Promise<Who> {
-  const browser = new LtiBrowser({ lmsUrl: stack.lms.url });
-  const res = await browser.launch({ platform, courseId, userId });
-  expect(res.status).toBe(200);
-  return { browser, ltik: res.ltik! };
 }
 
 beforeAll(async () => {
@@ -102,30 +92,11 @@ afterAll(async () => {
   await db?.close();
 });
 
-const url = (path: string, who: Who, params: Record<string, string> = {}) => {
-  const u = new URL(path, stack.tool.url);
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-  u.searchParams.set('ltik', who.ltik);
-  return u.href;
-};
-const page = (who: Who, path: string, params: Record<string, string> = {}) => who.browser.get(url(path, who, params));
-const post = (who: Who, path: string, form: Record<string, string>) =>
-  who.browser.post(new URL(path, stack.tool.url).href, { ltik: who.ltik, ...form });
-
 /** The HTML of the first `<form … data-testid="…">` of a page (or of the `index`th). */
 function formHtml(html: string, testId: string, index = 0): string {
   const forms = [...html.matchAll(new RegExp(`<form[^>]*data-testid="${testId}"[^>]*>[\\s\\S]*?</form>`, 'g'))];
   if (!forms[index]) throw new Error(`no form ${testId} #${index} in the page`);
   return forms[index][0];
-}
-function hidden(form: string, name: string): string {
-  const m = new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`).exec(form);
-  if (!m) throw new Error(`no hidden ${name} in the form`);
-  return decodeEntities(m[1]!);
-}
-function textarea(html: string, id: string): string | null {
-  const m = new RegExp(`<textarea[^>]*id="${id}"[^>]*>([\\s\\S]*?)</textarea>`).exec(html);
-  return m ? decodeEntities(m[1]!) : null;
 }
 /** The add form's fields on a staff member's learner page. */
 async function addForm(who: Who, learner: string) {
@@ -207,7 +178,7 @@ test('an instructor records keyboard-only use: every view counts the learner Low
   expect(new URL(saved.url).searchParams.get('saved')).toBe('course-1');
   expect(saved.html).toContain('data-testid="accommodation-saved"');
   expect(learnerLevel(saved.html)).toBe(LOWERED);
-  expect(textOf(saved.html)).toContain('whose every signal is explained by an accommodation on record counted as low');
+  expect(textOf(saved.html)).toContain('counted as low because every signal is explained by an accommodation on record');
   const register = textOf(panel(saved.html)!);
   expect(register).toContain('Keyboard-only use · for this course · recorded');
   expect(register).toContain('by Theo Lindqvist (Instructor)');
@@ -353,7 +324,7 @@ test('a missing CSRF token writes nothing and shows the description to copy; `ot
   });
   expect(noToken.status).toBe(403);
   expect(textOf(noToken.html)).toContain('csrf_failed');
-  expect(textarea(noToken.html, 'copy-detail')).toBe(typed);
+  expect(textarea(noToken.html, 'id="copy-detail"')).toBe(typed);
   expect(noToken.html).toMatch(/<textarea id="copy-detail"[^>]*readonly/);
   expect(noToken.html).not.toContain('data-testid="accommodation-form"');
   const wrongToken = await post(teacher, `/learners/${learner}/accommodations`, {
@@ -391,7 +362,7 @@ test('a missing CSRF token writes nothing and shows the description to copy; `ot
   });
   expect(tooLong.status).toBe(422);
   expect(textOf(tooLong.html)).toContain('The description is 1,001 characters long; at most 1,000 are kept.');
-  expect(textarea(tooLong.html, 'accommodation-detail')).toBe(long);
+  expect(textarea(tooLong.html, 'id="accommodation-detail"')).toBe(long);
 
   const noKind = await post(teacher, `/learners/${learner}/accommodations`, {
     kind: 'telepathy',
@@ -437,7 +408,7 @@ test('a stale version is a 409 showing the other change, with the typed text kep
   expect(changes).toContain('Avery Admin (Administrator)');
   expect(changes).toContain('Rest breaks every 30 minutes.');
   const again = formHtml(conflict.html, 'accommodation-form');
-  expect(textarea(again, 'accommodation-detail')).toBe(typed);
+  expect(textarea(again, 'id="accommodation-detail"')).toBe(typed);
   expect(again).toMatch(/value="dictation"[^>]*checked/);
   expect(hidden(again, 'version')).toBe('1.0');
   expect((await rows(learner)).map((r) => r.kind)).toEqual(['rest_breaks']);
@@ -561,4 +532,63 @@ test('an admin’s accommodation for every course of the LMS applies in both cou
     ['accommodation.add', 'admin', 'platform'],
     ['accommodation.remove', 'admin', 'platform'],
   ]);
+});
+
+test('hostile free text is escaped, and kept as typed, on the 422 and 409 answers of the register’s form', async () => {
+  const hostile = '<script>alert(1)</script> "><img src=x onerror=alert(1)> \u202Egnp.exe';
+  /** Nothing of the text is markup, and each U+202E is inside an element isolated in its own direction. */
+  const defused = (what: string, html: string) => {
+    const problems = [];
+    if (html.includes('<script>alert(1)')) problems.push('a script element');
+    if (html.includes('<img src=x') || html.includes('"><img')) problems.push('an img element');
+    if (!html.includes('&lt;script&gt;alert(1)&lt;/script&gt;')) problems.push('no escaped text');
+    const overrides = html.split('\u202E').length - 1;
+    const isolated = [...html.matchAll(/dir="auto"[^>]*>[^<]*\u202E/g)].length;
+    if (overrides === 0 || isolated !== overrides) problems.push(`${isolated} of ${overrides} U+202E isolated`);
+    expect([what, problems]).toEqual([what, []]);
+  };
+
+  // 422: a description one character too long, the hostile text in it.
+  const learner = canvas[5]!;
+  const form = await addForm(teacher, learner);
+  const long = `${hostile}${'x'.repeat(1001 - [...hostile].length)}`;
+  const tooLong = await post(teacher, `/learners/${learner}/accommodations`, {
+    kind: 'other',
+    detail: long,
+    scope: 'course',
+    version: form.version,
+    csrf: form.csrf,
+  });
+  expect(tooLong.status).toBe(422);
+  expect(textOf(tooLong.html)).toContain('The description is 1,001 characters long; at most 1,000 are kept.');
+  defused('422', tooLong.html);
+  expect(textarea(tooLong.html, 'id="accommodation-detail"')).toBe(long);
+  expect(await rows(learner)).toEqual([]);
+
+  // 409: the admin's change (hostile) landed first; the teacher's stale form (hostile too) shows both.
+  const stale = await addForm(teacher, canvas[6]!);
+  const adminForm = await addForm(canvasAdmin, canvas[6]!);
+  const first = await post(canvasAdmin, `/learners/${canvas[6]!}/accommodations`, {
+    kind: 'other',
+    detail: `Admin: ${hostile}`,
+    scope: 'course',
+    version: adminForm.version,
+    csrf: adminForm.csrf,
+  });
+  expect(first.history[0]!.status).toBe(303);
+  const conflict = await post(teacher, `/learners/${canvas[6]!}/accommodations`, {
+    kind: 'other',
+    detail: `Teacher: ${hostile}`,
+    scope: 'course',
+    version: stale.version,
+    csrf: stale.csrf,
+  });
+  expect(conflict.status).toBe(409);
+  defused('409', conflict.html);
+  // The other change as recorded, shown without its override (as every page shows stored text); the typed text as typed.
+  const changes = /data-testid="accommodation-changes">([\s\S]*?)<\/ol>/.exec(conflict.html)![1]!;
+  expect(textOf(changes)).toContain(`Admin: ${hostile.replace('\u202E', '')}`);
+  expect(changes).not.toContain('\u202E');
+  expect(textarea(formHtml(conflict.html, 'accommodation-form'), 'id="accommodation-detail"')).toBe(`Teacher: ${hostile}`);
+  expect((await rows(canvas[6]!)).map((r) => r.detail)).toEqual([`Admin: ${hostile}`]);
 });

@@ -9,7 +9,6 @@
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import { LtiBrowser } from '../../src/dev/lms';
 import { startStack, type Stack } from '../../src/dev/stack';
 import { createLogger } from '../../src/log';
 import { openDatabase, type Store } from '../../src/store';
@@ -17,6 +16,7 @@ import { csrfTokens } from '../../src/web/csrf';
 import { parseCsv } from '../support/csv';
 import { freshDatabaseUrl } from '../support/db';
 import { decodeEntities, textOf } from '../support/stack';
+import { toolClient, type Who } from '../support/tool';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 const encryptionKey = crypto.randomBytes(32).toString('base64url');
@@ -24,10 +24,7 @@ const tokens = csrfTokens(encryptionKey);
 let stack: Stack;
 let db: Store;
 
-interface Who {
-  browser: LtiBrowser;
-  ltik: string;
-}
+const { launch, page } = toolClient(() => stack);
 let teacher: Who, ta: Who, bigTeacher: Who, lti101Teacher: Who, histTeacher: Who;
 /** Canvas BIO 101: the learner who answers, and another who answers with hostile text. */
 let learner: string, hostileLearner: string;
@@ -35,20 +32,6 @@ let learner: string, hostileLearner: string;
 let shared: string;
 const LTI101_ONLY = '4';
 
-async function launch(platform: 'canvas' | 'moodle', courseId: string, userId: string): Promise<Who> {
-  const browser = new LtiBrowser({ lmsUrl: stack.lms.url });
-  const res = await browser.launch({ platform, courseId, userId });
-  expect(res.status).toBe(200);
-  return { browser, ltik: res.ltik! };
-}
-
-const url = (path: string, who: Who, params: Record<string, string> = {}) => {
-  const u = new URL(path, stack.tool.url);
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-  u.searchParams.set('ltik', who.ltik);
-  return u.href;
-};
-const page = (who: Who, path: string, params: Record<string, string> = {}) => who.browser.get(url(path, who, params));
 async function json<T>(who: Who, path: string, params: Record<string, string> = {}) {
   const res = await page(who, path, params);
   expect(res.status).toBe(200);

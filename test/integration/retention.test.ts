@@ -7,7 +7,7 @@
  *   admin launched from; the JSON export holds it all with its fingerprint and is audited; the erasure needs this launch's
  *   CSRF token, the learner's id typed, and the data the page showed (each refusal deletes nothing); then it deletes
  *   everything in one go with an audit entry carrying the counts, and the audit log is kept. Instructors and students get
- *   403 on every route.
+ *   403 on every route; an admin of another LMS (Canvas) reads, exports and erases that LMS's data only.
  * - The sweep deletes what is past each registration's period, with the clock pinned: the admin reads its counts on the
  *   audit log; what is 31 days old goes on Moodle and what is 29 days old stays, until the sweeper (its clock injected)
  *   runs two days later.
@@ -22,16 +22,15 @@ import { platformEntry } from '../../src/dev/stack';
 import { createLogger } from '../../src/log';
 import { createAccommodationStore, createAuditLog, createResponseStore, createReviewStore, type ReviewAuthor } from '../../src/store';
 import { startRetentionSweeper, sweepRetention } from '../../src/store/retention';
+import { csrfTokens } from '../../src/web/csrf';
 import { canonicalJson } from '../../src/web/learnerData';
 import { capturingLogger, decodeEntities, tableRows, testStack, textOf } from '../support/stack';
+import { hidden, toolClient, type Who } from '../support/tool';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 let stack: S;
 const encryptionKey = crypto.randomBytes(32).toString('base64url');
-interface Who {
-  browser: LtiBrowser;
-  ltik: string;
-}
+const { launch, page, post } = toolClient(() => stack);
 let admin: Who, adminElsewhere: Who, teacher: Who, student: Who, canvasAdmin: Who;
 
 const DAY = 24 * 3600 * 1000;
@@ -40,13 +39,6 @@ const ERASED = '5';
 const SWEPT_OLD = '7';
 const SWEPT_RECENT = '8';
 const TEACHER: ReviewAuthor = { lmsUserId: '3', name: 'Tina Teacher', roles: [ROLE.membershipInstructor], audience: 'instructor' };
-
-async function launch(platform: 'canvas' | 'moodle', courseId: string, userId: string): Promise<Who> {
-  const browser = new LtiBrowser({ lmsUrl: stack.lms.url });
-  const res = await browser.launch({ platform, courseId, userId });
-  expect(res.status).toBe(200);
-  return { browser, ltik: res.ltik! };
-}
 
 beforeAll(async () => {
   stack = await testStack('retention', { encryptionKey, platformSettings: { moodle: { retentionDays: 30 } } });
@@ -64,21 +56,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const url = (path: string, who: Who, params: Record<string, string> = {}) => {
-  const u = new URL(path, stack.tool.url);
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-  u.searchParams.set('ltik', who.ltik);
-  return u.href;
-};
-const page = (who: Who, path: string, params: Record<string, string> = {}) => who.browser.get(url(path, who, params));
-const post = (who: Who, path: string, form: Record<string, string>) =>
-  who.browser.post(new URL(path, stack.tool.url).href, { ltik: who.ltik, ...form });
-
-function hidden(html: string, name: string): string {
-  const m = new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`).exec(html);
-  if (!m) throw new Error(`no hidden ${name} in the page`);
-  return decodeEntities(m[1]!);
-}
 /** The page's list of what is held, as its lines. */
 const held = (html: string) => [...html.matchAll(/<li data-count="\w+">([^<]*)<\/li>/g)].map((m) => decodeEntities(m[1]!));
 
@@ -93,6 +70,26 @@ const auditOf = (action: string, subject: string, contextId = '2') => ({
   subjectUserId: subject,
 });
 const sessionOf = (userId: string, i = 0) => stack.simulator.dataset.sessionsForUser(userId)[i]?.id ?? `ses_test_${userId}_${i}`;
+/** A Moodle learner's response to their first session, written from LTI101 as the form writes it. */
+const respondAs = (userId: string, name: string, body: string) =>
+  createResponseStore(stack.tool.store.db).write({
+    key: { ...moodleReg(), userId },
+    sessionId: sessionOf(userId),
+    body,
+    author: { lmsUserId: userId, name },
+    deploymentId: stack.lms.platforms.moodle.deploymentId,
+    contextId: '2',
+    audit: { ...auditOf('response.write', userId), actorUserId: userId, actorRole: 'student' },
+  });
+/** An accommodation the teacher of LTI101 records for a Moodle learner with none on record yet. */
+const accommodate = (userId: string, kind: string, detail: string) =>
+  createAccommodationStore(stack.tool.store.db).change({
+    scope: { ...moodleReg(), userId, course: { deploymentId: stack.lms.platforms.moodle.deploymentId, contextId: '2' } },
+    author: TEACHER,
+    expectedVersion: 0,
+    add: { kind, detail },
+    audit: auditOf('accommodation.add', userId),
+  });
 
 /** Rows the tool holds about a Moodle learner, table by table. */
 async function rowsOf(userId: string) {
@@ -144,22 +141,8 @@ describe('an admin exports, then erases, one learner’s review data', () => {
       note: { body: 'Worth a look after the midterm.', correctsId: null },
       audit: auditOf('review.note', ERASED, '3'),
     });
-    await createResponseStore(db).write({
-      key: { ...moodleReg(), userId: ERASED },
-      sessionId: sessionOf(ERASED),
-      body: 'I use dictation software because of a wrist injury.',
-      author: { lmsUserId: ERASED, name: 'Sara Smith' },
-      deploymentId: stack.lms.platforms.moodle.deploymentId,
-      contextId: '2',
-      audit: { ...auditOf('response.write', ERASED), actorUserId: ERASED, actorRole: 'student' },
-    });
-    await createAccommodationStore(db).change({
-      scope: { ...moodleReg(), userId: ERASED, course: { deploymentId: stack.lms.platforms.moodle.deploymentId, contextId: '2' } },
-      author: TEACHER,
-      expectedVersion: 0,
-      add: { kind: 'dictation', detail: 'Documented with the accessibility office.' },
-      audit: auditOf('accommodation.add', ERASED),
-    });
+    await respondAs(ERASED, 'Sara Smith', 'I use dictation software because of a wrist injury.');
+    await accommodate(ERASED, 'dictation', 'Documented with the accessibility office.');
   });
 
   let exported: { fingerprint: string; counts: Record<string, number> };
@@ -332,15 +315,7 @@ describe('an admin exports, then erases, one learner’s review data', () => {
   });
 
   test('an instructor and a student get 403 on all three routes, and nothing is erased', async () => {
-    await createResponseStore(stack.tool.store.db).write({
-      key: { ...moodleReg(), userId: ERASED },
-      sessionId: sessionOf(ERASED),
-      body: 'A new response after the erasure.',
-      author: { lmsUserId: ERASED, name: 'Sara Smith' },
-      deploymentId: stack.lms.platforms.moodle.deploymentId,
-      contextId: '2',
-      audit: { ...auditOf('response.write', ERASED), actorUserId: ERASED, actorRole: 'student' },
-    });
+    await respondAs(ERASED, 'Sara Smith', 'A new response after the erasure.');
     const fingerprint = hidden((await page(admin, `/admin/learners/${ERASED}/data`)).html, 'fingerprint');
     for (const who of [teacher, student]) {
       expect((await page(who, `/admin/learners/${ERASED}/data`)).status).toBe(403);
@@ -358,6 +333,81 @@ describe('an admin exports, then erases, one learner’s review data', () => {
       stack.tool.store.db,
     );
     expect(Number(rows[0]!.n)).toBe(0);
+  });
+
+  test('an admin of another LMS (Canvas) reads, exports and erases that LMS’s data only: the Moodle learner’s rows stay', async () => {
+    // Steve Stone, a Moodle learner of LTI101, with a record, a note, a response and an accommodation on Moodle.
+    const other = '6';
+    const db = stack.tool.store.db;
+    await createReviewStore(db).write({
+      key: { ...course('2'), userId: other },
+      author: TEACHER,
+      expectedVersion: 0,
+      status: { to: 'concern', reason: 'Moodle-only reason.' },
+      note: { body: 'Moodle-only note.', correctsId: null },
+      audit: auditOf('review.status_and_note', other),
+    });
+    await respondAs(other, 'Steve Stone', 'Moodle-only response.');
+    await accommodate(other, 'other', 'Moodle-only accommodation.');
+    expect(await rowsOf(other)).toMatchObject({ records: 1, notes: 1, responses: 1, accommodations: 1, erasures: 0 });
+    const moodlePage = await page(admin, `/admin/learners/${other}/data`);
+    const moodleFingerprint = hidden(moodlePage.html, 'fingerprint');
+    const before = await rowsOf(other);
+    const moodleErasures = async () =>
+      Number(
+        (
+          await sql<{ n: string }>`SELECT count(*) AS n FROM audit_log
+            WHERE action = 'learner_data.erase' AND subject_user_id = ${other} AND platform_iss = ${moodleReg().platformIss}`.execute(db)
+        ).rows[0]!.n,
+      );
+    const none = ['0 review records', '0 status changes', '0 notes', '0 session marks', '0 responses', '0 accommodations on record'];
+
+    // The page and the export: the Canvas registration's data of user 6, which is nothing; nothing of Moodle's.
+    const shown = await page(canvasAdmin, `/admin/learners/${other}/data`);
+    expect(shown.status).toBe(200);
+    expect(held(shown.html)).toEqual(none);
+    const exported = await page(canvasAdmin, `/admin/learners/${other}/data.json`);
+    expect(exported.status).toBe(200);
+    const body = JSON.parse(exported.html);
+    expect(body).toMatchObject({
+      registration: { issuer: stack.lms.platforms.canvas.issuer, clientId: stack.lms.platforms.canvas.clientId },
+      counts: { reviewRecords: 0, statusChanges: 0, notes: 0, sessionMarks: 0, responses: 0, accommodations: 0 },
+      data: { reviewRecords: [], responses: [], accommodationSets: [] },
+    });
+    expect(body.fingerprint).not.toBe(moodleFingerprint);
+    for (const res of [shown, exported]) {
+      expect(res.html).not.toContain('Moodle-only');
+      expect(res.html).not.toContain('Steve Stone');
+      expect(res.html).not.toContain(moodleFingerprint);
+    }
+
+    // The erasure, with the Moodle data's fingerprint and with the Canvas export's, this launch's token and the id typed.
+    // (Canvas's page offers no erase form, as it holds nothing: the token is the one every form of this launch carries.)
+    const csrf = csrfTokens(encryptionKey).tokenFor(canvasAdmin.ltik);
+    for (const fingerprint of [moodleFingerprint, body.fingerprint as string]) {
+      const erase = await post(canvasAdmin, `/admin/learners/${other}/erase`, { fingerprint, confirm: other, csrf });
+      expect(erase.history[0]!.status).toBe(303);
+      expect(held(erase.html)).toEqual(none);
+      expect(erase.html).not.toContain('Moodle-only');
+    }
+
+    // The Moodle rows stay, every one: the Moodle admin's page shows the very data it showed (the same fingerprint).
+    // (rowsOf's `erasures` counts every LMS's entries about user 6: Canvas's, of its own empty data, among them.)
+    const moodleRows = ({ erasures: _everyLms, ...rows }: Record<string, number>) => rows;
+    expect(moodleRows(await rowsOf(other))).toEqual(moodleRows(before));
+    expect(await moodleErasures()).toBe(0);
+    expect(hidden((await page(admin, `/admin/learners/${other}/data`)).html, 'fingerprint')).toBe(moodleFingerprint);
+
+    // The Moodle admin can erase it (and does: the sweeps below count what this describe left).
+    const again = await page(admin, `/admin/learners/${other}/data`);
+    const erased = await post(admin, `/admin/learners/${other}/erase`, {
+      fingerprint: moodleFingerprint,
+      confirm: other,
+      csrf: hidden(again.html, 'csrf'),
+    });
+    expect(erased.history[0]!.status).toBe(303);
+    expect(await rowsOf(other)).toMatchObject({ records: 0, notes: 0, responses: 0, accommodations: 0 });
+    expect(await moodleErasures()).toBe(1);
   });
 });
 

@@ -9,14 +9,11 @@ import type { ReviewAuthor } from '../../src/store';
 import { parseCsv } from '../support/csv';
 import { reviewSeeder, type ReviewSeeder } from '../support/reviews';
 import { attrValues, decodeEntities, testStack, textOf } from '../support/stack';
+import { hidden, hiddenOrNull, toolClient, type Who } from '../support/tool';
 
 type S = Awaited<ReturnType<typeof testStack>>;
-type Browser = ReturnType<S['browser']>;
-interface Who {
-  browser: Browser;
-  ltik: string;
-}
 let stack: S;
+const { launch, page: get, post } = toolClient(() => stack);
 let teacher: Who, admin: Who, student: Who, canvasStudent: Who, canvasTeacher: Who;
 let reviews: ReviewSeeder, canvasReviews: ReviewSeeder;
 /** Moodle LTI101's learners with two sessions or more, none of them '4' (the student who launches). */
@@ -33,13 +30,6 @@ const TA: ReviewAuthor = {
   audience: 'instructor',
 };
 const INSTRUCTOR: ReviewAuthor = { lmsUserId: '3', name: 'Teacher of LTI101', roles: [ROLE.membershipInstructor], audience: 'instructor' };
-
-async function launch(platform: 'moodle' | 'canvas', courseId: string, userId: string): Promise<Who> {
-  const browser = stack.browser();
-  const res = await browser.launch({ platform, courseId, userId });
-  expect(res.status).toBe(200);
-  return { browser, ltik: res.ltik! };
-}
 
 beforeAll(async () => {
   // Moodle shows students their own data in full here, as Canvas does by default: both may use the export routes.
@@ -71,20 +61,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const url = (who: Who, path: string, params: Record<string, string> | string = {}) => {
-  const q = new URLSearchParams(params);
-  q.set('ltik', who.ltik);
-  return `${stack.tool.url}${path}?${q}`;
-};
-const get = (who: Who, path: string, params: Record<string, string> | string = {}) => who.browser.get(url(who, path, params));
-const post = (who: Who, path: string, form: Record<string, string>) =>
-  who.browser.post(`${stack.tool.url}${path}`, { ltik: who.ltik, ...form });
 const follow = (who: Who, href: string) => who.browser.get(`${stack.tool.url}${href}`);
 
-function hidden(html: string, name: string): string | null {
-  const m = new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`).exec(html);
-  return m ? decodeEntities(m[1]!) : null;
-}
 const savedNotice = (html: string) => /<p class="notice review-saved"[^>]*>([\s\S]*?)<\/p>/.exec(html)?.[1] ?? null;
 const hrefOf = (html: string, re: RegExp) => decodeEntities(re.exec(html)?.[1] ?? '');
 const paramsOf = (href: string) => new URLSearchParams(href.split('?')[1] ?? '');
@@ -102,8 +80,8 @@ describe('"Saved." is the viewer’s own confirmation', () => {
       status: 'in_review',
       reason: '',
       note: '',
-      version: hidden(form.html, 'version')!,
-      csrf: hidden(form.html, 'csrf')!,
+      version: hidden(form.html, 'version'),
+      csrf: hidden(form.html, 'csrf'),
     });
     expect(saved.history.map((h) => h.status)).toEqual([303, 200]);
     const landed = new URL(saved.url);
@@ -141,8 +119,8 @@ describe('"Saved." is the viewer’s own confirmation', () => {
     const saved = await post(teacher, `/learners/${learner}/sessions/${s2!.id}/mark`, {
       mark: 'concern',
       note: 'Forty answers in thirty seconds.',
-      version: hidden(form.html, 'version')!,
-      csrf: hidden(form.html, 'csrf')!,
+      version: hidden(form.html, 'version'),
+      csrf: hidden(form.html, 'csrf'),
     });
     expect(saved.history.map((h) => h.status)).toEqual([303, 200]);
     const landed = new URL(saved.url);
@@ -168,8 +146,8 @@ describe('"Saved." is the viewer’s own confirmation', () => {
       status: '',
       reason: '',
       note: 'Asked about the pasted answers; will follow up.',
-      version: hidden(form.html, 'version')!,
-      csrf: hidden(form.html, 'csrf')!,
+      version: hidden(form.html, 'version'),
+      csrf: hidden(form.html, 'csrf'),
     };
     const first = await post(teacher, `/learners/${learner}/review`, sent);
     expect(first.history.map((h) => h.status)).toEqual([303, 200]);
@@ -192,8 +170,8 @@ describe('"Saved." is the viewer’s own confirmation', () => {
     const mark = {
       mark: 'concern',
       note: 'Answers pasted in one go.',
-      version: hidden(markPage.html, 'version')!,
-      csrf: hidden(markPage.html, 'csrf')!,
+      version: hidden(markPage.html, 'version'),
+      csrf: hidden(markPage.html, 'csrf'),
     };
     const marked = await post(teacher, `/learners/${learner}/sessions/${s1!.id}/mark`, mark);
     expect(marked.history.map((h) => h.status)).toEqual([303, 200]);
@@ -219,9 +197,9 @@ test('after a save, the "Saved." notice offers "Next learner to review" too, the
     status: 'no_concern',
     reason: '',
     note: '',
-    version: hidden(form.html, 'version')!,
-    csrf: hidden(form.html, 'csrf')!,
-    queue: hidden(form.html, 'queue')!,
+    version: hidden(form.html, 'version'),
+    csrf: hidden(form.html, 'csrf'),
+    queue: hidden(form.html, 'queue'),
   });
   expect(saved.history.map((h) => h.status)).toEqual([303, 200]);
   const notice = savedNotice(saved.html);
@@ -256,7 +234,7 @@ test('roster → learner → session → back to the learner: "Next learner to r
   expect(sessionHref).toMatch(new RegExp(`^/learners/${withSessions}/sessions/`));
   expect(paramsOf(sessionHref).get('queue')).toBe(queue);
   const filters = /<form class="filters"[\s\S]*?<\/form>/.exec(learnerPage.html)?.[0] ?? '';
-  expect(hidden(filters, 'queue')).toBe(queue);
+  expect(hiddenOrNull(filters, 'queue')).toBe(queue);
 
   // The session page: its breadcrumbs go back with the queue; its mark form carries it, and the redirect keeps it.
   const sessionPage = await follow(teacher, sessionHref);
@@ -271,26 +249,26 @@ test('roster → learner → session → back to the learner: "Next learner to r
   const toLearner = hrefOf(crumbs, /<a href="(\/learners\/[^"]*)">/);
   expect([toLearner.split('?')[0], paramsOf(toLearner).get('queue')]).toEqual([`/learners/${withSessions}`, queue]);
   const markForm = /<form[^>]*data-testid="mark-form"[\s\S]*?<\/form>/.exec(sessionPage.html)?.[0] ?? '';
-  expect(hidden(markForm, 'queue')).toBe(queue);
+  expect(hiddenOrNull(markForm, 'queue')).toBe(queue);
   // A mark refused for its fields gives the form back with the queue, and its breadcrumbs keep it too.
   const refused = await post(teacher, new URL(`${stack.tool.url}${sessionHref}`).pathname + '/mark', {
     mark: 'concern',
     note: '',
-    version: hidden(markForm, 'version')!,
-    csrf: hidden(markForm, 'csrf')!,
-    queue: hidden(markForm, 'queue')!,
+    version: hidden(markForm, 'version'),
+    csrf: hidden(markForm, 'csrf'),
+    queue: hidden(markForm, 'queue'),
   });
   expect(refused.status).toBe(422);
-  expect(hidden(/<form[^>]*data-testid="mark-form"[\s\S]*?<\/form>/.exec(refused.html)?.[0] ?? '', 'queue')).toBe(queue);
+  expect(hiddenOrNull(/<form[^>]*data-testid="mark-form"[\s\S]*?<\/form>/.exec(refused.html)?.[0] ?? '', 'queue')).toBe(queue);
   const refusedCrumbs = /<nav aria-label="Breadcrumb"[\s\S]*?<\/nav>/.exec(refused.html)?.[0] ?? '';
   expect(paramsOf(hrefOf(refusedCrumbs, /<a href="([^"]*)"><bdi>Course roster<\/bdi><\/a>/)).getAll('risk')).toEqual(['high', 'elevated']);
   expect(paramsOf(hrefOf(refusedCrumbs, /<a href="(\/learners\/[^"?]*\?[^"]*)">/)).get('queue')).toBe(queue);
   const marked = await post(teacher, new URL(`${stack.tool.url}${sessionHref}`).pathname + '/mark', {
     mark: 'no_concern',
     note: '',
-    version: hidden(markForm, 'version')!,
-    csrf: hidden(markForm, 'csrf')!,
-    queue: hidden(markForm, 'queue')!,
+    version: hidden(markForm, 'version'),
+    csrf: hidden(markForm, 'csrf'),
+    queue: hidden(markForm, 'queue'),
   });
   expect(marked.history.map((h) => h.status)).toEqual([303, 200]);
   expect(new URL(marked.url).searchParams.get('queue')).toBe(queue);
@@ -387,10 +365,10 @@ describe('a hostile `queue` stays one parameter’s value on every page and redi
     const sessionHrefs = [...page.html.matchAll(/<td><a href="([^"]*\/sessions\/[^"]*)">Open/g)].map((m) => decodeEntities(m[1]!));
     expect(sessionHrefs.length).toBeGreaterThanOrEqual(2);
     for (const href of sessionHrefs) expect(paramsOf(href).get('queue')).toBe(carried);
-    expect(hidden(formOf(page.html, /<form class="filters"[\s\S]*?<\/form>/), 'queue')).toBe(carried);
+    expect(hiddenOrNull(formOf(page.html, /<form class="filters"[\s\S]*?<\/form>/), 'queue')).toBe(carried);
     const reviewForm = formOf(page.html, /<form[^>]*data-testid="review-form"[\s\S]*?<\/form>/);
-    expect(hidden(reviewForm, 'version')).not.toBeNull();
-    expect(hidden(reviewForm, 'queue')).toBe(carried);
+    expect(hiddenOrNull(reviewForm, 'version')).not.toBeNull();
+    expect(hiddenOrNull(reviewForm, 'queue')).toBe(carried);
     if (queue.includes('<script>')) {
       expect(page.html).toContain('name="queue" value="&quot;&gt;&lt;script&gt;alert(1)&lt;');
       expect(page.html).toContain('queue&#x3D;%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E&amp;ltik&#x3D;');
@@ -400,8 +378,8 @@ describe('a hostile `queue` stays one parameter’s value on every page and redi
     // The review form's redirect, and the page it lands on.
     const written = await postRaw(teacher, `/learners/${learner}/review`, {
       note: `Read with a hostile queue (${queue.slice(0, 20)}).`,
-      version: hidden(reviewForm, 'version')!,
-      csrf: hidden(reviewForm, 'csrf')!,
+      version: hidden(reviewForm, 'version'),
+      csrf: hidden(reviewForm, 'csrf'),
       queue,
     });
     expect(written.status).toBe(303);
@@ -419,8 +397,8 @@ describe('a hostile `queue` stays one parameter’s value on every page and redi
     // The review form refused (it was empty): the 422 page's breadcrumbs and form.
     const refused = await postRaw(teacher, `/learners/${learner}/review`, {
       note: '',
-      version: hidden(reviewForm, 'version')!,
-      csrf: hidden(reviewForm, 'csrf')!,
+      version: hidden(reviewForm, 'version'),
+      csrf: hidden(reviewForm, 'csrf'),
       queue,
     });
     expect(refused.status).toBe(422);
@@ -441,17 +419,19 @@ describe('a hostile `queue` stays one parameter’s value on every page and redi
     expect(attrValues(crumbs, 'href')).toHaveLength(2);
     expect(decodeEntities(attrValues(crumbs, 'href')[0]!)).toBe(`/course?ltik=${teacher.ltik}`);
     expect(paramsOf(hrefOf(crumbs, /<a href="(\/learners\/[^"]*)">/)).get('queue')).toBe(carried);
-    expect(hidden(formOf(session.html, /<form class="filters"[^>]*aria-label="Filter events"[\s\S]*?<\/form>/), 'queue')).toBe(carried);
+    expect(hiddenOrNull(formOf(session.html, /<form class="filters"[^>]*aria-label="Filter events"[\s\S]*?<\/form>/), 'queue')).toBe(
+      carried,
+    );
     const markForm = formOf(session.html, /<form[^>]*data-testid="mark-form"[\s\S]*?<\/form>/);
-    expect(hidden(markForm, 'queue')).toBe(carried);
+    expect(hiddenOrNull(markForm, 'queue')).toBe(carried);
 
     // The mark form's redirect, and the page it lands on.
     const sessionPath = sessionHrefs[0]!.split('?')[0]!;
     const marked = await postRaw(teacher, `${sessionPath}/mark`, {
       mark: 'no_concern',
       note: '',
-      version: hidden(markForm, 'version')!,
-      csrf: hidden(markForm, 'csrf')!,
+      version: hidden(markForm, 'version'),
+      csrf: hidden(markForm, 'csrf'),
       queue,
     });
     expect(marked.status).toBe(303);
@@ -470,8 +450,8 @@ describe('a hostile `queue` stays one parameter’s value on every page and redi
     const markRefused = await postRaw(teacher, `${sessionPath}/mark`, {
       mark: 'concern',
       note: '',
-      version: hidden(markForm, 'version')!,
-      csrf: hidden(markForm, 'csrf')!,
+      version: hidden(markForm, 'version'),
+      csrf: hidden(markForm, 'csrf'),
       queue,
     });
     expect(markRefused.status).toBe(422);

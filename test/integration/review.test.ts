@@ -9,13 +9,13 @@ import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import { startTool, type RunningTool } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
-import { LtiBrowser } from '../../src/dev/lms';
 import { platformEntry, startStack, type Stack } from '../../src/dev/stack';
 import { createLogger } from '../../src/log';
 import { openDatabase, type Store } from '../../src/store';
 import { csrfTokens } from '../../src/web/csrf';
 import { freshDatabaseUrl } from '../support/db';
-import { decodeEntities, tableRows, textOf } from '../support/stack';
+import { tableRows, textOf } from '../support/stack';
+import { hidden, textarea, toolClient, type Who } from '../support/tool';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 const encryptionKey = crypto.randomBytes(32).toString('base64url');
@@ -24,22 +24,11 @@ let stack: Stack;
 let db: Store;
 let restarted: RunningTool | undefined;
 
-type Launched = Awaited<ReturnType<LtiBrowser['launch']>>;
-interface Who {
-  browser: LtiBrowser;
-  ltik: string;
-}
+const { launch, page, post } = toolClient(() => stack);
 let teacher: Who, ta: Who, student: Who, admin: Who, otherCourse: Who, moodleTeacher: Who, histTeacher: Who;
 /** Canvas learners of BIO 101, each with sessions: one per test, so the tests do not depend on each other's records. */
 let learners: string[];
 let histTeacherId: string;
-
-async function launch(platform: 'canvas' | 'moodle', courseId: string, userId: string): Promise<Who> {
-  const browser = new LtiBrowser({ lmsUrl: stack.lms.url });
-  const res: Launched = await browser.launch({ platform, courseId, userId });
-  expect(res.status).toBe(200);
-  return { browser, ltik: res.ltik! };
-}
 
 beforeAll(async () => {
   databaseUrl = await freshDatabaseUrl('review');
@@ -71,26 +60,6 @@ afterAll(async () => {
   await db?.close();
 });
 
-const url = (path: string, who: Who, params: Record<string, string> = {}) => {
-  const u = new URL(path, stack.tool.url);
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-  u.searchParams.set('ltik', who.ltik);
-  return u.href;
-};
-const page = (who: Who, path: string, params: Record<string, string> = {}) => who.browser.get(url(path, who, params));
-const post = (who: Who, path: string, form: Record<string, string>) =>
-  who.browser.post(new URL(path, stack.tool.url).href, { ltik: who.ltik, ...form });
-
-/** A hidden input's value in the page's review or mark form (entities decoded). */
-function hidden(html: string, name: string): string {
-  const m = new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`).exec(html);
-  if (!m) throw new Error(`no hidden ${name} in the page`);
-  return decodeEntities(m[1]!);
-}
-function textarea(html: string, attr: string): string | null {
-  const m = new RegExp(`<textarea[^>]*${attr}[^>]*>([\\s\\S]*?)</textarea>`).exec(html);
-  return m ? decodeEntities(m[1]!) : null;
-}
 /** The form fields a staff member's learner page offers (the token of their launch, the version it shows). */
 async function reviewForm(who: Who, learner: string) {
   const res = await page(who, `/learners/${learner}`);

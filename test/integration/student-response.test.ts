@@ -8,22 +8,21 @@
  * the text kept and nothing written; and hostile text in a response is shown as text in its own direction.
  */
 import { sql } from 'kysely';
-import { canvasContextId, LtiBrowser } from '../../src/dev/lms';
+import { canvasContextId } from '../../src/dev/lms';
 import type { IsnotaiSession } from '../../src/isnotai/types';
 import { ACCOMMODATION_KINDS, accommodatedSignals, innocentCauses, knownFlags, learnerRiskSummary } from '../../src/risk';
 import { createAccommodationStore } from '../../src/store/accommodations';
 import { ACCOMMODATION_ON_RECORD } from '../../src/web/guidanceView';
 import { reviewSeeder, unisolated } from '../support/reviews';
 import { decodeEntities, testStack, textOf } from '../support/stack';
+import { hidden, textarea, toolClient, type Launched } from '../support/tool';
 
 type S = Awaited<ReturnType<typeof testStack>>;
 let stack: S;
 
-interface Who {
-  browser: LtiBrowser;
-  ltik: string;
-  userId: string;
-}
+/** Someone launched, with their LMS user id. */
+type Who = Launched;
+const { launch, page, post } = toolClient(() => stack);
 /** Active Canvas learners of BIO 101 with a flagged session: one per test, so the tests do not depend on each other's records. */
 let learners: string[];
 let teacher: Who;
@@ -49,34 +48,10 @@ afterAll(async () => {
 const sessionsOf = (userId: string): IsnotaiSession[] => stack.simulator.dataset.sessionsForUser(userId) as IsnotaiSession[];
 const flagged = (userId: string) => sessionsOf(userId).filter((s) => s.detectionFlags.length > 0);
 
-async function launch(platform: 'canvas' | 'moodle', courseId: string, userId: string): Promise<Who & { html: string }> {
-  const browser = new LtiBrowser({ lmsUrl: stack.lms.url });
-  const res = await browser.launch({ platform, courseId, userId });
-  expect(res.status).toBe(200);
-  return { browser, ltik: res.ltik!, userId, html: res.html };
-}
-const url = (path: string, who: Who, params: Record<string, string> = {}) => {
-  const u = new URL(path, stack.tool.url);
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-  u.searchParams.set('ltik', who.ltik);
-  return u.href;
-};
-const page = (who: Who, path: string, params: Record<string, string> = {}) => who.browser.get(url(path, who, params));
-const post = (who: Who, path: string, form: Record<string, string>) =>
-  who.browser.post(new URL(path, stack.tool.url).href, { ltik: who.ltik, ...form });
 const sessionPage = (who: Who, sessionId: string, params: Record<string, string> = {}) =>
   page(who, `/learners/${who.userId}/sessions/${sessionId}`, params);
 const respond = (who: Who, sessionId: string, form: Record<string, string>) => post(who, `/me/sessions/${sessionId}/response`, form);
 
-function hidden(html: string, name: string): string {
-  const m = new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`).exec(html);
-  if (!m) throw new Error(`no hidden ${name} in the page`);
-  return decodeEntities(m[1]!);
-}
-function textarea(html: string, attr: string): string | null {
-  const m = new RegExp(`<textarea[^>]*${attr}[^>]*>([\\s\\S]*?)</textarea>`).exec(html);
-  return m ? decodeEntities(m[1]!) : null;
-}
 /** The inner HTML of the element marked data-testid=… (up to its closing tag of the same name). */
 function part(html: string, testId: string, tag = 'section'): string {
   const m = new RegExp(`<${tag}[^>]*data-testid="${testId}"[^>]*>([\\s\\S]*?)</${tag}>`).exec(html);
@@ -219,7 +194,7 @@ describe('guidance', () => {
         actorUserId: '20001',
         actorRole: 'instructor',
         subjectUserId: userId,
-        action: 'accommodation.change',
+        action: 'accommodation.add',
         contextId: bioContext,
       },
     });

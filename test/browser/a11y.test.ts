@@ -112,6 +112,7 @@ test('the roster, a learner and a session, the admin pages and the student page 
     audit: none,
     lookup: none,
     settings: none,
+    'learner data': none,
     student: none,
   };
   expect(problems).toEqual(everyPage);

@@ -1,12 +1,12 @@
 /**
  * The tool's pages, reached in a top-level window as people reach them: an instructor's roster, a
  * learner and one of their sessions; an administrator's sessions list, audit log, lookup (with a
- * search that finds someone) and settings; a student's own page. Browser tests visit each in turn.
+ * search that finds someone), settings and the review data of the learner the lookup found; a student's own page. Browser tests visit each in turn.
  */
 import type { Page } from 'playwright-core';
 import { TIMEOUT_MS } from './chromium';
 
-export type ToolPageName = 'roster' | 'learner' | 'session' | 'sessions' | 'audit' | 'lookup' | 'settings' | 'student';
+export type ToolPageName = 'roster' | 'learner' | 'session' | 'sessions' | 'audit' | 'lookup' | 'settings' | 'learner data' | 'student';
 
 /** The Moodle course LTI101 of the demo world: its teacher, an administrator and a student. */
 const COURSE = 'moodle/launch?course=2';
@@ -49,6 +49,14 @@ export async function visitToolPages(page: Page, lmsUrl: string, at: (name: Tool
     }
     await at(name);
   }
+  // A learner's review data, to export or erase (src/web/learnerData.ts), as the lookup's first match leads to it.
+  await page.getByRole('link', { name: 'Find a student' }).click();
+  await page.getByRole('searchbox', { name: 'LMS user id or name' }).fill(someone);
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.waitForSelector('table[data-testid="matches"]', { timeout: TIMEOUT_MS });
+  await page.locator('table[data-testid="matches"] tbody tr:first-child a', { hasText: 'export or erase' }).click();
+  await page.waitForSelector('[data-testid="held"], [data-testid="nothing-held"]', { timeout: TIMEOUT_MS });
+  await at('learner data');
 
   await page.goto(launchUrl(lmsUrl, STUDENT), { timeout: TIMEOUT_MS });
   await page.waitForSelector('table[data-testid="sessions"]', { timeout: TIMEOUT_MS });

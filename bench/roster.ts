@@ -10,7 +10,9 @@
  *
  * BENCH_REVIEWED learners (default 0) get a review record before the first launch, written through the store as the tool
  * writes them (a status, and a note on every other one), so the roster's review column, triage line and queue order have
- * real rows to read.
+ * real rows to read. BENCH_STUDENT_SIDE learners (default 0) get a student response each, and every other one of them an
+ * accommodation (dictation) recorded by the instructor, so the roster's "new responses" counts and counted levels read
+ * real rows too.
  *
  * Each concurrency runs in a child process of its own (fresh tool, fresh database, fresh RSS
  * peak); the parent starts PostgreSQL once, collects the children's JSON and writes
@@ -27,7 +29,7 @@ import { buildWorld } from '../src/dev/people';
 import { buildDataset } from '../src/dev/simulator';
 import { startStack, type Stack } from '../src/dev/stack';
 import { createLogger } from '../src/log';
-import { createReviewStore } from '../src/store';
+import { createAccommodationStore, createResponseStore, createReviewStore } from '../src/store';
 import {
   createDatabase,
   dropDatabase,
@@ -47,6 +49,7 @@ const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? '8,16,32,64,128').split(
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 20);
 const REVIEWED = Number(process.env.BENCH_REVIEWED ?? 0);
+const STUDENT_SIDE = Number(process.env.BENCH_STUDENT_SIDE ?? 0);
 const PAGE = 100; // Pro tier page size
 const COURSE = '900';
 const INSTRUCTOR = '20001';
@@ -90,6 +93,7 @@ async function child(concurrency: number, adminUrl: string): Promise<ChildResult
     });
     await pg.connect();
     await seedReviews(stack, REVIEWED);
+    await seedStudentSide(stack, STUDENT_SIDE);
     const sim = stack.simulator;
     const clearRequests = () => sim.requests.splice(0, sim.requests.length);
     const browser = new LtiBrowser({ lmsUrl: stack.lms.url });
@@ -176,6 +180,55 @@ async function child(concurrency: number, adminUrl: string): Promise<ChildResult
 }
 
 /** Review records for the first `count` learners of the big course, as instructor 20001 writes them. */
+/** `count` learners of the big course answer one of their sessions; every other one has an accommodation on record. */
+async function seedStudentSide(stack: Stack, count: number): Promise<void> {
+  if (count <= 0) return;
+  const canvas = stack.lms.platforms.canvas;
+  const big = stack.world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === COURSE)!;
+  const learners = big.members.filter((m) => m.role === 'learner').slice(0, count);
+  const responses = createResponseStore(stack.tool.store.db);
+  const accommodations = createAccommodationStore(stack.tool.store.db);
+  const registration = { platformIss: canvas.issuer, platformClientId: canvas.clientId };
+  const audit = (action: string, actorUserId: string, subjectUserId: string) => ({
+    ...registration,
+    actorUserId,
+    actorRole: actorUserId === INSTRUCTOR ? 'instructor' : 'student',
+    action,
+    contextId: COURSE,
+    subjectUserId,
+  });
+  for (const [i, m] of learners.entries()) {
+    const userId = m.person.lmsUserId;
+    const session = stack.simulator.dataset.sessionsForUser(userId)[0];
+    if (session) {
+      await responses.write({
+        key: { ...registration, userId },
+        sessionId: session.id,
+        body: `Benchmark response ${i}.`,
+        author: { lmsUserId: userId, name: m.person.name },
+        deploymentId: canvas.deploymentId,
+        contextId: COURSE,
+        audit: audit('response.write', userId, userId),
+      });
+    }
+    if (i % 2 === 0) {
+      const result = await accommodations.change({
+        scope: { ...registration, userId, course: { deploymentId: canvas.deploymentId, contextId: COURSE } },
+        author: {
+          lmsUserId: INSTRUCTOR,
+          name: 'Bench Instructor',
+          roles: ['http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor'],
+          audience: 'instructor',
+        },
+        expectedVersion: 0,
+        add: { kind: 'dictation', detail: null },
+        audit: audit('accommodation.add', INSTRUCTOR, userId),
+      });
+      if (result.outcome !== 'written') throw new Error(`seeding accommodation ${i}: ${result.outcome}`);
+    }
+  }
+}
+
 async function seedReviews(stack: Stack, count: number): Promise<void> {
   if (count <= 0) return;
   const canvas = stack.lms.platforms.canvas;

@@ -406,13 +406,16 @@ async function startRoster(deps: CourseDeps, actor: Actor, window: { after?: Dat
   // that count, for the queue, the triage, the filters and the exports alike (src/risk/accommodations.ts).
   const accommodated = courseAccommodatedSignals(deps, actor, fetch.userIds);
   accommodated.catch(() => undefined);
+  // One query for every learner of the course, read while the sessions are too: the triage line counts them all,
+  // whatever the filters.
+  const newResponses = newResponseCounts(deps, actor, [...new Set(fetch.userIds)]);
+  newResponses.catch(() => undefined);
   return {
     ...fetch,
     async items(onProgress?: (done: number, total: number) => void): Promise<RosterItem[]> {
       const rows = await fetch.rows(onProgress, await accommodated);
       const byUser = await lines;
-      // One query for every learner of the course: the triage line counts them all, whatever the filters.
-      const fresh = await newResponseCounts(deps, actor, [...new Set(rows.flatMap((row) => (row.userId ? [row.userId] : [])))]);
+      const fresh = await newResponses;
       return rows.map((row) => toItem(row, window, byUser, fresh));
     },
   };

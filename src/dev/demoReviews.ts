@@ -183,23 +183,27 @@ export async function seedDemoStudentSide(
     if (result.outcome === 'written') written.response = writer.lmsUserId;
   }
 
-  // The accommodation: the learner (not the writer) with the most high sessions one of RECORDED explains entirely.
+  // The accommodation: a learner (not the writer) whose own level one of RECORDED lowers, if any, else the one with the most
+  // sessions (high ones first) it explains entirely.
   const candidates = learners
     .filter((p) => p.lmsUserId !== writer?.lmsUserId)
     .flatMap((p) =>
       RECORDED.map((r) => {
         const signals = accommodatedSignals([r.kind]);
         const sessions = dataset.sessionsForUser(p.lmsUserId);
-        const explained = sessions.filter(
-          (s) =>
-            sessionRiskLevel(s.botScore, DEFAULT_THRESHOLDS) === 'high' &&
-            accommodatedSessionLevel(s, DEFAULT_THRESHOLDS, signals).level === 'low',
-        ).length;
-        return { person: p, recorded: r, explained, maxScore: Math.max(0, ...sessions.map((s) => s.botScore)) };
+        // Sessions it lowers (every signal explained), high ones counting first.
+        const lowered = sessions.filter(
+          (s) => accommodatedSessionLevel(s, DEFAULT_THRESHOLDS, signals).level !== sessionRiskLevel(s.botScore, DEFAULT_THRESHOLDS),
+        );
+        const explained = lowered.length + lowered.filter((s) => sessionRiskLevel(s.botScore, DEFAULT_THRESHOLDS) === 'high').length;
+        // Whether it changes the learner's own level, so the pages show "Low (High without the accommodated signals)".
+        const lowers =
+          learnerRiskSummary(sessions, { thresholds: DEFAULT_THRESHOLDS, accommodated: signals }).levelWithoutAccommodations !== null;
+        return { person: p, recorded: r, explained, lowers, maxScore: Math.max(0, ...sessions.map((s) => s.botScore)) };
       }),
     )
     .filter((c) => c.explained > 0 && accommodationKind(c.recorded.kind))
-    .sort((a, b) => b.explained - a.explained || b.maxScore - a.maxScore);
+    .sort((a, b) => Number(b.lowers) - Number(a.lowers) || b.explained - a.explained || b.maxScore - a.maxScore);
   const chosen = candidates[0];
   if (chosen) {
     const accommodations = createAccommodationStore(store.db);

@@ -2,6 +2,7 @@
  * The demo arrives with a few learners of LTI101 already reviewed, one learner's response to a flagged session and another's
  * accommodation recorded by the teacher: once, written through the real stores with audit rows.
  */
+import { accommodatedSignals, DEFAULT_THRESHOLDS, learnerRiskSummary } from '../../src/risk';
 import { sql } from 'kysely';
 import { seedDemoReviews } from '../../src/dev/demoReviews';
 import { createReviewStore } from '../../src/store';
@@ -72,17 +73,21 @@ test('the demo has one learner’s response to a flagged session and another’s
   expect(accommodation.user_id).not.toBe(response.user_id);
   const lti101 = stack.world.platforms.find((p) => p.kind === 'moodle')!.courses.find((c) => c.id === '2')!;
   expect(lti101.members.find((m) => m.person.lmsUserId === accommodation.user_id)?.role).toBe('learner');
-  // It explains every signal of at least one of that learner's high sessions.
-  const explains = { keyboard_only: ['no_pointer_movement'], screen_reader: ['no_pointer_movement', 'synthetic_events'] } as Record<
-    string,
-    string[] | undefined
-  >;
-  const signals = explains[accommodation.kind] ?? ['superhuman_typing_cadence', 'paste_burst'];
+  // It explains every signal of at least one of that learner's sessions that raised a level (elevated or high).
+  const signals = accommodatedSignals([accommodation.kind]);
   expect(
     stack.simulator.dataset
       .sessionsForUser(accommodation.user_id)
-      .some((s) => s.botScore >= 0.7 && s.detectionFlags.length > 0 && s.detectionFlags.every((f) => signals.includes(f))),
+      .some((s) => s.botScore >= 0.4 && s.detectionFlags.length > 0 && s.detectionFlags.every((f) => signals.has(f))),
   ).toBe(true);
+
+  // And it lowers that learner's own level, so the demo's pages show "… (High without the accommodated signals)".
+  const counted = learnerRiskSummary(stack.simulator.dataset.sessionsForUser(accommodation.user_id), {
+    thresholds: DEFAULT_THRESHOLDS,
+    accommodated: accommodatedSignals([accommodation.kind]),
+  });
+  expect(counted.levelWithoutAccommodations).not.toBeNull();
+  expect(counted.level).not.toBe(counted.levelWithoutAccommodations);
 
   expect(first.audit.rows).toEqual([
     { action: 'accommodation.add', subject_user_id: accommodation.user_id },

@@ -5,7 +5,7 @@
  */
 import { accommodatedSignals } from '../risk';
 import type { Accommodation, LearnerAccommodations } from '../store/accommodations';
-import type { Actor } from './actor';
+import { learnerInRegistration, type Actor } from './actor';
 import type { AccommodationRegister } from './ports';
 
 export interface AccommodationDeps {
@@ -34,10 +34,7 @@ export function registerEntries(sets: LearnerAccommodations): Accommodation[] {
 
 /** The register of one learner where the actor launched from: its sets, what is in effect, and the signals explained. */
 export async function readRegister(deps: AccommodationDeps, actor: Actor, userId: string): Promise<Register> {
-  const sets = await deps.accommodations.forLearner(
-    { platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId, userId },
-    registerCourseOf(actor),
-  );
+  const sets = await deps.accommodations.forLearner(learnerInRegistration(actor, userId), registerCourseOf(actor));
   const inEffect = registerEntries(sets).filter((a) => a.removed === null);
   return { sets, inEffect, signals: accommodatedSignals(inEffect.map((a) => a.kind)) };
 }

@@ -178,8 +178,30 @@ type Entries = ReturnType<typeof entryView>[];
 /** What is in effect now, shown beside a refused form so the writer sees the register as it is. */
 const inEffectNow = (register: Register, actor: Actor): Entries => register.inEffect.map((a) => entryView(a, actor));
 
-function conflictMessage(what: string, set: AccommodationSet, scope: AccommodationScope, actor: Actor): string {
-  return `Nothing was ${what}: since you opened the form, the accommodations for ${scopeWords(scope, actor)} were changed (they are now at version ${set.version}). Read the changes below; your form now carries the current version, so you can send it again.`;
+/**
+ * 409: the set the form was based on (`basedOn`) has moved on. What changed since, the register in effect now, and the form
+ * again (`form`: the add form with the text kept, or the remove button while the entry is still in effect).
+ */
+function conflictPage(
+  sent: Sent,
+  name: string,
+  what: 'recorded' | 'removed',
+  change: { set: AccommodationSet; basedOn: number; scope: AccommodationScope },
+  register: Register,
+  form: Record<string, unknown>,
+): void {
+  const { set, basedOn, scope } = change;
+  renderPage(
+    sent,
+    name,
+    {
+      status: 409,
+      code: 'accommodation_conflict',
+      heading: 'Someone else changed these accommodations',
+      message: `Nothing was ${what}: since you opened the form, the accommodations for ${scopeWords(scope, sent.actor)} were changed (they are now at version ${set.version}). Read the changes below; your form now carries the current version, so you can send it again.`,
+    },
+    { changes: changesSince(set, basedOn, scope, sent.actor), register: { inEffect: inEffectNow(register, sent.actor) }, ...form },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -242,21 +264,9 @@ export function accommodationRouter(deps: LearnerDataDeps & AccommodationPageDep
       });
       if (result.outcome === 'conflict') {
         const register = await readRegister(deps, actor, userId);
-        return renderPage(
-          sent,
-          name,
-          {
-            status: 409,
-            code: 'accommodation_conflict',
-            heading: 'Someone else changed these accommodations',
-            message: conflictMessage('recorded', result.current, v.scope, actor),
-          },
-          {
-            changes: changesSince(result.current, v.version, v.scope, actor),
-            register: { inEffect: inEffectNow(register, actor) },
-            addForm: addFormView(ctx, { ...input, version: registerVersions(register.sets) }),
-          },
-        );
+        return conflictPage(sent, name, 'recorded', { set: result.current, basedOn: v.version, scope: v.scope }, register, {
+          addForm: addFormView(ctx, { ...input, version: registerVersions(register.sets) }),
+        });
       }
       if (result.outcome === 'unknown_accommodation') throw new Error('an added accommodation was answered unknown_accommodation');
       // Written, or a double submit of a change that was: the version the viewer's change made.
@@ -326,21 +336,9 @@ export function accommodationRouter(deps: LearnerDataDeps & AccommodationPageDep
         const now = await readRegister(deps, actor, userId);
         const set = now.sets[entry.scope];
         const still = set.entries.find((a) => a.id === id && a.removed === null);
-        return renderPage(
-          sent,
-          name,
-          {
-            status: 409,
-            code: 'accommodation_conflict',
-            heading: 'Someone else changed these accommodations',
-            message: conflictMessage('removed', set, entry.scope, actor),
-          },
-          {
-            changes: changesSince(set, expected, entry.scope, actor),
-            register: { inEffect: inEffectNow(now, actor) },
-            removeForm: still ? removeFormView(ctx, still, registerVersions(now.sets), input.queue) : null,
-          },
-        );
+        return conflictPage(sent, name, 'removed', { set, basedOn: expected, scope: entry.scope }, now, {
+          removeForm: still ? removeFormView(ctx, still, registerVersions(now.sets), input.queue) : null,
+        });
       }
       const saved = result.outcome === 'duplicate' ? expected + 1 : result.version;
       res.redirect(

@@ -123,6 +123,14 @@ export function actorOf(res: Response): Actor {
 }
 
 /**
+ * A learner in the launch's LMS registration (issuer and client id): whose responses, accommodations and review data a
+ * request reads, across every course of that registration.
+ */
+export function learnerInRegistration(actor: Actor, userId: string): { platformIss: string; platformClientId: string; userId: string } {
+  return { platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId, userId };
+}
+
+/**
  * The launching student's own isnotai user id, or the 422 that says why there is none (docs/product.md "Identity"): never
  * an empty "no sessions recorded" page, nor a response filed under nobody, when the records were not looked up at all.
  */

@@ -120,10 +120,18 @@ export interface FlagView {
   note: string | null;
   /** Whether the table below shows this flag's events now (and the timeline marks them). */
   current: boolean;
+  /** Whether an accommodation on record explains it (src/risk/accommodations.ts). */
+  explained: boolean;
 }
 
 /** The session's signals (the first 20, as the session row shows them), each with its evidence. */
-export function flagViews(flags: readonly string[], base: string, links: ListQuery, current: string | null): FlagView[] {
+export function flagViews(
+  flags: readonly string[],
+  base: string,
+  links: ListQuery,
+  current: string | null,
+  accommodated: ReadonlySet<string>,
+): FlagView[] {
   return flags.slice(0, 20).map((flag) => {
     const { eventTypes, note } = flagEvidence(flag);
     return {
@@ -133,6 +141,7 @@ export function flagViews(flags: readonly string[], base: string, links: ListQue
       types: eventTypes.map((name) => ({ name, href: signalHref(base, links, { type: [name] }) })),
       note,
       current: flag === current,
+      explained: accommodated.has(flag),
     };
   });
 }

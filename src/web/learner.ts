@@ -309,8 +309,8 @@ export function learnerRouter(deps: LearnerDeps): Router {
       details: details ? detailsView(details) : null,
       detailsProblem,
       countsChart: details ? chartView(eventCountsChart(details.eventCounts, { title: 'Events by kind', id: 'counts-chart' })) : null,
-      // Each signal an accommodation on record explains says so (the row's flags are the same, in the same order).
-      flags: flagViews(session.detectionFlags, base, links, signal).map((f, i) => ({ ...f, explained: row.flags[i]?.explained ?? false })),
+      // Each signal an accommodation on record explains says so.
+      flags: flagViews(session.detectionFlags, base, links, signal, accommodated),
       timelineChart: details ? sessionTimeline(details.timeline, shown) : null,
       form: {
         ltik: actor.ltik,

@@ -18,7 +18,7 @@
 import crypto from 'node:crypto';
 import { Router, type Response } from 'express';
 import { reviewDataCounts, type LearnerReviewData, type ReviewDataCounts } from '../store/retention';
-import { actorOf, hrefWithLtik, type Actor } from './actor';
+import { actorOf, hrefWithLtik, learnerInRegistration, type Actor } from './actor';
 import { auditEntryOf, auditView } from './audit';
 import type { CsrfTokens } from './csrf';
 import { forbidden, type HttpError } from './errors';
@@ -243,7 +243,7 @@ export function learnerDataRouter(deps: LearnerDataPageDeps): Router {
       const actor = adminOnly(res);
       const userId = learnerId(req, actor);
       const name = await nameOf(deps, actor, userId);
-      const who = { platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId, userId };
+      const who = learnerInRegistration(actor, userId);
       const data = await deps.learnerData.read(who);
       await auditView(deps.audit, actor, res, 'view.learner_data', userId);
       const held = heldView(data);
@@ -258,7 +258,7 @@ export function learnerDataRouter(deps: LearnerDataPageDeps): Router {
     try {
       const actor = adminOnly(res);
       const userId = learnerId(req, actor);
-      const who = { platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId, userId };
+      const who = learnerInRegistration(actor, userId);
       const data = await deps.learnerData.read(who);
       const counts = reviewDataCounts(data);
       const fingerprint = reviewDataFingerprint(data);
@@ -303,7 +303,7 @@ export function learnerDataRouter(deps: LearnerDataPageDeps): Router {
         });
       }
       const name = await nameOf(deps, actor, userId);
-      const who = { platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId, userId };
+      const who = learnerInRegistration(actor, userId);
       const errors: EraseForm['errors'] = {};
       if (input.confirm !== userId)
         errors.confirm = {

@@ -17,7 +17,7 @@
 import type { SeenKey, StudentResponse } from '../store/responses';
 import type { CourseKey } from '../store/review';
 import { registerCourseOf } from './accommodationContext';
-import { hrefWithLtik, type Actor } from './actor';
+import { hrefWithLtik, learnerInRegistration, type Actor } from './actor';
 import { clip, displayText, formatDateTime } from './format';
 import type { CsvColumn } from './lists';
 import type { StudentResponses } from './ports';
@@ -68,7 +68,7 @@ export async function readStaffResponses(deps: StaffResponseDeps, actor: Actor, 
   if (actor.audience === 'student') return null;
   const key = seenKeyOf(actor, userId);
   const [all, seenThrough] = await Promise.all([
-    deps.responses.forLearner({ platformIss: actor.platform.issuer, platformClientId: actor.platform.clientId, userId }),
+    deps.responses.forLearner(learnerInRegistration(actor, userId)),
     key ? deps.responses.seenThrough(key) : Promise.resolve(null),
   ]);
   return { all, seenThrough };

@@ -14,7 +14,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { findLearnerSession } from './access';
-import { actorOf, hrefWithLtik, ownUserId, type Actor } from './actor';
+import { actorOf, hrefWithLtik, learnerInRegistration, ownUserId, type Actor } from './actor';
 import { auditEntryOf } from './audit';
 import type { CsrfTokens } from './csrf';
 import { HttpError } from './errors';
@@ -37,12 +37,6 @@ export type StudentResponseDeps = LearnerDataDeps & StudentSideDeps & { csrf: Cs
 export const MAX_RESPONSE_TEXT = 5_000;
 
 const RESPONSE_ID = /^[1-9]\d{0,18}$/;
-
-const learnerKeyOf = (actor: Actor, userId: string) => ({
-  platformIss: actor.platform.issuer,
-  platformClientId: actor.platform.clientId,
-  userId,
-});
 
 /** Who wrote a response: the student's mapped id, else their LTI subject (as the audit log names them). */
 const authorIdOf = (actor: Actor) => actor.userId ?? actor.sub;
@@ -88,7 +82,7 @@ function fieldError(text: string): string | null {
  */
 export async function ownResponsesView(deps: StudentSideDeps & { csrf: CsrfTokens }, actor: Actor, sessionId: string, req: Request) {
   if (actor.audience !== 'student' || !actor.userId) return null;
-  const all = await deps.responses.forLearner(learnerKeyOf(actor, actor.userId));
+  const all = await deps.responses.forLearner(learnerInRegistration(actor, actor.userId));
   const me = authorIdOf(actor);
   const mine = all.filter((r) => r.sessionId === sessionId && r.author.lmsUserId === me);
   const given = req.query.saved;
@@ -106,7 +100,7 @@ export async function ownResponseCounts(deps: StudentSideDeps, actor: Actor): Pr
   const counts = new Map<string, number>();
   if (actor.audience !== 'student' || !actor.userId) return counts;
   const me = authorIdOf(actor);
-  for (const r of await deps.responses.forLearner(learnerKeyOf(actor, actor.userId)))
+  for (const r of await deps.responses.forLearner(learnerInRegistration(actor, actor.userId)))
     if (r.author.lmsUserId === me) counts.set(r.sessionId, (counts.get(r.sessionId) ?? 0) + 1);
   return counts;
 }
@@ -218,7 +212,7 @@ export function studentResponseRouter(deps: StudentResponseDeps): Router {
       }
 
       const result = await deps.responses.write({
-        key: learnerKeyOf(actor, userId),
+        key: learnerInRegistration(actor, userId),
         sessionId,
         body: text,
         author: { lmsUserId: authorIdOf(actor), name: actor.displayName },

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Frame, type Page, type Response } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -22,6 +22,16 @@ const ARGS = [
 ];
 
 export const TIMEOUT_MS = 30_000;
+
+/** Runs `act` (a form's submit); answers the POST's response once the page it leads to has loaded. */
+export async function posting(where: Page, act: () => Promise<void>): Promise<Response> {
+  const [res] = await Promise.all([
+    where.waitForResponse((r) => r.request().method() === 'POST', { timeout: TIMEOUT_MS }),
+    where.waitForEvent('load', { timeout: TIMEOUT_MS }),
+    act(),
+  ]);
+  return res;
+}
 
 function requireChromium(): void {
   if (!fs.existsSync(CHROMIUM_PATH)) {

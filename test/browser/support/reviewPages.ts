@@ -8,8 +8,8 @@
  * status), so it runs once per test stack, after the demo's review records are seeded (src/dev/demoReviews.ts). Browser
  * tests visit each in turn; each state is checked here before the test's own checks run on it.
  */
-import type { Page, Response } from 'playwright-core';
-import { TIMEOUT_MS } from './chromium';
+import type { Page } from 'playwright-core';
+import { posting, TIMEOUT_MS } from './chromium';
 
 /** Every state the walk stops at, in its order. */
 export const REVIEW_PAGES = [
@@ -32,16 +32,6 @@ export const REVIEW_PAGES = [
 export type ReviewPageName = (typeof REVIEW_PAGES)[number];
 
 const CORRECTION = 'Correction: the office hours were on Thursday, not Wednesday.';
-
-/** Runs `act` (a form's submit); answers the POST's response once the page it leads to has loaded. */
-async function posting(where: Page, act: () => Promise<void>): Promise<Response> {
-  const [res] = await Promise.all([
-    where.waitForResponse((r) => r.request().method() === 'POST', { timeout: TIMEOUT_MS }),
-    where.waitForEvent('load', { timeout: TIMEOUT_MS }),
-    act(),
-  ]);
-  return res;
-}
 
 /**
  * Launches the Moodle course LTI101's teacher in `page`'s own window and walks the review pages, calling `at` with the

@@ -7,9 +7,9 @@
  * not theirs (403). The walk writes a response, so it runs once per test stack. Browser tests visit each in turn; each
  * state is checked here before the test's own checks run on it.
  */
-import type { Page, Response } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { DemoWorld } from '../../../src/dev/people';
-import { TIMEOUT_MS } from './chromium';
+import { posting, TIMEOUT_MS } from './chromium';
 
 export const STUDENT_PAGES = [
   'my record (full)',
@@ -47,16 +47,6 @@ export function studentsOf(
   const other = learners.find((id) => id !== student && dataset.sessionsForUser(id).length > 0);
   if (!student || !other) throw new Error('the demo course has no learner with a flagged session shown on the LMS page');
   return { student, other, othersSession: dataset.sessionsForUser(other)[0]!.id };
-}
-
-/** Runs `act` (a form's submit); answers the POST's response once the page it leads to has loaded. */
-async function posting(where: Page, act: () => Promise<void>): Promise<Response> {
-  const [res] = await Promise.all([
-    where.waitForResponse((r) => r.request().method() === 'POST', { timeout: TIMEOUT_MS }),
-    where.waitForEvent('load', { timeout: TIMEOUT_MS }),
-    act(),
-  ]);
-  return res;
 }
 
 export interface StudentWalk {

@@ -29,6 +29,7 @@ import { reviewRouter } from './web/review';
 import { accommodationRouter } from './web/accommodations';
 import { packetRouter } from './web/packet';
 import { csrfTokens } from './web/csrf';
+import type { PlacementStore, RegistrationStore } from './store';
 import type {
   AccommodationRegister,
   AuditSink,
@@ -55,6 +56,10 @@ export interface AppServices extends LtijsServices {
   accommodations: AccommodationRegister;
   /** A learner's review data for an admin's export and erasure (docs/product.md "Retention"). */
   learnerData: LearnerDataStore;
+  /** LMS registrations: listed and edited by admins, created by Dynamic Registration (docs/product.md "Installing the tool"). */
+  registrations: RegistrationStore;
+  /** What each placement of the tool covers (docs/product.md "Placements"). */
+  placements: PlacementStore;
   /** The platform's isnotai key and base URL, decrypted on demand (never logged or rendered). */
   upstreamCredentials(platform: PlatformView): Promise<{ apiKey: string; baseUrl: string } | null>;
 }
@@ -145,6 +150,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         responses: services.responses,
         accommodations: services.accommodations,
         learnerData: services.learnerData,
+        registrations: services.registrations,
+        placements: services.placements,
         csrf,
         upstreamFor: (a: { platform: PlatformView }, use?: UpstreamUse) => upstreamFor(a.platform, use),
       };

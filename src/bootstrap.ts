@@ -23,6 +23,8 @@ import {
   learnerReviewData,
   createLaunchStateStore,
   createPlatformSettingsRepository,
+  createPlacementStore,
+  createRegistrationStore,
   createUpstreamCache,
   keyCheckDecrypts,
   migrateToLatest,
@@ -77,11 +79,7 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
   const settings = createPlatformSettingsRepository(store.db, { secret: encryptionKey });
   const audit = createAuditLog(store.db);
   const cache = createUpstreamCache(store.db);
-  const deploymentsByPlatform = new Map<string, string[]>();
-  const platformKey = (iss: string, clientId: string) => `${iss}\n${clientId}`;
-  for (const p of config.platforms) deploymentsByPlatform.set(platformKey(p.issuer, p.clientId), p.deploymentIds);
-  const patternsByPlatform = new Map<string, string>();
-  for (const p of config.platforms) if (p.identityPattern) patternsByPlatform.set(platformKey(p.issuer, p.clientId), p.identityPattern);
+  const registrations = createRegistrationStore(store.db, { secret: encryptionKey });
 
   const services: AppServices = {
     ltiDatabasePlugin: new PostgresLtiDatabase(store, { ttlSeconds: { nonce: Math.max(600, config.tokenMaxAgeSeconds * 2) } }),
@@ -90,18 +88,21 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
         const s = await settings.get(issuer, clientId);
         if (!s) return null;
         return {
+          id: s.id,
           issuer: s.issuer,
           clientId: s.clientId,
           name: s.displayName,
           kind: s.kind,
-          deploymentIds: deploymentsByPlatform.get(platformKey(issuer, clientId)) ?? [],
+          deploymentIds: s.deploymentIds,
           identity: s.identityStrategy as IdentityStrategy,
-          identityPattern:
-            patternsByPlatform.get(platformKey(issuer, clientId)) ?? defaultIdentityPattern(s.identityStrategy as IdentityStrategy, s.kind),
+          identityPattern: s.identityPattern ?? defaultIdentityPattern(s.identityStrategy as IdentityStrategy, s.kind),
           thresholds: s.riskThresholds,
           studentVisibility: s.studentVisibility,
           cacheTtlSeconds: s.cacheTtlSeconds,
           retentionDays: s.retentionDays,
+          status: s.status,
+          source: s.source,
+          toolWide: s.toolWide,
         };
       },
     },
@@ -109,6 +110,8 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
     review: createReviewStore(store.db),
     responses: createResponseStore(store.db),
     accommodations: createAccommodationStore(store.db),
+    registrations,
+    placements: createPlacementStore(store.db),
     learnerData: {
       read: (who) => learnerReviewData(store.db, who),
       erase: (who, expect, audit) => eraseLearnerReviewData(store.db, who, expect, audit),
@@ -192,6 +195,12 @@ async function registerPlatform(
     // Likewise: a retention period taken out of it goes back to the default.
     retentionDays: p.retentionDays ?? DEFAULT_RETENTION_DAYS,
     cacheTtlSeconds: config.cacheTtlSeconds,
+    // A registration in PLATFORMS_JSON is the file's: active, read-only in the tool, re-applied at every start.
+    source: 'config',
+    status: 'active',
+    toolWide: p.toolWide,
+    deploymentIds: p.deploymentIds,
+    identityPattern: p.identityPattern ?? null,
   });
 }
 

@@ -4,40 +4,34 @@
  */
 import { z } from 'zod';
 import { ISNOTAI_REGIONS } from './isnotai/regions';
-import { IDENTITY_STRATEGY_RULE, identityPatternProblem, isIdentityStrategy, type IdentityStrategy } from './lti/identity';
-import { riskThresholdsSchema } from './risk/thresholds';
-import { retentionDaysSchema } from './store/retention';
-
-// The rules of src/lti/identity.ts (lti11_legacy_user_id: ltijs does not keep that launch claim; the tool does).
-const identityStrategy = z.custom<IdentityStrategy>(isIdentityStrategy, IDENTITY_STRATEGY_RULE);
+import { SETTING_RULES } from './settingRules';
 
 /** A platform (LMS) registration, as the operator declares it (PLATFORMS_JSON). */
 export const platformConfigSchema = z.object({
-  name: z.string().min(1),
+  name: SETTING_RULES.displayName,
   kind: z.enum(['moodle', 'canvas', 'other']).default('other'),
   issuer: z.string().min(1),
   clientId: z.string().min(1),
-  deploymentIds: z.array(z.string().min(1)).default([]),
+  deploymentIds: SETTING_RULES.deploymentIds.default([]),
   authenticationEndpoint: z.url({ protocol: /^https?$/ }),
   accesstokenEndpoint: z.url({ protocol: /^https?$/ }),
   jwksUrl: z.url({ protocol: /^https?$/ }),
   isnotai: z.object({
-    apiKey: z.string().regex(/^aik_v1_\S+$/, 'must look like aik_v1_…'),
-    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    apiKey: SETTING_RULES.apiKey,
+    baseUrl: SETTING_RULES.isnotaiBaseUrl.optional(),
   }),
-  identity: identityStrategy.optional(),
+  identity: SETTING_RULES.identity.optional(),
   /** The shape of a valid id of the mapping, a regular expression matched against the whole id. */
-  identityPattern: z
-    .string()
-    .superRefine((v, ctx) => {
-      const problem = identityPatternProblem(v);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
-  thresholds: riskThresholdsSchema.optional(),
-  studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
+  identityPattern: SETTING_RULES.identityPattern.optional(),
+  thresholds: SETTING_RULES.thresholds.optional(),
+  studentVisibility: SETTING_RULES.studentVisibility.optional(),
   /** How long responses, review records, accommodations and the audit log are kept, in days (default 365). */
-  retentionDays: retentionDaysSchema.optional(),
+  retentionDays: SETTING_RULES.retentionDays.optional(),
+  /**
+   * Its admins may activate and deactivate every registration, those made by Dynamic Registration included
+   * (docs/product.md "Installing the tool").
+   */
+  toolWide: z.boolean().default(false),
   /**
    * More origins allowed to frame the tool for this LMS, beyond its issuer and authentication
    * endpoint: a Canvas registered with a shared login host (sso.canvaslms.com) or a vanity domain
@@ -74,6 +68,8 @@ const envSchema = z.object({
   UPSTREAM_EXPORT_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(50_000),
   // How often the retention sweep runs (src/store/retention.ts); its first run is at most a minute after start.
   RETENTION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(3_600_000),
+  // Registrations made by Dynamic Registration start active instead of pending (docs/product.md "Installing the tool").
+  AUTO_ACTIVATE: boolish.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -98,6 +94,8 @@ export interface AppConfig {
   upstreamExportDeadlineMs: number;
   /** Between two retention sweeps (the first is at most a minute after start). */
   retentionSweepIntervalMs: number;
+  /** Registrations made by Dynamic Registration start active (else pending until activated). */
+  autoActivate: boolean;
   logLevel: string;
 }
 
@@ -159,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     upstreamPageDeadlineMs: e.UPSTREAM_PAGE_DEADLINE_MS,
     upstreamExportDeadlineMs: e.UPSTREAM_EXPORT_DEADLINE_MS,
     retentionSweepIntervalMs: e.RETENTION_SWEEP_INTERVAL_MS,
+    autoActivate: e.AUTO_ACTIVATE,
     logLevel: e.LOG_LEVEL,
   };
 }

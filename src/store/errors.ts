@@ -22,6 +22,8 @@ export type StoreErrorCode =
   | 'nonce_already_received' // a replayed nonce; the message is ltijs's own NONCE_ALREADY_RECEIVED
   | 'invalid_argument'
   | 'invalid_settings'
+  | 'registration_exists' // Dynamic Registration would take over an issuer + client id already registered
+  | 'invalid_placement'
   | 'database_unavailable'; // the server refused or dropped the connection (see isDatabaseUnavailable)
 
 export class StoreError extends Error {

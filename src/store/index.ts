@@ -63,7 +63,7 @@ export {
   type LaunchClaimsStore,
   type LaunchClaims,
 } from './launchState';
-export type { Schema, JsonValue, PlatformKind, StudentVisibility } from './schema';
+export type { Schema, JsonValue, PlatformKind, StudentVisibility, RegistrationStatus, RegistrationSource } from './schema';
 export {
   createReviewStore,
   type ReviewStore,
@@ -112,3 +112,19 @@ export {
   type LearnerReviewData,
   type ReviewDataCounts,
 } from './retention';
+export {
+  createRegistrationStore,
+  type RegistrationStore,
+  type Registration,
+  type RegistrationChanges,
+  type RegistrationChangeResult,
+  type NewDynamicRegistration,
+} from './registrations';
+export {
+  createPlacementStore,
+  PLACEMENT_ID_PATTERN,
+  type PlacementStore,
+  type Placement,
+  type PlacementCourse,
+  type NewPlacement,
+} from './placements';

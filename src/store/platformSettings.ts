@@ -17,10 +17,20 @@ import { ISNOTAI_REGIONS } from '../isnotai/regions';
 import { riskThresholdsSchema, type RiskThresholds } from '../risk/thresholds';
 import { PG_CHECK_VIOLATION, StoreError, pgErrorCode } from './errors';
 import { MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, retentionDaysSchema } from './retention';
-import type { PlatformKind, PlatformSettingsTable, Schema, StudentVisibility } from './schema';
+import type {
+  JsonValue,
+  PlatformKind,
+  PlatformSettingsTable,
+  RegistrationSource,
+  RegistrationStatus,
+  Schema,
+  StudentVisibility,
+} from './schema';
 import { decryptSecret, encryptSecret } from './secrets';
 
 export interface PlatformSettings {
+  /** The row's id: the registration's id in the admin pages and `npm run platforms`. */
+  id: string;
   issuer: string;
   clientId: string;
   /** null: applies to every deployment of the issuer + client id. */
@@ -37,6 +47,20 @@ export interface PlatformSettings {
   cacheTtlSeconds: number;
   /** Days responses, review records, accommodations and the audit log are kept (./retention; default 365). */
   retentionDays: number;
+  /** Migration 009 (./registrations): `pending` until activated, `active`, `inactive`. */
+  status: RegistrationStatus;
+  /** `config`: PLATFORMS_JSON, which wins at every start; `dynamic`: registered by the LMS, edited in the tool. */
+  source: RegistrationSource;
+  /** Its admins may activate and deactivate every registration. */
+  toolWide: boolean;
+  /** Empty: any deployment of the registration. */
+  deploymentIds: string[];
+  /** The shape of a valid id of the mapping (src/lti/identity.ts); null: the mapping's default. */
+  identityPattern: string | null;
+  /** Optimistic version of the settings form. */
+  version: number;
+  /** What Dynamic Registration exchanged (never a secret); null for a configured registration. */
+  registration: Record<string, JsonValue> | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -61,6 +85,11 @@ export interface PlatformSettingsInput {
   cacheTtlSeconds?: number;
   /** 1–3650 days (./retention). */
   retentionDays?: number;
+  status?: RegistrationStatus;
+  source?: RegistrationSource;
+  toolWide?: boolean;
+  deploymentIds?: string[];
+  identityPattern?: string | null;
 }
 
 export interface PlatformSettingsRepository {
@@ -91,6 +120,11 @@ const inputSchema = z.object({
   studentVisibility: z.enum(['full', 'summary', 'notice']).optional(),
   cacheTtlSeconds: z.number().int().min(0).max(86400).optional(),
   retentionDays: retentionDaysSchema.optional(),
+  status: z.enum(['pending', 'active', 'inactive']).optional(),
+  source: z.enum(['config', 'dynamic']).optional(),
+  toolWide: z.boolean().optional(),
+  deploymentIds: z.array(id).max(100).optional(),
+  identityPattern: z.string().min(1).max(500).nullish(),
 });
 
 /** '' in the table stands for "every deployment" (a NULL would not be unique before PG 15). */
@@ -101,8 +135,9 @@ export function aad(issuer: string, clientId: string, deploymentId: string): str
   return JSON.stringify(['platform_settings.api_key', issuer, clientId, deploymentId]);
 }
 
-function toSettings(r: Selectable<PlatformSettingsTable>): PlatformSettings {
+export function toSettings(r: Selectable<PlatformSettingsTable>): PlatformSettings {
   return {
+    id: String(r.id),
     issuer: r.issuer,
     clientId: r.client_id,
     deploymentId: r.deployment_id === ALL_DEPLOYMENTS ? null : r.deployment_id,
@@ -115,6 +150,13 @@ function toSettings(r: Selectable<PlatformSettingsTable>): PlatformSettings {
     studentVisibility: r.student_visibility,
     cacheTtlSeconds: r.cache_ttl_seconds,
     retentionDays: r.retention_days,
+    status: r.status,
+    source: r.source,
+    toolWide: r.tool_wide,
+    deploymentIds: r.deployment_ids,
+    identityPattern: r.identity_pattern,
+    version: r.version,
+    registration: r.registration,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -173,6 +215,11 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
         student_visibility: s.studentVisibility,
         cache_ttl_seconds: s.cacheTtlSeconds,
         retention_days: s.retentionDays,
+        status: s.status,
+        source: s.source,
+        tool_wide: s.toolWide,
+        deployment_ids: s.deploymentIds,
+        identity_pattern: s.identityPattern,
       };
       const provided = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
       try {
@@ -192,6 +239,11 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
             student_visibility: s.studentVisibility,
             cache_ttl_seconds: s.cacheTtlSeconds,
             retention_days: s.retentionDays,
+            status: s.status,
+            source: s.source,
+            tool_wide: s.toolWide,
+            deployment_ids: s.deploymentIds,
+            identity_pattern: s.identityPattern ?? null,
           })
           .onConflict((oc) => oc.constraint('platform_settings_key').doUpdateSet({ ...provided, updated_at: new Date() }))
           .returningAll()

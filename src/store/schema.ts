@@ -103,8 +103,43 @@ export interface PlatformSettingsTable {
   cache_ttl_seconds: ColumnType<number, number | undefined, number>;
   /** Days responses, review records, accommodations and the audit log are kept (migration 008). */
   retention_days: ColumnType<number, number | undefined, number>;
+  /** Migration 009: `pending` until activated (Dynamic Registration), `active`, `inactive`. */
+  status: ColumnType<RegistrationStatus, RegistrationStatus | undefined, RegistrationStatus>;
+  /** `config`: PLATFORMS_JSON (it wins at every start); `dynamic`: registered by the LMS, edited in the tool. */
+  source: ColumnType<RegistrationSource, RegistrationSource | undefined, RegistrationSource>;
+  /** Its admins may activate and deactivate every registration. */
+  tool_wide: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Empty: any deployment of the registration. */
+  deployment_ids: ColumnType<string[], string[] | undefined, string[]>;
+  identity_pattern: string | null;
+  version: ColumnType<number, number | undefined, number>;
+  /** What Dynamic Registration exchanged (never a secret). */
+  registration: Jsonb<Record<string, JsonValue>> | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export type RegistrationStatus = 'pending' | 'active' | 'inactive';
+export type RegistrationSource = 'config' | 'dynamic';
+
+/** Migration 009: what one placement of the tool covers (docs/product.md "Placements"). */
+export interface PlacementTable {
+  id: string;
+  platform_iss: string;
+  platform_client_id: string;
+  deployment_id: string;
+  context_id: string;
+  resource_link_id: string | null;
+  title: string;
+  scope: 'course' | 'activity';
+  url_pattern: string | null;
+  window_start: Date | null;
+  window_end: Date | null;
+  risk_high: number | null;
+  risk_elevated: number | null;
+  created_by_user_id: string;
+  created_at: Generated<Date>;
+  bound_at: Date | null;
 }
 
 export interface AuditLogTable {
@@ -323,4 +358,5 @@ export interface Schema {
   response_seen: ResponseSeenTable;
   accommodation_set: AccommodationSetTable;
   accommodation: AccommodationTable;
+  placement: PlacementTable;
 }

@@ -100,8 +100,28 @@ export async function resolveActor(platforms: PlatformDirectory, res: Response, 
   }
   const platform = await platforms.find(token.iss, token.clientId);
   if (!platform) throw new HttpError(403, 'unknown_platform', 'This LMS is not registered with the tool.');
+  // Deactivating a registration ends its sessions at once, not at their next launch (ltijs checks only at login).
+  if (platform.status !== 'active') throw registrationNotActive(platform.status);
   const lti11LegacyUserId = platform.identity === 'lti11_legacy_user_id' && claims ? await claims.legacyUserId(ltik) : null;
   return actorFromToken(token, ltik, platform, { lti11LegacyUserId });
+}
+
+/** The page of a launch from a registration that is pending (not activated yet) or was deactivated. */
+export function registrationNotActive(status: 'pending' | 'inactive'): HttpError {
+  return status === 'pending'
+    ? new HttpError(
+        403,
+        'platform_pending',
+        'This LMS has registered the tool, but the registration has not been activated yet.',
+        undefined,
+        [
+          'The tool’s operator, or an administrator of an LMS the operator trusts with every registration, activates it in the tool.',
+          'Once it is active, an administrator of this LMS adds the isnotai API key in the tool’s settings.',
+        ],
+      )
+    : new HttpError(403, 'platform_inactive', 'This LMS’s registration with the tool has been deactivated.', undefined, [
+        'An administrator of this LMS, or the tool’s operator, can activate it again.',
+      ]);
 }
 
 /** Express middleware: res.locals.actor for every route behind ltijs's validation. */

@@ -13,6 +13,8 @@ import type { ReviewStore } from '../store/review';
 export type StudentVisibility = 'full' | 'summary' | 'notice';
 
 export interface PlatformView {
+  /** The registration's id (admin pages, `npm run platforms`). */
+  id: string;
   issuer: string;
   clientId: string;
   name: string;
@@ -27,6 +29,12 @@ export interface PlatformView {
   cacheTtlSeconds: number;
   /** Days review data and the audit log are kept (docs/product.md "Retention"). */
   retentionDays: number;
+  /** Only an active registration's launches open pages (docs/product.md "Installing the tool"). */
+  status: 'pending' | 'active' | 'inactive';
+  /** `config`: PLATFORMS_JSON (read-only in the tool); `dynamic`: registered by the LMS, edited in the tool. */
+  source: 'config' | 'dynamic';
+  /** Its admins may activate and deactivate every registration. */
+  toolWide: boolean;
 }
 
 export interface PlatformDirectory {

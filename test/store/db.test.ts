@@ -16,6 +16,7 @@ const ALL_MIGRATIONS = [
   '006_launch_state',
   '007_review',
   '008_student_side',
+  '009_onboarding',
 ];
 
 /** Every migration file (NNN_name.ts) of src/store/migrations, by name. */

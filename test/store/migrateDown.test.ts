@@ -25,16 +25,19 @@ afterAll(async () => {
 const tables = async () =>
   (
     await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()
-      AND table_name IN ('signed_out_ltik', 'login_check', 'review_record', 'review_note', 'student_response')`.execute(store.db)
+      AND table_name IN ('signed_out_ltik', 'login_check', 'review_record', 'review_note', 'student_response', 'placement')`.execute(
+      store.db,
+    )
   ).rows
     .map((r) => r.name)
     .sort();
 
-test('going back to 005 reverts 008, 007 and then 006, says so, and the old code would still refuse a sign-out made since', async () => {
+test('going back to 005 reverts 009, 008, 007 and then 006, says so, and the old code would still refuse a sign-out made since', async () => {
   const ltikHash = 'a'.repeat(64);
   await createLaunchStateStore(store.db).sessions.signOut(ltikHash, Date.now(), 3600);
   const { logger, lines } = capturingLogger('info');
   await expect(runMigrateDown({ DATABASE_URL: url }, ['005_key_check'], logger)).resolves.toEqual([
+    '009_onboarding',
     '008_student_side',
     '007_review',
     '006_launch_state',
@@ -48,7 +51,7 @@ test('going back to 005 reverts 008, 007 and then 006, says so, and the old code
   // Run again: already there, nothing to revert. Back up: the sign-out is in its table again.
   await expect(runMigrateDown({ DATABASE_URL: url }, ['005_key_check'], logger)).resolves.toEqual([]);
   await migrateToLatest(store.db);
-  expect(await tables()).toEqual(['login_check', 'review_note', 'review_record', 'signed_out_ltik', 'student_response']);
+  expect(await tables()).toEqual(['login_check', 'placement', 'review_note', 'review_record', 'signed_out_ltik', 'student_response']);
 });
 
 test('an unknown or missing migration name, or a second one, is refused with the names it accepts, before touching the database', async () => {
@@ -56,7 +59,7 @@ test('an unknown or missing migration name, or a second one, is refused with the
   for (const args of [[], ['005'], ['004_audit_subjects', '005_key_check']]) {
     const refused = runMigrateDown({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, args, logger);
     await expect(refused).rejects.toBeInstanceOf(MigrateDownUsageError);
-    await expect(refused).rejects.toThrow(/one of 001_ltijs_state, .*, 006_launch_state, 007_review, 008_student_side/);
+    await expect(refused).rejects.toThrow(/one of 001_ltijs_state, .*, 006_launch_state, 007_review, 008_student_side, 009_onboarding/);
   }
   await expect(runMigrateDown({ NODE_ENV: 'production' }, ['005_key_check'], logger)).rejects.toThrow(
     'DATABASE_URL: required in production',

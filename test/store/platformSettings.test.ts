@@ -31,6 +31,7 @@ test('settings round-trip with defaults; the API key is not readable in the tabl
     apiKey: API_KEY,
   });
   expect(saved).toEqual({
+    id: expect.stringMatching(/^\d+$/),
     issuer: 'https://moodle.example.edu',
     clientId: 'm-client',
     deploymentId: null,
@@ -43,6 +44,14 @@ test('settings round-trip with defaults; the API key is not readable in the tabl
     studentVisibility: 'full',
     cacheTtlSeconds: 300,
     retentionDays: 365,
+    // A registration upserted from configuration: active, the file's, any deployment.
+    status: 'active',
+    source: 'config',
+    toolWide: false,
+    deploymentIds: [],
+    identityPattern: null,
+    version: 1,
+    registration: null,
     createdAt: expect.any(Date),
     updatedAt: expect.any(Date),
   });

@@ -14,6 +14,7 @@ import * as m005 from './005_key_check';
 import * as m006 from './006_launch_state';
 import * as m007 from './007_review';
 import * as m008 from './008_student_side';
+import * as m009 from './009_onboarding';
 
 export const migrations: Record<string, Migration> = {
   '001_ltijs_state': m001,
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '006_launch_state': m006,
   '007_review': m007,
   '008_student_side': m008,
+  '009_onboarding': m009,
 };

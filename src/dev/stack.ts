@@ -34,6 +34,12 @@ export interface StackOptions {
   canvasIdentity?: string;
   /** More PLATFORMS_JSON fields per platform (identity, identityPattern, thresholds, …). */
   platformSettings?: { moodle?: Record<string, unknown>; canvas?: Record<string, unknown> };
+  /**
+   * Default true: both emulated platforms are in PLATFORMS_JSON. false: PLATFORMS_JSON is `[]`, so
+   * the tool knows no platform until one registers (Moodle: Dynamic Registration through the
+   * emulator's startltiadvregistration.php).
+   */
+  preregistered?: boolean;
 }
 
 export interface Stack {
@@ -91,7 +97,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     NODE_ENV: 'development',
     ...(options.encryptionKey ? { ENCRYPTION_KEY: options.encryptionKey } : {}),
     LOG_LEVEL: 'silent',
-    PLATFORMS_JSON: JSON.stringify(platforms),
+    PLATFORMS_JSON: options.preregistered === false ? '[]' : JSON.stringify(platforms),
     ...options.env,
   });
   let tool: RunningTool;

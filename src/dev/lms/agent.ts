@@ -9,12 +9,21 @@
  *   const again = await browser.replay({ platform: 'moodle', courseId: '2', userId: '4', idToken: first.idToken! });
  * The second launch gets a fresh state and state cookie from the tool, but posts the first
  * launch's id_token (an already used nonce) in place of the new one.
+ *
+ * Moodle's Dynamic Registration and Deep Linking, as a test reads them:
+ *   const reg = await browser.registerTool(`${tool.url}/register`);    // reg.toolType: Pending
+ *   await browser.activateToolType(reg.toolType!.id);
+ *   const picker = await browser.deepLink({ courseId: '2', typeId: reg.toolType!.id, userId: '3' });
+ *   const done = await browser.submitForm(picker);                     // the tool's form → contentitem_return.php
+ *   const launch = await browser.launch({ activity: '5', userId: '4' }); // view.php?id=5
  */
 import { request } from 'undici';
 import { CookieJar, type StoredCookie } from './cookieJar';
-import { findAutoSubmitForm, type HtmlForm } from './forms';
+import { findAutoSubmitForm, parseForms, type HtmlForm } from './forms';
 import { decodeJwt } from './jwt';
 import type { LaunchRequest } from './emulator';
+import type { ActivityLaunchRequest, DeepLinkingRequest } from './moodleTools';
+import type { ToolTypeState, ToolTypeView } from './registration';
 
 export interface Hop {
   method: string;
@@ -46,8 +55,8 @@ export interface FormSubmission {
   fields: Record<string, string>;
 }
 
-/** A launch as the emulator starts it (LaunchRequest), and how this agent runs it. */
-export interface LaunchOptions extends LaunchRequest {
+/** How this agent runs a flow that carries an id_token. */
+export interface FlowControl {
   /** Change an auto-submitted form's fields before it is sent (e.g. swap the id_token). */
   rewriteForm?: (form: FormSubmission) => Record<string, string>;
   /** Stop before posting the id_token to the tool (the token's nonce stays unused). */
@@ -55,9 +64,43 @@ export interface LaunchOptions extends LaunchRequest {
   /**
    * The top-level page this flow runs in. Default: for target 'iframe', the demo LMS page (the
    * tool runs framed by the LMS, so cross-site tools meet third-party cookie rules); otherwise
-   * none (a top-level window).
+   * none (a top-level window). Moodle's activities, content selection and registration run framed.
    */
   framedBy?: string | null;
+}
+
+/** A launch as the emulator starts it (LaunchRequest), and how this agent runs it. */
+export interface LaunchOptions extends LaunchRequest, FlowControl {}
+
+/** Moodle: a launch of an activity made by deep linking (view.php?id=<cmid>), as the person `userId`. */
+export interface ActivityLaunchOptions extends Omit<ActivityLaunchRequest, 'cmid'>, FlowControl {
+  /** The activity's course module id (cmid). */
+  activity: string;
+}
+
+/** Moodle: "Select content" (contentitem.php) as a teacher, up to the tool's content selection page. */
+export interface DeepLinkOptions extends DeepLinkingRequest, FlowControl {}
+
+type AnyLaunch = LaunchOptions | ActivityLaunchOptions;
+type WithoutFlow<T> = T extends unknown ? Omit<T, 'stopBeforeTool' | 'rewriteForm'> : never;
+
+/** A Moodle tool type as the agent reads it back. */
+export interface RegisteredToolType {
+  id: string;
+  clientId: string;
+  /** The deployment id Moodle sends: the type id. */
+  deploymentId: string;
+  state: ToolTypeState;
+  name: string;
+}
+
+/** What `registerTool` saw: the tool's page (in Moodle's iframe) and the tool type Moodle made. */
+export interface ToolRegistrationResult extends BrowserResponse {
+  /** The registration_token Moodle handed the tool, and its `sub` (the future client id). */
+  registrationToken?: string;
+  clientId?: string;
+  /** The tool type Moodle created, or null when the tool did not register. */
+  toolType: RegisteredToolType | null;
 }
 
 export interface CapturedIdToken {
@@ -82,7 +125,7 @@ export interface LtiBrowserOptions {
 
 export class AgentError extends Error {
   constructor(
-    readonly code: 'TOO_MANY_HOPS' | 'NO_ID_TOKEN' | 'BAD_REDIRECT',
+    readonly code: 'TOO_MANY_HOPS' | 'NO_ID_TOKEN' | 'BAD_REDIRECT' | 'NO_FORM' | 'BAD_ANSWER',
     message: string,
     readonly response?: BrowserResponse,
   ) {
@@ -99,7 +142,7 @@ interface Step {
 }
 
 interface FlowOptions {
-  rewriteForm?: LaunchOptions['rewriteForm'];
+  rewriteForm?: FlowControl['rewriteForm'];
   stopBeforeTool?: boolean;
   topLevelUrl?: string;
   followForms?: boolean;
@@ -122,26 +165,135 @@ export class LtiBrowser {
     );
   }
 
-  launchUrl(options: Pick<LaunchOptions, 'platform' | 'courseId' | 'userId' | 'target' | 'resourceLinkId' | 'tamper'>): string {
+  launchUrl(
+    options: Pick<
+      LaunchOptions,
+      'platform' | 'courseId' | 'userId' | 'target' | 'resourceLinkId' | 'tamper' | 'toolTypeId' | 'ignoreToolState'
+    >,
+  ): string {
     const q = new URLSearchParams({ course: options.courseId, user: options.userId });
     if (options.target) q.set('target', options.target);
     if (options.resourceLinkId) q.set('resourceLink', options.resourceLinkId);
     if (options.tamper && Object.keys(options.tamper).length > 0) q.set('tamper', JSON.stringify(options.tamper));
+    if (options.toolTypeId) q.set('toolType', options.toolTypeId);
+    if (options.ignoreToolState) q.set('ignoreToolState', '1');
     return `${this.lmsUrl}/${options.platform}/launch?${q.toString()}`;
   }
 
-  /** Launches as a person from a course, following the whole flow to the tool's page. */
-  launch(options: LaunchOptions): Promise<BrowserResponse> {
-    const framedBy =
-      options.framedBy === undefined ? (options.target === 'iframe' ? `${this.lmsUrl}/` : undefined) : (options.framedBy ?? undefined);
+  /** Moodle: the URL that launches an activity made by deep linking (view.php?id=<cmid>&user=). */
+  activityLaunchUrl(options: Pick<ActivityLaunchOptions, 'activity' | 'userId' | 'tamper' | 'ignoreToolState'>): string {
+    const q = new URLSearchParams({ id: options.activity, user: options.userId });
+    if (options.ignoreToolState) q.set('ignoreToolState', '1');
+    if (options.tamper && Object.keys(options.tamper).length > 0) q.set('tamper', JSON.stringify(options.tamper));
+    return `${this.lmsUrl}/moodle/mod/lti/view.php?${q.toString()}`;
+  }
+
+  /** Moodle: the URL of "Select content" (contentitem.php). */
+  deepLinkUrl(options: Omit<DeepLinkOptions, keyof FlowControl>): string {
+    const q = new URLSearchParams({ course: options.courseId, id: options.typeId, user: options.userId });
+    if (options.title !== undefined) q.set('title', options.title);
+    if (options.text !== undefined) q.set('text', options.text);
+    if (options.ignoreToolState) q.set('ignoreToolState', '1');
+    if (options.tamper && Object.keys(options.tamper).length > 0) q.set('tamper', JSON.stringify(options.tamper));
+    return `${this.lmsUrl}/moodle/mod/lti/contentitem.php?${q.toString()}`;
+  }
+
+  /**
+   * Launches as a person, following the whole flow to the tool's page: from a course (the
+   * platform's launch page; `toolTypeId` for a Moodle tool type registered dynamically), or an
+   * activity made by deep linking (`{ activity: cmid, userId }`, Moodle's view.php, framed).
+   */
+  launch(options: AnyLaunch): Promise<BrowserResponse> {
+    const isActivity = 'activity' in options;
+    const framedDefault = isActivity || options.target === 'iframe' ? `${this.lmsUrl}/` : undefined;
+    const framedBy = options.framedBy === undefined ? framedDefault : (options.framedBy ?? undefined);
+    const url = isActivity ? this.activityLaunchUrl(options) : this.launchUrl(options);
     return this.flow(
-      { method: 'GET', url: this.launchUrl(options), ...(framedBy ? { initiator: framedBy } : {}) },
+      { method: 'GET', url, ...(framedBy ? { initiator: framedBy } : {}) },
       { rewriteForm: options.rewriteForm, stopBeforeTool: options.stopBeforeTool, topLevelUrl: framedBy },
     );
   }
 
+  /**
+   * Moodle's "Select content" as a teacher: contentitem.php's login initiation, the tool's login,
+   * the LtiDeepLinkingRequest id_token posted to the tool, up to the tool's content selection page
+   * (which waits for the teacher: submit its form with `submitForm`).
+   */
+  deepLink(options: DeepLinkOptions): Promise<BrowserResponse> {
+    const framedBy = options.framedBy === undefined ? `${this.lmsUrl}/` : (options.framedBy ?? undefined);
+    return this.flow(
+      { method: 'GET', url: this.deepLinkUrl(options), ...(framedBy ? { initiator: framedBy } : {}) },
+      { rewriteForm: options.rewriteForm, stopBeforeTool: options.stopBeforeTool, topLevelUrl: framedBy },
+    );
+  }
+
+  /**
+   * Submits a form of a page this agent got (the first, the `form`-th, or the first `form` accepts),
+   * with `fields` over its own, and follows what comes (redirects, auto-submitted forms).
+   */
+  submitForm(
+    page: BrowserResponse,
+    options: { form?: number | ((form: HtmlForm) => boolean); fields?: Record<string, string>; framedBy?: string | null } = {},
+  ): Promise<BrowserResponse> {
+    const forms = parseForms(page.html, page.url);
+    const pick = options.form ?? 0;
+    const form = typeof pick === 'number' ? forms[pick] : forms.find(pick);
+    if (!form) throw new AgentError('NO_FORM', `no such form on ${page.url} (${forms.length} forms)`, page);
+    const fields = { ...form.fields, ...options.fields };
+    const framedBy = options.framedBy === undefined ? `${this.lmsUrl}/` : (options.framedBy ?? undefined);
+    const step: Step =
+      form.method === 'POST'
+        ? { method: 'POST', url: form.action, form: fields, initiator: page.url }
+        : { method: 'GET', url: withQuery(form.action, fields), initiator: page.url };
+    return this.flow(step, { topLevelUrl: framedBy });
+  }
+
+  /**
+   * Moodle's "Add LTI Advantage" with the tool's registration URL: startltiadvregistration.php (in
+   * an iframe of the LMS page) redirects to the tool, which registers itself server to server and
+   * answers its page. Returns that page and the tool type Moodle made (Pending), if any.
+   */
+  async registerTool(toolRegisterUrl: string, options: { framedBy?: string | null } = {}): Promise<ToolRegistrationResult> {
+    const framedBy = options.framedBy === undefined ? `${this.lmsUrl}/` : (options.framedBy ?? undefined);
+    const start = `${this.lmsUrl}/moodle/mod/lti/startltiadvregistration.php?${new URLSearchParams({ url: toolRegisterUrl }).toString()}`;
+    const res = await this.flow({ method: 'GET', url: start, ...(framedBy ? { initiator: framedBy } : {}) }, { topLevelUrl: framedBy });
+    const registrationToken =
+      res.history.map((h) => new URL(h.url).searchParams.get('registration_token')).find((t): t is string => Boolean(t)) ?? undefined;
+    let clientId: string | undefined;
+    if (registrationToken) {
+      const sub = decodeJwt(registrationToken).payload.sub;
+      clientId = typeof sub === 'string' ? sub : undefined;
+    }
+    const toolType = clientId ? ((await this.toolTypes()).find((t) => t.clientId === clientId) ?? null) : null;
+    return { ...res, ...(registrationToken ? { registrationToken } : {}), ...(clientId ? { clientId } : {}), toolType };
+  }
+
+  /** Moodle's tool types (GET /moodle/mod/lti/tooltypes.php). */
+  async toolTypes(): Promise<RegisteredToolType[]> {
+    const res = await request(`${this.lmsUrl}/moodle/mod/lti/tooltypes.php`, { method: 'GET', headers: { accept: 'application/json' } });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new AgentError('BAD_ANSWER', `tooltypes.php answered ${res.statusCode}: ${text}`);
+    return (JSON.parse(text) as ToolTypeView[]).map(registeredType);
+  }
+
+  /** Moodle's Activate (or deactivate / reject) on a tool card. */
+  async setToolTypeState(id: string, action: 'activate' | 'deactivate' | 'reject'): Promise<RegisteredToolType> {
+    const res = await request(`${this.lmsUrl}/moodle/mod/lti/toolconfigure.php`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ action, id }).toString(),
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new AgentError('BAD_ANSWER', `toolconfigure.php answered ${res.statusCode}: ${text}`);
+    return registeredType(JSON.parse(text) as ToolTypeView);
+  }
+
+  activateToolType(id: string): Promise<RegisteredToolType> {
+    return this.setToolTypeState(id, 'activate');
+  }
+
   /** Runs a launch up to the signed id_token and returns it without posting it to the tool. */
-  async captureIdToken(options: Omit<LaunchOptions, 'stopBeforeTool' | 'rewriteForm'>): Promise<CapturedIdToken> {
+  async captureIdToken(options: WithoutFlow<AnyLaunch>): Promise<CapturedIdToken> {
     let redirectUri = '';
     const res = await this.launch({
       ...options,
@@ -157,7 +309,7 @@ export class LtiBrowser {
   }
 
   /** A fresh launch (new state, new state cookie) that posts `idToken` instead of its own. */
-  replay(options: Omit<LaunchOptions, 'rewriteForm' | 'stopBeforeTool'> & { idToken: string }): Promise<BrowserResponse> {
+  replay(options: WithoutFlow<AnyLaunch> & { idToken: string }): Promise<BrowserResponse> {
     const { idToken, ...launch } = options;
     return this.launch({
       ...launch,
@@ -234,6 +386,11 @@ export class LtiBrowser {
     }
     throw new AgentError('TOO_MANY_HOPS', `more than ${this.maxHops} redirects or forms, last at ${step.url}`);
   }
+}
+
+function registeredType(view: ToolTypeView): RegisteredToolType {
+  const state: ToolTypeState = view.state.configured ? 'active' : view.state.rejected ? 'rejected' : 'pending';
+  return { id: String(view.id), clientId: view.clientid, deploymentId: String(view.deploymentid), state, name: view.name };
 }
 
 function withQuery(action: string, fields: Record<string, string>): string {

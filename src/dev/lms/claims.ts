@@ -87,7 +87,131 @@ export function moodleResultSourcedId(instanceId: string, userId: string, typeId
   return JSON.stringify({ data, hash });
 }
 
-export function moodleClaims(input: ClaimInput): Record<string, unknown> {
+/**
+ * A launch through a Moodle tool type registered dynamically: what its type config (and the activity)
+ * change in the claims. Absent for the static registration, whose launches stay as captured.
+ */
+export interface MoodleTypeLaunch {
+  /** The custom claim as Moodle merges it (the activity's, then the tool type's), before it adds
+   * context_memberships_url. */
+  custom: Record<string, string>;
+  /** The type's `sendname` / `sendemailaddr` are Always. */
+  sendName: boolean;
+  sendEmail: boolean;
+  /** AGS scopes of the endpoint claim; empty when the type has no grade synchronisation (no claim). */
+  agsScopes: string[];
+  /** Names and Roles on: the NRPS claim and the custom context_memberships_url. */
+  nrps: boolean;
+  /** The activity takes grades: the AGS `lineitem` and the basic outcome claim. */
+  graded: boolean;
+}
+
+export function moodleClaims(input: ClaimInput, type?: MoodleTypeLaunch): Record<string, unknown> {
+  const claims = moodleStaticClaims(input);
+  if (!type) return claims;
+  const membershipsUrl = moodleMembershipsUrl(input.platformBase, input.course.id, input.deploymentId);
+  const custom: Record<string, string> = { ...type.custom };
+  if (type.nrps) custom.context_memberships_url = membershipsUrl;
+  if (Object.keys(custom).length > 0) claims[`${LTI}/custom`] = custom;
+  else delete claims[`${LTI}/custom`];
+  // Moodle builds the claims in the order the launch parameters first appear: the type's and the
+  // activity's custom parameters come before the services' (AGS), so the custom claim moves up to
+  // follow `version` (as captured); with only the NRPS service's context_memberships_url it stays
+  // after AGS (as the static registration's launches).
+  if (Object.keys(type.custom).length > 0) moveAfter(claims, `${LTI}/custom`, `${LTI}/version`);
+  if (!type.nrps) delete claims['https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice'];
+  if (!type.graded) delete claims['https://purl.imsglobal.org/spec/lti-bo/claim/basicoutcome'];
+  const ags = claims['https://purl.imsglobal.org/spec/lti-ags/claim/endpoint'] as Record<string, unknown>;
+  if (type.agsScopes.length === 0) delete claims['https://purl.imsglobal.org/spec/lti-ags/claim/endpoint'];
+  else {
+    ags.scope = type.agsScopes;
+    if (!type.graded) delete ags.lineitem;
+  }
+  if (!type.sendName) for (const name of ['given_name', 'family_name', 'name']) delete claims[name];
+  if (!type.sendEmail) delete claims.email;
+  return claims;
+}
+
+/** Moves `key` to right after `after`, keeping every other key's order. */
+function moveAfter(claims: Record<string, unknown>, key: string, after: string): void {
+  if (!(key in claims) || !(after in claims)) return;
+  const entries = Object.entries(claims).filter(([k]) => k !== key);
+  const value = claims[key];
+  for (const k of Object.keys(claims)) delete claims[k];
+  for (const [k, v] of entries) {
+    claims[k] = v;
+    if (k === after) claims[key] = value;
+  }
+}
+
+export interface DeepLinkingClaimInput extends Omit<ClaimInput, 'resourceLink' | 'documentTarget'> {
+  type: Omit<MoodleTypeLaunch, 'nrps' | 'graded'>;
+  /** deep_linking_settings.title (the activity name, or the tool name when it is empty) and text. */
+  title: string;
+  text: string;
+  deepLinkReturnUrl: string;
+}
+
+/**
+ * Moodle 4.4's LtiDeepLinkingRequest (../shared/fixtures/moodle-4.4/registration-and-deep-linking/
+ * deep-linking-request.json), key order as captured: no resource_link, no NRPS and no basic outcome
+ * claim, AGS with `lineitems` only, custom = the tool-level parameters only, launch_presentation
+ * {locale} only, and Moodle's deep_linking_settings (no `data`).
+ */
+export function moodleDeepLinkingClaims(input: DeepLinkingClaimInput): Record<string, unknown> {
+  const { platform, issuer, platformBase, course, subject, type } = input;
+  const person = subject.person;
+  const claims: Record<string, unknown> = {};
+  if (input.nonce !== undefined) claims.nonce = input.nonce;
+  Object.assign(claims, {
+    iat: input.iat,
+    exp: input.iat + input.ttlSeconds,
+    iss: issuer,
+    aud: input.clientId,
+    [`${LTI}/deployment_id`]: input.deploymentId,
+    [`${LTI}/target_link_uri`]: input.targetLinkUri,
+    sub: person.sub,
+    [`${LTI}/lis`]: { person_sourcedid: person.sourcedId, course_section_sourcedid: `${course.label}-ID` },
+    [`${LTI}/roles`]: moodleLaunchRoles(subject),
+    [`${LTI}/context`]: { id: course.id, label: course.label, title: course.title, type: ['CourseSection'] },
+    [`${LTI}/message_type`]: 'LtiDeepLinkingRequest',
+  });
+  if (type.sendName) Object.assign(claims, { given_name: person.givenName, family_name: person.familyName, name: person.name });
+  claims[`${LTI}/ext`] = { user_username: person.username, lms: 'moodle-2' };
+  if (type.sendEmail) claims.email = person.email;
+  Object.assign(claims, {
+    [`${LTI}/launch_presentation`]: { locale: 'en' },
+    [`${LTI}/tool_platform`]: {
+      product_family_code: 'moodle',
+      version: MOODLE_VERSION,
+      guid: platformGuid('moodle', issuer),
+      name: 'Demo',
+      description: platform.name,
+    },
+    [`${LTI}/version`]: '1.3.0',
+  });
+  if (Object.keys(type.custom).length > 0) claims[`${LTI}/custom`] = { ...type.custom };
+  if (type.agsScopes.length > 0)
+    claims['https://purl.imsglobal.org/spec/lti-ags/claim/endpoint'] = {
+      scope: type.agsScopes,
+      lineitems: `${platformBase}/mod/lti/services.php/${course.id}/lineitems?type_id=${input.deploymentId}`,
+    };
+  claims['https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings'] = {
+    accept_types: ['ltiResourceLink'],
+    accept_presentation_document_targets: ['frame', 'iframe', 'window'],
+    accept_copy_advice: false,
+    accept_multiple: true,
+    accept_unsigned: false,
+    auto_create: false,
+    can_confirm: false,
+    deep_link_return_url: input.deepLinkReturnUrl,
+    title: input.title,
+    text: input.text,
+  };
+  return claims;
+}
+
+function moodleStaticClaims(input: ClaimInput): Record<string, unknown> {
   const { platform, issuer, platformBase, course, subject, resourceLink: rl } = input;
   const person = subject.person;
   const membershipsUrl = moodleMembershipsUrl(platformBase, course.id, input.deploymentId);

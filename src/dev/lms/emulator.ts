@@ -9,6 +9,14 @@
  *   Names and Roles at /canvas/api/lti/courses/{course}/names_and_roles.
  * `GET /{platform}/launch?course=&user=` starts a launch the way the LMS's launch page does: an
  * auto-submitting OIDC login initiation to the tool's /login. `GET /` is the demo LMS page.
+ *
+ * The Moodle platform also takes tools by LTI Dynamic Registration and places them by Deep Linking,
+ * as Moodle 4.4 does (moodleTools.ts): each registered tool is a "tool type" with its own client id,
+ * deployment id (the type id), login URL and redirect URIs, launched with
+ * `GET /moodle/launch?course=&user=&toolType=<id>`, deep linked with
+ * `GET /moodle/mod/lti/contentitem.php?course=&id=<typeId>&user=`, and its activities launched with
+ * `GET /moodle/mod/lti/view.php?id=<cmid>&user=`. The static registration (MOODLE_CLIENT_ID,
+ * deployment 1, the tool's `/` as redirect URI) stays as it was.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -16,10 +24,18 @@ import cookieParser from 'cookie-parser';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { DemoPlatform, DemoWorld, PlatformKind } from '../people';
-import { canvasClaims, moodleClaims, NRPS_SCOPE, type ClaimInput } from './claims';
-import { renderDemoPage, renderStorageFrame, STORAGE_FRAME_NAME } from './demoPage';
+import { canvasClaims, moodleClaims, moodleDeepLinkingClaims, NRPS_SCOPE, type ClaimInput } from './claims';
+import type { DeepLinkResponse, LtiActivity } from './deepLinking';
+import {
+  DEMO_SCRIPT,
+  renderActivitiesFragment,
+  renderDemoPage,
+  renderStorageFrame,
+  renderToolTypesFragment,
+  STORAGE_FRAME_NAME,
+} from './demoPage';
 import { autoSubmitForm, errorPage } from './html';
-import { generateSigningKey, isRecord, JwtError, randomHex, signJwt, verifyJwt, type SigningKey } from './jwt';
+import { decodeJwt, generateSigningKey, isRecord, JwtError, randomHex, signJwt, verifyJwt, type SigningKey } from './jwt';
 import { loadOrCreateKey } from './keys';
 import {
   canvasLegacyUserId,
@@ -31,7 +47,9 @@ import {
   resourceLinks,
   type DocumentTarget,
 } from './model';
+import { mountMoodleToolRoutes, MoodleToolRegistry, type ActivityLaunchRequest, type DeepLinkingRequest } from './moodleTools';
 import { canvasMemberships, moodleMemberships, NRPS_CONTENT_TYPE, type NrpsAnswer, type NrpsQuery } from './nrps';
+import type { ToolType, ToolTypeState } from './registration';
 import { AccessTokenStore, handleTokenRequest } from './tokens';
 
 export const CANVAS_ISSUER = 'https://canvas.instructure.com';
@@ -98,6 +116,13 @@ export interface LaunchRequest {
   target?: DocumentTarget;
   resourceLinkId?: string;
   tamper?: Tamper;
+  /** Moodle only: launch through a dynamically registered tool type (its client id, deployment id,
+   * login URL, redirect URIs, target_link_uri and custom parameters) instead of the static
+   * registration, into the course's built-in activity. */
+  toolTypeId?: string;
+  /** Test knob, not Moodle: launch the tool type even when Moodle would not (Pending or Rejected),
+   * so a tool can be tested on its own against a platform it has not activated. */
+  ignoreToolState?: boolean;
 }
 
 export interface IssuedIdToken {
@@ -136,10 +161,36 @@ export interface LmsEmulator {
   /** id_tokens issued by the auth endpoints, newest last (at most 200 kept). */
   readonly issuedIdTokens: readonly IssuedIdToken[];
   readonly accessTokens: AccessTokenStore;
+
+  // Moodle: Dynamic Registration and Deep Linking ----------------------------------------------
+  /** GET …/moodle/mod/lti/openid-configuration.php (what startltiadvregistration.php hands the tool). */
+  readonly openidConfigurationUrl: string;
+  /** What Moodle's "Add LTI Advantage" opens in its iframe: a 302 to `toolRegisterUrl` with
+   * `openid_configuration` and a fresh `registration_token`. */
+  registrationUrl(toolRegisterUrl: string): string;
+  /** The tool types registered dynamically, oldest first (ids from 2: type 1 is the static registration). */
+  toolTypes(): ToolType[];
+  toolType(id: string): ToolType | undefined;
+  /** Moodle's "Activate" on the tool card (state 1, Active). */
+  activateToolType(id: string): ToolType;
+  /** Back to Pending (state 2): Moodle no longer offers or launches it. */
+  deactivateToolType(id: string): ToolType;
+  setToolTypeState(id: string, state: ToolTypeState): ToolType;
+  /** The URL of Moodle's "Select content" for a teacher: contentitem.php, an auto-submitting login
+   * initiation of an LtiDeepLinkingRequest. */
+  deepLinkingUrl(request: DeepLinkingRequest): string;
+  /** The URL that launches an activity made by deep linking (view.php?id=<cmid>&user=). */
+  activityLaunchUrl(request: ActivityLaunchRequest): string;
+  /** Activities made from deep linking responses, oldest first (optionally of one course). */
+  activities(courseId?: string): LtiActivity[];
+  activity(cmid: string): LtiActivity | undefined;
+  /** The deep linking responses accepted (verified), oldest first. */
+  deepLinkResponses(): readonly DeepLinkResponse[];
+
   close(): Promise<void>;
 }
 
-interface PendingLaunch {
+export interface PendingLaunch {
   platform: PlatformKind;
   courseId: string;
   userId: string;
@@ -148,6 +199,15 @@ interface PendingLaunch {
   resourceLinkId: string | undefined;
   tamper: Tamper;
   expiresAt: number;
+  /** Moodle: the tool type launched (absent: the static registration). */
+  typeId?: string;
+  /** Moodle: the activity (made by deep linking) launched, by cmid. */
+  cmid?: string;
+  /** Default LtiResourceLinkRequest. */
+  messageType?: 'LtiResourceLinkRequest' | 'LtiDeepLinkingRequest';
+  /** target_link_uri of the login initiation and of the id_token (default: the tool's `/`). */
+  targetLinkUri?: string;
+  deepLinking?: { title: string; text: string; returnUrl: string };
 }
 
 interface PlatformRuntime {
@@ -166,6 +226,8 @@ const LaunchQuery = z.object({
   target: z.enum(['iframe', 'window']).optional(),
   resourceLink: z.string().min(1).optional(),
   tamper: z.string().optional(),
+  toolType: z.string().min(1).optional(),
+  ignoreToolState: z.enum(['1', 'true', '0', 'false']).optional(),
 });
 
 const PENDING_LAUNCH_TTL_MS = 10 * 60 * 1000;
@@ -230,33 +292,92 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
     });
   }
   const runtime = (kind: PlatformKind): PlatformRuntime => runtimes.get(kind) as PlatformRuntime;
+  const moodle = runtime('moodle');
+  const registry = new MoodleToolRegistry(moodle.demo, moodle.registration.issuer, moodle.base);
 
   function claimsFor(
     rt: PlatformRuntime,
-    launch: { courseId: string; userId: string; target?: DocumentTarget; resourceLinkId?: string },
+    launch: PendingLaunch,
     nonce: string | undefined,
     iat: number,
     deploymentId: string,
   ): Record<string, unknown> {
     const course = findCourse(rt.demo, launch.courseId);
     const subject = findLaunchSubject(rt.demo, course, launch.userId);
-    const resourceLink = findResourceLink(rt.demo, course, launch.target, launch.resourceLinkId);
+    const type = launch.typeId !== undefined ? registry.requireType(launch.typeId) : undefined;
+    const clientId = type?.clientId ?? rt.registration.clientId;
+    const targetLinkUri = launch.targetLinkUri ?? `${toolUrl}/`;
+    if (type && launch.messageType === 'LtiDeepLinkingRequest' && launch.deepLinking) {
+      return moodleDeepLinkingClaims({
+        platform: rt.demo,
+        issuer: rt.registration.issuer,
+        clientId,
+        deploymentId,
+        platformBase: rt.base,
+        course,
+        subject,
+        targetLinkUri,
+        nonce,
+        iat,
+        ttlSeconds: rt.ttlSeconds,
+        type: registry.typeLaunch(type, subject, course, undefined, undefined),
+        title: launch.deepLinking.title,
+        text: launch.deepLinking.text,
+        deepLinkReturnUrl: launch.deepLinking.returnUrl,
+      });
+    }
+    const activity = launch.cmid !== undefined ? registry.requireActivity(launch.cmid) : undefined;
+    const resourceLink = activity
+      ? registry.resourceLinkOf(activity)
+      : findResourceLink(rt.demo, course, launch.target, launch.resourceLinkId);
     const input: ClaimInput = {
       platform: rt.demo,
       issuer: rt.registration.issuer,
-      clientId: rt.registration.clientId,
+      clientId,
       deploymentId,
       platformBase: rt.base,
       course,
       subject,
       resourceLink,
       documentTarget: launch.target ?? resourceLink.target,
-      targetLinkUri: `${toolUrl}/`,
+      targetLinkUri,
       nonce,
       iat,
       ttlSeconds: rt.ttlSeconds,
     };
-    return rt.kind === 'moodle' ? moodleClaims(input) : canvasClaims(input);
+    if (rt.kind === 'canvas') return canvasClaims(input);
+    return moodleClaims(input, type ? registry.typeLaunch(type, subject, course, resourceLink, activity) : undefined);
+  }
+
+  /**
+   * Moodle's launch page (and contentitem.php): records the launch, sets Moodle's session cookie,
+   * and auto-submits the OIDC login initiation to the tool (the tool type's login URL, or the
+   * static registration's `/login`).
+   */
+  function moodleLoginInitiation(
+    res: Response,
+    launch: Omit<PendingLaunch, 'platform' | 'expiresAt'>,
+    launchId: string,
+    hint: Record<string, unknown>,
+    title: string,
+  ): void {
+    const type = launch.typeId !== undefined ? registry.requireType(launch.typeId) : undefined;
+    pending.set(launchId, { ...launch, platform: 'moodle', expiresAt: now() + PENDING_LAUNCH_TTL_MS });
+    sweepPending();
+    const fields: Record<string, string> = {
+      iss: launch.tamper.loginIssuer ?? moodle.registration.issuer,
+      target_link_uri: launch.targetLinkUri ?? `${toolUrl}/`,
+      login_hint: launch.loginHint,
+      lti_message_hint: JSON.stringify(hint),
+      client_id: type?.clientId ?? moodle.registration.clientId,
+      lti_deployment_id: launch.tamper.deploymentId ?? type?.id ?? moodle.registration.deploymentId,
+    };
+    // Moodle knows who is logged in from its own session cookie; its relaunch page needs it.
+    res.cookie(MOODLE_SESSION_COOKIE, launch.userId, { httpOnly: true, sameSite: 'lax', path: '/moodle' });
+    res
+      .set('Cache-Control', 'no-store')
+      .type('html')
+      .send(autoSubmitForm(type ? type.initiateLoginUri : `${toolUrl}/login`, fields, title));
   }
 
   function sign(rt: PlatformRuntime, payload: Record<string, unknown>, tamper: Tamper): string {
@@ -267,7 +388,22 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
 
   // Demo LMS page ------------------------------------------------------------------------------
   app.get('/', (_req, res) => {
-    res.type('html').send(renderDemoPage(options.world, base, toolUrl));
+    res
+      .type('html')
+      .send(renderDemoPage(options.world, base, toolUrl, { toolTypes: registry.types(), activities: registry.activityList() }));
+  });
+  // The parts of the demo page its script reloads after a registration, an activation or a deep link.
+  app.get('/demo/fragments/tool-types', (_req, res) => {
+    res.set('Cache-Control', 'no-store').type('html').send(renderToolTypesFragment(registry.types()));
+  });
+  app.get('/demo/fragments/activities', (_req, res) => {
+    res
+      .set('Cache-Control', 'no-store')
+      .type('html')
+      .send(renderActivitiesFragment(moodle.demo, registry.types(), registry.activityList()));
+  });
+  app.get('/assets/demo-lms.js', (_req, res) => {
+    res.type('application/javascript').send(DEMO_SCRIPT);
   });
   // The hidden frame of the demo page that keeps tools' values (platform storage), as Canvas's.
   app.get('/platform-storage', (_req, res) => {
@@ -300,6 +436,28 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
         const link = findResourceLink(rt.demo, course, q.data.target, q.data.resourceLink);
         const launchId = `ltilaunch${link.id}_${randomInt9()}`;
         const loginHint = kind === 'moodle' ? subject.person.lmsUserId : canvasLegacyUserId(subject.person);
+        if (kind === 'moodle') {
+          const type =
+            q.data.toolType === undefined
+              ? undefined
+              : registry.launchableType(q.data.toolType, q.data.ignoreToolState === '1' || q.data.ignoreToolState === 'true');
+          return moodleLoginInitiation(
+            res,
+            {
+              courseId: course.id,
+              userId: subject.person.lmsUserId,
+              loginHint,
+              target: q.data.target,
+              resourceLinkId: q.data.resourceLink,
+              tamper,
+              ...(type ? { typeId: type.id, targetLinkUri: type.toolUrl } : {}),
+            },
+            launchId,
+            { cmid: Number(link.id), launchid: launchId },
+            `Launching ${link.title}`,
+          );
+        }
+        if (q.data.toolType !== undefined) throw new LmsError('BAD_REQUEST', 'toolType is for the Moodle platform only');
         pending.set(launchId, {
           platform: kind,
           courseId: course.id,
@@ -313,41 +471,28 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
         sweepPending();
         const iss = tamper.loginIssuer ?? rt.registration.issuer;
         const deploymentId = tamper.deploymentId ?? rt.registration.deploymentId;
-        const fields: Record<string, string> =
-          kind === 'moodle'
-            ? {
-                iss,
-                target_link_uri: `${toolUrl}/`,
-                login_hint: loginHint,
-                lti_message_hint: JSON.stringify({ cmid: Number(link.id), launchid: launchId }),
-                client_id: rt.registration.clientId,
-                lti_deployment_id: deploymentId,
-              }
-            : {
-                iss,
-                login_hint: loginHint,
-                client_id: rt.registration.clientId,
-                lti_deployment_id: deploymentId,
-                target_link_uri: `${toolUrl}/`,
-                lti_message_hint: signJwt(
-                  {
-                    verifier: launchId,
-                    canvas_domain: new URL(base).host,
-                    context_type: 'Course',
-                    context_id: course.id,
-                    canvas_locale: 'en',
-                    include_storage_target: true,
-                    exp: nowSeconds() + 600,
-                  },
-                  rt.key,
-                ),
-                canvas_region: 'us-east-1',
-                canvas_environment: 'prod',
-                lti_storage_target: STORAGE_FRAME_NAME,
-              };
-        // Moodle knows who is logged in from its own session cookie; its relaunch page needs it.
-        if (kind === 'moodle')
-          res.cookie(MOODLE_SESSION_COOKIE, subject.person.lmsUserId, { httpOnly: true, sameSite: 'lax', path: '/moodle' });
+        const fields: Record<string, string> = {
+          iss,
+          login_hint: loginHint,
+          client_id: rt.registration.clientId,
+          lti_deployment_id: deploymentId,
+          target_link_uri: `${toolUrl}/`,
+          lti_message_hint: signJwt(
+            {
+              verifier: launchId,
+              canvas_domain: new URL(base).host,
+              context_type: 'Course',
+              context_id: course.id,
+              canvas_locale: 'en',
+              include_storage_target: true,
+              exp: nowSeconds() + 600,
+            },
+            rt.key,
+          ),
+          canvas_region: 'us-east-1',
+          canvas_environment: 'prod',
+          lti_storage_target: STORAGE_FRAME_NAME,
+        };
         res
           .set('Cache-Control', 'no-store')
           .type('html')
@@ -370,6 +515,8 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
             res,
             new LmsError('NOT_LOGGED_IN', 'You are not logged in to the demo Moodle: open the demo LMS page and launch from there.', 401),
           );
+        if (registry.activity(cmid))
+          return res.redirect(302, `/moodle/mod/lti/view.php?${new URLSearchParams({ id: cmid, user: userId })}`);
         const course = rt.demo.courses.find((c) => resourceLinks(rt.demo, c).some((l) => l.id === cmid));
         if (!course) return sendError(res, new LmsError('UNKNOWN_RESOURCE_LINK', `no LTI activity with course module id ${cmid}`, 404));
         res.redirect(302, `/moodle/launch?${new URLSearchParams({ course: course.id, user: userId, resourceLink: cmid })}`);
@@ -392,10 +539,26 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       if (str('response_type') !== 'id_token') return fail('unsupported_response_type', 'response_type must be id_token');
       if (str('response_mode') !== 'form_post') return fail('invalid_request', 'response_mode must be form_post');
       if (str('prompt') !== 'none') return fail('invalid_request', 'prompt must be none');
-      if (str('client_id') !== rt.registration.clientId)
+      const clientType = kind === 'moodle' ? registry.typeByClientId(str('client_id')) : undefined;
+      if (str('client_id') !== rt.registration.clientId && !clientType)
         return fail('unauthorized_client', `unknown client_id ${str('client_id') ?? '(none)'}`);
       const redirectUri = str('redirect_uri');
-      if (redirectUri !== `${toolUrl}/`)
+      if (clientType) {
+        // Moodle's auth.php: the redirect_uri must be one of the tool type's registered redirection
+        // URIs, exactly; anything else is a 404 "Invalid request" page (no OAuth error to the tool).
+        if (redirectUri === undefined || !clientType.redirectUris.includes(redirectUri))
+          return res
+            .status(404)
+            .set('Cache-Control', 'no-store')
+            .type('html')
+            .send(
+              errorPage(
+                404,
+                'invalidrequest',
+                `Invalid request: redirect_uri ${redirectUri ?? '(none)'} is not one of the redirection URIs registered for ${clientType.name} (${clientType.redirectUris.join(', ')})`,
+              ),
+            );
+      } else if (redirectUri !== `${toolUrl}/`)
         return fail('invalid_request', `redirect_uri ${redirectUri ?? '(none)'} is not registered for this tool (registered: ${toolUrl}/)`);
       const nonce = str('nonce');
       if (!nonce) return fail('invalid_request', 'nonce is required');
@@ -404,11 +567,12 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       const launch = launchId ? pending.get(launchId) : undefined;
       if (!launchId || !launch || launch.platform !== kind || launch.expiresAt < now())
         return fail('invalid_request', 'lti_message_hint does not name a launch in progress (unknown, expired or already used)');
+      if (launch.typeId !== clientType?.id) return fail('invalid_request', 'lti_message_hint names a launch of another tool (client_id)');
       if (str('login_hint') !== launch.loginHint)
         return fail('login_required', 'login_hint does not match the user who started the launch');
       pending.delete(launchId);
       const tamper = launch.tamper;
-      const deploymentId = tamper.deploymentId ?? rt.registration.deploymentId;
+      const deploymentId = tamper.deploymentId ?? clientType?.id ?? rt.registration.deploymentId;
       if (str('lti_deployment_id') !== undefined && str('lti_deployment_id') !== deploymentId)
         return fail('invalid_request', 'lti_deployment_id does not match the launch');
       let iat = nowSeconds();
@@ -427,14 +591,14 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
         else claims[name] = value;
       }
       const idToken = sign(rt, claims, tamper);
-      issued.push({ platform: kind, idToken, claims, state, redirectUri });
+      issued.push({ platform: kind, idToken, claims, state, redirectUri: redirectUri ?? '' });
       if (issued.length > 200) issued.splice(0, issued.length - 200);
       const fields: Record<string, string> = { id_token: idToken, state };
       if (kind === 'canvas') fields.lti_storage_target = STORAGE_FRAME_NAME;
       res
         .set('Cache-Control', 'no-store')
         .type('html')
-        .send(autoSubmitForm(redirectUri, fields, 'Signing you in to the tool'));
+        .send(autoSubmitForm(redirectUri ?? '', fields, 'Signing you in to the tool'));
     });
 
     // JWKS -------------------------------------------------------------------------------------
@@ -449,11 +613,14 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
           kind === 'canvas'
             ? [rt.registration.accesstokenEndpoint, `${CANVAS_ISSUER}/login/oauth2/token`]
             : [rt.registration.accesstokenEndpoint];
+        // A dynamically registered Moodle tool authenticates with its own client id, against the
+        // keyset it registered (`jwks_uri`); the assertion names the client before it is verified.
+        const assertionType = kind === 'moodle' ? registry.typeByClientId(assertionIssuer(req.body)) : undefined;
         const answer = await handleTokenRequest(req.body, {
           platform: kind,
-          clientId: rt.registration.clientId,
+          clientId: assertionType?.clientId ?? rt.registration.clientId,
           audiences,
-          toolJwksUrl: `${toolUrl}/keys`,
+          toolJwksUrl: assertionType?.jwksUri ?? `${toolUrl}/keys`,
           store: accessTokens,
           nowSeconds: nowSeconds(),
         });
@@ -477,13 +644,30 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       try {
         const params = req.params as Record<string, string | undefined>;
         const courseId = String(params.courseId);
-        if (kind === 'moodle' && params.typeId !== rt.registration.deploymentId)
-          throw new LmsError('UNKNOWN_COURSE', `no tool binding ${String(params.typeId)}`, 404);
+        const bindingType = kind === 'moodle' ? registry.toolType(String(params.typeId)) : undefined;
+        if (kind === 'moodle') {
+          if (bindingType) {
+            if (bindingType.memberships !== 1)
+              throw new LmsError('UNKNOWN_COURSE', `tool type ${bindingType.id} does not use Names and Roles`, 404);
+            if (auth.token.clientId !== bindingType.clientId)
+              return res.status(401).json({ error: 'invalid_token', error_description: 'the access token was issued to another tool' });
+          } else if (params.typeId !== rt.registration.deploymentId)
+            throw new LmsError('UNKNOWN_COURSE', `no tool binding ${String(params.typeId)}`, 404);
+          else if (auth.token.clientId !== rt.registration.clientId)
+            return res.status(401).json({ error: 'invalid_token', error_description: 'the access token was issued to another tool' });
+        }
         const course = findCourse(rt.demo, courseId);
         const query = nrpsQuery(req);
         const answer: NrpsAnswer =
           kind === 'moodle'
-            ? moodleMemberships(rt.demo, course, rt.base, rt.registration.deploymentId, query)
+            ? moodleMemberships(
+                rt.demo,
+                course,
+                rt.base,
+                bindingType?.id ?? rt.registration.deploymentId,
+                query,
+                registry.activityList(course.id).map((a) => a.instanceId),
+              )
             : canvasMemberships(rt.demo, course, rt.base, `${base}${req.originalUrl}`, query);
         if (answer.link) res.set('Link', answer.link);
         res.status(200).set('Content-Type', `${NRPS_CONTENT_TYPE}; charset=utf-8`).send(JSON.stringify(answer.body));
@@ -499,6 +683,15 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
     res
       .type('png')
       .send(Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64'));
+  });
+
+  mountMoodleToolRoutes(app, {
+    runtime: { demo: moodle.demo, issuer: moodle.registration.issuer, base: moodle.base, key: moodle.key },
+    registry,
+    nowSeconds,
+    beginLaunch: moodleLoginInitiation,
+    parseTamper,
+    sendError,
   });
 
   app.use((_req: Request, res: Response) => {
@@ -545,6 +738,8 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       const q = new URLSearchParams({ course: launch.courseId, user: launch.userId });
       if (launch.target) q.set('target', launch.target);
       if (launch.resourceLinkId) q.set('resourceLink', launch.resourceLinkId);
+      if (launch.toolTypeId) q.set('toolType', launch.toolTypeId);
+      if (launch.ignoreToolState) q.set('ignoreToolState', '1');
       if (launch.tamper && Object.keys(launch.tamper).length > 0) q.set('tamper', JSON.stringify(launch.tamper));
       return `${base}/${launch.platform}/launch?${q.toString()}`;
     },
@@ -555,6 +750,20 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
       return issued;
     },
     accessTokens,
+    openidConfigurationUrl: `${moodle.base}/mod/lti/openid-configuration.php`,
+    registrationUrl(toolRegisterUrl: string): string {
+      return `${moodle.base}/mod/lti/startltiadvregistration.php?${new URLSearchParams({ url: toolRegisterUrl }).toString()}`;
+    },
+    toolTypes: () => registry.types(),
+    toolType: (id: string) => registry.toolType(id),
+    activateToolType: (id: string) => registry.setState(id, 'active', nowSeconds()),
+    deactivateToolType: (id: string) => registry.setState(id, 'pending', nowSeconds()),
+    setToolTypeState: (id: string, state: ToolTypeState) => registry.setState(id, state, nowSeconds()),
+    deepLinkingUrl: (request: DeepLinkingRequest) => registry.deepLinkingUrl(request),
+    activityLaunchUrl: (request: ActivityLaunchRequest) => registry.activityLaunchUrl(request),
+    activities: (courseId?: string) => registry.activityList(courseId),
+    activity: (cmid: string) => registry.activity(cmid),
+    deepLinkResponses: () => registry.responses,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
@@ -585,6 +794,27 @@ function sendError(res: Response, err: unknown): void {
     .status(500)
     .type('html')
     .send(errorPage(500, 'emulator_error', err instanceof Error ? err.message : String(err)));
+}
+
+/** A `tamper=<JSON>` parameter (absent: none). */
+function parseTamper(text: string | undefined): Tamper {
+  if (!text) return {};
+  const parsed = TamperSchema.safeParse(safeJson(text));
+  if (!parsed.success)
+    throw new LmsError('BAD_REQUEST', `tamper: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** The `iss` of a token request's client assertion, read without verifying it (to pick the keyset). */
+function assertionIssuer(form: unknown): string | undefined {
+  const assertion = isRecord(form) ? form.client_assertion : undefined;
+  if (typeof assertion !== 'string') return undefined;
+  try {
+    const iss = decodeJwt(assertion).payload.iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function safeJson(text: string): unknown {

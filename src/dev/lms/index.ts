@@ -14,6 +14,9 @@ export {
   type Tamper,
   type IssuedIdToken,
 } from './emulator';
+export { MOODLE_RELEASE, moodleDomain, type ToolType, type ToolTypeState, type ToolTypeView } from './registration';
+export type { DeepLinkingRequest, ActivityLaunchRequest } from './moodleTools';
+export type { LtiActivity, DeepLinkResponse } from './deepLinking';
 export { canvasContextId, canvasLegacyUserId, resourceLinks, LmsError, type DocumentTarget, type ResourceLink } from './model';
 export { ROLE, NRPS_SCOPE } from './claims';
 export { NRPS_CONTENT_TYPE, CANVAS_DEFAULT_PAGE_SIZE, CANVAS_MAX_PAGE_SIZE } from './nrps';
@@ -23,6 +26,11 @@ export {
   AgentError,
   type BrowserResponse,
   type LaunchOptions,
+  type ActivityLaunchOptions,
+  type DeepLinkOptions,
+  type FlowControl,
+  type RegisteredToolType,
+  type ToolRegistrationResult,
   type CapturedIdToken,
   type FormSubmission,
   type Hop,

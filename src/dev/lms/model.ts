@@ -20,7 +20,17 @@ export interface ResourceLink {
 export class LmsError extends Error {
   constructor(
     readonly code:
-      'UNKNOWN_PLATFORM' | 'UNKNOWN_COURSE' | 'UNKNOWN_USER' | 'NOT_A_MEMBER' | 'UNKNOWN_RESOURCE_LINK' | 'NOT_LOGGED_IN' | 'BAD_REQUEST',
+      | 'UNKNOWN_PLATFORM'
+      | 'UNKNOWN_COURSE'
+      | 'UNKNOWN_USER'
+      | 'NOT_A_MEMBER'
+      | 'UNKNOWN_RESOURCE_LINK'
+      | 'NOT_LOGGED_IN'
+      | 'BAD_REQUEST'
+      | 'UNKNOWN_TOOL_TYPE'
+      | 'TOOL_NOT_ACTIVE'
+      | 'NO_CONTENT_SELECTION'
+      | 'NO_PERMISSION',
     message: string,
     readonly status = 400,
   ) {

@@ -55,8 +55,8 @@ function positiveInt(value: string | undefined, name: string): number | undefine
   return Number(value);
 }
 
-function checkRlid(platform: DemoPlatform, course: Course, rlid: string | undefined): void {
-  if (rlid !== undefined && !resourceLinks(platform, course).some((l) => l.id === rlid)) {
+function checkRlid(platform: DemoPlatform, course: Course, rlid: string | undefined, moreLinkIds: string[] = []): void {
+  if (rlid !== undefined && !moreLinkIds.includes(rlid) && !resourceLinks(platform, course).some((l) => l.id === rlid)) {
     throw new LmsError('UNKNOWN_RESOURCE_LINK', `no resource link ${rlid} in course ${course.id}`);
   }
 }
@@ -67,8 +67,10 @@ export function moodleMemberships(
   platformBase: string,
   deploymentId: string,
   query: NrpsQuery,
+  /** Resource link ids of activities made by deep linking (valid `rlid` values too). */
+  moreLinkIds: string[] = [],
 ): NrpsAnswer {
-  checkRlid(platform, course, query.rlid);
+  checkRlid(platform, course, query.rlid, moreLinkIds);
   const url = moodleMembershipsUrl(platformBase, course.id, deploymentId);
   const collator = new Intl.Collator('en');
   let members = [...course.members].sort(

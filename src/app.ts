@@ -17,19 +17,25 @@ import type { Provider } from 'ltijs';
 import type { AppConfig } from './config';
 import { createIsnotaiClient, type IsnotaiClient } from './isnotai/client';
 import { legacyUserIdOf } from './lti/launchClaims';
+import { DYNAMIC_REGISTRATION_ROUTE } from './lti/provider';
 import type { Logger } from './log';
 import { installLtijs, type LtijsServices } from './ltijsAdapter';
 import { adminRouter } from './web/admin';
-import { requireActor, type LaunchClaimsReader } from './web/actor';
+import { actorOf, hrefWithLtik, requireActor, withoutPlacement, type LaunchClaimsReader } from './web/actor';
+import { canvasConfigRoute, CANVAS_CONFIG_ROUTE } from './web/canvasConfig';
 import { courseRouter } from './web/course';
+import { deepLinkingForm, deepLinkingRouter } from './web/deepLinking';
+import { placementBanner } from './web/deepLinkingView';
 import { HttpError } from './web/errors';
+import { dynamicRegistrationRoute } from './web/registrationPage';
 import { learnerRouter } from './web/learner';
 import { learnerDataRouter } from './web/learnerData';
 import { reviewRouter } from './web/review';
 import { accommodationRouter } from './web/accommodations';
 import { packetRouter } from './web/packet';
+import { registrationLandingRouter, registrationRouter } from './web/registrations';
 import { csrfTokens } from './web/csrf';
-import type { PlacementStore, RegistrationStore } from './store';
+import type { Placement, PlacementStore, RegistrationStore } from './store';
 import type {
   AccommodationRegister,
   AuditSink,
@@ -39,7 +45,7 @@ import type {
   StudentResponses,
   UpstreamCache,
 } from './web/ports';
-import { registeredPlatformOrigins, securityHeaders } from './web/securityHeaders';
+import { registeredFromOrigins, registeredPlatformOrigins, securityHeaders } from './web/securityHeaders';
 import { studentRouter } from './web/student';
 import { studentResponseRouter } from './web/studentResponses';
 import { boundUpstream, type UpstreamUse } from './web/upstream';
@@ -81,6 +87,9 @@ export interface ToolApp {
   refreshPlatformOrigins(): Promise<void>;
 }
 
+/** How often each instance re-reads the registered LMSs' origins (framing and form posts allowed to them). */
+const PLATFORM_ORIGINS_REFRESH_MS = 30_000;
+
 export function projectRoot(): string {
   let dir = __dirname;
   while (!fs.existsSync(path.join(dir, 'package.json'))) {
@@ -106,12 +115,26 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         maxConnections: Math.max(8, config.upstreamConcurrency),
         logger: logger.child({ component: 'isnotai' }),
       }));
-  async function upstreamFor(platform: PlatformView, use: UpstreamUse = 'page') {
+  async function upstreamFor(
+    platform: PlatformView,
+    use: UpstreamUse = 'page',
+    placement: Placement | null = null,
+    viewer: { audience?: string; ltik?: string } = {},
+  ) {
     const cred = await services.upstreamCredentials(platform);
     if (!cred) {
-      throw new HttpError(503, 'upstream_not_configured', 'No isnotai API key is configured for this LMS yet.', undefined, [
-        'An administrator can add it in the tool’s settings for this platform.',
-      ]);
+      // An admin is taken to the registration's settings, where the key is added (src/web/registrations.ts).
+      const admin = viewer.audience === 'admin' && viewer.ltik ? viewer.ltik : null;
+      throw new HttpError(
+        503,
+        'upstream_not_configured',
+        'No isnotai API key is configured for this LMS yet.',
+        undefined,
+        [admin ? 'Add it in the tool’s settings for this LMS.' : 'An administrator can add it in the tool’s settings for this platform.'],
+        admin
+          ? { href: hrefWithLtik(`/admin/registrations/${encodeURIComponent(platform.id)}`, admin), label: 'Open the settings' }
+          : undefined,
+      );
     }
     // One client (and keep-alive pool) per key and base URL; the key is only a map key in memory.
     const id = crypto.createHash('sha256').update(`${cred.baseUrl}\n${cred.apiKey}`).digest('hex');
@@ -123,6 +146,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
     return boundUpstream(client, services.cache, platform, {
       deadlineMs: use === 'export' ? config.upstreamExportDeadlineMs : config.upstreamPageDeadlineMs,
       logger: logger.child({ component: 'isnotai' }),
+      // A staff launch of a link placed on one activity reads only its sessions (docs/product.md "Placements").
+      lens: placement,
     });
   }
 
@@ -131,6 +156,14 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   const launchClaims: LaunchClaimsReader = { legacyUserId: (ltik) => legacyUserIdOf(services.launchState.claims, ltik) };
   // CSP (framing and forms limited to the registered LMSs), no-store, HSTS: src/web/securityHeaders.ts.
   const headers = securityHeaders({ toolUrl: config.toolUrl, assetsPrefix: '/assets' });
+  // Placing the tool by Deep Linking: ltijs's callback shows the form, POST /deep-linking answers the LMS (src/web/deepLinking.ts).
+  const deepLinking = {
+    platforms: services.platforms,
+    placements: services.placements,
+    csrf,
+    cache: services.cache,
+    toolUrl: config.toolUrl,
+  };
   const lti = await installLtijs({
     config,
     logger,
@@ -138,9 +171,42 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
     viewsDir,
     headers,
     launchClaims,
+    deepLinkingForm: deepLinkingForm(deepLinking),
+    // Before ltijs's launch validation: LTI Dynamic Registration (GET /register) and Canvas's configuration (GET /canvas.json).
+    publicPages: (provider) => {
+      const open = express.Router();
+      open.all(
+        DYNAMIC_REGISTRATION_ROUTE,
+        dynamicRegistrationRoute({
+          config,
+          logger,
+          lti: provider,
+          registrations: services.registrations,
+          refreshPlatformOrigins: () => refreshPlatformOrigins(),
+          headers,
+        }),
+      );
+      open.get(CANVAS_CONFIG_ROUTE, canvasConfigRoute({ toolUrl: config.toolUrl }));
+      return open;
+    },
     pages: (provider) => {
       const authed = express.Router();
-      authed.use(requireActor(services.platforms, launchClaims));
+      // Before the actor: a Deep Linking session opens this route and no other page.
+      authed.use(deepLinkingRouter({ ...deepLinking, lti: provider }));
+      // The page after an admin deactivated their own registration, whose sessions open no other page.
+      authed.use(registrationLandingRouter(services));
+      authed.use(requireActor(services.platforms, launchClaims, services.placements));
+      // The registration-wide pages are not an activity's: no placement there.
+      authed.use('/admin', (_req, res, next) => {
+        withoutPlacement(actorOf(res), services.platforms)
+          .then((actor) => {
+            res.locals.actor = actor;
+            next();
+          })
+          .catch(next);
+      });
+      // What the launch's placement covers, at the top of its staff pages (views/layouts/main.hbs).
+      authed.use(placementBanner);
       const pageDeps = {
         lti: provider,
         cache: services.cache,
@@ -153,7 +219,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         registrations: services.registrations,
         placements: services.placements,
         csrf,
-        upstreamFor: (a: { platform: PlatformView }, use?: UpstreamUse) => upstreamFor(a.platform, use),
+        upstreamFor: (a: { platform: PlatformView; placement?: Placement | null; audience?: string; ltik?: string }, use?: UpstreamUse) =>
+          upstreamFor(a.platform, use, a.placement ?? null, a),
       };
       authed.use(studentRouter(pageDeps));
       authed.use(studentResponseRouter(pageDeps));
@@ -164,6 +231,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
       authed.use(packetRouter(pageDeps));
       authed.use(adminRouter(pageDeps));
       authed.use(learnerDataRouter(pageDeps));
+      authed.use(registrationRouter(pageDeps));
       return authed;
     },
   });
@@ -182,8 +250,17 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
 
   const configuredAncestors = config.platforms.flatMap((p) => p.frameAncestors ?? []);
   const refreshPlatformOrigins = async (): Promise<void> =>
-    headers.setPlatformOrigins([...(await registeredPlatformOrigins(lti)), ...configuredAncestors]);
+    headers.setPlatformOrigins([
+      ...(await registeredPlatformOrigins(lti)),
+      ...registeredFromOrigins(await services.registrations.list()),
+      ...configuredAncestors,
+    ]);
   await refreshPlatformOrigins();
+  // An LMS registered through another instance (Dynamic Registration) may frame this one too, soon after.
+  const originsTimer = setInterval(() => {
+    refreshPlatformOrigins().catch((err: unknown) => logger.warn({ err }, 'could not re-read the registered LMS origins'));
+  }, PLATFORM_ORIGINS_REFRESH_MS);
+  originsTimer.unref();
 
   let server: Server | undefined;
   return {
@@ -202,6 +279,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
       });
     },
     async close() {
+      clearInterval(originsTimer);
       if (server) {
         const s = server;
         s.closeAllConnections?.();

@@ -144,7 +144,14 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
   if (config.toolUrl) {
     // What an LMS administrator enters when registering the tool.
     logger.info(
-      { loginUrl: `${config.toolUrl}/login`, launchUrl: `${config.toolUrl}/`, keysetUrl: `${config.toolUrl}/keys` },
+      {
+        loginUrl: `${config.toolUrl}/login`,
+        launchUrl: `${config.toolUrl}/`,
+        keysetUrl: `${config.toolUrl}/keys`,
+        // LTI Dynamic Registration (Moodle, Canvas), and Canvas's developer-key JSON.
+        registrationUrl: `${config.toolUrl}/register`,
+        canvasConfigUrl: `${config.toolUrl}/canvas.json`,
+      },
       'LTI registration URLs',
     );
   }

@@ -17,8 +17,11 @@
  *     would refuse it as a launch without an ltik).
  *  5. Request log (pino-http): one line per request from here on, health checks excepted.
  *  6. ltijs error containment (src/web/ltijsErrors.ts): patches `res.send` on ltijs's own routes
- *     (/keys, /login, /register) before they run, so their raw 500s become the tool's errors.
- *  7. Assets and 8. /healthz: need no launch, so they answer before ltijs would refuse them.
+ *     (/keys, /login) before they run, so their raw 500s become the tool's errors.
+ *  7. Assets and 8. /healthz and the public pages (given by src/app.ts): need no launch, so they answer
+ *     before ltijs would refuse them. The public pages are LTI Dynamic Registration, GET /register
+ *     (src/web/registrationPage.ts; ltijs's own /register route, after it, is never reached), and
+ *     Canvas's configuration, GET /canvas.json (src/web/canvasConfig.ts).
  *  9. Launch checks (src/lti/launchChecks.ts): refuse what ltijs would accept but the tool must not
  *     (a foreign target_link_uri, an iat in the future, an unknown message type); before 11, so a
  *     refused login is never stored.
@@ -32,8 +35,10 @@
  *     storage login, or to record a cookie-less session; and it refuses signed-out ltiks.
  *
  * ltijs: its validation of the ltik or id_token, its login, keyset and app routes, and the callbacks
- * set here (a launch goes to /me or /course; refusals become the tool's pages). After it, only
- * requests with a valid session (or a whitelisted route) go on:
+ * set here (a launch goes to /me or /course; a Deep Linking launch gets the placement form,
+ * src/web/deepLinking.ts; refusals become the tool's pages: a login from an LMS not registered names
+ * what it sent, one on a pending or deactivated registration says which). After it, only requests
+ * with a valid session (or a whitelisted route) go on:
  *
  * 12. Sign-out (src/web/signout.ts): the form on every page, POST /signout, GET /signed-out.
  * 13. The tool's pages (src/app.ts).
@@ -42,7 +47,7 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { LtiIdToken, Provider } from 'ltijs';
 import { pinoHttp } from 'pino-http';
 import type { AppConfig } from './config';
@@ -52,7 +57,6 @@ import { launchChecks } from './lti/launchChecks';
 import {
   APP_ROUTE,
   createLtiProvider,
-  DYNAMIC_REGISTRATION_ROUTE,
   KEYSET_ROUTE,
   LOGIN_ROUTE,
   ltiCookieOptions,
@@ -61,10 +65,11 @@ import {
 } from './lti/provider';
 import { requestSummary, type Logger } from './log';
 import type { LaunchStateStore } from './store';
-import { hrefWithLtik, resolveActor, type LaunchClaimsReader } from './web/actor';
+import { hrefWithLtik, registrationNotActive, resolveActor, type LaunchClaimsReader } from './web/actor';
 import { errorHandler, renderError } from './web/errorHandler';
 import { HttpError, notFound } from './web/errors';
 import { favicon } from './web/favicon';
+import { clip } from './web/format';
 import { launchErrorFor } from './web/launchErrors';
 import { renderStoragePage } from './web/launchPages';
 import { containLtijsErrors } from './web/ltijsErrors';
@@ -97,6 +102,10 @@ export interface LtijsAdapterDeps {
   launchClaims: LaunchClaimsReader;
   /** The tool's pages (13), given ltijs (they call its services, e.g. Names and Roles). */
   pages(lti: Provider): RequestHandler;
+  /** The pages that need no launch (8): given ltijs as a getter, since they are installed while ltijs is built. */
+  publicPages(lti: () => Provider): RequestHandler;
+  /** A Deep Linking launch's page: the placement form, or why this launch cannot place the tool (src/web/deepLinking.ts). */
+  deepLinkingForm: (req: Request, res: Response, next: NextFunction) => unknown;
 }
 
 /** Builds ltijs, installs everything around it in the order above, and deploys it (serverless). */
@@ -136,11 +145,12 @@ export async function installLtijs(deps: LtijsAdapterDeps): Promise<Provider> {
         }),
       );
       // 6.
-      app.use(containLtijsErrors(httpLogger, [KEYSET_ROUTE, LOGIN_ROUTE, DYNAMIC_REGISTRATION_ROUTE], [KEYSET_ROUTE]));
+      app.use(containLtijsErrors(httpLogger, [KEYSET_ROUTE, LOGIN_ROUTE], [KEYSET_ROUTE]));
       // 7.
       app.use('/assets', express.static(path.join(deps.viewsDir, 'assets'), { index: false, maxAge: '1h' }));
       // 8.
       app.get('/healthz', healthCheck(services, logger));
+      app.use(deps.publicPages(() => lti));
       // 9.
       app.use(
         launchChecks({
@@ -196,18 +206,44 @@ function answerLaunches(lti: Provider, deps: LtijsAdapterDeps): void {
   };
   lti.onInvalidToken(launchError);
   lti.onSessionTimeout(launchError);
-  lti.onUnregisteredPlatform((req, res) =>
+  // A login from an issuer (and client id) ltijs does not know: the page names what the LMS sent, so that its
+  // administrator can compare it with the registration.
+  lti.onUnregisteredPlatform((req, res) => {
+    const sent = loginParams(req);
+    logger.info(
+      { code: 'unregistered_platform', iss: sent.iss, clientId: sent.clientId, requestId: res.locals.requestId },
+      'launch refused',
+    );
+    const named = (v: string | null) => v ?? 'none';
     renderError(
       req,
       res,
-      new HttpError(400, 'unregistered_platform', 'This LMS is not registered with the tool.', undefined, [
-        'An administrator registers the LMS (issuer and client id) in the tool’s configuration.',
-      ]),
-    ),
-  );
-  lti.onInactivePlatform((req, res) =>
-    renderError(req, res, new HttpError(401, 'inactive_platform', 'This LMS registration is not active yet.')),
-  );
+      new HttpError(
+        400,
+        'unregistered_platform',
+        'This LMS is not registered with the tool.',
+        { issuer: sent.iss, clientId: sent.clientId, deploymentId: sent.deploymentId },
+        [
+          `The LMS sent: issuer ${named(sent.iss)}, client id ${named(sent.clientId)}, deployment id ${named(sent.deploymentId)}.`,
+          'An LMS administrator registers the tool from the LMS (LTI Dynamic Registration, with the address TOOL_URL/register), or the tool’s operator adds this issuer and client id to its configuration.',
+        ],
+      ),
+    );
+  });
+  // A login on a registration that is pending (made by Dynamic Registration, not activated yet) or deactivated:
+  // ltijs's own check (lti_platform_status, written with the registration's status); the page says which.
+  lti.onInactivePlatform((req, res) => {
+    const sent = loginParams(req);
+    void (async () => {
+      const platform = sent.iss && sent.clientId ? await services.platforms.find(sent.iss, sent.clientId) : null;
+      const httpError = registrationNotActive(platform?.status === 'pending' ? 'pending' : 'inactive');
+      logger.info({ code: httpError.code, iss: sent.iss, clientId: sent.clientId, requestId: res.locals.requestId }, 'launch refused');
+      renderError(req, res, httpError);
+    })().catch((err: unknown) => {
+      logger.warn({ err, requestId: res.locals.requestId }, 'inactive platform page failed');
+      renderError(req, res, registrationNotActive('inactive'));
+    });
+  });
 
   // A launch lands here (after ltijs has validated it and redirected with the ltik).
   lti.onConnect(async (_token: LtiIdToken, _req: Request, res: Response, next) => {
@@ -221,23 +257,22 @@ function answerLaunches(lti: Provider, deps: LtijsAdapterDeps): void {
     }
   });
 
-  // Deep Linking (placing the tool on an activity) is not built yet: a clear page, not a 404. The
-  // launch's session opens no page either (resolveActor refuses a non-resource-link launch). 501:
-  // what the LMS asked for is a function the tool lacks, and an operator who watches 5xx learns that
-  // the LMS registration offers Deep Linking.
-  lti.onDeepLinking((_token: LtiIdToken, req: Request, res: Response) => {
-    logger.info({ code: 'deep_linking_unsupported', requestId: res.locals.requestId }, 'deep linking launch');
-    const heading = 'Placing this tool is not available yet';
-    renderError(
-      req,
-      res,
-      new HttpError(501, 'deep_linking_unsupported', 'Placing this tool on an activity from the LMS is not available yet.', undefined, [
-        'Add it as a plain link instead: an external tool link or activity (in Canvas, a course navigation link) that opens the tool without choosing content.',
-        'An LMS administrator can turn off Deep Linking (content selection) in the tool’s registration so that this choice is not offered.',
-      ]),
-      { title: heading, heading, kind: 'warn' },
-    );
+  // Deep Linking (an instructor placing the tool in a course): the placement form (src/web/deepLinking.ts), whose POST
+  // answers the LMS with a signed content item. Its session opens that form and no other page (src/web/actor.ts).
+  lti.onDeepLinking((_token: LtiIdToken, req: Request, res: Response, next: NextFunction) => {
+    logger.info({ requestId: res.locals.requestId }, 'deep linking launch');
+    return deps.deepLinkingForm(req, res, next);
   });
+}
+
+/**
+ * What a login initiation named (ltijs reads the query and the body alike), each clipped to 200 characters for the
+ * page and the log; null for what it did not send.
+ */
+function loginParams(req: Request): { iss: string | null; clientId: string | null; deploymentId: string | null } {
+  const params = { ...(req.query as Record<string, unknown>), ...((req.body ?? {}) as Record<string, unknown>) };
+  const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? clip(v, 200) : null);
+  return { iss: text(params.iss), clientId: text(params.client_id), deploymentId: text(params.lti_deployment_id) };
 }
 
 /**

@@ -27,7 +27,10 @@ export interface LtiProviderOptions {
 export const LOGIN_ROUTE = '/login';
 export const APP_ROUTE = '/';
 export const KEYSET_ROUTE = '/keys';
-/** ltijs's dynamic registration route (not offered; ltijs installs it all the same). */
+/**
+ * LTI Dynamic Registration: the tool answers it itself (src/web/registrationPage.ts, installed before ltijs's routes);
+ * ltijs's own route at the same path (its `dynReg` option is not set) is never reached.
+ */
 export const DYNAMIC_REGISTRATION_ROUTE = '/register';
 
 /**

@@ -36,10 +36,19 @@ export async function authoriseLearner(actor: Actor, userId: string, roster: () 
   }
 }
 
-/** A session is shown only as part of the learner it belongs to. */
-export function authoriseSession(sessions: IsnotaiSession[], userId: string, sessionId: string): IsnotaiSession {
+/**
+ * A session is shown only as part of the learner it belongs to. Under a placement (a link placed on one activity) the
+ * learner's sessions are that activity's, so a session outside it is refused with that said.
+ */
+export function authoriseSession(sessions: IsnotaiSession[], userId: string, sessionId: string, placed = false): IsnotaiSession {
   const s = sessions.find((x) => x.id === sessionId);
-  if (!s || s.userId !== userId) throw forbidden('That session does not belong to this learner.');
+  if (!s || s.userId !== userId) {
+    if (placed)
+      throw forbidden('That session is not one this link covers, or it does not belong to this learner.', [
+        'This link shows only the sessions of one activity (the note at the top of the page says which). Open the tool from the course’s own link to see the others.',
+      ]);
+    throw forbidden('That session does not belong to this learner.');
+  }
   return s;
 }
 
@@ -51,8 +60,38 @@ export async function findLearnerSession(
   upstream: Pick<UpstreamApi, 'allUserSessions'>,
   userId: string,
   sessionId: string,
+  /** Whether the upstream reads through a placement's lens (src/web/upstream.ts). */
+  placed = false,
 ): Promise<IsnotaiSession> {
   const cached = (await upstream.allUserSessions(userId)).sessions;
-  if (cached.some((s) => s.id === sessionId)) return authoriseSession(cached, userId, sessionId);
-  return authoriseSession((await upstream.allUserSessions(userId, { fresh: true })).sessions, userId, sessionId);
+  if (cached.some((s) => s.id === sessionId)) return authoriseSession(cached, userId, sessionId, placed);
+  return authoriseSession((await upstream.allUserSessions(userId, { fresh: true })).sessions, userId, sessionId, placed);
+}
+
+/**
+ * LMS registrations (docs/product.md "Installing the tool"): an admin opens their own registration (the same issuer and
+ * client id as their launch) and, when it was registered by the LMS (`dynamic`), changes its settings and status; an
+ * admin of a tool-wide registration also opens every other one and activates or deactivates it. A registration from
+ * PLATFORMS_JSON (`config`) is the operator's: read-only here, its settings and status re-applied at every start.
+ */
+export interface RegistrationRef {
+  issuer: string;
+  clientId: string;
+  source: 'config' | 'dynamic';
+}
+
+/** Whether the launch came from this registration. */
+export const isOwnRegistration = (actor: Actor, reg: Pick<RegistrationRef, 'issuer' | 'clientId'>): boolean =>
+  reg.issuer === actor.platform.issuer && reg.clientId === actor.platform.clientId;
+
+export function mayOpenRegistration(actor: Actor, reg: RegistrationRef): boolean {
+  return actor.audience === 'admin' && (isOwnRegistration(actor, reg) || actor.platform.toolWide);
+}
+
+export function mayEditRegistration(actor: Actor, reg: RegistrationRef): boolean {
+  return actor.audience === 'admin' && isOwnRegistration(actor, reg) && reg.source === 'dynamic';
+}
+
+export function mayChangeRegistrationStatus(actor: Actor, reg: RegistrationRef): boolean {
+  return actor.audience === 'admin' && reg.source === 'dynamic' && (isOwnRegistration(actor, reg) || actor.platform.toolWide);
 }

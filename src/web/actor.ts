@@ -7,6 +7,8 @@ import type { LtiIdToken } from 'ltijs';
 import { describeIdentityProblem, mapLaunchIdentity, type IdentityProblem } from '../lti/identity';
 import { RESOURCE_LINK_REQUEST } from '../lti/launchChecks';
 import { audienceFor, describeRoles, type Audience } from '../lti/roles';
+import { placementThresholds } from '../risk/placement';
+import type { Placement, PlacementStore } from '../store';
 import { forbidden, HttpError } from './errors';
 import { clip } from './format';
 import type { PlatformDirectory, PlatformView } from './ports';
@@ -29,6 +31,13 @@ export interface Actor {
   /** The ltik: carried through links and forms so navigation works inside an LMS iframe. */
   ltik: string;
   token: LtiIdToken;
+  /**
+   * What the launched link covers (docs/product.md "Placements"), for staff launches of a link placed by Deep Linking;
+   * null for students and for links placed otherwise (the whole course). When it has thresholds of its own,
+   * `platform.thresholds` are those (every page's levels of the launch use them); the registration's own are in the
+   * registration store.
+   */
+  placement: Placement | null;
 }
 
 /** Launch claims ltijs does not keep (src/lti/launchClaims.ts), read for the identity mapping. */
@@ -80,11 +89,50 @@ export function actorFromToken(
     roles,
     ltik,
     token,
+    placement: null,
   };
 }
 
+/**
+ * The staff launch's placement (src/store/placements.ts `forLaunch`): the one bound to its resource link, or, at the
+ * link's first staff launch, the one its custom parameter `placement` names (Deep Linking put it there). A student's
+ * launch reads none: a student sees all of their own sessions wherever they open the tool.
+ */
+export async function withPlacement(actor: Actor, placements: Pick<PlacementStore, 'forLaunch'>): Promise<Actor> {
+  if (actor.audience === 'student' || !actor.resourceLinkId || !actor.context.id) return actor;
+  const custom = actor.token.platformContext?.custom;
+  const named = custom && typeof custom.placement === 'string' ? custom.placement : null;
+  const placement = await placements.forLaunch(
+    {
+      platformIss: actor.platform.issuer,
+      platformClientId: actor.platform.clientId,
+      deploymentId: actor.deploymentId,
+      contextId: actor.context.id,
+    },
+    actor.resourceLinkId,
+    named,
+  );
+  if (!placement) return actor;
+  return { ...actor, placement, platform: { ...actor.platform, thresholds: placementThresholds(placement, actor.platform.thresholds) } };
+}
+
+/**
+ * The actor without its placement, for the registration-wide pages (/admin/…): they list every session of the
+ * integration, so they use the registration's own lines, not an activity's.
+ */
+export async function withoutPlacement(actor: Actor, platforms: PlatformDirectory): Promise<Actor> {
+  if (!actor.placement) return actor;
+  const platform = await platforms.find(actor.platform.issuer, actor.platform.clientId);
+  return { ...actor, placement: null, platform: platform ?? actor.platform };
+}
+
 /** The actor of a request ltijs has validated (res.locals.token and .ltik), or a 401/403. */
-export async function resolveActor(platforms: PlatformDirectory, res: Response, claims?: LaunchClaimsReader): Promise<Actor> {
+export async function resolveActor(
+  platforms: PlatformDirectory,
+  res: Response,
+  claims?: LaunchClaimsReader,
+  placements?: Pick<PlacementStore, 'forLaunch'>,
+): Promise<Actor> {
   const token = res.locals.token as LtiIdToken | undefined;
   const ltik = res.locals.ltik as string | undefined;
   if (!token || !ltik) throw new HttpError(401, 'no_launch', 'Open this tool from your course in the LMS.');
@@ -103,7 +151,8 @@ export async function resolveActor(platforms: PlatformDirectory, res: Response, 
   // Deactivating a registration ends its sessions at once, not at their next launch (ltijs checks only at login).
   if (platform.status !== 'active') throw registrationNotActive(platform.status);
   const lti11LegacyUserId = platform.identity === 'lti11_legacy_user_id' && claims ? await claims.legacyUserId(ltik) : null;
-  return actorFromToken(token, ltik, platform, { lti11LegacyUserId });
+  const actor = actorFromToken(token, ltik, platform, { lti11LegacyUserId });
+  return placements ? withPlacement(actor, placements) : actor;
 }
 
 /** The page of a launch from a registration that is pending (not activated yet) or was deactivated. */
@@ -120,15 +169,15 @@ export function registrationNotActive(status: 'pending' | 'inactive'): HttpError
         ],
       )
     : new HttpError(403, 'platform_inactive', 'This LMS’s registration with the tool has been deactivated.', undefined, [
-        'An administrator of this LMS, or the tool’s operator, can activate it again.',
+        'The tool’s operator, or an administrator of an LMS the operator trusts with every registration, can activate it again.',
       ]);
 }
 
 /** Express middleware: res.locals.actor for every route behind ltijs's validation. */
-export function requireActor(platforms: PlatformDirectory, claims?: LaunchClaimsReader) {
+export function requireActor(platforms: PlatformDirectory, claims?: LaunchClaimsReader, placements?: Pick<PlacementStore, 'forLaunch'>) {
   return async (_req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      res.locals.actor = await resolveActor(platforms, res, claims);
+      res.locals.actor = await resolveActor(platforms, res, claims, placements);
       next();
     } catch (err) {
       next(err);

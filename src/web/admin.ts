@@ -1,7 +1,7 @@
 /**
  * Admin pages: find any student (by LMS user id, or by name/email where the launch course's roster
  * knows them), the integration-wide session list (GET /v1/sessions with its filters), the audit
- * log, and this platform's settings (read-only here; the API key is never shown).
+ * log. The registrations and their settings are src/web/registrations.ts.
  */
 import { Router, type Response } from 'express';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
@@ -33,6 +33,7 @@ import { navFor } from './nav';
 import { describePattern, isIdShaped } from '../lti/identity';
 import { searchKnownMembers, seenInAudit } from './knownMembers';
 import { learnerDataHref } from './learnerData';
+import { registrationDetailWords } from './registrationsView';
 import type { AuditSink, SessionFilters } from './ports';
 import { courseMembers, type BoundUpstream, type RosterDeps } from './rosterService';
 import { sessionCsvColumns, sessionRow } from './sessionRows';
@@ -373,32 +374,6 @@ export function adminRouter(deps: AdminDeps): Router {
     });
   });
 
-  r.get('/admin/settings', async (_req, res, next) => {
-    try {
-      const actor = adminOnly(res);
-      const p = actor.platform;
-      res.render('pages/admin-settings', {
-        title: 'Settings',
-        nav: navFor(actor, 'settings'),
-        who: actor.displayName,
-        platform: {
-          name: p.name,
-          kind: p.kind,
-          issuer: p.issuer,
-          clientId: p.clientId,
-          deployments: p.deploymentIds.join(', ') || 'any',
-          identity: p.identity,
-          high: p.thresholds.high.toFixed(2),
-          elevated: p.thresholds.elevated.toFixed(2),
-          visibility: p.studentVisibility,
-          cacheTtl: p.cacheTtlSeconds,
-          retentionDays: p.retentionDays.toLocaleString('en-GB'),
-        },
-      });
-    } catch (err) {
-      next(err);
-    }
-  });
   return r;
 }
 
@@ -423,6 +398,9 @@ const DETAIL_WORDS: ReadonlyArray<[string, string]> = [
 export function detailWords(detail: unknown): string | null {
   if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return null;
   const d = detail as Record<string, unknown>;
+  // A registration's change: which settings, never their values (src/web/registrationsView.ts).
+  const registration = registrationDetailWords(d);
+  if (registration) return registration;
   const count = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const known = new Set(['retentionDays', ...DETAIL_WORDS.map(([k]) => k)]);
   const parts: string[] = [];

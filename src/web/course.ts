@@ -53,6 +53,7 @@ import { startRosterFetch, type BoundUpstream, type RosterDeps, type RosterRow }
 import { progressPage } from './progressPage';
 import { riskBadge } from './sessionRows';
 import { courseAccommodatedSignals, type AccommodationDeps } from './accommodationContext';
+import { placementJson } from './deepLinkingView';
 import { newResponseCounts, newResponsesText, responsesTriageView, type StaffResponseDeps } from './responsesView';
 
 export const ROSTER_SPEC: ListSpec = {
@@ -249,6 +250,7 @@ function rosterShell(actor: Actor) {
     nav: navFor(actor, 'roster'),
     who: actor.displayName,
     course: actor.context,
+    // In the view model, not only res.locals: a cold roster's page is rendered without them (src/web/progressPage.ts).
   };
 }
 
@@ -513,7 +515,15 @@ export function courseRouter(deps: CourseDeps): Router {
       const window = { created_after: q.createdAfter?.toISOString() ?? null, created_before: q.createdBefore?.toISOString() ?? null };
       // The triage counts are over every learner in the window, as the page's triage line.
       const triage = triageOf(items);
-      sendJsonExport(res, file, { ...page, window, triage, thresholds: actor.platform.thresholds, course: actor.context });
+      // `placement`: what the launched link covers when it is one activity's (its sessions only, its thresholds); null: the whole course.
+      sendJsonExport(res, file, {
+        ...page,
+        window,
+        triage,
+        thresholds: actor.platform.thresholds,
+        course: actor.context,
+        placement: placementJson(actor),
+      });
       return;
     }
     if (format === 'csv') {

@@ -55,6 +55,27 @@ const HEADINGS_BY_CODE: Record<string, string> = {
   nrps_not_offered: 'The LMS’s list of participants could not be read',
   nrps_invalid: 'The LMS’s list of participants could not be read',
   database_unavailable: 'The tool’s database is not answering right now',
+  // Installing the tool (docs/product.md "Installing the tool"): the LMS, not the integrity service, is the other party.
+  unregistered_platform: 'This LMS is not registered with the tool',
+  platform_pending: 'This LMS’s registration is waiting to be activated',
+  platform_inactive: 'This LMS’s registration is deactivated',
+  registration_request_invalid: 'The registration request could not be understood',
+  registration_configuration_unreachable: 'The LMS’s configuration could not be read',
+  registration_configuration_invalid: 'The LMS’s configuration could not be used',
+  registration_issuer_mismatch: 'The LMS’s configuration names another site',
+  registration_endpoint_mismatch: 'The LMS’s configuration names another site',
+  registration_exists: 'This LMS is already registered',
+  registration_lms_unreachable: 'The LMS could not be reached',
+  registration_refused_by_lms: 'The LMS refused the registration',
+  registration_response_invalid: 'The LMS’s answer could not be used',
+  registration_read_only: 'These settings are the operator’s',
+  settings_conflict: 'Someone else changed these settings',
+  // Placing the tool by Deep Linking.
+  placement_not_allowed: 'Only instructors place the tool in a course',
+  not_deep_linking_session: 'This session cannot place the tool',
+  deep_link_return_invalid: 'The LMS’s return address could not be used',
+  deep_link_type_not_accepted: 'The LMS does not accept this kind of link',
+  deep_link_response_failed: 'The answer to the LMS could not be made',
 };
 
 /** Temporary conditions: the client is told when to try again. */
@@ -104,6 +125,7 @@ export function renderError(req: Request, res: Response, err: HttpError, extra: 
     code: err.code,
     requestId,
     kind: err.status >= 500 ? 'error' : 'warn',
+    link: err.link ?? null,
     ...extra,
   });
 }

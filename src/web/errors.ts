@@ -10,6 +10,8 @@ export class HttpError extends Error {
     readonly details?: unknown,
     /** Extra lines for the page (what to do next). */
     readonly hints: string[] = [],
+    /** A link for the page (where to do it); never in a JSON answer. */
+    readonly link?: { href: string; label: string },
   ) {
     super(message);
     this.name = 'HttpError';

@@ -7,6 +7,7 @@ import type { Response } from 'express';
 import type { StoragePage } from '../lti/platformStorage';
 import type { LaunchRefusal } from '../lti/refusal';
 import { HttpError } from './errors';
+import { extendPolicy } from './securityHeaders';
 
 /** A refusal as the error page shows it, and the page's "new window" button if it offers one. */
 export function refusalPage(refusal: LaunchRefusal): { httpError: HttpError; extra: Record<string, unknown> } {
@@ -17,12 +18,11 @@ export function refusalPage(refusal: LaunchRefusal): { httpError: HttpError; ext
 }
 
 /**
- * Its script is /assets/lti-storage.js (the only script of the tool); the page's CSP allows scripts
+ * Its script is /assets/lti-storage.js (besides the layout's frame-resize.js); the page's CSP allows scripts
  * from the tool's own origin for it alone.
  */
 export function renderStoragePage(res: Response, page: StoragePage): void {
-  const csp = String(res.getHeader('Content-Security-Policy') ?? "default-src 'none'");
-  res.setHeader('Content-Security-Policy', `${csp}; script-src 'self'`);
+  extendPolicy(res, 'script-src', ["'self'"], { replace: true });
   res.set('Cache-Control', 'no-store');
   res.status(200).render('pages/platform-storage', { title: 'Opening the tool', storage: page });
 }

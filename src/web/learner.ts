@@ -235,7 +235,7 @@ export function learnerRouter(deps: LearnerDeps): Router {
     const sessionId = sessionIdOf(req);
     const access = await authorise(deps, actor, userId);
     const upstream = await deps.upstreamFor(actor);
-    const session = await findLearnerSession(upstream, userId, sessionId);
+    const session = await findLearnerSession(upstream, userId, sessionId, actor.placement !== null);
     const list = readListRequest(req, EVENT_LIST_SPEC, form);
     await auditView(deps.audit, actor, res, 'view.session', userId, sessionId);
 

@@ -14,7 +14,9 @@ export function navFor(actor: Actor, current: string): Array<{ label: string; hr
             ['lookup', 'Find a student', '/admin/lookup'],
             ['sessions', 'All sessions', '/admin/sessions'],
             ['audit', 'Audit log', '/admin/audit'],
-            ['settings', 'Settings', '/admin/settings'],
+            ['registrations', 'Registrations', '/admin/registrations'],
+            // The launch's own registration (src/web/registrations.ts).
+            ['settings', 'Settings', `/admin/registrations/${encodeURIComponent(actor.platform.id)}`],
           ];
   return items.map(([key, label, path]) => ({ label, href: hrefWithLtik(path, actor.ltik), current: key === current }));
 }

@@ -30,7 +30,12 @@ export async function progressPage(
   work: (progress: ProgressWriter) => Promise<{ view: string; vm: Record<string, unknown> }>,
   options: { intervalMs?: number; unit?: string } = {},
 ): Promise<void> {
-  const page = await renderToString(res, 'pages/progress-shell', { ...shell, mark: new Handlebars.SafeString(MARK) });
+  // app.render does not see res.locals: the layout's placement banner (src/web/deepLinkingView.ts) is passed on.
+  const page = await renderToString(res, 'pages/progress-shell', {
+    placementBanner: res.locals.placementBanner as unknown,
+    ...shell,
+    mark: new Handlebars.SafeString(MARK),
+  });
   const at = page.indexOf(MARK);
   const top = page.slice(0, at);
   const bottom = page.slice(at + MARK.length);

@@ -610,7 +610,7 @@ function auditEntry(actor: Actor, res: Response, userId: string, action: string,
  */
 async function checkSession(deps: LearnerDataDeps, actor: Actor, userId: string, sessionId: string): Promise<HttpError | null> {
   try {
-    await findLearnerSession(await deps.upstreamFor(actor), userId, sessionId);
+    await findLearnerSession(await deps.upstreamFor(actor), userId, sessionId, actor.placement !== null);
     return null;
   } catch (err) {
     const failure = upstreamToHttp(err, actor.audience);

@@ -3,6 +3,11 @@
  * answers cached in PostgreSQL for a short time so that paging through a roster or reopening a
  * learner does not call the API again. Cache keys carry the platform; values are the validated
  * upstream data, so a cached answer is exactly as trustworthy as a fresh one.
+ *
+ * A launch of a link placed on one activity (docs/product.md "Placements") binds it with that placement as a lens: the
+ * learners' session lists it answers (one learner's, the roster's) hold only the sessions that belong to the placement
+ * (src/risk/placement.ts), so every page and export of the launch agrees. The cache keeps the raw lists, shared by every
+ * launch; only the answers are narrowed. The integration-wide lists (an admin's) and one session's details are not.
  */
 import crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -10,6 +15,7 @@ import type { IsnotaiClient } from '../isnotai/client';
 import type { Logger } from '../log';
 import { mapWithConcurrency } from '../isnotai/concurrency';
 import type { IsnotaiSession, SessionDetails } from '../isnotai/types';
+import { narrowsSessions, sessionInPlacement, type PlacementLens } from '../risk/placement';
 import type { LearnerSessions, PlatformView, UpstreamApi, UpstreamCache } from './ports';
 
 /**
@@ -57,6 +63,8 @@ export interface BoundUpstreamOptions {
   deadlineMs?: number;
   /** Where dropped foreign sessions are reported (ids only). */
   logger?: Pick<Logger, 'warn'>;
+  /** The launch's placement: learners' session lists hold only its sessions (none, or the whole course: all). */
+  lens?: PlacementLens | null;
 }
 
 /**
@@ -91,6 +99,10 @@ export function boundUpstream(
   const prefix = platformCachePrefix(platform);
   const ttl = platform.cacheTtlSeconds;
   const userKey = (userId: string) => `${prefix}:user-sessions:${userId}`;
+  const lens = narrowsSessions(options.lens) ? options.lens : null;
+  /** A learner's list as this launch shows it: the placement's sessions only, when it is one activity's. */
+  const seen = (sessions: IsnotaiSession[]): IsnotaiSession[] => (lens ? sessions.filter((s) => sessionInPlacement(s, lens)) : sessions);
+  const seenCapped = (read: LearnerSessions): LearnerSessions => (lens ? { ...read, sessions: seen(read.sessions) } : read);
   // The deadline runs from the page's first isnotai call: the LMS and the database have their own.
   let deadline: AbortSignal | undefined;
   const call = (): { signal?: AbortSignal } => {
@@ -118,11 +130,11 @@ export function boundUpstream(
     async allUserSessions(userId, options) {
       if (ttl > 0 && !options?.fresh) {
         const hit = await cache.get(userKey(userId));
-        if (Array.isArray(hit)) return capped(hit as IsnotaiSession[]);
+        if (Array.isArray(hit)) return seenCapped(capped(hit as IsnotaiSession[]));
       }
       const sessions = await fetchAll(userId);
       if (ttl > 0) await cache.set(userKey(userId), sessions, ttl);
-      return capped(sessions);
+      return seenCapped(capped(sessions));
     },
     async cachedUserSessions(userIds) {
       const found = new Map<string, IsnotaiSession[]>();
@@ -131,7 +143,7 @@ export function boundUpstream(
       const missing: string[] = [];
       for (const id of unique) {
         const v = hits.get(userKey(id));
-        if (Array.isArray(v)) found.set(id, capped(v as IsnotaiSession[]).sessions);
+        if (Array.isArray(v)) found.set(id, seen(capped(v as IsnotaiSession[]).sessions));
         else missing.push(id);
       }
       return { found, missing };
@@ -150,7 +162,7 @@ export function boundUpstream(
       settled.forEach((r, i) => {
         const id = userIds[i] as string;
         if (r.ok) {
-          out.set(id, capped(r.value).sessions);
+          out.set(id, seen(capped(r.value).sessions));
           fresh.push({ key: userKey(id), value: r.value });
         } else out.set(id, r.error instanceof Error ? r.error : new Error(String(r.error)));
       });
@@ -162,7 +174,7 @@ export function boundUpstream(
       let cursor: string | undefined;
       for (let page = 0; page < maxPages; page++) {
         const res = await client.listSessions({ pageSize: 100, cursor, startDate: window.after, endDate: window.before }, call());
-        out.push(...res.data);
+        out.push(...seen(res.data));
         if (!res.pagination.hasMore || !res.pagination.nextCursor) return out;
         cursor = res.pagination.nextCursor;
       }

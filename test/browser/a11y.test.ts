@@ -17,7 +17,7 @@ import { seedDemoReviews } from '../../src/dev/demoReviews';
 import { LtiBrowser } from '../../src/dev/lms';
 import { testStack } from '../support/stack';
 import { axeViolations } from './support/axe';
-import { blockAllFramedCookies, launchChromium, launchChromiumProfile, launchFromDemoPage, TIMEOUT_MS } from './support/chromium';
+import { blockAllFramedCookies, launchChromium, launchChromiumProfile, launchFromDemoPage, posting, TIMEOUT_MS } from './support/chromium';
 import { REVIEW_PAGES, visitReviewPages, type ReviewPageName } from './support/reviewPages';
 import { STUDENT_PAGES, studentsOf, visitStudentPages, type StudentPageName } from './support/studentPages';
 import { visitToolPages, type ToolPageName } from './support/toolPages';
@@ -111,12 +111,39 @@ test('the roster, a learner and a session, the admin pages and the student page 
     sessions: none,
     audit: none,
     lookup: none,
+    registrations: none,
     settings: none,
     'learner data': none,
     student: none,
   };
   expect(problems).toEqual(everyPage);
   await page.close();
+});
+
+test('a registration’s settings form, as shown and as refused (422): no violation', async () => {
+  // The form is a registration's made by the LMS (src/web/registrations.ts): the Moodle one is made one for this test.
+  const moodle = stack.lms.platforms.moodle;
+  const source = (s: 'dynamic' | 'config') =>
+    sql`UPDATE platform_settings SET source = ${s} WHERE issuer = ${moodle.issuer} AND client_id = ${moodle.clientId}`.execute(
+      stack.tool.store.db,
+    );
+  await source('dynamic');
+  const page = await context.newPage();
+  try {
+    await page.goto(`${stack.lms.url}/moodle/launch?course=2&user=2&target=window`, { timeout: TIMEOUT_MS });
+    await page.waitForSelector('table[data-testid="roster"]', { timeout: TIMEOUT_MS });
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.waitForSelector('form[data-testid="registration-form"]', { timeout: TIMEOUT_MS });
+    const shown = await axeViolations(page);
+    await page.getByLabel('Retention, in days').fill('0');
+    await page.getByLabel('New isnotai API key').fill('not a key');
+    const res = await posting(page, () => page.getByRole('button', { name: 'Save the settings' }).click());
+    expect(res.status()).toBe(422);
+    expect({ shown, refused: await axeViolations(page) }).toEqual({ shown: [], refused: [] });
+  } finally {
+    await page.close();
+    await source('config');
+  }
 });
 
 test('every focus indicator on the roster reaches 3:1 against the page behind it', async () => {

@@ -2,7 +2,7 @@
  * Launch checks ltijs leaves out, over real HTTP with id_tokens the LMS emulator signs with its
  * real key (so ltijs itself would accept them): a `target_link_uri` that is not the tool's own, at
  * login and in the id_token; an id_token issued in the future; an unknown message type; and a
- * Deep Linking launch, which gets a clear page and a session that opens no student or staff page.
+ * Deep Linking launch, which gets the placement form and a session that opens no student or staff page.
  */
 import { decodeJwt, findAutoSubmitForm, type FormSubmission } from '../../src/dev/lms';
 import { testStack, textOf } from '../support/stack';
@@ -179,13 +179,13 @@ describe('Deep Linking', () => {
       };
     });
 
-  test('a Deep Linking launch gets a clear page, and its session opens neither /me nor /course', async () => {
+  test('a Deep Linking launch gets the placement form, and its session opens neither /me nor /course', async () => {
     const browser = stack.browser();
     const res = await browser.launch({ ...TEACHER, rewriteForm: deepLinking('moodle') });
-    expect(res.status).toBe(501);
-    expect(res.html).toContain('<code>deep_linking_unsupported</code>');
-    expect(textOf(res.html)).toMatch(/Placing this tool on an activity from the LMS is not available yet/);
-    expect(textOf(res.html)).toMatch(/add it as a plain link/i);
+    // The form (test/integration/deep-linking.test.ts covers it, and its answer to the LMS).
+    expect(res.status).toBe(200);
+    expect(res.html).toContain('data-testid="placement-form"');
+    expect(textOf(res.html)).toMatch(/What does this placement cover\?/);
     expectCleanRefusal(res.html);
     // ltijs accepted the launch and gave it a session: it must open no page of the tool.
     expect(res.ltik).toBeTruthy();

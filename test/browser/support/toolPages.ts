@@ -1,12 +1,13 @@
 /**
  * The tool's pages, reached in a top-level window as people reach them: an instructor's roster, a
  * learner and one of their sessions; an administrator's sessions list, audit log, lookup (with a
- * search that finds someone), settings and the review data of the learner the lookup found; a student's own page. Browser tests visit each in turn.
+ * search that finds someone), the registrations, their own registration's settings and the review data of the learner the lookup found; a student's own page. Browser tests visit each in turn.
  */
 import type { Page } from 'playwright-core';
 import { TIMEOUT_MS } from './chromium';
 
-export type ToolPageName = 'roster' | 'learner' | 'session' | 'sessions' | 'audit' | 'lookup' | 'settings' | 'learner data' | 'student';
+export type ToolPageName =
+  'roster' | 'learner' | 'session' | 'sessions' | 'audit' | 'lookup' | 'registrations' | 'settings' | 'learner data' | 'student';
 
 /** The Moodle course LTI101 of the demo world: its teacher, an administrator and a student. */
 const COURSE = 'moodle/launch?course=2';
@@ -37,6 +38,7 @@ export async function visitToolPages(page: Page, lmsUrl: string, at: (name: Tool
     ['sessions', 'All sessions'],
     ['audit', 'Audit log'],
     ['lookup', 'Find a student'],
+    ['registrations', 'Registrations'],
     ['settings', 'Settings'],
   ] as const;
   for (const [name, label] of adminPages) {

@@ -103,6 +103,7 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
           status: s.status,
           source: s.source,
           toolWide: s.toolWide,
+          hasApiKey: s.hasApiKey,
         };
       },
     },

@@ -250,7 +250,13 @@ function answerLaunches(lti: Provider, deps: LtijsAdapterDeps): void {
     try {
       const actor = await resolveActor(services.platforms, res, deps.launchClaims);
       logger.info({ audience: actor.audience, platform: actor.platform.name, requestId: res.locals.requestId }, 'launch');
-      const home = actor.audience === 'student' ? '/me' : '/course';
+      // An admin of a registration without an isnotai key yet (just registered) starts where the key is added.
+      const home =
+        actor.audience === 'student'
+          ? '/me'
+          : actor.audience === 'admin' && !actor.platform.hasApiKey
+            ? `/admin/registrations/${encodeURIComponent(actor.platform.id)}`
+            : '/course';
       res.redirect(303, hrefWithLtik(home, actor.ltik));
     } catch (err) {
       next(err);

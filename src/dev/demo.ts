@@ -32,6 +32,8 @@ async function main(): Promise<void> {
       hosts: { tool: '127.0.0.1', lms: 'localhost' },
       simulator: { latencyMs: Number(process.env.SIM_LATENCY_MS ?? 40), jitterMs: Number(process.env.SIM_JITTER_MS ?? 20) },
       lmsKeyDir: path.join(dataDir, 'lms-keys'),
+      // The demo Moodle's administrator may activate what the demo LMS page registers ("Register the tool").
+      platformSettings: { moodle: { toolWide: true } },
       env,
     });
   } catch (err) {
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   if (seeded > 0) logger.info({ learners: seeded, course: 'LTI101' }, 'seeded demo review records');
   const lmsPage = stack.lms.url.replace('127.0.0.1', 'localhost');
   process.stdout.write(
-    `\n  Demo LMS:        ${lmsPage}/\n  Tool:            ${stack.tool.url}\n  isnotai sim:     ${stack.simulator.url} (keys aik_v1_sim_pro, aik_v1_sim_free)\n  Database:        ${db.embedded ? `embedded PostgreSQL in ${db.embedded.dataDir}` : 'DATABASE_URL'}\n\n  Open the Demo LMS page and press “Launch as …”. Ctrl-C stops everything.\n\n`,
+    `\n  Demo LMS:        ${lmsPage}/\n  Tool:            ${stack.tool.url}\n  isnotai sim:     ${stack.simulator.url} (keys aik_v1_sim_pro, aik_v1_sim_free)\n  Database:        ${db.embedded ? `embedded PostgreSQL in ${db.embedded.dataDir}` : 'DATABASE_URL'}\n\n  Open the Demo LMS page and press “Launch as …”, or “Register the tool” (${stack.tool.url}/register) and then\n  “Add to an activity”. Ctrl-C stops everything.\n\n`,
   );
   stopOnSignals(logger, [() => stack.stop(), () => db.embedded?.stop()]);
 }

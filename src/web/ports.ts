@@ -35,6 +35,8 @@ export interface PlatformView {
   source: 'config' | 'dynamic';
   /** Its admins may activate and deactivate every registration. */
   toolWide: boolean;
+  /** Whether an isnotai API key is stored (never the key: src/app.ts reads it when a page calls isnotai). */
+  hasApiKey: boolean;
 }
 
 export interface PlatformDirectory {

@@ -206,6 +206,8 @@ function renderRegistration(res: Response, deps: RegistrationPageDeps, actor: Ac
     registration: summary,
     problem: state.problem ? problemView(res, state.problem) : null,
     saved: state.saved ?? null,
+    // A registration just made by Dynamic Registration reads nothing until its key is added: say so first.
+    needsKey: editable && !reg.hasApiKey && !state.problem,
     changes: state.changes ?? null,
     nowValues: state.nowValues?.length ? state.nowValues : null,
     form: editable

@@ -284,8 +284,12 @@ test('the tool-wide admin sees another registration read-only, and activates it 
   });
 });
 
-test('the Moodle admin, without a key yet, is led from the 503 to the settings', async () => {
-  const { who, res } = await launchAny('moodle', '2', '2');
+test('the Moodle admin, without a key yet, lands on the settings, and is led there from the roster’s 503', async () => {
+  const { who, res: landed } = await launchAny('moodle', '2', '2');
+  expect(landed.status).toBe(200);
+  expect(landed.url).toContain(`/admin/registrations/${moodleId}?`);
+  expect(landed.html).toContain('data-testid="registration-needs-key"');
+  const res = await page(who, '/course');
   expect(res.status).toBe(503);
   expect(res.html).toContain('upstream_not_configured');
   const link = decodeEntities(/<a href="([^"]*)" data-testid="error-link">/.exec(res.html)![1]!);

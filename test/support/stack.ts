@@ -9,7 +9,7 @@ import { freshDatabaseUrl } from './db';
 export async function testStack(
   label: string,
   options: Partial<Omit<StackOptions, 'databaseUrl'>> = {},
-): Promise<Stack & { browser(opts?: { blockThirdPartyCookies?: boolean }): LtiBrowser }> {
+): Promise<Stack & { databaseUrl: string; browser(opts?: { blockThirdPartyCookies?: boolean }): LtiBrowser }> {
   const databaseUrl = await freshDatabaseUrl(label);
   const stack = await startStack({
     databaseUrl,
@@ -18,6 +18,8 @@ export async function testStack(
     ...options,
   });
   return Object.assign(stack, {
+    /** The test file's own database (for an operator's command run against it). */
+    databaseUrl,
     browser: (opts: { blockThirdPartyCookies?: boolean } = {}) => new LtiBrowser({ lmsUrl: stack.lms.url, ...opts }),
   });
 }

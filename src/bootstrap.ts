@@ -137,7 +137,11 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
   };
 
   const tool = await createApp({ config: { ...config, encryptionKey }, logger, services, createClient: options.createClient });
-  for (const p of config.platforms) await registerPlatform(tool, settings, p, config);
+  for (const p of config.platforms) {
+    await registerPlatform(tool, settings, p, config);
+    // The file's registrations are active, ltijs's login check included (one made pending by the LMS may be among them).
+    await registrations.syncLtijsStatus(p.issuer, p.clientId);
+  }
   // The headers that allow framing and form posts name exactly the registered LMSs.
   await tool.refreshPlatformOrigins();
   const { url } = await tool.listen(options.port, options.host);

@@ -63,6 +63,11 @@ export interface RegistrationStore {
   find(issuer: string, clientId: string): Promise<Registration | undefined>;
   createDynamic(input: NewDynamicRegistration): Promise<Registration>;
   change(id: string, changes: RegistrationChanges, expectedVersion: number, audit: AuditEntryInput): Promise<RegistrationChangeResult>;
+  /**
+   * Writes ltijs's own status row (`lti_platform_status`, read at login) from the registration's status: after
+   * PLATFORMS_JSON is applied at start, which may have made a pending registration the operator's, active.
+   */
+  syncLtijsStatus(issuer: string, clientId: string): Promise<void>;
   /** For the operator's command: whether this registration's admins may activate every registration. */
   setToolWide(id: string, toolWide: boolean, audit: AuditEntryInput): Promise<Registration | undefined>;
 }
@@ -238,6 +243,13 @@ export function createRegistrationStore(db: Kysely<Schema>, options: { secret: s
           );
         throw err;
       }
+    },
+
+    async syncLtijsStatus(issuer, clientId) {
+      await db.transaction().execute(async (trx) => {
+        const row = await base(trx).where('issuer', '=', issuer).where('client_id', '=', clientId).executeTakeFirst();
+        if (row) await syncLtijsStatus(trx, issuer, clientId, row.status);
+      });
     },
 
     async setToolWide(id, toolWide, audit) {

@@ -1,5 +1,11 @@
 import { sql } from 'kysely';
-import { createPlatformSettingsRepository, StoreError, type PlatformSettingsRepository, type Store } from '../../src/store';
+import {
+  createPlatformSettingsRepository,
+  createRegistrationStore,
+  StoreError,
+  type PlatformSettingsRepository,
+  type Store,
+} from '../../src/store';
 import { loadConfig } from '../../src/config';
 import { isIdentityStrategy } from '../../src/lti/identity';
 import { thresholdProblems } from '../../src/risk';
@@ -248,3 +254,58 @@ test('one rule for identity mappings: src/lti/identity.ts, PLATFORMS_JSON, the s
   }
   expect(verdicts).toEqual(cases.map(([identity, ok]) => [identity, ok, ok, ok, ok]));
 });
+
+test('PLATFORMS_JSON wins: a registration made by the LMS that the file later names becomes the operator’s, active', async () => {
+  const registrations = createRegistrationStore(store.db, { secret: SECRET });
+  // What ltijs's registerPlatform stores before the registration is made.
+  await sql`INSERT INTO lti_platform (platform_url, client_id, kid) VALUES ('https://lms.example.edu', 'dyn-1', 'kid-dyn-1')`.execute(
+    store.db,
+  );
+  const made = await registrations.createDynamic({
+    issuer: 'https://lms.example.edu',
+    clientId: 'dyn-1',
+    displayName: 'Moodle at lms.example.edu',
+    kind: 'moodle',
+    deploymentIds: ['7'],
+    isnotaiBaseUrl: 'https://api.isnotai.com',
+    identityStrategy: 'sub',
+    status: 'pending',
+    registration: { openidConfiguration: 'https://lms.example.edu/mod/lti/openid-configuration.php' },
+    audit: {
+      platformIss: 'https://lms.example.edu',
+      platformClientId: 'dyn-1',
+      actorUserId: 'lms',
+      actorRole: 'dynamic_registration',
+      action: 'registration.create',
+    },
+  });
+  expect(made).toMatchObject({ source: 'dynamic', status: 'pending' });
+  // What src/bootstrap.ts writes for a PLATFORMS_JSON entry at start.
+  await repo.upsert({
+    issuer: 'https://lms.example.edu',
+    clientId: 'dyn-1',
+    displayName: 'Our Moodle',
+    apiKey: API_KEY,
+    source: 'config',
+    status: 'active',
+    deploymentIds: ['7', '8'],
+  });
+  expect(await registrations.get(made.id)).toMatchObject({
+    id: made.id,
+    source: 'config',
+    status: 'active',
+    displayName: 'Our Moodle',
+    hasApiKey: true,
+    deploymentIds: ['7', '8'],
+  });
+  // ltijs's own status row (read at login) follows, as src/bootstrap.ts syncs it after applying the file.
+  expect(await ltijsActive()).toBe(false);
+  await registrations.syncLtijsStatus('https://lms.example.edu', 'dyn-1');
+  expect(await ltijsActive()).toBe(true);
+});
+
+async function ltijsActive(): Promise<boolean | undefined> {
+  const { rows } = await sql<{ active: boolean }>`SELECT s.active FROM lti_platform_status s JOIN lti_platform p ON p.kid = s.id
+    WHERE p.platform_url = 'https://lms.example.edu' AND p.client_id = 'dyn-1'`.execute(store.db);
+  return rows[0]?.active;
+}

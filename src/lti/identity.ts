@@ -10,6 +10,7 @@
  * This module is the one definition of the mappings: their names (checked here for the configuration),
  * the default mapping and id shape of each kind of LMS, and how each reads a launch or a roster member.
  */
+import { RE2 } from 're2-wasm';
 
 /** The mappings that read a claim every launch may carry (the same names in docs/product.md "Identity"). */
 const FIXED_STRATEGIES = ['sub', 'lis_person_sourcedid', 'lti11_legacy_user_id'] as const;
@@ -81,11 +82,20 @@ export interface IdentityMapping {
   pattern: string | null;
 }
 
-const compiled = new Map<string, RegExp>();
-function matcher(source: string): RegExp {
+/**
+ * Patterns run on RE2 (re2-wasm), whose matching time is linear in the id: a pattern is typed by a registration's own
+ * admins in the tool (src/web/registrations.ts), and a backtracking engine would let one pattern such as `(\d+)+x`
+ * and a long id freeze the process for every LMS. RE2 has no backreferences or lookarounds; such a pattern is refused
+ * as not valid (identityPatternProblem).
+ */
+const compiled = new Map<string, RE2>();
+/** Patterns in use are few (one per registration); a bound keeps typed-and-refused ones from piling up. */
+const MAX_COMPILED = 200;
+function matcher(source: string): RE2 {
   let re = compiled.get(source);
   if (!re) {
-    re = new RegExp(`^(?:${source})$`, 'u');
+    re = new RE2(`^(?:${source})$`, 'u');
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
     compiled.set(source, re);
   }
   return re;

@@ -112,5 +112,17 @@ describe('identity shape', () => {
     expect(identityPatternProblem('[0-9')).toMatch(/not a valid regular expression/);
     expect(identityPatternProblem('x'.repeat(201))).toMatch(/1 to 200 characters/);
     expect(identityPatternProblem('S[0-9]{6}')).toBeNull();
+    // RE2 has no backreferences or lookarounds: such a pattern is refused, not run by a backtracking engine.
+    expect(identityPatternProblem('(a)\\1')).toMatch(/not a valid regular expression/);
+    expect(identityPatternProblem('(?=x)x')).toMatch(/not a valid regular expression/);
+  });
+  test('a pattern an admin types cannot freeze the process: matching is linear in the id (RE2)', () => {
+    // With JavaScript's backtracking engine this pattern against 27 digits took about 4 s; against 255, for ever.
+    const evil = { strategy: 'custom:student_number' as const, pattern: '(\\d+)+x' };
+    const started = process.hrtime.bigint();
+    const mapped = mapLaunchIdentity({ sub: 's', custom: { student_number: '1'.repeat(255) } }, evil);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    expect(mapped.problem).toMatchObject({ kind: 'malformed' });
+    expect(ms).toBeLessThan(1000);
   });
 });

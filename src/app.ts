@@ -45,7 +45,7 @@ import type {
   StudentResponses,
   UpstreamCache,
 } from './web/ports';
-import { registeredFromOrigins, registeredPlatformOrigins, securityHeaders } from './web/securityHeaders';
+import { activeRegistrationOrigins, securityHeaders } from './web/securityHeaders';
 import { studentRouter } from './web/student';
 import { studentResponseRouter } from './web/studentResponses';
 import { boundUpstream, type UpstreamUse } from './web/upstream';
@@ -218,6 +218,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         learnerData: services.learnerData,
         registrations: services.registrations,
         placements: services.placements,
+        // Declared below; called only when a request comes.
+        refreshPlatformOrigins: () => refreshPlatformOrigins(),
         csrf,
         upstreamFor: (a: { platform: PlatformView; placement?: Placement | null; audience?: string; ltik?: string }, use?: UpstreamUse) =>
           upstreamFor(a.platform, use, a.placement ?? null, a),
@@ -249,10 +251,10 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   if (config.env === 'production') app.enable('view cache');
 
   const configuredAncestors = config.platforms.flatMap((p) => p.frameAncestors ?? []);
+  // Only active registrations' origins (a pending one, which anyone can make at /register, widens nothing).
   const refreshPlatformOrigins = async (): Promise<void> =>
     headers.setPlatformOrigins([
-      ...(await registeredPlatformOrigins(lti)),
-      ...registeredFromOrigins(await services.registrations.list()),
+      ...(await activeRegistrationOrigins(lti, await services.registrations.list(), config.platforms)),
       ...configuredAncestors,
     ]);
   await refreshPlatformOrigins();

@@ -70,6 +70,8 @@ const envSchema = z.object({
   RETENTION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(3_600_000),
   // Registrations made by Dynamic Registration start active instead of pending (docs/product.md "Installing the tool").
   AUTO_ACTIVATE: boolish.default(false),
+  // Dynamic Registration may connect to private and local addresses (development; an LMS on a private network).
+  ALLOW_PRIVATE_LMS_HOSTS: boolish.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -96,6 +98,8 @@ export interface AppConfig {
   retentionSweepIntervalMs: number;
   /** Registrations made by Dynamic Registration start active (else pending until activated). */
   autoActivate: boolean;
+  /** Dynamic Registration may reach an LMS at a private or local address (else only public addresses). */
+  allowPrivateLmsHosts: boolean;
   logLevel: string;
 }
 
@@ -158,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     upstreamExportDeadlineMs: e.UPSTREAM_EXPORT_DEADLINE_MS,
     retentionSweepIntervalMs: e.RETENTION_SWEEP_INTERVAL_MS,
     autoActivate: e.AUTO_ACTIVATE,
+    allowPrivateLmsHosts: e.ALLOW_PRIVATE_LMS_HOSTS,
     logLevel: e.LOG_LEVEL,
   };
 }

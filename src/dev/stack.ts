@@ -98,6 +98,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...(options.encryptionKey ? { ENCRYPTION_KEY: options.encryptionKey } : {}),
     LOG_LEVEL: 'silent',
     PLATFORMS_JSON: options.preregistered === false ? '[]' : JSON.stringify(platforms),
+    // What an LMS registers by Dynamic Registration reads the simulator until its admins choose otherwise.
+    ISNOTAI_BASE_URL: simulator.url,
+    // The emulated LMS is on 127.0.0.1: Dynamic Registration may reach it (unless the caller's env says otherwise).
+    ALLOW_PRIVATE_LMS_HOSTS: 'true',
     ...options.env,
   });
   let tool: RunningTool;

@@ -15,9 +15,17 @@
  * - an issuer and client id that is already registered (before posting, when the registration token is a JWT whose
  *   `sub` names the client id to come, as Moodle's is; after, from the platform's answer).
  *
+ * Every request of the exchange goes through an undici Agent that connects only to public addresses (see
+ * `isPublicAddress`): the host is resolved and checked at connect time, so a name that resolves to an internal address,
+ * now or later (DNS rebinding), is refused (400 `registration_host_not_allowed`), as is a literal private address. The
+ * operator allows LMSs on a private network with ALLOW_PRIVATE_LMS_HOSTS (development: the emulator is on 127.0.0.1).
+ *
  * The token is sent to the platform and never logged, stored or shown.
  */
-import { request } from 'undici';
+import dns from 'node:dns';
+import net from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { unverifiedJwtPayload } from './jwtPayload';
 
@@ -44,6 +52,8 @@ export const MAX_ANSWER_BYTES = 256 * 1024;
 export const FETCH_TIMEOUT_MS = 10_000;
 /** How much of the LMS's refusal the page shows. */
 export const MAX_LMS_ANSWER = 300;
+/** Registrations waiting to be activated (and exchanges in progress) beyond which /register takes no new one. */
+export const MAX_PENDING_REGISTRATIONS = 50;
 
 /**
  * Instructure's hosted Canvas names one issuer for every school (canvas.instructure.com and its beta and test
@@ -52,9 +62,13 @@ export const MAX_LMS_ANSWER = 300;
  */
 const CANVAS_CLOUD_ISSUERS = new Set(['canvas.instructure.com', 'canvas.beta.instructure.com', 'canvas.test.instructure.com']);
 const CANVAS_CLOUD_SUFFIX = '.instructure.com';
+/** Instructure's shared login hosts, where hosted Canvas's configuration puts its authorization, token and key set endpoints. */
+const CANVAS_CLOUD_LOGIN_HOSTS = new Set(['sso.canvaslms.com', 'sso.beta.canvaslms.com', 'sso.test.canvaslms.com']);
 
 export type RegistrationRefusalCode =
   | 'registration_request_invalid'
+  | 'registration_pending_limit'
+  | 'registration_host_not_allowed'
   | 'registration_configuration_unreachable'
   | 'registration_configuration_invalid'
   | 'registration_issuer_mismatch'
@@ -68,12 +82,14 @@ export type RegistrationRefusalCode =
 export class RegistrationRefusal extends Error {
   override readonly name = 'RegistrationRefusal';
   constructor(
-    readonly status: 400 | 405 | 409 | 502,
+    readonly status: 400 | 405 | 409 | 502 | 503,
     readonly code: RegistrationRefusalCode,
     message: string,
     readonly hints: readonly string[] = [],
     /** The LMS's own words when it refused the registration (a bare string in Moodle), clipped. */
     readonly lmsAnswer?: string,
+    /** For the log line only, never the page: why a connection failed (a network error code). */
+    readonly logDetail?: Record<string, string>,
   ) {
     super(message);
   }
@@ -122,16 +138,10 @@ const configurationSchema = z.looseObject({
   jwks_uri: httpUrl,
   registration_endpoint: httpUrl,
   authorization_server: shortText(MAX_CONFIGURATION_URL).optional(),
-  claims_supported: z.array(shortText(200)).max(200).optional(),
-  scopes_supported: z.array(shortText(500)).max(200).optional(),
   [PLATFORM_CONFIGURATION]: z
     .looseObject({
       product_family_code: shortText(100).optional(),
       version: shortText(200).optional(),
-      messages_supported: z
-        .array(z.looseObject({ type: shortText(100), placements: z.array(shortText(100)).max(50).optional() }))
-        .max(50)
-        .optional(),
     })
     .optional(),
 });
@@ -143,29 +153,34 @@ export interface PlatformConfiguration {
   jwksUri: string;
   registrationEndpoint: string;
   authorizationServer: string | null;
-  claimsSupported: string[];
-  scopesSupported: string[];
   /** `product_family_code` lowercased (`moodle`, `canvas`, …); '' when the platform names none. */
   productFamilyCode: string;
   version: string | null;
-  messagesSupported: Array<{ type: string; placements?: string[] }>;
 }
 
 export interface ExchangeOptions {
-  timeoutMs?: number;
+  /** ALLOW_PRIVATE_LMS_HOSTS: connect to private and local addresses too (development, an LMS on a private network). */
+  allowPrivateHosts: boolean;
 }
 
 /** GET the platform's configuration (no redirect followed), and check its shape: 502 naming the field when wrong. */
 export async function fetchPlatformConfiguration(
   url: URL,
   registrationToken: string | null,
-  options: ExchangeOptions = {},
+  options: ExchangeOptions,
 ): Promise<PlatformConfiguration> {
-  const unreachable = (why: string) =>
-    new RegistrationRefusal(502, 'registration_configuration_unreachable', `The tool could not read the LMS’s configuration: ${why}.`, [
-      `The configuration address was ${url.host}${url.pathname}.`,
-      'Check that the LMS can be reached from the tool’s server, then start the registration again.',
-    ]);
+  const unreachable = (why: string, logDetail?: Record<string, string>) =>
+    new RegistrationRefusal(
+      502,
+      'registration_configuration_unreachable',
+      `The tool could not read the LMS’s configuration: ${why}.`,
+      [
+        `The configuration address was ${url.host}${url.pathname}.`,
+        'Check that the LMS can be reached from the tool’s server, then start the registration again.',
+      ],
+      undefined,
+      logDetail,
+    );
   let answer: BoundedAnswer;
   try {
     answer = await boundedRequest(
@@ -181,7 +196,8 @@ export async function fetchPlatformConfiguration(
       options,
     );
   } catch (err) {
-    throw unreachable(describeFailure(err));
+    if (privateHostOf(err)) throw hostNotAllowed(url);
+    throw unreachable(describeFailure(err), failureDetail(err));
   }
   if (answer.status >= 300 && answer.status < 400)
     throw unreachable(`it answered with a redirect (HTTP ${answer.status}), which the tool does not follow`);
@@ -208,15 +224,22 @@ export async function fetchPlatformConfiguration(
     jwksUri: c.jwks_uri,
     registrationEndpoint: c.registration_endpoint,
     authorizationServer: c.authorization_server || null,
-    claimsSupported: c.claims_supported ?? [],
-    scopesSupported: c.scopes_supported ?? [],
     productFamilyCode: (product?.product_family_code ?? '').trim().toLowerCase(),
     version: product?.version?.trim() || null,
-    messagesSupported: (product?.messages_supported ?? []).map((m) => ({
-      type: m.type,
-      ...(m.placements ? { placements: m.placements } : {}),
-    })),
   };
+}
+
+/** 400 `registration_host_not_allowed`: names the host as the LMS gave it, never the address it resolved to. */
+function hostNotAllowed(url: URL): RegistrationRefusal {
+  return new RegistrationRefusal(
+    400,
+    'registration_host_not_allowed',
+    `The tool does not connect to ${url.hostname}: it is, or resolves to, a private or local network address.`,
+    [
+      'The tool registers only LMSs reached at a public address.',
+      'If this LMS really is on a private network, the tool’s operator can allow that with ALLOW_PRIVATE_LMS_HOSTS=true, then the registration can be started again.',
+    ],
+  );
 }
 
 /** Host and port, the default port spelled out (http://a and https://a are not the same place). */
@@ -231,8 +254,12 @@ function shownHost(url: URL): string {
 }
 
 /**
- * The configuration must come from its issuer's host, and the registration go to the configuration's host: 400
- * otherwise, naming both hosts. (Instructure's hosted Canvas is the one named exception, see CANVAS_CLOUD_ISSUERS.)
+ * The configuration must come from its issuer's host, and the registration go to the configuration's host; its
+ * authorization, token and key set endpoints must be on the configuration's host too (the authorization endpoint's
+ * origin may frame the tool once the registration is active, and ltijs reads the other two at launch): 400 otherwise,
+ * naming both hosts. Instructure's hosted Canvas is the one named exception (see CANVAS_CLOUD_ISSUERS): its issuer is
+ * canvas.instructure.com and its endpoints may be on any https `*.instructure.com` host or its shared login host
+ * (sso.canvaslms.com).
  */
 export function checkConfigurationHosts(configurationUrl: URL, platform: PlatformConfiguration): void {
   const issuer = new URL(platform.issuer);
@@ -261,6 +288,27 @@ export function checkConfigurationHosts(configurationUrl: URL, platform: Platfor
       ['Start the registration again from the LMS itself, or register the tool by hand (README, “Run it for real”).'],
     );
   }
+  const others: Array<[string, string]> = [
+    ['authorization_endpoint', platform.authorizationEndpoint],
+    ['token_endpoint', platform.tokenEndpoint],
+    ['jwks_uri', platform.jwksUri],
+  ];
+  for (const [field, address] of others) {
+    const url = new URL(address);
+    if (hostAndPort(url) === hostAndPort(configurationUrl) || (canvasCloud && canvasCloudHost(url))) continue;
+    throw new RegistrationRefusal(
+      400,
+      'registration_endpoint_mismatch',
+      `The LMS’s configuration was served by ${shownHost(configurationUrl)}, but its ${field} is on another host (${shownHost(url)}).`,
+      ['Start the registration again from the LMS itself, or register the tool by hand (README, “Run it for real”).'],
+    );
+  }
+}
+
+/** An https address on one of Instructure's hosts of hosted Canvas. */
+function canvasCloudHost(url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  return url.protocol === 'https:' && (host.endsWith(CANVAS_CLOUD_SUFFIX) || CANVAS_CLOUD_LOGIN_HOSTS.has(host));
 }
 
 /**
@@ -337,7 +385,7 @@ export async function postRegistration(
   platform: PlatformConfiguration,
   registrationToken: string | null,
   body: Record<string, unknown>,
-  options: ExchangeOptions = {},
+  options: ExchangeOptions,
 ): Promise<RegistrationResult> {
   const endpoint = new URL(platform.registrationEndpoint);
   let answer: BoundedAnswer;
@@ -356,11 +404,14 @@ export async function postRegistration(
       options,
     );
   } catch (err) {
+    if (privateHostOf(err)) throw hostNotAllowed(endpoint);
     throw new RegistrationRefusal(
       502,
       'registration_lms_unreachable',
       `The tool could not send its registration to the LMS: ${describeFailure(err)}.`,
       [`The registration address was ${endpoint.host}${endpoint.pathname}.`, 'Start the registration again from the LMS.'],
+      undefined,
+      failureDetail(err),
     );
   }
   if (answer.status < 200 || answer.status >= 300) {
@@ -428,24 +479,92 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   return issue.code === 'invalid_type' && issue.input === undefined ? `${field} is missing` : `${field} ${issue.message}`;
 }
 
+/**
+ * What the page says about a failed request: what an admin needs (too large, too slow, not reachable), never the
+ * network error itself (that would tell whoever starts a registration how a host and port answered).
+ */
 function describeFailure(err: unknown): string {
   if (err instanceof AnswerTooLarge) return `its answer is larger than ${MAX_ANSWER_BYTES / 1024} kB`;
   const name = (err as { name?: string } | null)?.name;
   const code = (err as { code?: string } | null)?.code;
   if (name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
     return `it did not answer within ${FETCH_TIMEOUT_MS / 1000} seconds`;
-  if (code === 'ECONNREFUSED') return 'the connection was refused';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'its host name is not known';
-  return 'the connection failed';
+  return 'it could not be reached';
+}
+
+/** The network error's code, for the log line of the refusal (the operator's, not the page's). */
+function failureDetail(err: unknown): Record<string, string> | undefined {
+  const code = (err as { code?: unknown } | null)?.code ?? (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  const name = (err as { name?: unknown } | null)?.name;
+  const cause = typeof code === 'string' ? code : typeof name === 'string' ? name : null;
+  return cause ? { cause: cause.slice(0, 60) } : undefined;
 }
 
 class AnswerTooLarge extends Error {
   override readonly name = 'AnswerTooLarge';
 }
 
+/** A connection refused by `publicOnlyLookup` or `guardedConnector`: its address is not public. */
+class PrivateHostRefused extends Error {
+  override readonly name = 'PrivateHostRefused';
+  constructor(readonly hostname: string) {
+    super(`${hostname} is, or resolves to, a private or local address`);
+  }
+}
+
+function privateHostOf(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof PrivateHostRefused) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether an LMS may be at this address without ALLOW_PRIVATE_LMS_HOSTS: only ipaddr.js's `unicast` range (public
+ * unicast), read as IPv4 when it is an IPv4-mapped or IPv4-compatible IPv6 address. Refused: loopback, private,
+ * link-local (169.254/16 and fe80::/10), unique-local (fc00::/7), CGNAT (100.64/10), 0/8, multicast, broadcast,
+ * documentation and other reserved ranges, and the IPv6 forms that carry an IPv4 address (NAT64, 6to4, Teredo).
+ */
+export function isPublicAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  return ipaddr.process(address).range() === 'unicast';
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+
+/** `net.connect`'s `lookup`: resolves the host and refuses it when any address it resolves to is not public. */
+function publicOnlyLookup(hostname: string, options: dns.LookupOptions, callback: LookupCallback): void {
+  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, []);
+    if (addresses.length === 0 || addresses.some((a) => !isPublicAddress(a.address))) return callback(new PrivateHostRefused(hostname), []);
+    if (options.all) return callback(null, addresses);
+    const first = addresses[0] as dns.LookupAddress;
+    callback(null, first.address, first.family);
+  });
+}
+
+/** The connector of the guarded Agent: a literal address is checked here (Node does not look one up), a name by `publicOnlyLookup`. */
+function guardedConnector(): buildConnector.connector {
+  const connect = buildConnector({ lookup: publicOnlyLookup, timeout: FETCH_TIMEOUT_MS });
+  return (options, callback) => {
+    if (net.isIP(options.hostname) !== 0 && !isPublicAddress(options.hostname)) {
+      callback(new PrivateHostRefused(options.hostname), null);
+      return;
+    }
+    connect(options, callback);
+  };
+}
+
+const agents: { guarded?: Agent; open?: Agent } = {};
+
+/** The dispatcher of the exchange: public addresses only, unless the operator allows private ones. */
+export function exchangeDispatcher(options: ExchangeOptions): Dispatcher {
+  if (options.allowPrivateHosts) return (agents.open ??= new Agent({ connect: { timeout: FETCH_TIMEOUT_MS } }));
+  return (agents.guarded ??= new Agent({ connect: guardedConnector() }));
+}
+
 interface BoundedAnswer {
   status: number;
-  contentType: string;
   text: string;
 }
 
@@ -455,14 +574,14 @@ async function boundedRequest(
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
   options: ExchangeOptions,
 ): Promise<BoundedAnswer> {
-  const timeoutMs = options.timeoutMs ?? FETCH_TIMEOUT_MS;
   const res = await request(url, {
+    dispatcher: exchangeDispatcher(options),
     method: init.method,
     headers: init.headers,
     body: init.body,
-    signal: AbortSignal.timeout(timeoutMs),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
+    signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    headersTimeout: FETCH_TIMEOUT_MS,
+    bodyTimeout: FETCH_TIMEOUT_MS,
   });
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > MAX_ANSWER_BYTES) {
@@ -480,10 +599,5 @@ async function boundedRequest(
     }
     chunks.push(buf);
   }
-  const contentType = res.headers['content-type'];
-  return {
-    status: res.statusCode,
-    contentType: Array.isArray(contentType) ? (contentType[0] ?? '') : (contentType ?? ''),
-    text: Buffer.concat(chunks).toString('utf8'),
-  };
+  return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') };
 }

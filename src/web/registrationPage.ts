@@ -8,7 +8,9 @@
  * (issuer, client id, endpoints, keyset: what its login and launch checks read), then the registration through
  * src/store/registrations.ts: `pending` until the operator activates it (or `active` under AUTO_ACTIVATE), with no
  * isnotai key, audited as made by the LMS. Nothing already registered is replaced: the same issuer and client id is a
- * 409 `registration_exists` before anything is stored.
+ * 409 `registration_exists` before anything is stored. While MAX_PENDING_REGISTRATIONS registrations wait to be
+ * activated, a new one is refused (503 `registration_pending_limit`) before anything is fetched. The exchange connects
+ * only to public addresses unless the operator set ALLOW_PRIVATE_LMS_HOSTS (src/lti/dynamicRegistration.ts).
  *
  * The page is shown inside the LMS (Moodle: an iframe on its tool configuration page), so the configuration's origin
  * may frame it, and its script (views/assets/lti-close.js) tells the LMS the tool is done. Every refusal is an error
@@ -21,12 +23,12 @@ import { DEFAULT_STRATEGY } from '../lti/identity';
 import {
   checkConfigurationHosts,
   fetchPlatformConfiguration,
+  MAX_PENDING_REGISTRATIONS,
   postRegistration,
   readRegistrationQuery,
   RegistrationRefusal,
   registrationTokenSubject,
   toolRegistrationRequest,
-  type ExchangeOptions,
   type PlatformConfiguration,
   type RegistrationQuery,
 } from '../lti/dynamicRegistration';
@@ -41,16 +43,14 @@ import { extendPolicy, type SecurityHeaders } from './securityHeaders';
 export const LTI_CLOSE_ASSET = 'lti-close.js';
 
 export interface RegistrationPageDeps {
-  config: Pick<AppConfig, 'toolUrl' | 'autoActivate' | 'isnotaiBaseUrl'>;
+  config: Pick<AppConfig, 'toolUrl' | 'autoActivate' | 'isnotaiBaseUrl' | 'allowPrivateLmsHosts'>;
   logger: Logger;
   /** ltijs (read when a request comes: the route is installed while ltijs is being built). */
   lti: () => Provider;
-  registrations: Pick<RegistrationStore, 'find' | 'createDynamic'>;
+  registrations: Pick<RegistrationStore, 'find' | 'list' | 'createDynamic'>;
   /** Re-reads the registered platforms for the headers that name them, so the new LMS may frame the tool. */
   refreshPlatformOrigins(): Promise<void>;
   headers: SecurityHeaders;
-  /** Tests: shorter timeouts. */
-  exchange?: ExchangeOptions;
 }
 
 /** TOOL_URL, or (development and tests, no TOOL_URL) the origin the request arrived on; no trailing slash. */
@@ -76,11 +76,14 @@ const inFlight = new Set<string>();
 
 export function dynamicRegistrationRoute(deps: RegistrationPageDeps): RequestHandler {
   const { logger } = deps;
+  const exchange = { allowPrivateHosts: deps.config.allowPrivateLmsHosts };
+  /** Exchanges this process has under way: counted with the pending registrations they may become. */
+  let underWay = 0;
 
   /** The page of a refusal, and its log line (hosts and ids only, never the token). */
   const refuse = (req: Request, res: Response, refusal: RegistrationRefusal, context: Record<string, unknown>): void => {
     const log = refusal.status >= 500 ? logger.warn.bind(logger) : logger.info.bind(logger);
-    log({ code: refusal.code, ...context, requestId: res.locals.requestId }, 'dynamic registration refused');
+    log({ code: refusal.code, ...context, ...refusal.logDetail, requestId: res.locals.requestId }, 'dynamic registration refused');
     const hints = refusal.lmsAnswer ? [`The LMS answered: “${refusal.lmsAnswer}”`, ...refusal.hints] : [...refusal.hints];
     const heading = HEADINGS[refusal.code] ?? 'The tool could not be registered';
     renderError(
@@ -100,7 +103,7 @@ export function dynamicRegistrationRoute(deps: RegistrationPageDeps): RequestHan
       'registration_exists',
       `This LMS (issuer ${clip(issuer, 200)}, client id ${clip(clientId, 200)}) is already registered with the tool. Nothing was changed.`,
       [
-        'A registration is never replaced by another. If this LMS must be registered again, the tool’s operator removes its registration first.',
+        'A registration is never replaced by another. The registration already there keeps working; if it is pending or deactivated, the tool’s operator (npm run platforms) or an administrator of a tool-wide registration activates it.',
         'The LMS may now list the tool a second time: remove that entry in the LMS.',
       ],
     );
@@ -110,13 +113,39 @@ export function dynamicRegistrationRoute(deps: RegistrationPageDeps): RequestHan
     return platformRegistered(deps.lti())(issuer, clientId);
   }
 
+  /** 503 while too many registrations wait for the operator (or are under way besides this one): before any fetch. */
+  async function checkPendingLimit(): Promise<void> {
+    const pending = (await deps.registrations.list()).filter((r) => r.status === 'pending').length;
+    if (pending + underWay - 1 < MAX_PENDING_REGISTRATIONS) return;
+    throw new RegistrationRefusal(
+      503,
+      'registration_pending_limit',
+      `The tool already has ${MAX_PENDING_REGISTRATIONS} registrations waiting to be activated, so it takes no new one for now. Nothing was fetched or stored.`,
+      [
+        'The tool’s operator lists them with npm run platforms -- list, activates those they recognise and deactivates the others; then the registration can be started again from the LMS.',
+      ],
+    );
+  }
+
   /** `context` gathers what the log line of a refusal names (hosts and ids). */
   async function register(req: Request, res: Response, query: RegistrationQuery, context: Record<string, unknown>): Promise<void> {
     const configurationUrl = query.openidConfiguration;
-    // The LMS shows this page (and its refusals) in a frame of the page the configuration came from.
+    // The LMS shows this page (and its refusals) in a frame of the page the configuration came from (this response only).
     extendPolicy(res, 'frame-ancestors', [configurationUrl.origin]);
 
-    const platform: PlatformConfiguration = await fetchPlatformConfiguration(configurationUrl, query.registrationToken, deps.exchange);
+    // Counted before the check awaits, so that requests arriving together cannot all pass it.
+    underWay++;
+    try {
+      await checkPendingLimit();
+      await exchangeAndStore(req, res, query, context);
+    } finally {
+      underWay--;
+    }
+  }
+
+  async function exchangeAndStore(req: Request, res: Response, query: RegistrationQuery, context: Record<string, unknown>): Promise<void> {
+    const configurationUrl = query.openidConfiguration;
+    const platform: PlatformConfiguration = await fetchPlatformConfiguration(configurationUrl, query.registrationToken, exchange);
     context.issuer = platform.issuer;
     checkConfigurationHosts(configurationUrl, platform);
 
@@ -125,17 +154,21 @@ export function dynamicRegistrationRoute(deps: RegistrationPageDeps): RequestHan
     if (announced && (await alreadyRegistered(platform.issuer, announced))) throw exists(platform.issuer, announced);
 
     const toolUrl = toolUrlOf(req, deps.config.toolUrl);
-    const result = await postRegistration(platform, query.registrationToken, toolRegistrationRequest(toolUrl, platform), deps.exchange);
+    const result = await postRegistration(platform, query.registrationToken, toolRegistrationRequest(toolUrl, platform), exchange);
     context.clientId = result.clientId;
 
     const key = `${platform.issuer}\n${result.clientId}`;
-    if (inFlight.has(key) || (await alreadyRegistered(platform.issuer, result.clientId))) throw exists(platform.issuer, result.clientId);
+    // Marked before the check below awaits, so that two requests of this process cannot both pass it.
+    if (inFlight.has(key)) throw exists(platform.issuer, result.clientId);
     inFlight.add(key);
     try {
+      if (await alreadyRegistered(platform.issuer, result.clientId)) throw exists(platform.issuer, result.clientId);
       const kind = kindOf(platform.productFamilyCode);
       const product = productName(platform.productFamilyCode);
       const displayName = clip(`${product} at ${configurationUrl.host}`, 200);
       const lti = deps.lti();
+      // Every check is done: only now does ltijs generate the platform's RSA key pair. alreadyRegistered found no ltijs
+      // platform under this issuer and client id just above, so the one stored here is this request's.
       const stored = await lti.registerPlatform({
         url: platform.issuer,
         name: displayName,
@@ -178,16 +211,20 @@ export function dynamicRegistrationRoute(deps: RegistrationPageDeps): RequestHan
           },
         });
       } catch (err) {
-        // The ltijs platform was made just now (nothing was registered under this issuer and client id): undo it.
-        await lti
-          .deletePlatform(platform.issuer, result.clientId)
-          .catch((e: unknown) =>
-            logger.error(
-              { err: e, issuer: platform.issuer, clientId: result.clientId },
-              'dynamic registration: could not undo the ltijs platform',
-            ),
-          );
-        if (err instanceof StoreError && err.code === 'registration_exists') throw exists(platform.issuer, result.clientId);
+        const takenMeanwhile = err instanceof StoreError && err.code === 'registration_exists';
+        // Undo the ltijs platform this request made, unless another instance registered this issuer and client id
+        // meanwhile (its registration now stands on that platform): never delete a platform someone else stored.
+        if (!takenMeanwhile && !(await deps.registrations.find(platform.issuer, result.clientId).catch(() => undefined))) {
+          await lti
+            .deletePlatform(platform.issuer, result.clientId)
+            .catch((e: unknown) =>
+              logger.error(
+                { err: e, issuer: platform.issuer, clientId: result.clientId },
+                'dynamic registration: could not undo the ltijs platform',
+              ),
+            );
+        }
+        if (takenMeanwhile) throw exists(platform.issuer, result.clientId);
         throw err;
       }
       await deps.refreshPlatformOrigins();
@@ -253,6 +290,8 @@ export function dynamicRegistrationRoute(deps: RegistrationPageDeps): RequestHan
 /** The headings of the refusals (the status alone would say the wrong thing). */
 const HEADINGS: Partial<Record<string, string>> = {
   registration_request_invalid: 'The registration request could not be read',
+  registration_pending_limit: 'Too many registrations are waiting to be activated',
+  registration_host_not_allowed: 'The LMS is not at a public address',
   registration_configuration_unreachable: 'The LMS’s configuration could not be read',
   registration_configuration_invalid: 'The LMS’s configuration cannot be used',
   registration_issuer_mismatch: 'The LMS’s configuration names another LMS',

@@ -56,6 +56,8 @@ export interface RegistrationPageDeps {
   registrations: RegistrationStore;
   audit: AuditSink;
   csrf: CsrfTokens;
+  /** Re-reads the active registrations' origins for the headers (framing, form posts): an activation counts at once. */
+  refreshPlatformOrigins?: () => Promise<void>;
 }
 
 /** A registration's id in a path: the store's bigserial. */
@@ -429,6 +431,7 @@ export function registrationRouter(deps: RegistrationPageDeps): Router {
         ...(own ? {} : { detail: { fromRegistration: actor.platform.id } }),
       };
       const result = await deps.registrations.change(id, { status: to }, version, audit);
+      if (result.kind === 'saved') await deps.refreshPlatformOrigins?.();
       if (result.kind === 'not_found') throw notFound('There is no such registration.');
       if (result.kind === 'conflict') {
         const current = result.current;

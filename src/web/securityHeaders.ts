@@ -5,10 +5,12 @@
  * - `Cache-Control: no-store` on everything but /assets: pages, exports, error pages and launch
  *   redirects carry student data or ltiks, and a shared or back-button cache must not keep them.
  *   A route that serves public data may set its own.
- * - CSP `frame-ancestors`: only the registered LMSs may frame the tool (the origins of each
- *   platform's issuer and authentication endpoint); `form-action`: the tool itself and those LMSs
- *   (the new-window form posts a login to /login, which redirects to the LMS). The origins are
- *   computed when platforms are registered (`setPlatformOrigins`), not per request.
+ * - CSP `frame-ancestors`: only the LMSs of active registrations may frame the tool (the origins of
+ *   each active platform's issuer and authentication endpoint, and the address an active registration
+ *   was made from: `activeOrigins`); `form-action`: the tool itself and those LMSs (the new-window form
+ *   posts a login to /login, which redirects to the LMS). The origins are computed when registrations
+ *   change and every 30 s (`setPlatformOrigins`), not per request; the Dynamic Registration page alone
+ *   adds its own framer to its own response.
  * - HSTS only when the tool's public URL is https (a browser ignores it over http, and an http
  *   TOOL_URL means it is not meant to be forced).
  * - `script-src`: exactly one script, /assets/frame-resize.js (the layout's, which asks the LMS to fit its frame to
@@ -117,7 +119,21 @@ function policyFor(lmsOrigins: string[]): string {
   ].join('; ');
 }
 
-/** The origins of every platform registered with ltijs: its issuer and its authentication endpoint. */
+/** A registration as the headers read it (src/store/registrations.ts). */
+export interface RegistrationOrigins {
+  issuer: string;
+  clientId: string;
+  status: string;
+  registration: Record<string, unknown> | null;
+}
+
+/** A platform as ltijs stores it: its issuer, client id and authentication endpoint. */
+export interface PlatformOrigins {
+  issuer: string;
+  clientId: string;
+  authenticationEndpoint: string;
+}
+
 /**
  * The origins the LMSs registered by Dynamic Registration were registered from (their configuration's address): a
  * Canvas institution shows the tool from its own domain, while its issuer is canvas.instructure.com.
@@ -132,14 +148,48 @@ export function registeredFromOrigins(registrations: ReadonlyArray<{ registratio
   return origins;
 }
 
-export async function registeredPlatformOrigins(lti: Provider): Promise<string[]> {
-  const platforms = await lti.getAllPlatforms();
+/**
+ * The origins that may frame the tool and receive its forms, from ACTIVE registrations only: each active platform's
+ * issuer and authentication endpoint, and the address an active registration was made from. A platform of
+ * PLATFORMS_JSON (`configured`) is always active; any other ltijs platform counts only when its registration is
+ * active, so a pending registration (anyone may make one at /register) or an inactive one widens nothing.
+ */
+export function activeOrigins(
+  platforms: readonly PlatformOrigins[],
+  registrations: readonly RegistrationOrigins[],
+  configured: ReadonlyArray<{ issuer: string; clientId: string }>,
+): string[] {
+  const pair = (issuer: string, clientId: string) => JSON.stringify([issuer, clientId]);
+  const active = new Set([
+    ...configured.map((c) => pair(c.issuer, c.clientId)),
+    ...registrations.filter((r) => r.status === 'active').map((r) => pair(r.issuer, r.clientId)),
+  ]);
   const origins: string[] = [];
   for (const p of platforms) {
-    for (const url of [await p.platformUrl(), await p.platformAuthEndpoint()]) {
-      const origin = typeof url === 'string' ? originOf(url) : null;
+    if (!active.has(pair(p.issuer, p.clientId))) continue;
+    for (const url of [p.issuer, p.authenticationEndpoint]) {
+      const origin = originOf(url);
       if (origin) origins.push(origin);
     }
   }
-  return origins;
+  return [...origins, ...registeredFromOrigins(registrations.filter((r) => r.status === 'active'))];
+}
+
+/** `activeOrigins` of the platforms ltijs has registered. */
+export async function activeRegistrationOrigins(
+  lti: Provider,
+  registrations: readonly RegistrationOrigins[],
+  configured: ReadonlyArray<{ issuer: string; clientId: string }>,
+): Promise<string[]> {
+  const platforms: PlatformOrigins[] = [];
+  for (const p of await lti.getAllPlatforms()) {
+    const [issuer, clientId, authenticationEndpoint] = await Promise.all([p.platformUrl(), p.platformClientId(), p.platformAuthEndpoint()]);
+    if (typeof issuer === 'string' && typeof clientId === 'string')
+      platforms.push({
+        issuer,
+        clientId,
+        authenticationEndpoint: typeof authenticationEndpoint === 'string' ? authenticationEndpoint : '',
+      });
+  }
+  return activeOrigins(platforms, registrations, configured);
 }

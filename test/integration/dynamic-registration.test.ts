@@ -5,6 +5,11 @@
  * its issuer, a registration endpoint elsewhere, a takeover of an issuer and client id already registered (by the
  * token's announced client id before posting, and by the platform's answer after), the LMS's own bare-string
  * refusals shown as its answer, and unusable configurations. Hostile platforms are small node http servers here.
+ *
+ * The exchange connects only to public addresses unless ALLOW_PRIVATE_LMS_HOSTS is set (the dev stack sets it: the
+ * emulator and these servers are on 127.0.0.1): without it a loopback address, literal or resolved, is refused before
+ * any connection. A pending registration widens no page's CSP until it is activated; at most
+ * MAX_PENDING_REGISTRATIONS wait at once.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -13,7 +18,7 @@ import { sql } from 'kysely';
 import { request } from 'undici';
 import { LtiBrowser } from '../../src/dev/lms';
 import { startStack, type Stack } from '../../src/dev/stack';
-import { NRPS_SCOPE, TOOL_CONFIGURATION } from '../../src/lti/dynamicRegistration';
+import { MAX_PENDING_REGISTRATIONS, NRPS_SCOPE, TOOL_CONFIGURATION } from '../../src/lti/dynamicRegistration';
 import { createRegistrationStore } from '../../src/store';
 import { freshDatabaseUrl } from '../support/db';
 import { capturingLogger, textOf } from '../support/stack';
@@ -147,6 +152,14 @@ function expectCode(html: string, code: string): void {
   expect(html).toContain(`<code>${code}</code>`);
 }
 
+/** The sources of one directive of an ordinary page's CSP (the 401 page of /me, as any page without a launch). */
+async function ordinaryPolicy(url: string, directive: string): Promise<string[]> {
+  const res = await request(`${url}/me`, { headers: { accept: 'text/html' } });
+  await res.body.text();
+  const policy = String(res.headers['content-security-policy']);
+  return (new RegExp(`${directive} ([^;]*)`).exec(policy)?.[1] ?? '').split(' ');
+}
+
 async function ltijsPlatforms(): Promise<Array<{ platform_url: string; client_id: string }>> {
   return (
     await sql<{
@@ -244,6 +257,32 @@ describe('registration by the LMS emulator’s Moodle', () => {
     expectCode(res.html, 'platform_pending');
     expect(textOf(res.html)).toContain('the registration has not been activated yet');
     expect(res.ltik).toBeUndefined();
+  });
+
+  test('the pending registration’s LMS may frame only its own /register page; once active, every page (after a refresh)', async () => {
+    const lmsOrigin = new URL(stack.lms.url).origin;
+    await stack.tool.tool.refreshPlatformOrigins();
+    expect(await ordinaryPolicy(stack.tool.url, 'frame-ancestors')).toEqual([victim.origin]);
+    expect(await ordinaryPolicy(stack.tool.url, 'form-action')).not.toContain(lmsOrigin);
+
+    const pending = (await registrations().find(stack.lms.platforms.moodle.issuer, clientId))!;
+    const audit = {
+      platformIss: pending.issuer,
+      platformClientId: pending.clientId,
+      actorUserId: 'operator',
+      actorRole: 'operator',
+      action: 'registration.status' as const,
+    };
+    expect((await registrations().change(pending.id, { status: 'active' }, pending.version, audit)).kind).toBe('saved');
+    await stack.tool.tool.refreshPlatformOrigins();
+    expect((await ordinaryPolicy(stack.tool.url, 'frame-ancestors')).sort()).toEqual([lmsOrigin, victim.origin].sort());
+    expect(await ordinaryPolicy(stack.tool.url, 'form-action')).toContain(lmsOrigin);
+
+    // Pending again: the origins go with the next refresh.
+    const active = (await registrations().get(pending.id))!;
+    expect((await registrations().change(pending.id, { status: 'pending' }, active.version, audit)).kind).toBe('saved');
+    await stack.tool.tool.refreshPlatformOrigins();
+    expect(await ordinaryPolicy(stack.tool.url, 'frame-ancestors')).toEqual([victim.origin]);
   });
 
   test('the same registration token again is refused before the LMS is asked (its client id is registered)', async () => {
@@ -420,7 +459,10 @@ describe('refusals', () => {
     const res = await register({ openid_configuration: `${gone.url}/openid-configuration` });
     expect(res.status).toBe(502);
     expectCode(res.html, 'registration_configuration_unreachable');
-    expect(res.text).toContain('the connection was refused');
+    // What an admin needs, not the network error (which would say how a host and port answered).
+    expect(res.text).toContain('The tool could not read the LMS’s configuration: it could not be reached.');
+    expect(res.text).not.toMatch(/ECONNREFUSED|refused/i);
+    expect(lines.some((l) => l.includes('"cause":"ECONNREFUSED"'))).toBe(true);
   });
 
   test.each([
@@ -450,6 +492,96 @@ describe('refusals', () => {
   test('no refusal logged the registration token', () => {
     expect(lines.join('\n')).not.toContain('opaque-token');
     expect(lines.filter((l) => l.includes('dynamic registration refused')).length).toBeGreaterThan(5);
+  });
+});
+
+describe('too many registrations waiting to be activated', () => {
+  const ISSUER = (n: number) => `https://pending-${n}.example.edu`;
+  afterAll(async () => {
+    await sql`DELETE FROM platform_settings WHERE issuer LIKE 'https://pending-%.example.edu'`.execute(stack.tool.store.db);
+  });
+
+  test(`at ${MAX_PENDING_REGISTRATIONS} pending, a new registration is a 503 before anything is fetched`, async () => {
+    const pending = (await registrations().list()).filter((r) => r.status === 'pending').length;
+    for (let n = pending; n < MAX_PENDING_REGISTRATIONS; n++) {
+      await registrations().createDynamic({
+        issuer: ISSUER(n),
+        clientId: 'c',
+        displayName: `Pending ${n}`,
+        kind: 'other',
+        deploymentIds: [],
+        isnotaiBaseUrl: stack.simulator.url,
+        identityStrategy: 'sub',
+        status: 'pending',
+        registration: { openidConfiguration: `${ISSUER(n)}/c` },
+        audit: { platformIss: ISSUER(n), platformClientId: 'c', actorUserId: 'lms', actorRole: 'lms', action: 'registration.create' },
+      });
+    }
+    victim.answer = () => ({ status: 200, body: JSON.stringify(configuration(victim.origin, victim.origin)) });
+    const res = await register({ openid_configuration: `${victim.url}/openid-configuration`, registration_token: 'x' });
+    expect(res.status).toBe(503);
+    expectCode(res.html, 'registration_pending_limit');
+    expect(res.text).toContain(`already has ${MAX_PENDING_REGISTRATIONS} registrations waiting to be activated`);
+    expect(res.text).toContain('activates those they recognise and deactivates the others');
+    expect(victim.received).toEqual([]);
+    // None of them widened the CSP.
+    await stack.tool.tool.refreshPlatformOrigins();
+    expect(await ordinaryPolicy(stack.tool.url, 'frame-ancestors')).toEqual([victim.origin]);
+  });
+});
+
+describe('with ALLOW_PRIVATE_LMS_HOSTS=false (a production tool’s default)', () => {
+  let guarded: Stack;
+  let guardedLines: string[];
+  beforeAll(async () => {
+    const captured = capturingLogger('info');
+    guardedLines = captured.lines;
+    guarded = await startStack({
+      databaseUrl: await freshDatabaseUrl('dynreg_guarded'),
+      logger: captured.logger,
+      encryptionKey,
+      env: { PLATFORMS_JSON: '[]', ALLOW_PRIVATE_LMS_HOSTS: 'false', LOG_LEVEL: 'info' },
+    });
+  });
+  afterAll(async () => {
+    await guarded?.stop();
+  });
+
+  async function guardedRegister(configurationUrl: string) {
+    const res = await request(
+      `${guarded.tool.url}/register?${new URLSearchParams({ openid_configuration: configurationUrl, registration_token: 'tok' }).toString()}`,
+      { headers: { accept: 'text/html' } },
+    );
+    const html = await res.body.text();
+    return { status: res.statusCode, html, text: textOf(html) };
+  }
+
+  test.each([
+    ['a loopback address', (port: number) => `http://127.0.0.1:${port}/openid-configuration`, '127.0.0.1'],
+    ['a name that resolves to loopback', (port: number) => `http://localhost:${port}/openid-configuration`, 'localhost'],
+    ['IPv6 loopback', (port: number) => `http://[::1]:${port}/openid-configuration`, '[::1]'],
+    ['an IPv4-mapped IPv6 loopback', (port: number) => `http://[::ffff:127.0.0.1]:${port}/openid-configuration`, '[::ffff:7f00:1]'],
+    ['a loopback address written in hex', (port: number) => `http://0x7f000001:${port}/openid-configuration`, '127.0.0.1'],
+    ['the cloud metadata address', () => 'http://169.254.169.254/latest/meta-data', '169.254.169.254'],
+    ['a private address', () => 'http://10.0.0.1/c', '10.0.0.1'],
+  ])('%s is refused (400 registration_host_not_allowed), naming the host, and nothing is sent', async (_name, address, host) => {
+    victim.answer = () => ({ status: 200, body: JSON.stringify(configuration(victim.origin, victim.origin)) });
+    const res = await guardedRegister(address(Number(new URL(victim.url).port)));
+    expect(res.status).toBe(400);
+    expectCode(res.html, 'registration_host_not_allowed');
+    expect(res.text).toContain(`The tool does not connect to ${host}: it is, or resolves to, a private or local network address.`);
+    expect(res.text).toContain('ALLOW_PRIVATE_LMS_HOSTS');
+    if (host === 'localhost') expect(res.text).not.toMatch(/127\.0\.0\.1|::1/);
+    expect(victim.received).toEqual([]);
+    expect(await guarded.tool.tool.lti.getAllPlatforms()).toEqual([]);
+  });
+
+  test('the emulator’s own registration (on 127.0.0.1) is refused the same way, and the LMS creates nothing', async () => {
+    const res = await new LtiBrowser({ lmsUrl: guarded.lms.url }).registerTool(`${guarded.tool.url}/register`);
+    expect(res.status).toBe(400);
+    expectCode(res.html, 'registration_host_not_allowed');
+    expect(guarded.lms.toolTypes()).toEqual([]);
+    expect(guardedLines.join('\n')).toContain('registration_host_not_allowed');
   });
 });
 

@@ -1,10 +1,12 @@
 /**
  * Response headers, over real HTTP: nothing that carries student data or an ltik may be kept by a
  * cache (pages, exports, error pages, the launch redirects), while static assets stay cacheable;
- * only the registered LMSs may frame the tool or receive its forms; HSTS when, and only when, the
- * tool's public URL is https.
+ * only the registered LMSs may frame the tool or receive its forms (a registration that is not active
+ * widens nothing); HSTS when, and only when, the tool's public URL is https.
  */
+import crypto from 'node:crypto';
 import { request } from 'undici';
+import { createRegistrationStore } from '../../src/store';
 import { testStack } from '../support/stack';
 
 type S = Awaited<ReturnType<typeof testStack>>;
@@ -12,8 +14,10 @@ let stack: S;
 const STUDENT = { platform: 'moodle' as const, courseId: '2', userId: '4' };
 const TEACHER = { platform: 'moodle' as const, courseId: '2', userId: '3' };
 
+const ENCRYPTION_KEY = crypto.randomBytes(32).toString('base64url');
+
 beforeAll(async () => {
-  stack = await testStack('headers');
+  stack = await testStack('headers', { encryptionKey: ENCRYPTION_KEY });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -135,6 +139,67 @@ describe('Content-Security-Policy', () => {
       expect(policy.get('default-src')).toEqual(["'none'"]);
       expect(header(h, 'content-security-policy')).not.toContain('*');
     }
+  });
+});
+
+describe('Content-Security-Policy and registrations made by an LMS', () => {
+  test('a pending registration’s origins are in no page’s policy; once active they are (after a refresh), and gone when deactivated', async () => {
+    const issuer = 'https://pending-lms.example.edu';
+    const login = 'https://login.pending-lms.example.edu';
+    const registeredFrom = 'https://school.pending-lms.example.edu';
+    const registrations = createRegistrationStore(stack.tool.store.db, { secret: ENCRYPTION_KEY });
+    // As Dynamic Registration stores one: the platform in ltijs, then the registration, pending.
+    await stack.tool.tool.lti.registerPlatform({
+      url: issuer,
+      name: 'Pending LMS',
+      clientId: 'pending-client',
+      authenticationEndpoint: `${login}/auth`,
+      accesstokenEndpoint: `${issuer}/token`,
+      authConfig: { method: 'JWK_SET', key: `${issuer}/jwks` },
+    });
+    const created = await registrations.createDynamic({
+      issuer,
+      clientId: 'pending-client',
+      displayName: 'Pending LMS',
+      kind: 'other',
+      deploymentIds: [],
+      isnotaiBaseUrl: stack.simulator.url,
+      identityStrategy: 'sub',
+      status: 'pending',
+      registration: { openidConfiguration: `${registeredFrom}/openid-configuration` },
+      audit: {
+        platformIss: issuer,
+        platformClientId: 'pending-client',
+        actorUserId: 'lms',
+        actorRole: 'lms',
+        action: 'registration.create',
+      },
+    });
+    const audit = {
+      platformIss: issuer,
+      platformClientId: 'pending-client',
+      actorUserId: 'operator',
+      actorRole: 'operator',
+      action: 'registration.status' as const,
+    };
+    const policyOfAPage = async () => csp((await raw(`${stack.tool.url}/me`)).headers);
+
+    await stack.tool.tool.refreshPlatformOrigins();
+    let policy = await policyOfAPage();
+    expect([...(policy.get('frame-ancestors') ?? [])].sort()).toEqual(lmsOrigins(stack));
+    expect([...(policy.get('form-action') ?? [])].slice(1).sort()).toEqual(lmsOrigins(stack));
+
+    expect((await registrations.change(created.id, { status: 'active' }, created.version, audit)).kind).toBe('saved');
+    await stack.tool.tool.refreshPlatformOrigins();
+    policy = await policyOfAPage();
+    const widened = [...lmsOrigins(stack), issuer, login, registeredFrom].sort();
+    expect([...(policy.get('frame-ancestors') ?? [])].sort()).toEqual(widened);
+    expect([...(policy.get('form-action') ?? [])].slice(1).sort()).toEqual(widened);
+
+    const active = (await registrations.get(created.id))!;
+    expect((await registrations.change(created.id, { status: 'inactive' }, active.version, audit)).kind).toBe('saved');
+    await stack.tool.tool.refreshPlatformOrigins();
+    expect([...((await policyOfAPage()).get('frame-ancestors') ?? [])].sort()).toEqual(lmsOrigins(stack));
   });
 });
 

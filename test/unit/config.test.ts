@@ -115,6 +115,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RETENTION_SWEEP_INTERVAL_MS: '10' })).toThrow(/RETENTION_SWEEP_INTERVAL_MS/);
   });
 
+  test('registrations made by an LMS are pending and reach only public hosts unless the operator says otherwise', () => {
+    const base = { PLATFORMS_JSON: '[]' };
+    expect(loadConfig(base)).toMatchObject({ autoActivate: false, allowPrivateLmsHosts: false });
+    expect(loadConfig({ ...base, AUTO_ACTIVATE: 'true', ALLOW_PRIVATE_LMS_HOSTS: 'yes' })).toMatchObject({
+      autoActivate: true,
+      allowPrivateLmsHosts: true,
+    });
+    expect(() => loadConfig({ ...base, AUTO_ACTIVATE: 'maybe', ALLOW_PRIVATE_LMS_HOSTS: 'sure' })).toThrow(
+      /AUTO_ACTIVATE: [\s\S]*ALLOW_PRIVATE_LMS_HOSTS: /,
+    );
+  });
+
   test('the error message never echoes a secret value', () => {
     try {
       loadConfig({ ENCRYPTION_KEY: 'short-secret-value' });

@@ -1,12 +1,13 @@
 /**
  * The pure parts of LTI Dynamic Registration (src/lti/dynamicRegistration.ts): which configuration hosts are accepted
  * for an issuer (Instructure's hosted Canvas the one named exception), what the tool asks a Moodle and a Canvas for,
- * and the client id a registration token announces. The exchange itself is tested over HTTP
- * (test/integration/dynamic-registration.test.ts).
+ * and the client id a registration token announces, and which addresses count as public (the exchange connects to no
+ * other without ALLOW_PRIVATE_LMS_HOSTS). The exchange itself is tested over HTTP (test/integration/dynamic-registration.test.ts).
  */
 import {
   CANVAS_PRIVACY_LEVEL,
   checkConfigurationHosts,
+  isPublicAddress,
   NRPS_SCOPE,
   readRegistrationQuery,
   RegistrationRefusal,
@@ -24,11 +25,8 @@ function platform(issuer: string, registrationEndpoint: string): PlatformConfigu
     jwksUri: `${issuer}/jwks`,
     registrationEndpoint,
     authorizationServer: null,
-    claimsSupported: [],
-    scopesSupported: [],
     productFamilyCode: 'moodle',
     version: null,
-    messagesSupported: [],
   };
 }
 
@@ -84,6 +82,89 @@ describe('configuration hosts', () => {
     expect(refusalCode(() => checkConfigurationHosts(url, platform('https://moodle.example.edu', 'http://10.0.0.5/r')))).toBe(
       'registration_endpoint_mismatch',
     );
+  });
+});
+
+describe('the authorization, token and key set endpoints', () => {
+  const canvasCloud = new URL('https://school.instructure.com/api/lti/security/openid-configuration');
+  const withEndpoint = (base: PlatformConfiguration, field: 'authorizationEndpoint' | 'tokenEndpoint' | 'jwksUri', address: string) => ({
+    ...base,
+    [field]: address,
+  });
+
+  test.each(['authorizationEndpoint', 'tokenEndpoint', 'jwksUri'] as const)(
+    '%s on another host than the configuration is refused',
+    (field) => {
+      const url = new URL('https://moodle.example.edu/c');
+      const base = platform('https://moodle.example.edu', 'https://moodle.example.edu/r');
+      expect(refusalCode(() => checkConfigurationHosts(url, base))).toBeNull();
+      expect(refusalCode(() => checkConfigurationHosts(url, withEndpoint(base, field, 'https://evil.example/x')))).toBe(
+        'registration_endpoint_mismatch',
+      );
+      expect(refusalCode(() => checkConfigurationHosts(url, withEndpoint(base, field, 'https://moodle.example.edu:8443/x')))).toBe(
+        'registration_endpoint_mismatch',
+      );
+    },
+  );
+
+  test('hosted Canvas: Instructure’s login host and its own hosts are accepted, no other', () => {
+    const base = platform('https://canvas.instructure.com', `${canvasCloud.origin}/api/lti/registrations`);
+    const sso = {
+      ...base,
+      authorizationEndpoint: 'https://sso.canvaslms.com/api/lti/authorize_redirect',
+      tokenEndpoint: 'https://sso.canvaslms.com/login/oauth2/token',
+      jwksUri: 'https://sso.canvaslms.com/api/lti/security/jwks',
+    };
+    expect(refusalCode(() => checkConfigurationHosts(canvasCloud, sso))).toBeNull();
+    expect(refusalCode(() => checkConfigurationHosts(canvasCloud, base))).toBeNull();
+    for (const address of ['https://sso.canvaslms.com.evil.example/a', 'http://sso.canvaslms.com/a', 'https://evil.example/a']) {
+      expect({ address, code: refusalCode(() => checkConfigurationHosts(canvasCloud, withEndpoint(sso, 'jwksUri', address))) }).toEqual({
+        address,
+        code: 'registration_endpoint_mismatch',
+      });
+    }
+    // Not hosted Canvas: the login host is just another host.
+    const own = new URL('https://canvas.school.edu/c');
+    const selfHosted = platform('https://canvas.school.edu', 'https://canvas.school.edu/r');
+    expect(
+      refusalCode(() => checkConfigurationHosts(own, withEndpoint(selfHosted, 'authorizationEndpoint', 'https://sso.canvaslms.com/a'))),
+    ).toBe('registration_endpoint_mismatch');
+  });
+});
+
+describe('public addresses (the only ones the exchange connects to without ALLOW_PRIVATE_LMS_HOSTS)', () => {
+  test.each([
+    ['8.8.8.8', true],
+    ['172.32.0.1', true],
+    ['2001:4860:4860::8888', true],
+    ['127.0.0.1', false],
+    ['127.255.0.9', false],
+    ['::1', false],
+    ['10.1.2.3', false],
+    ['172.16.0.1', false],
+    ['172.31.255.255', false],
+    ['192.168.1.1', false],
+    ['169.254.169.254', false],
+    ['fe80::1', false],
+    ['fc00::1', false],
+    ['fd12:3456::1', false],
+    ['100.64.0.1', false],
+    ['100.127.255.254', false],
+    ['0.0.0.0', false],
+    ['0.1.2.3', false],
+    ['::', false],
+    ['224.0.0.1', false],
+    ['ff02::1', false],
+    ['255.255.255.255', false],
+    ['::ffff:127.0.0.1', false],
+    ['::ffff:10.0.0.1', false],
+    ['::ffff:169.254.169.254', false],
+    ['::ffff:8.8.8.8', true],
+    ['64:ff9b::7f00:1', false],
+    ['fec0::1', false],
+    ['not an address', false],
+  ])('%s: %s', (address, expected) => {
+    expect(isPublicAddress(address)).toBe(expected);
   });
 });
 

@@ -138,7 +138,24 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
 
   const tool = await createApp({ config: { ...config, encryptionKey }, logger, services, createClient: options.createClient });
   for (const p of config.platforms) {
+    const before = await registrations.find(p.issuer, p.clientId);
     await registerPlatform(tool, settings, p, config);
+    if (before?.source === 'dynamic') {
+      // The file takes over a registration an LMS made: said in the log and in that registration's audit log.
+      logger.warn(
+        { registration: before.id, issuer: p.issuer, clientId: p.clientId },
+        'PLATFORMS_JSON takes over a registration made by the LMS',
+      );
+      await audit.record({
+        platformIss: p.issuer,
+        platformClientId: p.clientId,
+        actorUserId: 'operator',
+        actorRole: 'operator',
+        action: 'registration.settings',
+        resourceId: `registration ${before.id}`,
+        detail: { changed: ['source', ...(before.status === 'active' ? [] : ['status'])], source: 'config', status: 'active' },
+      });
+    }
     // The file's registrations are active, ltijs's login check included (one made pending by the LMS may be among them).
     await registrations.syncLtijsStatus(p.issuer, p.clientId);
   }

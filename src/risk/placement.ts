@@ -2,9 +2,14 @@
  * What one placement of the tool covers (docs/product.md "Placements"), as pure rules: which sessions belong to it, which
  * thresholds its levels use, and the sentence that says so at the top of its pages.
  *
- * - The page address pattern: `*` stands for any run of characters (none included); a pattern with a `*` must match the
- *   whole page address; a pattern without one matches every address that begins with it. Characters are compared as
- *   they are (no case folding, no decoding). A pattern is an http(s) address, at most MAX_PAGE_PATTERN characters.
+ * - The page address pattern: `*` stands for any run of characters (none included); a pattern matches an address when
+ *   it matches the address from its start up to the address's end, or up to one of `/`, `?`, `&`, `#` (what follows is
+ *   ignored). So `…/mod/quiz/*cmid=12` matches `…/attempt.php?attempt=5&cmid=12` and `…&cmid=12&page=1` but not
+ *   `…&cmid=120`; `…/courses/101/quizzes/7` matches `…/quizzes/7`, `…/quizzes/7/take` and `…/quizzes/7?x` but not
+ *   `…/quizzes/70`; a pattern ending in `*` matches whatever follows. Characters are compared as they are (no case
+ *   folding, no decoding). Only an address's first MAX_MATCHED_ADDRESS characters are read: a match must end within
+ *   them (upstream's `pageUrl` has no length limit). A pattern is an http(s) address, at most MAX_PAGE_PATTERN
+ *   characters.
  * - The time window: a session belongs when it was created at or after the start and before the end; either may be
  *   open.
  * - The thresholds: the placement's own when it has them, else the LMS registration's.
@@ -17,6 +22,11 @@ import type { RiskThresholds } from './thresholds';
 
 /** The longest page address pattern kept (the database's check says the same). */
 export const MAX_PAGE_PATTERN = 2000;
+/** How much of a page address the pattern is matched against: a match must end within its first 4,096 characters. */
+export const MAX_MATCHED_ADDRESS = 4096;
+
+/** The characters after which the rest of an address is ignored by a match (docs/product.md "Placements"). */
+const BOUNDARY = new Set(['/', '?', '&', '#']);
 
 /** What a placement covers, as the rules below read it (src/store/placements.ts `Placement` has this shape). */
 export interface PlacementLens {
@@ -57,29 +67,50 @@ export function pagePatternProblem(pattern: string): string | null {
 }
 
 /**
- * Whether `url` matches `pattern` by the rule above. Matching takes time proportional at worst to the product of the two
- * lengths (the usual wildcard walk, which goes back only to the last `*`), never exponential, whatever the pattern.
+ * Whether `url` matches `pattern` by the rule above, in one dynamic-programming pass (the glob table, one row per pattern
+ * character): `row[i]` says whether the pattern read so far matches the address's first `i` characters; after the last
+ * character it says where a match of the whole pattern may end, and one that ends at the address's end or before a
+ * boundary character is a match. Time at worst proportional to the pattern's length times the address's (capped at
+ * MAX_MATCHED_ADDRESS), whatever the pattern: no regular expression is built from it and nothing backtracks. Only the
+ * set range `[lo, hi]` of a row is walked, so the literal text before the first `*` costs one step a character.
  */
 export function pageMatches(pattern: string, url: string): boolean {
-  if (!pattern.includes('*')) return url.startsWith(pattern);
-  let p = 0;
-  let u = 0;
-  let star = -1;
-  let resume = 0;
-  while (u < url.length) {
-    if (p < pattern.length && pattern[p] === '*') {
-      star = p++;
-      resume = u;
-    } else if (p < pattern.length && pattern[p] === url[u]) {
-      p++;
-      u++;
-    } else if (star >= 0) {
-      p = star + 1;
-      u = ++resume;
-    } else return false;
+  const n = Math.min(url.length, MAX_MATCHED_ADDRESS);
+  const row = new Uint8Array(n + 1);
+  row[0] = 1;
+  // Every set entry of `row` is in [lo, hi]; every entry outside it is 0.
+  let lo = 0;
+  let hi = 0;
+  for (let j = 0; j < pattern.length; j++) {
+    const c = pattern[j];
+    if (c === '*') {
+      // `*` extends every match by any run: from the first set position on, every prefix matches.
+      row.fill(1, lo);
+      hi = n;
+      continue;
+    }
+    // A literal character: row[i] = previous row[i - 1] and url[i - 1] is c; walked downwards to update in place.
+    const top = Math.min(hi + 1, n);
+    for (let i = top; i > lo; i--) row[i] = row[i - 1] === 1 && url[i - 1] === c ? 1 : 0;
+    row[lo] = 0;
+    let newLo = -1;
+    let newHi = -1;
+    for (let i = lo + 1; i <= top; i++) {
+      if (row[i] === 1) {
+        if (newLo < 0) newLo = i;
+        newHi = i;
+      }
+    }
+    if (newLo < 0) return false;
+    lo = newLo;
+    hi = newHi;
   }
-  while (p < pattern.length && pattern[p] === '*') p++;
-  return p === pattern.length;
+  // A trailing `*` takes the rest of the address, however long.
+  if (pattern.endsWith('*')) return true;
+  for (let i = lo; i <= hi; i++) {
+    if (row[i] === 1 && (i === url.length || BOUNDARY.has(url[i]))) return true;
+  }
+  return false;
 }
 
 /** Whether a session created at `createdAt` is inside [start, end); one that cannot be placed in time is not. */
@@ -125,12 +156,12 @@ export function describePlacement(lens: PlacementLens, registration: RiskThresho
   return `This link covers one activity: sessions on pages ${patternWords(lens.urlPattern)}${windowWords(lens, formatTime)}; levels use High ≥ ${formatThreshold(t.high)}, Elevated ≥ ${formatThreshold(t.elevated)} (${whose}).`;
 }
 
-/** How the pattern reads: “matching …” with a `*`, “beginning with …” without one. */
+/** How the pattern reads: “matching …” (the rule above, with or without a `*`). */
 export function patternWords(pattern: string): string {
-  return pattern.includes('*') ? `matching ${pattern}` : `beginning with ${pattern}`;
+  return `matching ${pattern}`;
 }
 
-/** “ from … to …”, “ from …”, “ until …” (exclusive), or nothing for an open window. */
+/** “ from … to …”, “ from … on”, “ before …” (the end is exclusive), or nothing for an open window. */
 export function windowWords(window: Pick<PlacementLens, 'windowStart' | 'windowEnd'>, formatTime: (d: Date) => string = utcMinute): string {
   const { windowStart: start, windowEnd: end } = window;
   if (start && end) return ` from ${formatTime(start)} to ${formatTime(end)}`;

@@ -28,9 +28,9 @@ import type { LtiIdToken, Provider } from 'ltijs';
 import { DEEP_LINKING_REQUEST } from '../lti/launchChecks';
 import { describeRoles } from '../lti/roles';
 import { originOf } from '../lti/platformStorage';
-import { describePlacement, MAX_PAGE_PATTERN, pagePatternProblem, utcMinute } from '../risk/placement';
+import { describePlacement, MAX_PAGE_PATTERN, pagePatternProblem, patternWords, utcMinute, windowWords } from '../risk/placement';
 import { SETTING_RULES } from '../settingRules';
-import type { Placement, PlacementStore } from '../store';
+import type { NewPlacement, Placement, PlacementStore } from '../store';
 import { isTeachingAssistant } from './accommodationView';
 import { actorFromToken, registrationNotActive, type Actor } from './actor';
 import { auditEntryOf } from './audit';
@@ -39,6 +39,7 @@ import { HttpError } from './errors';
 import { clip, formatDateTime } from './format';
 import { bodyOf, codePoints, typed } from './formText';
 import type { PlatformDirectory, UpstreamCache } from './ports';
+import { toolUrlOf } from './registrationPage';
 import { platformCachePrefix } from './upstream';
 import { extendPolicy } from './securityHeaders';
 
@@ -173,15 +174,8 @@ const FIELDS = ['title', 'scope', 'pattern', 'start', 'end', 'high', 'elevated']
 type Field = (typeof FIELDS)[number];
 type PlacementInput = Record<Field, string>;
 
-/** The values a placement is made of, as the store takes them. */
-interface ValidPlacement {
-  title: string;
-  scope: 'course' | 'activity';
-  urlPattern: string | null;
-  windowStart: Date | null;
-  windowEnd: Date | null;
-  thresholds: { high: number; elevated: number } | null;
-}
+/** The values of a placement the form gives, as the store takes them (the rest is the launch's). */
+type ValidPlacement = Pick<NewPlacement, 'title' | 'scope' | 'urlPattern' | 'windowStart' | 'windowEnd' | 'thresholds'>;
 
 const DATETIME_LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?$/;
 
@@ -342,19 +336,8 @@ export function deepLinkingForm(deps: DeepLinkingDeps): (req: Request, res: Resp
 /** The one sentence the LMS shows under the link (Moodle: the activity's description). */
 export function contentItemText(p: Pick<Placement, 'scope' | 'urlPattern' | 'windowStart' | 'windowEnd' | 'thresholds'>): string {
   if (p.scope !== 'activity' || !p.urlPattern) return 'Integrity signals of the whole course’s sessions, for the course’s staff.';
-  const window =
-    p.windowStart && p.windowEnd
-      ? ` from ${utcMinute(p.windowStart)} to ${utcMinute(p.windowEnd)}`
-      : p.windowStart
-        ? ` from ${utcMinute(p.windowStart)} on`
-        : p.windowEnd
-          ? ` before ${utcMinute(p.windowEnd)}`
-          : '';
-  return clip(`Integrity signals of the sessions on pages matching ${p.urlPattern}${window}, for the course’s staff.`, 1000);
+  return clip(`Integrity signals of the sessions on pages ${patternWords(p.urlPattern)}${windowWords(p)}, for the course’s staff.`, 1000);
 }
-
-const toolBase = (deps: DeepLinkingDeps, req: Request): string =>
-  (deps.toolUrl ?? `${req.protocol}://${req.get('host') ?? ''}`).replace(/\/+$/, '');
 
 interface DeepLinkingService {
   createDeepLinkingMessage(token: LtiIdToken, items: unknown[], options: { message?: string }): Promise<string>;
@@ -461,7 +444,7 @@ async function submit(deps: DeepLinkingDeps & { lti: Provider }, req: Request, r
     type: 'ltiResourceLink',
     title: placement.title,
     text: contentItemText(placement),
-    url: `${toolBase(deps, req)}/`,
+    url: `${toolUrlOf(req, deps.toolUrl).replace(/\/+$/, '')}/`,
     custom: { placement: placement.id },
   };
   const service = (deps.lti as unknown as { DeepLinking: DeepLinkingService }).DeepLinking;

@@ -351,6 +351,7 @@ export function settingsFormView(ctx: SettingsFormContext, input: SettingsInput,
     regions,
     baseUrl: input.baseUrl,
     apiKeyState: ctx.hasApiKey ? 'set' : 'not set',
+    hasApiKey: ctx.hasApiKey,
     // Never echoed, even on a 422: the reader types it again.
     keyNotKept: keyTyped && !marks.apiKey ? 'The API key you typed was not kept: type it again.' : null,
     removeKey: input.removeKey,

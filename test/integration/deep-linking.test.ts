@@ -111,7 +111,9 @@ describe('who may place the tool', () => {
     expect(text).toContain('The whole course');
     expect(text).toContain('One activity');
     expect(text).toContain('https://moodle.example.edu/mod/quiz/*cmid=12');
-    expect(text).toContain('https://school.instructure.com/courses/101/quizzes/7*');
+    expect(text).toContain('https://school.instructure.com/courses/101/quizzes/7 (quiz 7 and its pages, not quiz 70)');
+    // The rule in plain words: up to the end, or up to a /, ?, & or # (each in its own code element).
+    expect(text).toMatch(/up to its end, or up to a \/ , \? , & or # /);
     expect(text).toMatch(/Times are in UTC/);
     expect(text).toMatch(/High ≥ 0\.70, Elevated ≥ 0\.40/);
     // The whole course is chosen until the instructor says otherwise.

@@ -8,7 +8,10 @@
  */
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
+import { startTool } from '../../src/bootstrap';
+import { loadConfig } from '../../src/config';
 import { LtiBrowser, parseForms } from '../../src/dev/lms';
+import { platformEntry } from '../../src/dev/stack';
 import { MOODLE_BASE_URL } from '../../src/dev/simulator/dataset';
 import { runPlatformsCommand } from '../../src/platforms';
 import { learnerRiskSummary } from '../../src/risk';
@@ -123,6 +126,7 @@ test('its own admin adds the isnotai API key in the tool: a bad one is refused (
   expect(admin.res.status).toBe(200);
   expect(admin.res.url).toContain(`/admin/registrations/${second.id}?`);
   expect(textOf(admin.res.html)).toContain('No isnotai API key is stored yet');
+  expect(textOf(admin.res.html)).toContain('API key: not set . Type the key');
   const page = admin.res;
   const form = parseForms(page.html, page.url).find((f) => 'apiKey' in f.fields)!;
   // The simulator stands in for the isnotai API: a custom base URL, as an institution in another region would set.
@@ -134,7 +138,7 @@ test('its own admin adds the isnotai API key in the tool: a bad one is refused (
   const saved = keep(await admin.b.post(form.action, { ...fields, apiKey: API_KEY }));
   expect(saved.status).toBe(200);
   expect(textOf(saved.html)).toMatch(/Saved/);
-  expect(textOf(saved.html)).toContain('A key is stored: set');
+  expect(textOf(saved.html)).toContain('API key: set . It is never shown');
   expect(saved.html).not.toContain('data-testid="registration-needs-key"');
   expect(await registrations().get(second.id)).toMatchObject({ hasApiKey: true, isnotaiBaseUrl: stack.simulator.url });
   expect(hidden(saved.html, 'version')).toBe(String((await registrations().get(second.id))!.version));
@@ -205,4 +209,34 @@ test('the API key was in no page, JSON answer or log line, and a registration to
   expect(logs.length).toBeGreaterThan(0);
   expect(logs).not.toContain(API_KEY);
   expect(logs).not.toMatch(/registration_token=ey/);
+});
+
+test('an operator who later names an LMS-made registration in PLATFORMS_JSON takes it over: said in its audit log', async () => {
+  const moodle = stack.lms.platforms.moodle;
+  const entry = platformEntry(
+    { ...moodle, clientId: second.clientId, deploymentId: '3' },
+    { apiKey: API_KEY, baseUrl: stack.simulator.url },
+  );
+  const other = await startTool({
+    config: loadConfig({ NODE_ENV: 'development', ENCRYPTION_KEY, LOG_LEVEL: 'silent', PLATFORMS_JSON: JSON.stringify([entry]) }),
+    logger: captured.logger,
+    databaseUrl: stack.databaseUrl,
+    port: 0,
+  });
+  try {
+    expect(await registrations().get(second.id)).toMatchObject({ source: 'config', status: 'active' });
+    const { rows } = await sql<{ actor_user_id: string; resource_id: string; detail: Record<string, unknown> }>`
+      SELECT actor_user_id, resource_id, detail FROM audit_log
+      WHERE action = 'registration.settings' AND platform_client_id = ${second.clientId} ORDER BY id DESC LIMIT 1`.execute(
+      stack.tool.store.db,
+    );
+    expect(rows[0]).toEqual({
+      actor_user_id: 'operator',
+      resource_id: `registration ${second.id}`,
+      detail: { changed: ['source'], source: 'config', status: 'active' },
+    });
+    expect(captured.lines.some((l) => l.includes('PLATFORMS_JSON takes over a registration made by the LMS'))).toBe(true);
+  } finally {
+    await other.stop();
+  }
 });

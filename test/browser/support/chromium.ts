@@ -105,7 +105,11 @@ export async function launchFromDemoPage(
       `section[aria-labelledby="platform-${who.platform}"] form:has(input[name="course"][value="${who.courseId}"]):has(input[name="user"][value="${who.userId}"]) button`,
     )
     .first();
-  await button.evaluate("(el) => { const d = el.closest('details'); if (d) d.open = true; }");
+  // A person beyond the first ones of a course is in a closed <details>: open it (a function, so that it is called).
+  await button.evaluate((el: { closest(selector: string): { open: boolean } | null }) => {
+    const d = el.closest('details');
+    if (d) d.open = true;
+  });
   await button.click({ timeout: TIMEOUT_MS });
   return toolFrame(page);
 }

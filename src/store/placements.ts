@@ -32,16 +32,8 @@ export interface Placement extends PlacementCourse {
   createdAt: Date;
 }
 
-export interface NewPlacement extends PlacementCourse {
-  title: string;
-  scope: 'course' | 'activity';
-  urlPattern: string | null;
-  windowStart: Date | null;
-  windowEnd: Date | null;
-  thresholds: { high: number; elevated: number } | null;
-  createdByUserId: string;
-  audit: AuditEntryInput;
-}
+/** A placement as the form makes it: what it covers, by whom, and its audit row (written in the same transaction). */
+export type NewPlacement = Omit<Placement, 'id' | 'resourceLinkId' | 'createdAt'> & { audit: AuditEntryInput };
 
 export interface PlacementStore {
   create(input: NewPlacement): Promise<Placement>;

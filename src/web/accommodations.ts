@@ -36,7 +36,7 @@ import {
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { auditEntryOf } from './audit';
 import type { CsrfTokens } from './csrf';
-import { forbidden, HttpError } from './errors';
+import { forbidden, HttpError, problemView, type FormProblem } from './errors';
 import { clip } from './format';
 import { bodyOf, codePoints, typed } from './formText';
 import { authorise, learnerId, type LearnerDataDeps } from './learnerAccess';
@@ -132,15 +132,7 @@ interface Sent {
   back: string;
 }
 
-interface ProblemPage {
-  status: number;
-  code: string;
-  heading: string;
-  message: string;
-  hints?: string[];
-}
-
-function renderPage(sent: Sent, name: string, problem: ProblemPage, content: Record<string, unknown>): void {
+function renderPage(sent: Sent, name: string, problem: FormProblem, content: Record<string, unknown>): void {
   const { res, actor, userId, queue } = sent;
   // The session pages' way back up the queue (src/web/queue.ts), as the review's answer pages take it.
   const up = sessionQueueView(actor, userId, { queue: queue ?? undefined }, ROSTER_SPEC);
@@ -154,7 +146,7 @@ function renderPage(sent: Sent, name: string, problem: ProblemPage, content: Rec
       { label: problem.heading },
     ],
     learner: { name: clip(name, 120), userId: clip(userId, 80) },
-    problem: { ...problem, requestId: typeof res.locals.requestId === 'string' ? res.locals.requestId : null },
+    problem: problemView(res, problem),
     back: sent.back,
     ...content,
   });

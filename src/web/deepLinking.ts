@@ -35,7 +35,7 @@ import { isTeachingAssistant } from './accommodationView';
 import { actorFromToken, registrationNotActive, type Actor } from './actor';
 import { auditEntryOf } from './audit';
 import type { CsrfTokens } from './csrf';
-import { HttpError } from './errors';
+import { HttpError, problemView, type FormProblem } from './errors';
 import { clip, formatDateTime } from './format';
 import { bodyOf, codePoints, typed } from './formText';
 import type { PlatformDirectory, UpstreamCache } from './ports';
@@ -260,20 +260,12 @@ function readInput(body: Record<string, unknown>): PlacementInput {
 
 const fieldId = (f: Field) => (f === 'scope' ? 'dl-scope-course' : `dl-${f}`);
 
-interface ProblemView {
-  status: number;
-  code: string;
-  heading: string;
-  message: string;
-  hints?: string[];
-}
-
 function renderForm(
   deps: DeepLinkingDeps,
   res: Response,
   launch: PlacingLaunch,
   input: PlacementInput,
-  problem: ProblemView | null,
+  problem: FormProblem | null,
   errors: Array<[Field, string]> = [],
 ): void {
   const { actor } = launch;
@@ -287,7 +279,7 @@ function renderForm(
     title: problem ? problem.heading : 'Add the tool to your course',
     who: actor.displayName,
     course: actor.context.title ?? actor.context.label ?? null,
-    problem: problem && { ...problem, requestId: typeof res.locals.requestId === 'string' ? res.locals.requestId : null },
+    problem: problem && problemView(res, problem),
     summary: errors.length > 0 ? errors.map(([f, message]) => ({ href: `#${fieldId(f)}`, message })) : null,
     form: {
       action: DEEP_LINKING_ROUTE,

@@ -10,7 +10,7 @@ import type { Logger } from '../log';
 import type { Actor } from './actor';
 import { LaunchRefusal } from '../lti/refusal';
 import { isDatabaseUnavailable } from '../store/errors';
-import { databaseUnavailableError, HttpError, RETRY_AFTER_SECONDS } from './errors';
+import { databaseUnavailableError, HttpError, requestIdOf, RETRY_AFTER_SECONDS } from './errors';
 import { refusalPage } from './launchPages';
 import { upstreamToHttp } from './upstreamErrors';
 
@@ -101,7 +101,7 @@ function errorStatus(res: Response, err: HttpError): void {
 
 /** The JSON error answer; `request_id` is what the log files the cause under. */
 export function sendErrorJson(res: Response, err: HttpError): void {
-  const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
+  const requestId = requestIdOf(res);
   errorStatus(res, err);
   res.json({
     error: { code: err.code, message: err.message, details: err.details ?? {}, ...(requestId ? { request_id: requestId } : {}) },
@@ -110,7 +110,7 @@ export function sendErrorJson(res: Response, err: HttpError): void {
 
 export function renderError(req: Request, res: Response, err: HttpError, extra: Record<string, unknown> = {}): void {
   if (res.headersSent) return;
-  const requestId = typeof res.locals.requestId === 'string' ? res.locals.requestId : undefined;
+  const requestId = requestIdOf(res) ?? undefined;
   errorStatus(res, err);
   if (wantsJson(req)) {
     sendErrorJson(res, err);

@@ -2,6 +2,8 @@
  * Errors a user can see. Each has an HTTP status, a stable code and a human message; the page
  * renderer and the JSON answers use the same three.
  */
+import type { Response } from 'express';
+
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -34,3 +36,22 @@ export const databaseUnavailableError = () =>
     undefined,
     ['Your session is kept and nothing was lost.'],
   );
+
+/** This answer's request id (src/ltijsAdapter.ts sets it first): the reference an error page shows, the log files the cause under. */
+export function requestIdOf(res: Response): string | null {
+  return typeof res.locals.requestId === 'string' ? res.locals.requestId : null;
+}
+
+/** What a write's answer page shows above its form when the write was refused or could not land. */
+export interface FormProblem {
+  status: number;
+  code: string;
+  heading: string;
+  message: string;
+  hints?: string[];
+}
+
+/** A problem as the page shows it, with its reference (the request id). */
+export function problemView<P extends object>(res: Response, problem: P): P & { requestId: string | null } {
+  return { ...problem, requestId: requestIdOf(res) };
+}

@@ -21,7 +21,7 @@ import { reviewDataCounts, type LearnerReviewData, type ReviewDataCounts } from 
 import { actorOf, hrefWithLtik, learnerInRegistration, type Actor } from './actor';
 import { auditEntryOf, auditView } from './audit';
 import type { CsrfTokens } from './csrf';
-import { forbidden, type HttpError } from './errors';
+import { forbidden, problemView, type FormProblem, type HttpError } from './errors';
 import { clip, formatDateTime } from './format';
 import { bodyOf, typed } from './formText';
 import { searchKnownMembers } from './knownMembers';
@@ -178,19 +178,11 @@ interface EraseForm {
   errors: Partial<Record<'confirm' | 'fingerprint', { id: string; message: string }>>;
 }
 
-interface Problem {
-  status: number;
-  code: string;
-  heading: string;
-  message: string;
-  hints?: string[];
-}
-
 interface PageContent {
   name: string | null;
   held?: ReturnType<typeof heldView>;
   form?: EraseForm;
-  problem?: Problem;
+  problem?: FormProblem;
   erased?: Awaited<ReturnType<typeof erasedByViewer>>;
 }
 
@@ -212,7 +204,7 @@ function render(res: Response, actor: Actor, deps: LearnerDataPageDeps, userId: 
     ],
     learner: { name: c.name ? clip(c.name, 120) : null, userId: clip(userId, 255) },
     platform: { name: clip(actor.platform.name, 120), retentionDays: actor.platform.retentionDays.toLocaleString('en-GB') },
-    problem: c.problem ? { ...c.problem, requestId: typeof res.locals.requestId === 'string' ? res.locals.requestId : null } : null,
+    problem: c.problem ? problemView(res, c.problem) : null,
     erased: c.erased ?? null,
     held: c.held ?? null,
     exportHref: hrefWithLtik(`${dataPath(userId)}.json`, actor.ltik),

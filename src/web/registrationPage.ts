@@ -36,7 +36,7 @@ import { platformRegistered } from '../lti/provider';
 import type { Logger } from '../log';
 import { StoreError, type PlatformKind, type RegistrationStore } from '../store';
 import { renderError } from './errorHandler';
-import { HttpError } from './errors';
+import { HttpError, requestIdOf } from './errors';
 import { clip } from './format';
 import { extendPolicy, type SecurityHeaders } from './securityHeaders';
 
@@ -206,7 +206,7 @@ export function dynamicRegistrationRoute(deps: RegistrationPageDeps): RequestHan
             actorUserId: 'lms',
             actorRole: 'dynamic_registration',
             action: 'registration.create',
-            requestId: typeof res.locals.requestId === 'string' ? res.locals.requestId : null,
+            requestId: requestIdOf(res),
             detail: { status, product: platform.productFamilyCode || null, configuration: configurationUrl.host },
           },
         });

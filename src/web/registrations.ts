@@ -28,7 +28,7 @@ import { isOwnRegistration, mayChangeRegistrationStatus, mayEditRegistration, ma
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { auditEntryOf } from './audit';
 import type { CsrfTokens } from './csrf';
-import { forbidden, HttpError, notFound } from './errors';
+import { forbidden, HttpError, notFound, problemView, type FormProblem } from './errors';
 import { clip } from './format';
 import { bodyOf, typed } from './formText';
 import { navFor } from './nav';
@@ -167,25 +167,13 @@ async function savedNotice(deps: RegistrationPageDeps, actor: Actor, reg: Regist
 // ---------------------------------------------------------------------------------------------------------------------
 // The pages
 
-interface ProblemPage {
-  status: number;
-  code: string;
-  heading: string;
-  message: string;
-  hints?: string[];
-}
-
 interface PageState {
-  problem?: ProblemPage;
+  problem?: FormProblem;
   form?: ReturnType<typeof settingsFormView>;
   changes?: ReturnType<typeof historyView>[];
   nowValues?: ReturnType<typeof conflictValues>;
   confirmError?: string;
   saved?: { text: string } | null;
-}
-
-function problemView(res: Response, problem: ProblemPage) {
-  return { ...problem, requestId: typeof res.locals.requestId === 'string' ? res.locals.requestId : null };
 }
 
 function listHref(actor: Actor) {

@@ -28,7 +28,7 @@ import { findLearnerSession } from './access';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { auditEntryOf, auditView } from './audit';
 import type { CsrfTokens } from './csrf';
-import { HttpError } from './errors';
+import { HttpError, problemView, type FormProblem } from './errors';
 import { clip, formatDateTime } from './format';
 import { bodyOf, codePoints, typed } from './formText';
 import { authorise, learnerId, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
@@ -481,21 +481,13 @@ interface Sent {
   sessionId?: string;
 }
 
-interface ProblemPage {
-  status: number;
-  code: string;
-  heading: string;
-  message: string;
-  hints?: string[];
-}
-
 /** "Your review" or "Your mark": the answer pages say which form was not saved. */
 const whatOf = (sent: Sent) => (sent.sessionId ? 'mark' : 'review');
 
 function renderFormPage(
   sent: Sent,
   name: string,
-  problem: ProblemPage,
+  problem: FormProblem,
   content: Partial<FormBack> & {
     changes?: ReturnType<typeof changesSince>;
     current?: ReturnType<typeof statusView>;
@@ -519,7 +511,7 @@ function renderFormPage(
     who: actor.displayName,
     breadcrumbs: crumbs,
     learner: { name: clip(name, 120), userId: clip(userId, 80) },
-    problem: { ...problem, requestId: typeof res.locals.requestId === 'string' ? res.locals.requestId : null },
+    problem: problemView(res, problem),
     back: sent.back,
     sessionId,
     ...content,

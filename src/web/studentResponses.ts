@@ -17,7 +17,7 @@ import { findLearnerSession } from './access';
 import { actorOf, hrefWithLtik, learnerInRegistration, ownUserId, type Actor } from './actor';
 import { auditEntryOf } from './audit';
 import type { CsrfTokens } from './csrf';
-import { HttpError } from './errors';
+import { HttpError, problemView, type FormProblem } from './errors';
 import { formatDateTime } from './format';
 import { bodyOf, codePoints, typed } from './formText';
 import { authorise, sessionIdOf, type LearnerDataDeps } from './learnerAccess';
@@ -115,12 +115,8 @@ interface Sent {
   actor: Actor;
 }
 
-interface ProblemPage {
-  status: number;
-  code: string;
-  message: string;
-  hints?: string[];
-}
+/** Its pages say "Your response was not saved" as their heading. */
+type ProblemPage = Omit<FormProblem, 'heading'>;
 
 const NOT_SAVED = 'Your response was not saved';
 
@@ -141,7 +137,7 @@ function renderAnswer(
     nav: navFor(actor, 'me'),
     who: actor.displayName,
     breadcrumbs: [{ label: 'What was recorded about you', href: me }, { label: heading }],
-    problem: { ...problem, heading, requestId: typeof res.locals.requestId === 'string' ? res.locals.requestId : null },
+    problem: problemView(res, { ...problem, heading }),
     copy: content.copy ? { id: 'copy-response', label: 'Your response (not saved)', value: content.copy } : null,
     form: content.form ?? null,
     back: me,

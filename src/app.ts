@@ -248,7 +248,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   app.engine('.hbs', hbs.engine);
   app.set('view engine', '.hbs');
   app.set('views', viewsDir);
-  if (config.env === 'production') app.enable('view cache');
+  app.enable('view cache');
 
   const configuredAncestors = config.platforms.flatMap((p) => p.frameAncestors ?? []);
   // Only active registrations' origins (a pending one, which anyone can make at /register, widens nothing).

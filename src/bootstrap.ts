@@ -32,6 +32,7 @@ import {
   PostgresLtiDatabase,
   startSweeper,
   verifyEncryptionKey,
+  type PlatformCredentials,
   type Store,
 } from './store';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './store/embedded';
@@ -81,13 +82,16 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
   const cache = createUpstreamCache(store.db);
   const registrations = createRegistrationStore(store.db, { secret: encryptionKey });
 
+  // Per PlatformView (one per request): its row's credentials, so a request reads the row once. Dropped with the view.
+  const credentialsFound = new WeakMap<PlatformView, () => PlatformCredentials | null>();
   const services: AppServices = {
     ltiDatabasePlugin: new PostgresLtiDatabase(store, { ttlSeconds: { nonce: Math.max(600, config.tokenMaxAgeSeconds * 2) } }),
     platforms: {
       async find(issuer, clientId): Promise<PlatformView | null> {
-        const s = await settings.get(issuer, clientId);
-        if (!s) return null;
-        return {
+        const found = await settings.getWithCredentials(issuer, clientId);
+        if (!found) return null;
+        const s = found.settings;
+        const view: PlatformView = {
           id: s.id,
           issuer: s.issuer,
           clientId: s.clientId,
@@ -105,6 +109,9 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
           toolWide: s.toolWide,
           hasApiKey: s.hasApiKey,
         };
+        // The request that found the platform reads its key from the same row (upstreamCredentials below).
+        credentialsFound.set(view, found.credentials);
+        return view;
       },
     },
     audit,
@@ -129,10 +136,8 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
     },
     secretsReadable: cachedFor(SECRETS_CHECK_MS, () => keyCheckDecrypts(store.db, encryptionKey)),
     async upstreamCredentials(platform) {
-      const s = await settings.get(platform.issuer, platform.clientId);
-      if (!s) return null;
-      const apiKey = await settings.getApiKey(platform.issuer, platform.clientId);
-      return apiKey ? { apiKey, baseUrl: s.isnotaiBaseUrl } : null;
+      const found = credentialsFound.get(platform);
+      return found ? found() : settings.credentials(platform.issuer, platform.clientId);
     },
   };
 

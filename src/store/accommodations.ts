@@ -160,10 +160,32 @@ async function isSameChange(trx: Transaction<Schema>, setId: string, version: nu
 export function createAccommodationStore(db: Kysely<Schema>): AccommodationStore {
   return {
     async forLearner(key, course) {
-      const platform = readSet(db, await findSet(db, { ...key, course: null }));
-      const own = course ? readSet(db, await findSet(db, { ...key, course })) : Promise.resolve(EMPTY);
-      const [c, p] = await Promise.all([own, platform]);
-      return { course: c, platform: p };
+      // Both sets in one read, and their entries in one more only when there is a set (most learners have none).
+      const scopes = [whereScope({ ...key, course: null }), ...(course ? [whereScope({ ...key, course })] : [])];
+      const sets = await db
+        .selectFrom('accommodation_set')
+        .selectAll()
+        .where((eb) => eb.or(scopes.map((scope) => eb.and(scope))))
+        .execute();
+      const rows =
+        sets.length === 0
+          ? []
+          : await db
+              .selectFrom('accommodation')
+              .selectAll()
+              .where(
+                'set_id',
+                'in',
+                sets.map((set) => set.id),
+              )
+              .orderBy('id')
+              .execute();
+      const setOf = (scope: AccommodationScope['course']): AccommodationSet => {
+        const set = sets.find((x) => x.deployment_id === (scope?.deploymentId ?? ALL) && x.context_id === (scope?.contextId ?? ALL));
+        if (!set) return EMPTY;
+        return { version: set.version, entries: rows.filter((r) => r.set_id === set.id).map((r) => toAccommodation(r, set)) };
+      };
+      return { course: course ? setOf(course) : EMPTY, platform: setOf(null) };
     },
 
     async inEffectForCourse(course, userIds) {

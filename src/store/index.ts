@@ -37,6 +37,7 @@ export {
 export { encryptSecret, decryptSecret, SecretError, MIN_SECRET_LENGTH, type SecretErrorCode } from './secrets';
 export {
   createPlatformSettingsRepository,
+  type PlatformCredentials,
   type PlatformSettings,
   type PlatformSettingsInput,
   type PlatformSettingsRepository,

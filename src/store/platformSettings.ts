@@ -98,6 +98,19 @@ export interface PlatformSettingsRepository {
   upsert(input: PlatformSettingsInput): Promise<PlatformSettings>;
   /** The decrypted isnotai API key that applies (same resolution as get), or null. */
   getApiKey(issuer: string, clientId: string, deploymentId?: string | null): Promise<string | null>;
+  /** The key and the base URL it is for, from one read of the row (same resolution as get); null without a key. */
+  credentials(issuer: string, clientId: string, deploymentId?: string | null): Promise<PlatformCredentials | null>;
+  /** get, and the same row's credentials, decrypted only if asked for (a request that reads both reads the row once). */
+  getWithCredentials(
+    issuer: string,
+    clientId: string,
+    deploymentId?: string | null,
+  ): Promise<{ settings: PlatformSettings; credentials: () => PlatformCredentials | null } | undefined>;
+}
+
+export interface PlatformCredentials {
+  apiKey: string;
+  baseUrl: string;
 }
 
 const id = z.string().min(1).max(1000);
@@ -179,6 +192,14 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
       .limit(1)
       .executeTakeFirst();
 
+  const credentialsOf = (row: Selectable<PlatformSettingsTable>): PlatformCredentials | null =>
+    row.api_key_encrypted
+      ? {
+          apiKey: decryptSecret(row.api_key_encrypted, secret, aad(row.issuer, row.client_id, row.deployment_id)),
+          baseUrl: row.isnotai_base_url,
+        }
+      : null;
+
   return {
     async get(issuer, clientId, deploymentId) {
       const row = await findRow(issuer, clientId, deploymentId);
@@ -189,6 +210,16 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
       const row = await findRow(issuer, clientId, deploymentId);
       if (!row?.api_key_encrypted) return null;
       return decryptSecret(row.api_key_encrypted, secret, aad(row.issuer, row.client_id, row.deployment_id));
+    },
+
+    async credentials(issuer, clientId, deploymentId) {
+      const row = await findRow(issuer, clientId, deploymentId);
+      return row ? credentialsOf(row) : null;
+    },
+
+    async getWithCredentials(issuer, clientId, deploymentId) {
+      const row = await findRow(issuer, clientId, deploymentId);
+      return row && { settings: toSettings(row), credentials: () => credentialsOf(row) };
     },
 
     async upsert(raw) {

@@ -44,11 +44,16 @@ export function studentRouter(deps: StudentDeps): Router {
     const userId = ownUserId(actor);
     const visibility = actor.platform.studentVisibility;
     const list = readListRequest(req, OWN_SESSIONS_SPEC, form);
-    const upstream = await deps.upstreamFor(actor);
-    // The signals the accommodations on record explain: the level the student sees is the one the staff see.
-    const accommodated = await readRegister(deps, actor, userId);
+    // Independent reads, side by side: the isnotai key, the accommodations on record (the level the student sees is the
+    // one the staff see) and, in full view, how many responses the student has written per session.
+    const [upstream, accommodated, responses] = await Promise.all([
+      deps.upstreamFor(actor),
+      readRegister(deps, actor, userId),
+      visibility === 'full' ? ownResponseCounts(deps, actor) : Promise.resolve(new Map<string, number>()),
+    ]);
     const onRecord = accommodated.inEffect.length > 0;
-    await auditView(deps.audit, actor, res, 'view.own_sessions', userId);
+    // The view's audit row is written within the request, beside the read of what it shows; a failure of either fails the page.
+    const audited = auditView(deps.audit, actor, res, 'view.own_sessions', userId);
     const base = {
       title: 'What was recorded about you',
       nav: navFor(actor, 'me'),
@@ -57,11 +62,12 @@ export function studentRouter(deps: StudentDeps): Router {
       notice: visibility === 'notice',
     };
     if (visibility === 'notice') {
+      await audited;
       res.render('pages/student', { ...base, guidance: guidanceView(actor, { kind: 'general' }, onRecord) });
       return;
     }
 
-    const { sessions: all, truncated } = await upstream.allUserSessions(userId);
+    const [{ sessions: all, truncated }] = await Promise.all([upstream.allUserSessions(userId), audited]);
     const summary = learnerRiskSummary(all, { thresholds: actor.platform.thresholds, accommodated: accommodated.signals });
     const vm: Record<string, unknown> = {
       ...base,
@@ -80,7 +86,6 @@ export function studentRouter(deps: StudentDeps): Router {
     if (visibility === 'full') {
       const q = withLtik(list.query, actor.ltik);
       const page = sessionListPage(all, q, actor.platform.thresholds);
-      const responses = await ownResponseCounts(deps, actor);
       vm.empty = all.length === 0;
       vm.list = {
         columns: {

@@ -13,25 +13,28 @@
  *  2. Request id (`res.locals.requestId`): everything after it logs it, and error pages show it.
  *  3. Security headers (src/web/securityHeaders.ts): CSP, no-store, HSTS, set before anything can
  *     answer; the storage page adds its `script-src` to them, the favicon its own Cache-Control.
- *  4. Favicon: answered before the request log (browsers ask on every page) and before ltijs (which
+ *  4. Compression (gzip or brotli, as the browser accepts) of answers over 1 kB: before anything that
+ *     answers with a body; never images (the favicon) nor `no-transform` answers. A page sent in parts
+ *     flushes each part (src/web/progressPage.ts), so that it still arrives as written.
+ *  5. Favicon: answered before the request log (browsers ask on every page) and before ltijs (which
  *     would refuse it as a launch without an ltik).
- *  5. Request log (pino-http): one line per request from here on, health checks excepted.
- *  6. ltijs error containment (src/web/ltijsErrors.ts): patches `res.send` on ltijs's own routes
+ *  6. Request log (pino-http): one line per request from here on, health checks excepted.
+ *  7. ltijs error containment (src/web/ltijsErrors.ts): patches `res.send` on ltijs's own routes
  *     (/keys, /login) before they run, so their raw 500s become the tool's errors.
- *  7. Assets and 8. /healthz and the public pages (given by src/app.ts): need no launch, so they answer
+ *  8. Assets and 9. /healthz and the public pages (given by src/app.ts): need no launch, so they answer
  *     before ltijs would refuse them. The public pages are LTI Dynamic Registration, GET /register
  *     (src/web/registrationPage.ts; ltijs's own /register route, after it, is never reached), and
  *     Canvas's configuration, GET /canvas.json (src/web/canvasConfig.ts).
- *  9. Launch checks (src/lti/launchChecks.ts): refuse what ltijs would accept but the tool must not
- *     (a foreign target_link_uri, an iat in the future, an unknown message type); before 11, so a
+ * 10. Launch checks (src/lti/launchChecks.ts): refuse what ltijs would accept but the tool must not
+ *     (a foreign target_link_uri, an iat in the future, an unknown message type); before 12, so a
  *     refused login is never stored.
- * 10. Launch claims (src/lti/launchClaims.ts): on an id_token post, patches `res.redirect`, to keep
+ * 11. Launch claims (src/lti/launchClaims.ts): on an id_token post, patches `res.redirect`, to keep
  *     the LTI 1.1 user id under the ltik that ltijs's redirect carries once it accepts the launch.
- * 11. Iframe login and sessions (src/lti/iframe.ts, platformStorage.ts): the last word before ltijs.
+ * 12. Iframe login and sessions (src/lti/iframe.ts, platformStorage.ts): the last word before ltijs.
  *     It rewrites the request ltijs is about to read: a checked login's parameters (`req.query`,
  *     `req.body`), the state cookie a platform-storage proof stands in for and the session cookie a
  *     cookie-less session's record stands in for (`req.signedCookies`). It patches `res.redirect`
- *     (installed after 10, it sees ltijs's redirect first) to note a login's state, to begin a
+ *     (installed after 11, it sees ltijs's redirect first) to note a login's state, to begin a
  *     storage login, or to record a cookie-less session; and it refuses signed-out ltiks.
  *
  * ltijs: its validation of the ltik or id_token, its login, keyset and app routes, and the callbacks
@@ -40,18 +43,20 @@
  * what it sent, one on a pending or deactivated registration says which). After it, only requests
  * with a valid session (or a whitelisted route) go on:
  *
- * 12. Sign-out (src/web/signout.ts): the form on every page, POST /signout, GET /signed-out.
- * 13. The tool's pages (src/app.ts).
- * 14. Not found, and 15. the error handler (src/web/errorHandler.ts), which renders every error,
- *     including the refusals (LaunchRefusal) that 9 and 11 pass to `next`.
+ * 13. Sign-out (src/web/signout.ts): the form on every page, POST /signout, GET /signed-out.
+ * 14. The tool's pages (src/app.ts).
+ * 15. Not found, and 16. the error handler (src/web/errorHandler.ts), which renders every error,
+ *     including the refusals (LaunchRefusal) that 10 and 12 pass to `next`.
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
+import compression from 'compression';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { LtiIdToken, Provider } from 'ltijs';
 import { pinoHttp } from 'pino-http';
 import type { AppConfig } from './config';
 import { iframeLogin } from './lti/iframe';
+
 import { keepLaunchClaims } from './lti/launchClaims';
 import { launchChecks } from './lti/launchChecks';
 import {
@@ -80,6 +85,17 @@ import { SIGNED_OUT_ROUTE, signOutRoutes } from './web/signout';
 /** How long /healthz waits for the database before calling it unreachable. */
 const HEALTH_TIMEOUT_MS = 2000;
 
+/**
+ * Step 4: gzip or brotli (compression's quality 4), as the browser prefers, for answers over 1 kB whose type mime-db
+ * calls compressible (HTML, CSS, JavaScript, JSON, CSV), none marked `Cache-Control: no-transform`; never an image
+ * (the favicon; other images are compressed formats already). Why pages with an ltik may be compressed (BREACH):
+ * docs/security.md.
+ */
+const compressBodies = compression({
+  threshold: 1024,
+  filter: (req, res) => !String(res.getHeader('Content-Type') ?? '').startsWith('image/') && compression.filter(req, res),
+});
+
 export interface LtijsServices {
   /** ltijs's Database plugin on our pool. */
   ltiDatabasePlugin: unknown;
@@ -100,9 +116,9 @@ export interface LtijsAdapterDeps {
   headers: SecurityHeaders;
   /** Reads the claims ltijs does not keep (src/lti/launchClaims.ts), for the actor of a launch. */
   launchClaims: LaunchClaimsReader;
-  /** The tool's pages (13), given ltijs (they call its services, e.g. Names and Roles). */
+  /** The tool's pages (14), given ltijs (they call its services, e.g. Names and Roles). */
   pages(lti: Provider): RequestHandler;
-  /** The pages that need no launch (8): given ltijs as a getter, since they are installed while ltijs is built. */
+  /** The pages that need no launch (9): given ltijs as a getter, since they are installed while ltijs is built. */
   publicPages(lti: () => Provider): RequestHandler;
   /** A Deep Linking launch's page: the placement form, or why this launch cannot place the tool (src/web/deepLinking.ts). */
   deepLinkingForm: (req: Request, res: Response, next: NextFunction) => unknown;
@@ -131,8 +147,10 @@ export async function installLtijs(deps: LtijsAdapterDeps): Promise<Provider> {
       // 3.
       app.use(deps.headers.middleware);
       // 4.
-      app.use(favicon(path.join(deps.viewsDir, 'assets', 'favicon.ico')));
+      app.use(compressBodies);
       // 5.
+      app.use(favicon(path.join(deps.viewsDir, 'assets', 'favicon.ico')));
+      // 6.
       app.use(
         pinoHttp({
           logger: httpLogger,
@@ -144,14 +162,14 @@ export async function installLtijs(deps: LtijsAdapterDeps): Promise<Provider> {
           },
         }),
       );
-      // 6.
-      app.use(containLtijsErrors(httpLogger, [KEYSET_ROUTE, LOGIN_ROUTE], [KEYSET_ROUTE]));
       // 7.
-      app.use('/assets', express.static(path.join(deps.viewsDir, 'assets'), { index: false, maxAge: '1h' }));
+      app.use(containLtijsErrors(httpLogger, [KEYSET_ROUTE, LOGIN_ROUTE], [KEYSET_ROUTE]));
       // 8.
+      app.use('/assets', express.static(path.join(deps.viewsDir, 'assets'), { index: false, maxAge: '1h' }));
+      // 9.
       app.get('/healthz', healthCheck(services, logger));
       app.use(deps.publicPages(() => lti));
-      // 9.
+      // 10.
       app.use(
         launchChecks({
           toolUrl: config.toolUrl,
@@ -159,9 +177,9 @@ export async function installLtijs(deps: LtijsAdapterDeps): Promise<Provider> {
           onRefused: (_req, res, refusal) => logger.info({ ...refusal, requestId: res.locals.requestId }, 'launch refused'),
         }),
       );
-      // 10.
-      app.use(keepLaunchClaims(services.launchState.claims, APP_ROUTE));
       // 11.
+      app.use(keepLaunchClaims(services.launchState.claims, APP_ROUTE));
+      // 12.
       app.use(
         iframeLogin({
           logins: services.launchState.logins,
@@ -179,14 +197,14 @@ export async function installLtijs(deps: LtijsAdapterDeps): Promise<Provider> {
   answerLaunches(lti, deps);
 
   const app = lti.app;
-  // 12. The page it lands on needs no session.
+  // 13. The page it lands on needs no session.
   lti.whitelist(SIGNED_OUT_ROUTE);
   signOutRoutes(app, { sessions: services.launchState.sessions, cookie, logger });
-  // 13.
-  app.use(deps.pages(lti));
   // 14.
-  app.use((req, res) => renderError(req, res, notFound('There is no such page in this tool.')));
+  app.use(deps.pages(lti));
   // 15.
+  app.use((req, res) => renderError(req, res, notFound('There is no such page in this tool.')));
+  // 16.
   app.use(errorHandler(logger));
 
   await lti.deploy({ serverless: true, silent: true });

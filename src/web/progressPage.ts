@@ -4,13 +4,21 @@
  *
  * No JavaScript: the progress block is hidden by CSS once the content after it has arrived
  * (`main:has(.page-ready) .progress { display: none }`). The status is 200 from the first byte, so
- * anything that decides the status (access, parameters, a refused key) is checked before.
+ * anything that decides the status (access, parameters, a refused key) is checked before. Each part is
+ * flushed through the compression (src/ltijsAdapter.ts, step 4), which would otherwise hold it back
+ * until its buffer fills or the page ends.
  */
 import type { Response } from 'express';
 import Handlebars from 'handlebars';
 import { HttpError } from './errors';
 
 const MARK = '<!--progress-page-content-->';
+
+/** Writes a part and sends it now: `res.flush` is compression's (absent where it is not installed). */
+function send(res: Response, part: string): void {
+  res.write(part);
+  (res as Partial<Pick<Response, 'flush'>>).flush?.();
+}
 
 function renderToString(res: Response, view: string, vm: Record<string, unknown>): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -43,7 +51,7 @@ export async function progressPage(
   res.status(200);
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
-  res.write(`${top}<div class="progress" role="status" aria-live="polite"><p>${esc(opening)}</p><p class="progress-steps">`);
+  send(res, `${top}<div class="progress" role="status" aria-live="polite"><p>${esc(opening)}</p><p class="progress-steps">`);
   const interval = options.intervalMs ?? 250;
   let last = 0;
   const writer: ProgressWriter = {
@@ -51,7 +59,8 @@ export async function progressPage(
       const now = Date.now();
       if (done < total && now - last < interval) return;
       last = now;
-      res.write(
+      send(
+        res,
         `<span>${done.toLocaleString('en-GB')} of ${total.toLocaleString('en-GB')}${options.unit ? ` ${esc(options.unit)}` : ''}… </span>`,
       );
     },
@@ -59,10 +68,11 @@ export async function progressPage(
   try {
     const { view, vm } = await work(writer);
     const body = await renderToString(res, view, { ...vm, layout: false });
-    res.write(`</p></div><div class="page-ready">${body}</div>${bottom}`);
+    send(res, `</p></div><div class="page-ready">${body}</div>${bottom}`);
   } catch (err) {
     const message = err instanceof HttpError ? err.message : 'The page could not be completed. Please try again.';
-    res.write(
+    send(
+      res,
       `</p></div><section class="notice notice-error page-ready" role="alert"><h1>This page could not be completed</h1><p>${esc(message)}</p></section>${bottom}`,
     );
   }

@@ -44,16 +44,18 @@ export function studentRouter(deps: StudentDeps): Router {
     const userId = ownUserId(actor);
     const visibility = actor.platform.studentVisibility;
     const list = readListRequest(req, OWN_SESSIONS_SPEC, form);
-    // Independent reads, side by side: the isnotai key, the accommodations on record (the level the student sees is the
-    // one the staff see) and, in full view, how many responses the student has written per session.
-    const [upstream, accommodated, responses] = await Promise.all([
-      deps.upstreamFor(actor),
+    const upstream = await deps.upstreamFor(actor);
+    // Side by side, so a launch waits for the slowest only: the student's sessions from isnotai (not in notice view),
+    // the accommodations on record (the level the student sees is the one the staff see), in full view how many
+    // responses the student has written per session, and the view's audit row (written within the request; a failure
+    // of any fails the page).
+    const [sessionsRead, accommodated, responses] = await Promise.all([
+      visibility === 'notice' ? null : upstream.allUserSessions(userId),
       readRegister(deps, actor, userId),
-      visibility === 'full' ? ownResponseCounts(deps, actor) : Promise.resolve(new Map<string, number>()),
+      visibility === 'full' ? ownResponseCounts(deps, actor) : new Map<string, number>(),
+      auditView(deps.audit, actor, res, 'view.own_sessions', userId),
     ]);
     const onRecord = accommodated.inEffect.length > 0;
-    // The view's audit row is written within the request, beside the read of what it shows; a failure of either fails the page.
-    const audited = auditView(deps.audit, actor, res, 'view.own_sessions', userId);
     const base = {
       title: 'What was recorded about you',
       nav: navFor(actor, 'me'),
@@ -61,13 +63,12 @@ export function studentRouter(deps: StudentDeps): Router {
       visibility,
       notice: visibility === 'notice',
     };
-    if (visibility === 'notice') {
-      await audited;
+    if (!sessionsRead) {
       res.render('pages/student', { ...base, guidance: guidanceView(actor, { kind: 'general' }, onRecord) });
       return;
     }
 
-    const [{ sessions: all, truncated }] = await Promise.all([upstream.allUserSessions(userId), audited]);
+    const { sessions: all, truncated } = sessionsRead;
     const summary = learnerRiskSummary(all, { thresholds: actor.platform.thresholds, accommodated: accommodated.signals });
     const vm: Record<string, unknown> = {
       ...base,

@@ -28,8 +28,13 @@
  * 10. Launch checks (src/lti/launchChecks.ts): refuse what ltijs would accept but the tool must not
  *     (a foreign target_link_uri, an iat in the future, an unknown message type); before 12, so a
  *     refused login is never stored.
- * 11. Launch claims (src/lti/launchClaims.ts): on an id_token post, patches `res.redirect`, to keep
- *     the LTI 1.1 user id under the ltik that ltijs's redirect carries once it accepts the launch.
+ * 11. Landing and launch claims: on an id_token post, both patch `res.redirect`, which ltijs calls
+ *     with the new ltik once it accepts the launch. The landing (src/lti/landing.ts), installed first
+ *     so that it sees the redirect last, sends a learner's or instructor's resource link launch
+ *     straight to /me or /course instead of ltijs's app route; the launch claims
+ *     (src/lti/launchClaims.ts) keep the LTI 1.1 user id under that ltik. Then the platform keys
+ *     (src/lti/platformKeys.ts) note the id_token's key id, so that ltijs verifies it with the LMS's
+ *     keyset as kept between launches instead of fetching it on every launch.
  * 12. Iframe login and sessions (src/lti/iframe.ts, platformStorage.ts): the last word before ltijs.
  *     It rewrites the request ltijs is about to read: a checked login's parameters (`req.query`,
  *     `req.body`), the state cookie a platform-storage proof stands in for and the session cookie a
@@ -56,7 +61,8 @@ import type { LtiIdToken, Provider } from 'ltijs';
 import { pinoHttp } from 'pino-http';
 import type { AppConfig } from './config';
 import { iframeLogin } from './lti/iframe';
-
+import { landOnFirstPage } from './lti/landing';
+import { platformKeys } from './lti/platformKeys';
 import { keepLaunchClaims } from './lti/launchClaims';
 import { launchChecks } from './lti/launchChecks';
 import {
@@ -130,9 +136,14 @@ export async function installLtijs(deps: LtijsAdapterDeps): Promise<Provider> {
   const cookie = ltiCookieOptions(config.cookieSecure);
   const httpLogger = logger.child({ component: 'http' });
 
+  // The LMSs' keysets, kept between launches (src/lti/platformKeys.ts): ltijs reads its registrations through this.
+  const keys = platformKeys({
+    onFetchFailed: (url, err) =>
+      logger.warn({ keyset: url, err: err instanceof Error ? err.message : String(err) }, 'could not read an LMS keyset'),
+  });
   const lti: Provider = createLtiProvider({
     encryptionKey: config.encryptionKey,
-    databasePlugin: services.ltiDatabasePlugin,
+    databasePlugin: keys.wrapPlugin(services.ltiDatabasePlugin as object),
     tokenMaxAgeSeconds: config.tokenMaxAgeSeconds,
     cookieSecure: config.cookieSecure,
     serverAddon: (app: Express) => {
@@ -178,7 +189,13 @@ export async function installLtijs(deps: LtijsAdapterDeps): Promise<Provider> {
         }),
       );
       // 11.
+      app.use(
+        landOnFirstPage(APP_ROUTE, (_req, res, landing) =>
+          logger.info({ audience: landing.audience, page: landing.page, requestId: res.locals.requestId }, 'launch'),
+        ),
+      );
       app.use(keepLaunchClaims(services.launchState.claims, APP_ROUTE));
+      app.use(keys.middleware(APP_ROUTE));
       // 12.
       app.use(
         iframeLogin({
@@ -263,7 +280,8 @@ function answerLaunches(lti: Provider, deps: LtijsAdapterDeps): void {
     });
   });
 
-  // A launch lands here (after ltijs has validated it and redirected with the ltik).
+  // A launch lands here (after ltijs has validated it and redirected with the ltik) unless the landing (step 11) sent it
+  // straight to its first page; and so does a reload of that address.
   lti.onConnect(async (_token: LtiIdToken, _req: Request, res: Response, next) => {
     try {
       const actor = await resolveActor(services.platforms, res, deps.launchClaims);

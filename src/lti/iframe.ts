@@ -139,6 +139,12 @@ export function iframeLogin(options: IframeLoginOptions): RequestHandler {
       }
 
       if (!params.iss || !params.login_hint || !params.target_link_uri) return next();
+      // A window of its own (the browser says so: Fetch Metadata) keeps the tool's cookies, which are first-party
+      // there: no check, straight to ltijs's login. A frame, or a browser that does not say, is checked.
+      if (topLevelNavigation(req)) {
+        captureState(res, options.logins, params, next);
+        return next();
+      }
       if (!(await options.isRegistered(params.iss, params.client_id))) return next();
       const id = crypto.randomBytes(16).toString('hex');
       await options.logins.saveCheck(id, params, LOGIN_PARAMS_TTL_SECONDS);
@@ -279,6 +285,15 @@ function captureState(res: Response, logins: LoginStore, params: LoginParams, ne
     },
     next,
   );
+}
+
+/**
+ * Whether the browser says this request is a top-level navigation (`Sec-Fetch-Dest: document`, sent by Chromium,
+ * Firefox and Safari on https and localhost). Any other value (`iframe`, `frame`, …) or none at all is treated as
+ * framed.
+ */
+function topLevelNavigation(req: Request): boolean {
+  return req.get('sec-fetch-dest') === 'document';
 }
 
 function stateOf(url: string): string | null {

@@ -4,11 +4,20 @@
  * anything that is not a JWT with a JSON object payload, or is longer than `maxLength`.
  */
 export function unverifiedJwtPayload(token: string, maxLength = 16_384): Record<string, unknown> | null {
+  return unverifiedJwtPart(token, 1, maxLength);
+}
+
+/** The header of a compact JWT (its `kid`, `alg`), read without checking anything, as unverifiedJwtPayload. */
+export function unverifiedJwtHeader(token: string, maxLength = 16_384): Record<string, unknown> | null {
+  return unverifiedJwtPart(token, 0, maxLength);
+}
+
+function unverifiedJwtPart(token: string, part: 0 | 1, maxLength: number): Record<string, unknown> | null {
   if (token.length > maxLength) return null;
   const parts = token.split('.');
   if (parts.length !== 3) return null;
   try {
-    const payload: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    const payload: unknown = JSON.parse(Buffer.from(parts[part]!, 'base64url').toString('utf8'));
     return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : null;
   } catch {
     return null;

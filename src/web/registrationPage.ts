@@ -4,7 +4,7 @@
  * registered, the storing, and the pages.
  *
  * ltijs's own `DynamicRegistration.register` is never called (see src/lti/dynamicRegistration.ts for why): this route
- * answers before ltijs's (src/ltijsAdapter.ts, 8). The platform is stored through ltijs's own `lti.registerPlatform`
+ * answers before ltijs's (src/ltijsAdapter.ts, 9). The platform is stored through ltijs's own `lti.registerPlatform`
  * (issuer, client id, endpoints, keyset: what its login and launch checks read), then the registration through
  * src/store/registrations.ts: `pending` until the operator activates it (or `active` under AUTO_ACTIVATE), with no
  * isnotai key, audited as made by the LMS. Nothing already registered is replaced: the same issuer and client id is a

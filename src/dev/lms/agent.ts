@@ -332,7 +332,13 @@ export class LtiBrowser {
     let state: string | undefined;
     let ltik: string | undefined;
     for (let hop = 0; hop < this.maxHops; hop++) {
-      const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: 'text/html,application/json;q=0.9,*/*;q=0.8' };
+      const headers: Record<string, string> = {
+        'user-agent': this.userAgent,
+        accept: 'text/html,application/json;q=0.9,*/*;q=0.8',
+        // What a browser's navigation says of itself (Fetch Metadata): in a frame of the LMS page, or a window of its own.
+        'sec-fetch-dest': options.topLevelUrl ? 'iframe' : 'document',
+        'sec-fetch-mode': 'navigate',
+      };
       const cookie = this.jar.header(step.url, { method: step.method, initiator: step.initiator, topLevelUrl: options.topLevelUrl });
       if (cookie) headers.cookie = cookie;
       let body: string | undefined;

@@ -158,6 +158,8 @@ export interface LmsEmulator {
   launchUrl(launch: LaunchRequest): string;
   /** Signs a payload with the platform's key (or an unknown one) exactly as the auth endpoint does. */
   signIdToken(platform: PlatformKind, payload: Record<string, unknown>, options?: { unknownKey?: boolean }): string;
+  /** How many times each platform's keyset (JWKS) was asked for. */
+  readonly keysetRequests: Readonly<Record<PlatformKind, number>>;
   /** id_tokens issued by the auth endpoints, newest last (at most 200 kept). */
   readonly issuedIdTokens: readonly IssuedIdToken[];
   readonly accessTokens: AccessTokenStore;
@@ -292,6 +294,7 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
     });
   }
   const runtime = (kind: PlatformKind): PlatformRuntime => runtimes.get(kind) as PlatformRuntime;
+  const keysetRequests: Record<PlatformKind, number> = { moodle: 0, canvas: 0 };
   const moodle = runtime('moodle');
   const registry = new MoodleToolRegistry(moodle.demo, moodle.registration.issuer, moodle.base);
 
@@ -603,6 +606,7 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
 
     // JWKS -------------------------------------------------------------------------------------
     app.get(path(rt.registration.jwksUrl), (_req, res) => {
+      keysetRequests[rt.kind]++;
       res.json({ keys: [rt.key.publicJwk] });
     });
 
@@ -726,6 +730,7 @@ export async function startLmsEmulator(options: LmsEmulatorOptions): Promise<Lms
 
   return {
     url: base,
+    keysetRequests,
     platforms: { moodle: runtime('moodle').registration, canvas: runtime('canvas').registration },
     world: options.world,
     get toolUrl() {

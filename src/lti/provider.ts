@@ -11,6 +11,7 @@
  */
 import type { Express, NextFunction, Request, Response } from 'express';
 import { Provider as ltijsSingleton, type Provider } from 'ltijs';
+import { keepLtikSecret } from './ltikSecret';
 
 export interface LtiProviderOptions {
   encryptionKey: string;
@@ -45,6 +46,8 @@ export function ltiCookieOptions(cookieSecure: boolean): { secure: boolean; same
 export function createLtiProvider(options: LtiProviderOptions): Provider {
   const ProviderClass = (ltijsSingleton as unknown as { constructor: new () => Provider }).constructor;
   const lti = new ProviderClass();
+  // ltijs's ltik signing and verifying, with the key made once instead of parsed on every call (ltikSecret.ts).
+  keepLtikSecret(options.encryptionKey);
   lti.setup(
     options.encryptionKey,
     { plugin: options.databasePlugin },

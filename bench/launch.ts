@@ -8,6 +8,7 @@
  *   DATABASE_URL=postgres://… npm run bench:launch                    (that server; databases are created)
  *   BENCH_LAUNCHES=100 BENCH_ROUNDS=5 BENCH_WIDTH=16 node dist/bench/launch.js
  *   BENCH_BEFORE_DIST=/path/to/other/checkout/dist node dist/bench/launch.js
+ *   BENCH_CPU_PROFILE_DIR=/tmp/prof node dist/bench/launch.js      (a CPU profile of each target)
  *
  * The targets, each in a child process of its own, kept for the whole benchmark, each with a
  * database of its own, on the same PostgreSQL:
@@ -106,7 +107,9 @@ interface RunResult {
 // Targets
 
 function spawnTarget(name: TargetName, file: string, setup: TargetSetup): Promise<ChildProcess & { readyUrl: string }> {
-  const child = spawn(process.execPath, [path.join(__dirname, file)], {
+  // BENCH_CPU_PROFILE_DIR: each target writes a V8 CPU profile there when it stops (Chrome DevTools reads them).
+  const profile = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, path.join(__dirname, file)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     // Express reads NODE_ENV itself (view cache, error pages): production, as deployed.
     env: { ...process.env, NODE_ENV: 'production', BENCH_TARGET: JSON.stringify(setup) },

@@ -6,8 +6,8 @@
  * Here a keyset is fetched once and kept for `ttlMs` (10 minutes); an id_token signed with a key id the kept keyset
  * does not hold fetches it again at once (the LMS rotated its keys), at most once per `refetchMs` per keyset, so a
  * stream of forged key ids cannot make the tool hammer the LMS. ltijs still does everything else: for the launch
- * being validated, its registration reads as `RSA_KEY` with the kept key (PEM) instead of `JWK_SET` — the same key
- * ltijs would have fetched, from the same URL — and it checks the signature, issuer, audience, nonce, expiry and state
+ * being validated, its registration reads as `RSA_KEY` with the kept key (a KeyObject, read once, which jsonwebtoken
+ * uses as it is) instead of `JWK_SET` — the same key ltijs would have fetched, from the same URL — and it checks the signature, issuer, audience, nonce, expiry and state
  * as before. Anything else (no key id, a keyset that cannot be read, a key id the LMS does not list) is left to
  * ltijs's own path, which fetches and refuses as it always has.
  *
@@ -45,8 +45,8 @@ export interface PlatformKeys {
 
 interface Keyset {
   fetchedAt: number;
-  /** key id → PEM (SPKI) */
-  keys: Map<string, string>;
+  /** key id → the public key, read once */
+  keys: Map<string, crypto.KeyObject>;
 }
 
 const MAX_KEYSET_BYTES = 256 * 1024;
@@ -68,13 +68,12 @@ export function platformKeys(options: PlatformKeysOptions = {}): PlatformKeys {
     fetchCount++;
     try {
       const body = await fetchKeyset(url, timeoutMs);
-      const keys = new Map<string, string>();
+      const keys = new Map<string, crypto.KeyObject>();
       const list = isRecord(body) && Array.isArray(body.keys) ? body.keys : [];
       for (const jwk of list) {
         if (!isRecord(jwk) || typeof jwk.kid !== 'string' || jwk.kid.length > MAX_KID_LENGTH) continue;
         try {
-          const pem = crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
-          keys.set(jwk.kid, String(pem));
+          keys.set(jwk.kid, crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' }));
         } catch {
           // A key Node cannot read is one ltijs could not use either: left out.
         }
@@ -91,7 +90,7 @@ export function platformKeys(options: PlatformKeysOptions = {}): PlatformKeys {
    * lacks that key id (the LMS rotated its keys); never more than once per `refetchMs`, one fetch at a time. Null
    * when there is no such key or the keyset cannot be read (ltijs's own path then decides).
    */
-  async function keyFor(url: string, kid: string): Promise<string | null> {
+  async function keyFor(url: string, kid: string): Promise<crypto.KeyObject | null> {
     const held = keysets.get(url);
     const fresh = held !== undefined && now() - held.fetchedAt < ttlMs;
     if (fresh && held.keys.has(kid)) return held.keys.get(kid)!;
@@ -117,8 +116,8 @@ export function platformKeys(options: PlatformKeysOptions = {}): PlatformKeys {
     if (!kid || !isRecord(doc) || !isRecord(doc.authConfig)) return doc;
     const { method, key } = doc.authConfig;
     if (method !== 'JWK_SET' || typeof key !== 'string' || !/^https?:\/\//i.test(key)) return doc;
-    const pem = await keyFor(key, kid);
-    return pem ? { ...doc, authConfig: { method: 'RSA_KEY', key: pem } } : doc;
+    const publicKey = await keyFor(key, kid);
+    return publicKey ? { ...doc, authConfig: { method: 'RSA_KEY', key: publicKey } } : doc;
   }
 
   return {

@@ -27,6 +27,10 @@ const VERSION = 'v1';
 const HKDF_INFO = 'isnotai-lti secrets at rest v1';
 const HKDF_SALT = 'isnotai-lti';
 
+// Derived once per configuration secret (a process has one, two while a key rotates): every request that reads an
+// API key decrypts it.
+const derived = new Map<string, Buffer>();
+
 function deriveKey(masterSecret: string): Buffer {
   if (typeof masterSecret !== 'string' || masterSecret.length < MIN_SECRET_LENGTH) {
     throw new SecretError(
@@ -34,7 +38,13 @@ function deriveKey(masterSecret: string): Buffer {
       `The secret used to encrypt stored API keys must be at least ${MIN_SECRET_LENGTH} characters`,
     );
   }
-  return Buffer.from(crypto.hkdfSync('sha256', masterSecret, HKDF_SALT, HKDF_INFO, 32));
+  let key = derived.get(masterSecret);
+  if (!key) {
+    key = Buffer.from(crypto.hkdfSync('sha256', masterSecret, HKDF_SALT, HKDF_INFO, 32));
+    if (derived.size >= 8) derived.clear();
+    derived.set(masterSecret, key);
+  }
+  return key;
 }
 
 export function encryptSecret(plaintext: string, masterSecret: string, context = ''): string {

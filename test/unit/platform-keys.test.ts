@@ -63,7 +63,11 @@ function harness(options: { ttlMs?: number; refetchMs?: number } = {}) {
       const next = (() => {
         wrapped
           .Get(false, 'platform')
-          .then((found) => resolve((found as Array<{ authConfig: { method: string; key: string } }>)[0]!.authConfig))
+          .then((found) => {
+            const { method, key } = (found as Array<{ authConfig: { method: string; key: string | crypto.KeyObject } }>)[0]!.authConfig;
+            // The kept key as ltijs gets it (a KeyObject), read back as PEM to compare.
+            resolve({ method, key: typeof key === 'string' ? key : String(key.export({ type: 'spki', format: 'pem' })) });
+          })
           .catch(reject);
       }) as NextFunction;
       middleware(req, {} as Response, next);

@@ -106,6 +106,8 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
   const viewsDir = path.join(root, 'views');
 
   const clients = new Map<string, IsnotaiClient>();
+  // Made once: a child logger per request cost more than the rest of binding the client.
+  const isnotaiLogger = logger.child({ component: 'isnotai' });
   const makeClient =
     deps.createClient ??
     ((baseUrl: string, apiKey: string) =>
@@ -113,7 +115,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         baseUrl,
         apiKey,
         maxConnections: Math.max(8, config.upstreamConcurrency),
-        logger: logger.child({ component: 'isnotai' }),
+        logger: isnotaiLogger,
       }));
   async function upstreamFor(
     platform: PlatformView,
@@ -145,7 +147,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
     }
     return boundUpstream(client, services.cache, platform, {
       deadlineMs: use === 'export' ? config.upstreamExportDeadlineMs : config.upstreamPageDeadlineMs,
-      logger: logger.child({ component: 'isnotai' }),
+      logger: isnotaiLogger,
       // A staff launch of a link placed on one activity reads only its sessions (docs/product.md "Placements").
       lens: placement,
     });

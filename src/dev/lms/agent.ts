@@ -335,9 +335,9 @@ export class LtiBrowser {
       const headers: Record<string, string> = {
         'user-agent': this.userAgent,
         accept: 'text/html,application/json;q=0.9,*/*;q=0.8',
-        // What a browser's navigation says of itself (Fetch Metadata): in a frame of the LMS page, or a window of its own.
+        // Where a browser's navigation says it runs (Fetch Metadata): a frame of the LMS page, or a window of its own.
+        // (Not Sec-Fetch-Mode: tests read `.json` answers through this agent as a script would.)
         'sec-fetch-dest': options.topLevelUrl ? 'iframe' : 'document',
-        'sec-fetch-mode': 'navigate',
       };
       const cookie = this.jar.header(step.url, { method: step.method, initiator: step.initiator, topLevelUrl: options.topLevelUrl });
       if (cookie) headers.cookie = cookie;

@@ -1,12 +1,14 @@
 /**
  * The instructor's roster of a 1,000-learner Canvas course ("BIG 1000", id 900), read from the
  * isnotai simulator at 80 ms per upstream request on the Pro tier (pages of 100), over real HTTP:
- * time to a complete `GET /course` page with cold and warm caches, upstream requests made, peak
- * RSS; once per upstream concurrency (UPSTREAM_CONCURRENCY 8, 16, 32, 64, 128).
+ * time to a complete `GET /course` page with cold and warm caches (warm: BENCH_WARM_RUNS requests,
+ * default 100), the warm CSV export of the whole roster (`GET /course.csv`, BENCH_CSV_RUNS times,
+ * default 5: time and size), upstream requests made, peak RSS; once per upstream concurrency
+ * (UPSTREAM_CONCURRENCY 8, 16, 32, 64, 128).
  *
  *   npm run build && node dist/bench/roster.js
  *   BENCH_CONCURRENCY=16,32 BENCH_LATENCY_MS=80 node dist/bench/roster.js
- *   BENCH_REVIEWED=500 BENCH_CONCURRENCY=64 BENCH_WARM_RUNS=100 node dist/bench/roster.js
+ *   BENCH_REVIEWED=500 BENCH_CONCURRENCY=64 BENCH_LABEL=review500 node dist/bench/roster.js
  *
  * BENCH_REVIEWED learners (default 0) get a review record before the first launch, written through the store as the tool
  * writes them (a status, and a note on every other one), so the roster's review column, triage line and queue order have
@@ -17,7 +19,10 @@
  * Each concurrency runs in a child process of its own (fresh tool, fresh database, fresh RSS
  * peak); the parent starts PostgreSQL once, collects the children's JSON and writes
  * bench/results/roster-<date>.json. The LMS emulator and the simulator share the child's process
- * with the tool, so its RSS is an upper bound for the tool alone.
+ * with the tool, so its RSS is an upper bound for the tool alone, and the simulator's CPU is
+ * spent on the tool's event loop: "reads alone" is every learner's sessions read by the isnotai
+ * client alone, at the same concurrency, in the same process (no tool, LMS or database), the
+ * fastest a cold roster can be here.
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -28,6 +33,7 @@ import { LtiBrowser } from '../src/dev/lms';
 import { buildWorld } from '../src/dev/people';
 import { buildDataset } from '../src/dev/simulator';
 import { startStack, type Stack } from '../src/dev/stack';
+import { createIsnotaiClient, createDispatcherCache, mapWithConcurrency } from '../src/isnotai';
 import { createLogger } from '../src/log';
 import { createAccommodationStore, createResponseStore, createReviewStore } from '../src/store';
 import {
@@ -47,7 +53,8 @@ const LEARNERS = Number(process.env.BENCH_LEARNERS ?? 1000);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 80);
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? '8,16,32,64,128').split(',').map(Number);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
-const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 20);
+const WARM_RUNS = Number(process.env.BENCH_WARM_RUNS ?? 100);
+const CSV_RUNS = Number(process.env.BENCH_CSV_RUNS ?? 5);
 const REVIEWED = Number(process.env.BENCH_REVIEWED ?? 0);
 const STUDENT_SIDE = Number(process.env.BENCH_STUDENT_SIDE ?? 0);
 const PAGE = 100; // Pro tier page size
@@ -69,6 +76,10 @@ interface ChildResult {
   coldAll: Timed;
   coldSessions: Timed;
   warm: { ms: number[]; p50: number; p95: number; min: number; max: number; upstreamRequests: number };
+  /** The warm CSV export of the whole roster: each run's time, and the file's size in bytes (decoded, if it came compressed). */
+  csvWarm: { ms: number[]; p50: number; max: number; bytes: number; upstreamRequests: number };
+  /** Every learner's sessions read by the isnotai client alone (same simulator, concurrency and process). */
+  readsAlone: { ms: number[]; p50: number };
   rowsChecked: { total: number; unavailable: number };
   peakRssMiB: number;
   maxRssMiB: number;
@@ -141,6 +152,21 @@ async function child(concurrency: number, adminUrl: string): Promise<ChildResult
       warmMs.push(round(r.ms));
       warmRequests += r.requests;
     }
+    // The CSV export of the whole roster (no limit), warm: what "Download CSV" under the roster answers.
+    const csvUrl = `${stack.tool.url}/course.csv?ltik=${encodeURIComponent(ltik)}`;
+    const csvMs: number[] = [];
+    let csvBytes = 0;
+    let csvRequests = 0;
+    for (let i = 0; i < CSV_RUNS; i++) {
+      clearRequests();
+      const start = performance.now();
+      const res = await browser.get(csvUrl);
+      csvMs.push(round(performance.now() - start));
+      csvRequests += sim.requests.length;
+      checkCsvComplete(res.status, res.html);
+      csvBytes = Buffer.byteLength(res.html);
+    }
+    const readsAlone = await readAlone(stack, concurrency);
     // Completeness, checked through the JSON form of the same roster (warm).
     const json = await browser.get(`${stack.tool.url}/course.json?limit=500&ltik=${encodeURIComponent(ltik)}`);
     const body = JSON.parse(json.html) as { total: number; items: Array<{ risk: string }> };
@@ -168,6 +194,8 @@ async function child(concurrency: number, adminUrl: string): Promise<ChildResult
         max: Math.max(...warmMs),
         upstreamRequests: warmRequests,
       },
+      readsAlone,
+      csvWarm: { ms: csvMs, p50: round(percentile(csvMs, 50)), max: Math.max(...csvMs), bytes: csvBytes, upstreamRequests: csvRequests },
       rowsChecked,
       peakRssMiB: round(peak / MiB, 1),
       maxRssMiB: round(process.resourceUsage().maxRSS / 1024, 1),
@@ -177,6 +205,34 @@ async function child(concurrency: number, adminUrl: string): Promise<ChildResult
     await stack?.stop();
     await dropDatabase(adminUrl, databaseUrl).catch(() => undefined);
   }
+}
+
+/**
+ * The course's learners' sessions read as the roster reads them (the client's allUserSessions, `concurrency` at a time,
+ * pages of 100), by the client alone: no tool, LMS or database. Run COLD_RUNS times; its own keep-alive pool.
+ */
+async function readAlone(stack: Stack, concurrency: number): Promise<{ ms: number[]; p50: number }> {
+  const big = stack.world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === COURSE)!;
+  const ids = big.members.filter((m) => m.role === 'learner').map((m) => m.person.lmsUserId);
+  const dispatcherCache = createDispatcherCache();
+  const client = createIsnotaiClient({
+    baseUrl: stack.simulator.url,
+    apiKey: 'aik_v1_sim_pro',
+    maxConnections: Math.max(8, concurrency),
+    dispatcherCache,
+  });
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < COLD_RUNS; i++) {
+      const start = performance.now();
+      const read = await mapWithConcurrency(ids, concurrency, (id) => client.allUserSessions(id, { pageSize: 100, maxItems: 2001 }));
+      ms.push(round(performance.now() - start));
+      if (read.some((r) => !r.ok)) throw new Error('a learner’s sessions could not be read by the client alone');
+    }
+  } finally {
+    await dispatcherCache.closeAll();
+  }
+  return { ms, p50: round(percentile(ms, 50)) };
 }
 
 /** Review records for the first `count` learners of the big course, as instructor 20001 writes them. */
@@ -280,6 +336,19 @@ function checkComplete(status: number, url: string, html: string): void {
   if (/>Unavailable</.test(html)) throw new Error('roster page has learners whose sessions could not be read');
 }
 
+/** A CSV export is complete when it answered 200 with a header and one line per learner, none "unavailable". */
+function checkCsvComplete(status: number, csv: string): void {
+  if (status !== 200) throw new Error(`roster CSV failed: ${status}`);
+  const lines = csv
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .split(/\r\n/);
+  if (!lines[0]?.startsWith('name,') || lines.length !== LEARNERS + 1)
+    throw new Error(`roster CSV has ${lines.length - 1} lines for ${LEARNERS} learners`);
+  // `unavailable` is a whole field only in the risk columns.
+  if (lines.some((l) => l.includes(',unavailable,'))) throw new Error('roster CSV has learners whose sessions could not be read');
+}
+
 // ------------------------------------------------------------------------------------------------
 // The floor: fewest sequential upstream round trips the data allows
 
@@ -381,19 +450,26 @@ async function parent(): Promise<void> {
     }
     process.stdout.write('\n');
     printTable(
-      results.map((r) => ({
-        concurrency: r.concurrency,
-        'floor ms': floor.perUser.find((f) => f.concurrency === r.concurrency)?.floorMs ?? '',
-        'launch→roster ms': r.launchToRosterMs,
-        'cold ms (p50)': r.coldAll.p50,
-        'cold, roster cached ms': r.coldSessions.p50,
-        'warm p50 ms': r.warm.p50,
-        'warm p95 ms': r.warm.p95,
-        'upstream req (cold)': r.coldAll.upstreamRequests[0] ?? '',
-        'upstream req (warm)': r.warm.upstreamRequests,
-        'peak RSS MiB': r.peakRssMiB,
-        'maxRSS MiB': r.maxRssMiB,
-      })),
+      results.map((r) => {
+        const floorMs = floor.perUser.find((f) => f.concurrency === r.concurrency)?.floorMs;
+        return {
+          concurrency: r.concurrency,
+          'floor ms': floorMs ?? '',
+          'launch→roster ms': r.launchToRosterMs,
+          'cold ms (p50)': r.coldAll.p50,
+          'cold ÷ floor': floorMs ? round(r.coldAll.p50 / floorMs, 2) : '',
+          'reads alone ms': r.readsAlone.p50,
+          'cold, roster cached ms': r.coldSessions.p50,
+          'warm p50 ms': r.warm.p50,
+          'warm p95 ms': r.warm.p95,
+          'CSV warm ms (p50)': r.csvWarm.p50,
+          'CSV KiB': round(r.csvWarm.bytes / 1024, 1),
+          'upstream req (cold)': r.coldAll.upstreamRequests[0] ?? '',
+          'upstream req (warm)': r.warm.upstreamRequests + r.csvWarm.upstreamRequests,
+          'peak RSS MiB': r.peakRssMiB,
+          'maxRSS MiB': r.maxRssMiB,
+        };
+      }),
     );
     const file = writeResults('roster', {
       date: new Date().toISOString(),
@@ -408,6 +484,7 @@ async function parent(): Promise<void> {
         reviewedLearners: REVIEWED,
         coldRuns: COLD_RUNS,
         warmRuns: WARM_RUNS,
+        csvRuns: CSV_RUNS,
         cacheTtlSeconds: 60,
       },
       floor,

@@ -403,15 +403,18 @@ function readReviewLines(deps: CourseDeps, actor: Actor): Promise<ReadonlyMap<st
 async function startRoster(deps: CourseDeps, actor: Actor, window: { after?: Date; before?: Date }) {
   const lines = readReviewLines(deps, actor);
   const upstream = await deps.upstreamFor(actor);
-  const fetch = await startRosterFetch(deps, actor, upstream, window);
-  // The accommodations on record for every learner of the course, in one query, read while the sessions are: the levels
-  // that count, for the queue, the triage, the filters and the exports alike (src/risk/accommodations.ts).
-  const accommodated = courseAccommodatedSignals(deps, actor, fetch.userIds);
-  accommodated.catch(() => undefined);
-  // One query for every learner of the course, read while the sessions are too: the triage line counts them all,
-  // whatever the filters.
-  const newResponses = newResponseCounts(deps, actor, [...new Set(fetch.userIds)]);
-  newResponses.catch(() => undefined);
+  const fetch = await startRosterFetch(deps, actor, upstream, window, (userIds) => {
+    // The accommodations on record for every learner of the course, in one query, read while the sessions are: the levels
+    // that count, for the queue, the triage, the filters and the exports alike (src/risk/accommodations.ts).
+    const accommodated = courseAccommodatedSignals(deps, actor, userIds);
+    accommodated.catch(() => undefined);
+    // One query for every learner of the course, read while the sessions are too: the triage line counts them all,
+    // whatever the filters.
+    const newResponses = newResponseCounts(deps, actor, [...new Set(userIds)]);
+    newResponses.catch(() => undefined);
+    return { accommodated, newResponses };
+  });
+  const { accommodated, newResponses } = fetch.alongside;
   return {
     ...fetch,
     async items(onProgress?: (done: number, total: number) => void): Promise<RosterItem[]> {
@@ -441,8 +444,12 @@ async function nextLearner(deps: CourseDeps, req: Request, res: Response): Promi
   // The whole list in the queue's order: the next learner may be on any of the roster's pages.
   const q: ListQuery = { ...queue.query, limit: null, offset: 0 };
   const roster = await startRoster(deps, actor, { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined });
-  const next = async (onProgress?: (done: number, total: number) => void) =>
-    nextInQueue(await roster.items(onProgress), after.after, (items) => rosterPage(items, q).items);
+  const next = async (onProgress?: (done: number, total: number) => void) => {
+    const found = nextInQueue(await roster.items(onProgress), after.after, (items) => rosterPage(items, q).items);
+    // The cache writes of what was read, started while it was read.
+    await roster.written();
+    return found;
+  };
   res.setHeader('Cache-Control', 'no-store');
   if (roster.remaining >= PROGRESS_AFTER) {
     // A cold roster: the progress line has started a 200 answer, so the way on is a link, not a redirect.
@@ -486,14 +493,18 @@ export function courseRouter(deps: CourseDeps): Router {
     const gather = async (onProgress?: (done: number, total: number) => void) => {
       const items = await roster.items(onProgress);
       const page = rosterPage(items, q);
-      // Whom: the learners this page (or export: every page of it) shows, not the whole course.
-      await auditView(
-        deps.audit,
-        actor,
-        res,
-        format === 'csv' ? 'export.roster_csv' : 'view.roster',
-        page.items.flatMap((i) => (i.userId ? [i.userId] : [])),
-      );
+      await Promise.all([
+        // Whom: the learners this page (or export: every page of it) shows, not the whole course.
+        auditView(
+          deps.audit,
+          actor,
+          res,
+          format === 'csv' ? 'export.roster_csv' : 'view.roster',
+          page.items.flatMap((i) => (i.userId ? [i.userId] : [])),
+        ),
+        // The cache writes of what was read, started while it was read.
+        roster.written(),
+      ]);
       return { items, page };
     };
     if (format === 'html' && roster.remaining >= PROGRESS_AFTER) {

@@ -2,6 +2,10 @@
  * Builds the instructor's roster: the course's learners (Names and Roles, cached) joined with
  * their isnotai sessions (bounded concurrency, cached), each summarised by the risk model.
  * One learner's upstream failure marks that row; it does not sink the page.
+ *
+ * A cold roster is read as a pipeline: the learners of each Names and Roles page are looked up in
+ * the cache and the others queued for isnotai while the next page is read, so that the whole read
+ * takes about as long as the longer of the two, not their sum (docs/performance.md).
  */
 import type { Provider } from 'ltijs';
 import {
@@ -38,47 +42,97 @@ export interface RosterDeps {
   concurrency: number;
 }
 
+/** The cache key of the launch course's members: per platform, course and resource link (its `rlid` claims). */
+const rosterKey = (actor: Actor) =>
+  `${platformCachePrefix(actor.platform)}:roster:${actor.context.id ?? '-'}:${actor.resourceLinkId ?? '-'}`;
+
+/** A failure to list the course's members, as the page's answer: the LMS's refusal or failure is a 502. */
+function rosterFailure(err: unknown): unknown {
+  if (err instanceof RosterError && err.code === 'lms_refused_roster')
+    return new HttpError(502, err.code, err.message, undefined, err.hints);
+  if (err instanceof RosterError) {
+    return new HttpError(502, err.code, 'The tool could not read this course’s list of participants from the LMS.', undefined, [
+      err.message,
+    ]);
+  }
+  return err;
+}
+
+/** A list just read from the LMS: cached for the platform's TTL, and its learners remembered for an admin's "Find a student". */
+async function keepRoster(deps: RosterDeps, actor: Actor, members: RosterMember[]): Promise<void> {
+  const ttl = actor.platform.cacheTtlSeconds;
+  if (ttl > 0) await deps.cache.set(rosterKey(actor), members, ttl);
+  // For an admin's "Find a student" in any course of the platform.
+  await rememberRoster(deps.cache, actor, members);
+}
+
+const fetchRosterOf = (lti: Provider, actor: Actor) =>
+  fetchRoster(
+    lti,
+    actor.token,
+    { strategy: actor.platform.identity, pattern: actor.platform.identityPattern },
+    actor.platform.kind,
+    actor.platform.name,
+  );
+
 /** The roster of the launch course (Names and Roles), cached per platform and course. */
 export async function courseMembers(deps: RosterDeps, actor: Actor): Promise<RosterMember[]> {
-  const key = `${platformCachePrefix(actor.platform)}:roster:${actor.context.id ?? '-'}:${actor.resourceLinkId ?? '-'}`;
-  const ttl = actor.platform.cacheTtlSeconds;
-  if (ttl > 0) {
-    const hit = await deps.cache.get(key);
+  if (actor.platform.cacheTtlSeconds > 0) {
+    const hit = await deps.cache.get(rosterKey(actor));
     if (Array.isArray(hit)) return hit as RosterMember[];
   }
   try {
-    const members = await fetchRoster(
-      deps.lti,
-      actor.token,
-      { strategy: actor.platform.identity, pattern: actor.platform.identityPattern },
-      actor.platform.kind,
-      actor.platform.name,
-    );
-    if (ttl > 0) await deps.cache.set(key, members, ttl);
-    // For an admin's "Find a student" in any course of the platform.
-    await rememberRoster(deps.cache, actor, members);
+    const members = await fetchRosterOf(deps.lti, actor);
+    await keepRoster(deps, actor, members);
     return members;
   } catch (err) {
-    if (err instanceof RosterError && err.code === 'lms_refused_roster')
-      throw new HttpError(502, err.code, err.message, undefined, err.hints);
-    if (err instanceof RosterError) {
-      throw new HttpError(502, err.code, 'The tool could not read this course’s list of participants from the LMS.', undefined, [
-        err.message,
-      ]);
-    }
-    throw err;
+    throw rosterFailure(err);
+  }
+}
+
+/**
+ * The launch course's members read from the LMS one Names and Roles page at a time, each page handed to `onPage` as it
+ * arrives (the whole list is the answer). Each page goes through fetchRoster (src/lti/roster.ts: the request, validation,
+ * the identity mapping, a refused token replaced once, failures explained), asked for one page (ltijs's `pages: 1`), then
+ * for the page its `next` link names. A member listed twice keeps their first place, as in one list. `stop()` true: no
+ * further page is asked for.
+ */
+async function membersPageByPage(
+  deps: RosterDeps,
+  actor: Actor,
+  onPage: (members: RosterMember[]) => void,
+  stop: () => boolean,
+): Promise<RosterMember[]> {
+  const all: RosterMember[] = [];
+  const listed = new Set<string>();
+  const asked = new Set<string>();
+  let url: string | undefined;
+  for (;;) {
+    let next: string | undefined;
+    const getMembers: Provider['NamesAndRoles']['getMembers'] = async (token, options) => {
+      const answer = await deps.lti.NamesAndRoles.getMembers(token, url === undefined ? { ...options, pages: 1 } : { pages: 1, url });
+      next = answer?.next;
+      return answer;
+    };
+    // ltijs as fetchRoster uses it, its Names and Roles asked for one page: the same calls, one page each.
+    const onePage = Object.create(deps.lti, { NamesAndRoles: { value: { getMembers } } }) as Provider;
+    const page = (await fetchRosterOf(onePage, actor)).filter((m) => !listed.has(m.ltiUserId));
+    for (const m of page) listed.add(m.ltiUserId);
+    all.push(...page);
+    onPage(page);
+    if (!next || stop()) return all;
+    if (asked.has(next)) throw new RosterError('nrps_invalid', 'Names and Roles linked back to a page of members already read.');
+    asked.add(next);
+    url = next;
   }
 }
 
 /** The launch course's learners, split into those whose sessions are cached and those to fetch. */
-export async function rosterPlan(deps: RosterDeps, actor: Actor, upstream: BoundUpstream) {
-  const learners = (await courseMembers(deps, actor)).filter((m) => m.isLearner);
-  const ids = learners.map((m) => m.userId).filter((x): x is string => Boolean(x));
-  const { found, missing } = await upstream.cachedUserSessions(ids);
-  return { learners, found, missing };
+export interface RosterPlan {
+  learners: RosterMember[];
+  found: Map<string, IsnotaiSession[]>;
+  missing: string[];
 }
-
-export type RosterPlan = Awaited<ReturnType<typeof rosterPlan>>;
 
 /** No learner has an accommodation on record. */
 const NO_ACCOMMODATIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map();
@@ -137,60 +191,165 @@ function fromIntegrationWalk(sessions: IsnotaiSession[], userIds: string[]): Map
   return byUser;
 }
 
-/** The walk is an optimisation: an unreadable page of it means "read learner by learner". */
-async function walkIfCheaper(
-  upstream: BoundUpstream,
-  window: { after?: Date; before?: Date },
-  maxPages: number,
-): Promise<IsnotaiSession[] | null> {
-  try {
-    return await upstream.integrationSessions(window, maxPages);
-  } catch (err) {
-    if (err instanceof IsnotaiResponseError || err instanceof IsnotaiPaginationError) return null;
-    throw err;
-  }
+/** A first learner's read that fails the page with its own status: a refused key, a rate limit, an outage, the deadline. */
+function failsThePage(result: IsnotaiSession[] | Error): result is Error {
+  if (result instanceof IsnotaiApiError) return result.status === 401 || result.status >= 500 || result.status === 429;
+  return result instanceof IsnotaiNetworkError || result instanceof IsnotaiTimeoutError || result instanceof IsnotaiAbortError;
 }
 
 /**
- * Starts reading the roster's sessions the cheaper way: when the whole integration's sessions in
- * the window fit in as many sequential pages as the per-learner calls would take rounds, one walk
- * of GET /v1/sessions; otherwise one call per learner (bounded concurrency). Without a window the
- * walk would read the integration's whole history, rarely small: one page finds out; a window
- * allows up to WALK_MAX_PAGES. The first request is made here, so that a refused key or an outage
- * is thrown before anything is sent (its page keeps its status); `rows` does the rest.
+ * Starts reading the roster's sessions the cheaper way: when the whole integration's sessions in the window fit in as many
+ * sequential pages as the per-learner calls would take rounds, one walk of GET /v1/sessions; otherwise one call per learner
+ * (bounded concurrency). Without a window the walk would read the integration's whole history, rarely small: one page finds
+ * out; a window allows up to WALK_MAX_PAGES.
+ *
+ * A cold roster's Names and Roles pages and its learners' calls overlap: each page's learners are looked up in the cache as
+ * it arrives, and those not cached are queued at once. The first isnotai request goes out alone: the walk's first page,
+ * with the LMS's first page when the roster is not cached; otherwise one learner. The queue is opened once it has
+ * answered, while Names and Roles may still be reading. This returns once the whole list is read and that first request has answered, so that a refused key, a
+ * rate limit, an outage or the page's deadline is thrown before anything is sent (its page keeps its status), and the
+ * counts are known; `rows` waits for the rest.
+ *
+ * `readAlongside` starts what is read about every learner at once (one query each), given the learners' userIds as soon as
+ * the whole list is known, so that it runs while their sessions are read (or looked up in the cache); what it returns is
+ * `alongside`.
  */
-export async function startRosterFetch(deps: RosterDeps, actor: Actor, upstream: BoundUpstream, window: { after?: Date; before?: Date }) {
-  const plan = await rosterPlan(deps, actor, upstream);
-  const rounds = Math.ceil(plan.missing.length / deps.concurrency);
-  const budget = Math.min(window.after || window.before ? WALK_MAX_PAGES : 1, rounds);
-  const walked = plan.missing.length >= WALK_AFTER ? await walkIfCheaper(upstream, window, budget) : null;
-  const first = walked ? [] : plan.missing.slice(0, 1);
-  const probe = walked ? fromIntegrationWalk(walked, plan.missing) : await upstream.fetchUserSessions(first, 1);
-  const probeError = first[0] ? probe.get(first[0]) : undefined;
-  if (probeError instanceof IsnotaiApiError && (probeError.status === 401 || probeError.status >= 500 || probeError.status === 429))
-    throw probeError;
-  // Past the page's deadline on the first learner, nothing more can be read: the page is a 503.
-  if (probeError instanceof IsnotaiNetworkError || probeError instanceof IsnotaiTimeoutError || probeError instanceof IsnotaiAbortError)
-    throw probeError;
-  const rest = walked ? [] : plan.missing.slice(1);
+export async function startRosterFetch<Alongside>(
+  deps: RosterDeps,
+  actor: Actor,
+  upstream: BoundUpstream,
+  window: { after?: Date; before?: Date },
+  readAlongside: (userIds: string[]) => Alongside,
+) {
+  const cached = actor.platform.cacheTtlSeconds > 0 ? await deps.cache.get(rosterKey(actor)) : undefined;
+  const plan: RosterPlan = { learners: [], found: new Map(), missing: [] };
+  const reads = upstream.learnerReads(deps.concurrency);
+  const lookedUp = new Set<string>();
+  let firstToFetch!: () => void;
+  const someToFetch = new Promise<void>((resolve) => (firstToFetch = resolve));
+  // One cache query per page, in the pages' order; the learners it does not hold are queued.
+  let lookups: Promise<void> = Promise.resolve();
+  const addMembers = (members: RosterMember[]): void => {
+    const learners = members.filter((m) => m.isLearner);
+    plan.learners.push(...learners);
+    const ids = [...new Set(learners.flatMap((m) => (m.userId && !lookedUp.has(m.userId) ? [m.userId] : [])))];
+    for (const id of ids) lookedUp.add(id);
+    lookups = lookups.then(async () => {
+      const { found, missing } =
+        ids.length > 0 ? await upstream.cachedUserSessions(ids) : { found: new Map<string, IsnotaiSession[]>(), missing: [] };
+      for (const [id, sessions] of found) plan.found.set(id, sessions);
+      plan.missing.push(...missing);
+      reads.add(missing);
+      if (missing.length > 0) firstToFetch();
+    });
+  };
+  let failed = false;
+  let rosterWritten: Promise<void> = Promise.resolve();
+  const userIds = () => plan.learners.flatMap((m) => (m.userId ? [m.userId] : []));
+  let alongside: Alongside | undefined;
+  const listing = (async () => {
+    if (Array.isArray(cached)) {
+      addMembers(cached as RosterMember[]);
+      alongside = readAlongside(userIds());
+    } else {
+      const members = await membersPageByPage(deps, actor, addMembers, () => failed).catch((err: unknown) => {
+        throw rosterFailure(err);
+      });
+      if (failed) return;
+      alongside = readAlongside(userIds());
+      rosterWritten = keepRoster(deps, actor, members);
+      // Awaited with the learners' cache writes (`written`); until then a rejection is not an unhandled one.
+      rosterWritten.catch(() => undefined);
+    }
+    await lookups;
+  })();
+  listing.catch(() => undefined);
+
+  const windowed = Boolean(window.after || window.before);
+  /** The walk's page budget for the roster as listed so far (exact once it is whole); 0: not worth a try. */
+  const budget = () =>
+    plan.missing.length < WALK_AFTER ? 0 : Math.min(windowed ? WALK_MAX_PAGES : 1, Math.ceil(plan.missing.length / deps.concurrency));
+  /** A page of the walk; null when it cannot be read (malformed): the walk is then given up. */
+  const page = (cursor?: string) =>
+    upstream.integrationSessionsPage(window, cursor).catch((err: unknown) => {
+      if (err instanceof IsnotaiResponseError || err instanceof IsnotaiPaginationError) return null;
+      throw err;
+    });
+  // A roster read from the LMS: the walk's first page goes out with its first page, since it is the first isnotai request
+  // either way; it is awaited (and its failure thrown) only once a learner is found to fetch.
+  const walkStarted = Array.isArray(cached) ? null : page();
+  walkStarted?.catch(() => undefined);
+  /**
+   * Every session of the window from the walk, or null (read learner by learner). `answered`: its first page answered,
+   * so the key, the rate limit and the service are known to be fine. An unreadable page means "learner by learner".
+   */
+  const walk = async (): Promise<{ sessions: IsnotaiSession[] | null; answered: boolean }> => {
+    const first = await (walkStarted ?? page());
+    if (!first) return { sessions: null, answered: false };
+    const sessions = [...first.sessions];
+    let next = first.next;
+    // Without a window the budget is one page: a second means learner by learner, whatever the roster's size.
+    if (next !== null && !windowed) return { sessions: null, answered: true };
+    await listing;
+    for (let read = 1; next !== null; read++) {
+      if (read >= budget()) return { sessions: null, answered: true };
+      const more = await page(next);
+      if (!more) return { sessions: null, answered: true };
+      sessions.push(...more.sessions);
+      next = more.next;
+    }
+    return { sessions: budget() > 0 ? sessions : null, answered: true };
+  };
+
+  let walked: IsnotaiSession[] | null = null;
+  try {
+    await Promise.race([someToFetch, listing]);
+    if (plan.missing.length > 0) {
+      // Read from the LMS, the roster's size is not known when the walk's first page answers: the rule is applied once
+      // it is (budget), and the page is the first request either way.
+      const tried = walkStarted || budget() > 0 ? await walk() : { sessions: null, answered: false };
+      walked = tried.sessions;
+      if (walked) reads.abandon();
+      else if (tried.answered) reads.widen(deps.concurrency);
+      else {
+        // One learner first: a refused key, a rate limit, an outage or the deadline fails the page before anything is sent.
+        reads.widen(1);
+        const [, first] = await reads.first;
+        if (failsThePage(first)) throw first;
+        reads.widen(deps.concurrency);
+      }
+    }
+    await listing;
+    reads.close();
+  } catch (err) {
+    failed = true;
+    reads.abandon();
+    throw err;
+  }
+  const walkedFrom = walked;
   return {
     learners: plan.learners.length,
-    /** The learners' userIds (those the mapping could use), for what is read about all of them at once. */
-    userIds: plan.learners.flatMap((m) => (m.userId ? [m.userId] : [])),
+    /** What `readAlongside` started, once the list was whole. */
+    alongside: alongside as Alongside,
     toFetch: plan.missing.length,
     /** Learners still to fetch after the first request. */
-    remaining: rest.length,
+    remaining: walkedFrom ? 0 : Math.max(0, plan.missing.length - 1),
     /** `accommodated`: as rosterRows takes it. */
     async rows(
       onProgress?: (done: number, total: number) => void,
       accommodated?: ReadonlyMap<string, ReadonlySet<string>>,
     ): Promise<RosterRow[]> {
-      const fetched = await upstream.fetchUserSessions(
-        rest,
-        deps.concurrency,
-        onProgress && ((done) => onProgress(done + first.length, plan.missing.length)),
-      );
-      return rosterRows(actor, plan, new Map([...probe, ...fetched]), window, accommodated);
+      const fetched = walkedFrom
+        ? fromIntegrationWalk(walkedFrom, plan.missing)
+        : await reads.results(onProgress && ((done) => done > 0 && onProgress(done, plan.missing.length)));
+      return rosterRows(actor, plan, fetched, window, accommodated);
+    },
+    /**
+     * Once the rows are read: what was read from the LMS and from isnotai is in the cache. Written while the roster is
+     * read, and awaited before the page is sent (with its audit row), so a page's data is cached when it arrives.
+     */
+    async written(): Promise<void> {
+      await Promise.all([rosterWritten, reads.written()]);
     },
   };
 }

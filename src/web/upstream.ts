@@ -13,7 +13,6 @@ import crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IsnotaiClient } from '../isnotai/client';
 import type { Logger } from '../log';
-import { mapWithConcurrency } from '../isnotai/concurrency';
 import type { IsnotaiSession, SessionDetails } from '../isnotai/types';
 import { narrowsSessions, sessionInPlacement, type PlacementLens } from '../risk/placement';
 import type { LearnerSessions, PlatformView, UpstreamApi, UpstreamCache } from './ports';
@@ -41,18 +40,45 @@ export function platformCachePrefix(p: Pick<PlatformView, 'issuer' | 'clientId'>
 export interface RosterUpstream {
   /** The learners whose sessions are cached (one query), and those that must be fetched. */
   cachedUserSessions(userIds: string[]): Promise<{ found: Map<string, IsnotaiSession[]>; missing: string[] }>;
-  /** Fetches (bounded concurrency) and caches; one learner's failure is that learner's entry. */
-  fetchUserSessions(
-    userIds: string[],
-    concurrency: number,
-    onProgress?: (done: number, total: number) => void,
-  ): Promise<Map<string, IsnotaiSession[] | Error>>;
+  /** A queue of learners whose sessions are read as they are added (see LearnerReads). */
+  learnerReads(concurrency: number): LearnerReads;
   /**
-   * Every session of the integration in the window (GET /v1/sessions, pages of 100), or null when
-   * there are more than `maxPages` pages: the caller then reads learner by learner instead.
+   * One page of the integration's sessions in the window (GET /v1/sessions, pages of 100), as this launch shows them, and
+   * the cursor of the next page (null on the last).
    */
-  integrationSessions(window: { after?: Date; before?: Date }, maxPages: number): Promise<IsnotaiSession[] | null>;
+  integrationSessionsPage(
+    window: { after?: Date; before?: Date },
+    cursor?: string,
+  ): Promise<{ sessions: IsnotaiSession[]; next: string | null }>;
 }
+
+/**
+ * Learners' sessions read from a queue that fills while it is read (a roster whose Names and Roles pages are still
+ * arriving): each learner once, in the order added, with at most `width` calls in flight, and written to the cache as
+ * they arrive, so that the last learner's answer leaves little to write.
+ */
+export interface LearnerReads {
+  /** Queues learners (one already queued is not read twice). */
+  add(userIds: readonly string[]): void;
+  /** How many reads may be in flight: 0 (the start) holds the queue, 1 lets its first learner through alone. */
+  widen(width: number): void;
+  /** No more learners will be added. */
+  close(): void;
+  /** Drops the learners not yet started and takes no more: `results` and `written` settle with the reads in flight. */
+  abandon(): void;
+  /** The first read to end: its learner and their sessions, or the error the read ended with. */
+  readonly first: Promise<[string, IsnotaiSession[] | Error]>;
+  /**
+   * Once closed, every learner's sessions as this launch shows them (the lens), or the error their read ended with.
+   * `onSettled` hears how many reads have ended: at once, then after each.
+   */
+  results(onSettled?: (done: number) => void): Promise<Map<string, IsnotaiSession[] | Error>>;
+  /** Once closed: every answer read is in the cache (rejects with a failed write). */
+  written(): Promise<void>;
+}
+
+/** Rows per cache write while a roster's reads are still starting (see learnerReads). */
+export const CACHE_WRITE_BATCH = 100;
 
 export interface BoundUpstreamOptions {
   /**
@@ -148,37 +174,23 @@ export function boundUpstream(
       }
       return { found, missing };
     },
-    async fetchUserSessions(userIds, concurrency, onProgress) {
-      const out = new Map<string, IsnotaiSession[] | Error>();
-      let done = 0;
-      const settled = await mapWithConcurrency(userIds, concurrency, async (id) => {
-        try {
-          return await fetchAll(id);
-        } finally {
-          onProgress?.(++done, userIds.length);
-        }
+    learnerReads(concurrency) {
+      return learnerReads(fetchAll, {
+        concurrency,
+        seen: (sessions) => seen(capped(sessions).sessions),
+        cache:
+          ttl > 0
+            ? (entries) =>
+                cache.setMany(
+                  entries.map((e) => ({ key: userKey(e.userId), value: e.sessions })),
+                  ttl,
+                )
+            : null,
       });
-      const fresh: Array<{ key: string; value: unknown }> = [];
-      settled.forEach((r, i) => {
-        const id = userIds[i] as string;
-        if (r.ok) {
-          out.set(id, seen(capped(r.value).sessions));
-          fresh.push({ key: userKey(id), value: r.value });
-        } else out.set(id, r.error instanceof Error ? r.error : new Error(String(r.error)));
-      });
-      if (ttl > 0 && fresh.length > 0) await cache.setMany(fresh, ttl);
-      return out;
     },
-    async integrationSessions(window, maxPages) {
-      const out: IsnotaiSession[] = [];
-      let cursor: string | undefined;
-      for (let page = 0; page < maxPages; page++) {
-        const res = await client.listSessions({ pageSize: 100, cursor, startDate: window.after, endDate: window.before }, call());
-        out.push(...seen(res.data));
-        if (!res.pagination.hasMore || !res.pagination.nextCursor) return out;
-        cursor = res.pagination.nextCursor;
-      }
-      return null;
+    async integrationSessionsPage(window, cursor) {
+      const res = await client.listSessions({ pageSize: 100, cursor, startDate: window.after, endDate: window.before }, call());
+      return { sessions: seen(res.data), next: res.pagination.hasMore && res.pagination.nextCursor ? res.pagination.nextCursor : null };
     },
     async sessionDetails(sessionId) {
       const key = `${prefix}:details:${sessionId}`;
@@ -200,6 +212,128 @@ export function boundUpstream(
     },
     eventsPage(sessionId, params) {
       return client.listEvents(sessionId, params, call());
+    },
+  };
+}
+
+/**
+ * The queue behind RosterUpstream.learnerReads. `read` is one learner's whole list (as cached); `seen`, what the page
+ * shows of it; `cache` writes a batch (null: the platform caches nothing).
+ */
+function learnerReads(
+  read: (userId: string) => Promise<IsnotaiSession[]>,
+  options: {
+    concurrency: number;
+    seen: (sessions: IsnotaiSession[]) => IsnotaiSession[];
+    cache: ((entries: Array<{ userId: string; sessions: IsnotaiSession[] }>) => Promise<void>) | null;
+  },
+): LearnerReads {
+  const queue: string[] = [];
+  const queued = new Set<string>();
+  const out = new Map<string, IsnotaiSession[] | Error>();
+  let next = 0;
+  let width = 0;
+  let inFlight = 0;
+  let closed = false;
+  let onSettled: ((done: number) => void) | undefined;
+  let settleFirst!: (first: [string, IsnotaiSession[] | Error]) => void;
+  const first = new Promise<[string, IsnotaiSession[] | Error]>((resolve) => (settleFirst = resolve));
+  let drained!: () => void;
+  const allRead = new Promise<void>((resolve) => (drained = resolve));
+
+  /** Every learner's read has started: the answers still to come are the last round's. */
+  const lastRound = () => closed && next === queue.length;
+  const finished = () => lastRound() && inFlight === 0;
+
+  // Cache writes, one statement at a time: of CACHE_WRITE_BATCH answers while reads are still to start (few statements:
+  // each costs this process a query built and sent); in the last round, of whatever has arrived once the answers being
+  // read are (setImmediate), so that little is left to write after the last answer, which is written at once.
+  let toWrite: Array<{ userId: string; sessions: IsnotaiSession[] }> = [];
+  let writing: Promise<void> | null = null;
+  let writeSoon: NodeJS.Immediate | null = null;
+  let writeFailed: Error | null = null;
+  function write(): void {
+    const cache = options.cache;
+    if (writeSoon) clearImmediate(writeSoon);
+    writeSoon = null;
+    if (!cache || writing || toWrite.length === 0 || (toWrite.length < CACHE_WRITE_BATCH && !lastRound())) return;
+    const batch = toWrite;
+    toWrite = [];
+    writing = cache(batch).then(
+      () => {
+        writing = null;
+        write();
+      },
+      (err: unknown) => {
+        writeFailed ??= err instanceof Error ? err : new Error(String(err));
+        writing = null;
+        write();
+      },
+    );
+  }
+
+  function pump(): void {
+    while (inFlight < width && next < queue.length) {
+      const userId = queue[next++] as string;
+      inFlight++;
+      read(userId).then(
+        (sessions) => settle(userId, options.seen(sessions), sessions),
+        (err: unknown) => settle(userId, err instanceof Error ? err : new Error(String(err)), null),
+      );
+    }
+    if (finished()) {
+      write();
+      drained();
+    }
+  }
+  function settle(userId: string, shown: IsnotaiSession[] | Error, sessions: IsnotaiSession[] | null): void {
+    inFlight--;
+    out.set(userId, shown);
+    if (out.size === 1) settleFirst([userId, shown]);
+    if (sessions && options.cache) {
+      toWrite.push({ userId, sessions });
+      if (toWrite.length >= CACHE_WRITE_BATCH) write();
+      else if (lastRound()) writeSoon ??= setImmediate(write);
+    }
+    onSettled?.(out.size);
+    pump();
+  }
+
+  return {
+    add(userIds) {
+      for (const id of userIds) {
+        if (queued.has(id) || closed) continue;
+        queued.add(id);
+        queue.push(id);
+      }
+      pump();
+    },
+    widen(w) {
+      width = Math.max(width, Math.min(w, options.concurrency));
+      pump();
+    },
+    close() {
+      closed = true;
+      pump();
+    },
+    abandon() {
+      queue.length = next;
+      closed = true;
+      width = 0;
+      pump();
+    },
+    first,
+    async results(listener) {
+      onSettled = listener;
+      listener?.(out.size);
+      await allRead;
+      return out;
+    },
+    async written() {
+      await allRead;
+      // Each write, as it ends, starts the next while answers are left to write.
+      while (writing) await writing;
+      if (writeFailed) throw writeFailed;
     },
   };
 }

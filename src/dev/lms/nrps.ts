@@ -8,7 +8,11 @@
  * with `current`, `next`, `first`, `last` as Canvas's Api.paginate sends them; full role URIs;
  * `user_id` is the lti_id UUID (the launch `sub`); `rlid` adds a `message` array per member with
  * the substituted custom claims and Canvas's own `canvas_user_id`.
+ *
+ * Each page answered is noted in `nrpsPagesServed` (when, which course), for tests of the order of
+ * a roster's requests.
  */
+import { performance } from 'node:perf_hooks';
 import type { Course, DemoPlatform, Membership } from '../people';
 import {
   canvasCustomClaim,
@@ -28,6 +32,26 @@ export const CANVAS_MAX_PAGE_SIZE = 50;
 export interface NrpsAnswer {
   body: { id: string; context: { id: string; label: string; title: string }; members: Array<Record<string, unknown>> };
   link?: string;
+}
+
+/** One Names and Roles page answered. */
+export interface NrpsPageServed {
+  /** When, on this process's clock (`performance.now()`): comparable with the simulator's `requests[].at`. */
+  at: number;
+  platform: 'moodle' | 'canvas';
+  courseId: string;
+  /** The members on the page. */
+  members: number;
+  /** Whether the answer links a next page. */
+  hasNext: boolean;
+}
+
+/** The pages answered by every emulator of this process, oldest first (the last 1,000): the order of a roster's reads. */
+export const nrpsPagesServed: NrpsPageServed[] = [];
+
+function served(page: Omit<NrpsPageServed, 'at'>): void {
+  nrpsPagesServed.push({ at: performance.now(), ...page });
+  if (nrpsPagesServed.length > 1000) nrpsPagesServed.shift();
 }
 
 export interface NrpsQuery {
@@ -92,6 +116,7 @@ export function moodleMemberships(
       link = `<${url}?${next.toString()}>; rel="next"`;
     }
   }
+  served({ platform: 'moodle', courseId: course.id, members: page.length, hasNext: link !== undefined });
   return {
     body: {
       id: url,
@@ -156,6 +181,7 @@ export function canvasMemberships(
   if (pageNumber < lastPage) links.push(`<${pageUrl(pageNumber + 1)}>; rel="next"`);
   if (pageNumber > 1) links.push(`<${pageUrl(pageNumber - 1)}>; rel="prev"`);
   links.push(`<${pageUrl(1)}>; rel="first"`, `<${pageUrl(lastPage)}>; rel="last"`);
+  served({ platform: 'canvas', courseId: course.id, members: page.length, hasNext: pageNumber < lastPage });
   return {
     body: {
       id: requestUrl,

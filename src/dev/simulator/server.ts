@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { seededRng, type Rng } from '../random';
 import type { DemoWorld } from '../people';
 import type { IsnotaiSession } from '../../isnotai/types';
@@ -79,6 +80,8 @@ export interface ReceivedRequest {
   status: number;
   tier?: Tier;
   fault?: string;
+  /** When it arrived, on this process's clock (`performance.now()`): the order of requests across servers. */
+  at: number;
 }
 
 export interface RunningSimulator {
@@ -261,7 +264,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const rawPath = qIndex === -1 ? rawUrl : rawUrl.slice(0, qIndex);
     const q = new URLSearchParams(qIndex === -1 ? '' : rawUrl.slice(qIndex + 1));
     const rawSegments = rawPath.replace(/^\//, '').split('/');
-    const entry: ReceivedRequest = { method: req.method ?? 'GET', rawUrl, rawSegments, params: {}, status: 0 };
+    const entry: ReceivedRequest = { method: req.method ?? 'GET', rawUrl, rawSegments, params: {}, status: 0, at: performance.now() };
     requests.push(entry);
     if (requests.length > MAX_LOGGED) requests.shift();
 

@@ -208,8 +208,7 @@ export function createPlatformSettingsRepository(db: Kysely<Schema>, options: { 
 
     async getApiKey(issuer, clientId, deploymentId) {
       const row = await findRow(issuer, clientId, deploymentId);
-      if (!row?.api_key_encrypted) return null;
-      return decryptSecret(row.api_key_encrypted, secret, aad(row.issuer, row.client_id, row.deployment_id));
+      return (row && credentialsOf(row))?.apiKey ?? null;
     },
 
     async credentials(issuer, clientId, deploymentId) {

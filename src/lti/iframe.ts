@@ -42,6 +42,7 @@ import {
   STORAGE_PROOF_FIELD,
   type ShowStoragePage,
 } from './platformStorage';
+import { postedIdToken } from './jwtPayload';
 import { LaunchRefusal, type NewWindowForm } from './refusal';
 
 /** How long a login initiation, and the login behind a state, are kept. */
@@ -87,7 +88,7 @@ export function iframeLogin(options: IframeLoginOptions): RequestHandler {
   };
 
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.path === options.appRoute && req.method === 'POST' && isRecord(req.body) && typeof req.body.id_token === 'string') {
+    if (postedIdToken(req, options.appRoute) !== null) {
       const launch = async (): Promise<void> => {
         // ltijs reads an ltik before an id_token: one sent beside it is held to the same session
         // rules (a signed-out one is refused here too, not redirected into the tool).

@@ -1,3 +1,14 @@
+/** Reading launch tokens before, or beside, ltijs: which request carries an id_token, and what a JWT says unverified. */
+import type { Request } from 'express';
+
+/** The id_token an LMS posts to ltijs's app route (a launch), or null for any other request. */
+export function postedIdToken(req: Request, appRoute: string): string | null {
+  const body: unknown = req.body;
+  if (req.method !== 'POST' || req.path !== appRoute || typeof body !== 'object' || body === null) return null;
+  const idToken = (body as Record<string, unknown>).id_token;
+  return typeof idToken === 'string' ? idToken : null;
+}
+
 /**
  * The payload of a compact JWT, read without checking its signature: only for tokens ltijs has
  * verified or is about to verify (an ltik, an accepted id_token), to know where to look. Null for

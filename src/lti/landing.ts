@@ -13,7 +13,7 @@
  * checks everything again (src/web/actor.ts) as for any request.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { unverifiedJwtPayload } from './jwtPayload';
+import { postedIdToken, unverifiedJwtPayload } from './jwtPayload';
 import { RESOURCE_LINK_REQUEST } from './launchChecks';
 import { interceptRedirect, ltikInRedirect } from './platformStorage';
 import { audienceFor, type Audience } from './roles';
@@ -33,10 +33,8 @@ export type LandingLog = (req: Request, res: Response, landing: { audience: Audi
  */
 export function landOnFirstPage(appRoute: string, log: LandingLog): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const body: unknown = req.body;
-    if (req.method !== 'POST' || req.path !== appRoute || typeof body !== 'object' || body === null) return next();
-    const idToken = (body as Record<string, unknown>).id_token;
-    const claims = typeof idToken === 'string' ? unverifiedJwtPayload(idToken) : null;
+    const idToken = postedIdToken(req, appRoute);
+    const claims = idToken ? unverifiedJwtPayload(idToken) : null;
     if (!claims || claims[MESSAGE_TYPE_CLAIM] !== RESOURCE_LINK_REQUEST) return next();
     const roles = claims[ROLES_CLAIM];
     const audience = audienceFor(Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : []);

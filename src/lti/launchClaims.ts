@@ -20,7 +20,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { LaunchClaimsStore } from '../store';
 import { DEFAULT_LTI_TTLS } from '../store/expiry';
-import { unverifiedJwtPayload } from './jwtPayload';
+import { postedIdToken, unverifiedJwtPayload } from './jwtPayload';
 import { interceptRedirect, ltikInRedirect, sha256Hex } from './platformStorage';
 
 export const LTI11_LEGACY_USER_ID_CLAIM = 'https://purl.imsglobal.org/spec/lti/claim/lti11_legacy_user_id';
@@ -42,10 +42,8 @@ export function legacyIdOf(idToken: string): string | null {
  */
 export function keepLaunchClaims(store: LaunchClaimsStore, appRoute: string): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const body: unknown = req.body;
-    if (req.method !== 'POST' || req.path !== appRoute || typeof body !== 'object' || body === null) return next();
-    const idToken = (body as Record<string, unknown>).id_token;
-    const legacyUserId = typeof idToken === 'string' ? legacyIdOf(idToken) : null;
+    const idToken = postedIdToken(req, appRoute);
+    const legacyUserId = idToken ? legacyIdOf(idToken) : null;
     if (!legacyUserId) return next();
     interceptRedirect(
       res,

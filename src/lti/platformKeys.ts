@@ -19,7 +19,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { request } from 'undici';
-import { unverifiedJwtHeader } from './jwtPayload';
+import { postedIdToken, unverifiedJwtHeader } from './jwtPayload';
 
 export interface PlatformKeysOptions {
   /** How long a fetched keyset is used without asking again (default 10 minutes). */
@@ -123,9 +123,8 @@ export function platformKeys(options: PlatformKeysOptions = {}): PlatformKeys {
   return {
     middleware(appRoute) {
       return (req: Request, _res: Response, next: NextFunction): void => {
-        const body: unknown = req.body;
-        if (req.method !== 'POST' || req.path !== appRoute || !isRecord(body) || typeof body.id_token !== 'string') return next();
-        const kid = unverifiedJwtHeader(body.id_token)?.kid;
+        const idToken = postedIdToken(req, appRoute);
+        const kid = idToken ? unverifiedJwtHeader(idToken)?.kid : undefined;
         if (typeof kid !== 'string' || kid === '' || kid.length > MAX_KID_LENGTH) return next();
         launchKid.run(kid, next);
       };

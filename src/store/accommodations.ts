@@ -71,10 +71,13 @@ export interface AccommodationStore {
     key: Omit<AccommodationScope, 'course'>,
     course: { deploymentId: string; contextId: string } | null,
   ): Promise<LearnerAccommodations>;
-  /** The accommodations in effect for each learner of a course (the course's and the registration's), by userId. */
+  /**
+   * The accommodations in effect for each learner of a course (the course's and the registration's), by userId; `userIds`
+   * null: for every learner who has one.
+   */
   inEffectForCourse(
     course: { platformIss: string; platformClientId: string; deploymentId: string; contextId: string },
-    userIds: readonly string[],
+    userIds: readonly string[] | null,
   ): Promise<Map<string, Accommodation[]>>;
   change(c: AccommodationChange): Promise<AccommodationChangeResult>;
 }
@@ -190,7 +193,7 @@ export function createAccommodationStore(db: Kysely<Schema>): AccommodationStore
 
     async inEffectForCourse(course, userIds) {
       const byUser = new Map<string, Accommodation[]>();
-      if (userIds.length === 0) return byUser;
+      if (userIds !== null && userIds.length === 0) return byUser;
       const rows = await db
         .selectFrom('accommodation as a')
         .innerJoin('accommodation_set as s', 's.id', 'a.set_id')
@@ -203,7 +206,7 @@ export function createAccommodationStore(db: Kysely<Schema>): AccommodationStore
         ])
         .where('s.platform_iss', '=', course.platformIss)
         .where('s.platform_client_id', '=', course.platformClientId)
-        .where('s.user_id', 'in', [...userIds])
+        .$if(userIds !== null, (q) => q.where('s.user_id', 'in', [...(userIds ?? [])]))
         .where((eb) =>
           eb.or([
             eb.and([eb('s.deployment_id', '=', ALL), eb('s.context_id', '=', ALL)]),

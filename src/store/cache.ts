@@ -21,6 +21,8 @@ export interface UpstreamCache {
   get(key: string): Promise<JsonValue | undefined>;
   /** Keys found and live; a key missing from the map is a miss. One query however many keys. */
   getMany(keys: readonly string[]): Promise<Map<string, JsonValue>>;
+  /** As getMany, with when each entry expires. */
+  getManyExpiring(keys: readonly string[]): Promise<Map<string, { value: JsonValue; expiresAt: Date }>>;
   /** Atomic upsert: concurrent writers of one key never fail, the last one wins. */
   set(key: string, value: JsonValue, ttlSeconds: number): Promise<void>;
   setMany(entries: readonly CacheEntry[]): Promise<void>;
@@ -58,6 +60,21 @@ export function createUpstreamCache(db: Kysely<Schema>, options: { clock?: Clock
     }
   };
 
+  async function getManyExpiring(keys: readonly string[]): Promise<Map<string, { value: JsonValue; expiresAt: Date }>> {
+    const unique = [...new Set(keys)];
+    unique.forEach(checkKey);
+    const found = new Map<string, { value: JsonValue; expiresAt: Date }>();
+    if (unique.length === 0) return found;
+    const rows = await db
+      .selectFrom('upstream_cache')
+      .select(['key', 'value', 'expires_at'])
+      .where(sql<boolean>`key = ANY(${unique}::text[])`)
+      .where('expires_at', '>', now())
+      .execute();
+    for (const r of rows) found.set(r.key, { value: r.value, expiresAt: r.expires_at });
+    return found;
+  }
+
   return {
     async get(key) {
       checkKey(key);
@@ -70,19 +87,9 @@ export function createUpstreamCache(db: Kysely<Schema>, options: { clock?: Clock
       return row?.value;
     },
     async getMany(keys) {
-      const unique = [...new Set(keys)];
-      unique.forEach(checkKey);
-      const found = new Map<string, JsonValue>();
-      if (unique.length === 0) return found;
-      const rows = await db
-        .selectFrom('upstream_cache')
-        .select(['key', 'value'])
-        .where(sql<boolean>`key = ANY(${unique}::text[])`)
-        .where('expires_at', '>', now())
-        .execute();
-      for (const r of rows) found.set(r.key, r.value);
-      return found;
+      return new Map([...(await getManyExpiring(keys))].map(([k, v]) => [k, v.value]));
     },
+    getManyExpiring,
     async set(key, value, ttlSeconds) {
       await write([{ key, value, ttlSeconds }]);
     },

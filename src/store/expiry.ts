@@ -53,7 +53,7 @@ export interface SweepOptions {
   clock?: Clock;
 }
 
-/** The tables whose rows carry their own `expires_at`: the launch state (./launchState) and the cache. */
+/** The tables whose rows carry their own `expires_at`: the launch state (./launchState), the cache and the rosters (./roster). */
 export const EXPIRING_TABLES = [
   'login_check',
   'login_state',
@@ -61,6 +61,7 @@ export const EXPIRING_TABLES = [
   'signed_out_ltik',
   'launch_claims',
   'upstream_cache',
+  'roster_build',
 ] as const;
 
 /** Deletes every expired ltijs row, launch state row and cache entry now. */

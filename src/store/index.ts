@@ -129,3 +129,16 @@ export {
   type PlacementCourse,
   type NewPlacement,
 } from './placements';
+export {
+  createRosterStore,
+  BUILDER,
+  type RosterStore,
+  type RosterBuilder,
+  type RosterBuildState,
+  type RosterCourse,
+  type RosterLine,
+  type RosterPageLine,
+  type RosterSelection,
+  type RosterSort,
+  type RosterTriageLine,
+} from './roster';

@@ -331,6 +331,53 @@ export interface AccommodationTable {
   removed_by_audience: string | null;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The course roster (migration 010, ./roster)
+
+export interface RosterBuildTable {
+  id: Generated<string>;
+  key: string;
+  status: 'building' | 'ready';
+  learners: Generated<number>;
+  to_read: Generated<number>;
+  done: Generated<number>;
+  holder: string;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  expires_at: TimestampRequired;
+}
+
+export interface RosterRowTable {
+  build_id: string;
+  lti_user_id: string;
+  user_id: string | null;
+  name: string;
+  email: string | null;
+  name_rank: number | null;
+  ord: number | null;
+  enrollment: 'active' | 'inactive';
+  risk: string;
+  risk_without: string;
+  risk_rank: number;
+  level_reason: string | null;
+  sessions: number;
+  high: number;
+  elevated: number;
+  low: number;
+  max_score: number | null;
+  top_flags: Jsonb<Array<{ flag: string; count: number }>>;
+  last_activity: string | null;
+  last_activity_at: Date | null;
+  problem: string | null;
+  unread: Generated<boolean>;
+  flags: string[];
+  statuses: string[];
+  flag_keys: string[];
+  status_keys: string[];
+  search: string;
+  accommodated: string[];
+}
+
 export interface Schema {
   lti_idtoken: LtiIdtokenTable;
   lti_contexttoken: LtiContexttokenTable;
@@ -359,4 +406,6 @@ export interface Schema {
   accommodation_set: AccommodationSetTable;
   accommodation: AccommodationTable;
   placement: PlacementTable;
+  roster_build: RosterBuildTable;
+  roster_row: RosterRowTable;
 }

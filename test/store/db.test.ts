@@ -17,6 +17,7 @@ const ALL_MIGRATIONS = [
   '007_review',
   '008_student_side',
   '009_onboarding',
+  '010_roster',
 ];
 
 /** Every migration file (NNN_name.ts) of src/store/migrations, by name. */

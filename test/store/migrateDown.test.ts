@@ -32,11 +32,12 @@ const tables = async () =>
     .map((r) => r.name)
     .sort();
 
-test('going back to 005 reverts 009, 008, 007 and then 006, says so, and the old code would still refuse a sign-out made since', async () => {
+test('going back to 005 reverts 010, 009, 008, 007 and then 006, says so, and the old code would still refuse a sign-out made since', async () => {
   const ltikHash = 'a'.repeat(64);
   await createLaunchStateStore(store.db).sessions.signOut(ltikHash, Date.now(), 3600);
   const { logger, lines } = capturingLogger('info');
   await expect(runMigrateDown({ DATABASE_URL: url }, ['005_key_check'], logger)).resolves.toEqual([
+    '010_roster',
     '009_onboarding',
     '008_student_side',
     '007_review',
@@ -59,7 +60,9 @@ test('an unknown or missing migration name, or a second one, is refused with the
   for (const args of [[], ['005'], ['004_audit_subjects', '005_key_check']]) {
     const refused = runMigrateDown({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, args, logger);
     await expect(refused).rejects.toBeInstanceOf(MigrateDownUsageError);
-    await expect(refused).rejects.toThrow(/one of 001_ltijs_state, .*, 006_launch_state, 007_review, 008_student_side, 009_onboarding/);
+    await expect(refused).rejects.toThrow(
+      /one of 001_ltijs_state, .*, 006_launch_state, 007_review, 008_student_side, 009_onboarding, 010_roster/,
+    );
   }
   await expect(runMigrateDown({ NODE_ENV: 'production' }, ['005_key_check'], logger)).rejects.toThrow(
     'DATABASE_URL: required in production',

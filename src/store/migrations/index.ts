@@ -15,6 +15,7 @@ import * as m006 from './006_launch_state';
 import * as m007 from './007_review';
 import * as m008 from './008_student_side';
 import * as m009 from './009_onboarding';
+import * as m010 from './010_roster';
 
 export const migrations: Record<string, Migration> = {
   '001_ltijs_state': m001,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '007_review': m007,
   '008_student_side': m008,
   '009_onboarding': m009,
+  '010_roster': m010,
 };

@@ -38,6 +38,7 @@ import { csrfTokens } from './web/csrf';
 import type { Placement, PlacementStore, RegistrationStore } from './store';
 import type {
   AccommodationRegister,
+  RosterRows,
   AuditSink,
   LearnerDataStore,
   PlatformView,
@@ -60,6 +61,8 @@ export interface AppServices extends LtijsServices {
   responses: StudentResponses;
   /** The accommodations register (docs/product.md "Accommodations"). */
   accommodations: AccommodationRegister;
+  /** The course rosters kept in PostgreSQL (src/store/roster.ts). */
+  rosters: RosterRows;
   /** A learner's review data for an admin's export and erasure (docs/product.md "Retention"). */
   learnerData: LearnerDataStore;
   /** LMS registrations: listed and edited by admins, created by Dynamic Registration (docs/product.md "Installing the tool"). */
@@ -217,6 +220,7 @@ export async function createApp(deps: AppDeps): Promise<ToolApp> {
         review: services.review,
         responses: services.responses,
         accommodations: services.accommodations,
+        rosters: services.rosters,
         learnerData: services.learnerData,
         registrations: services.registrations,
         placements: services.placements,

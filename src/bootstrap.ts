@@ -16,6 +16,7 @@ import type { Logger } from './log';
 import { DEFAULT_THRESHOLDS } from './risk/thresholds';
 import {
   createAccommodationStore,
+  createRosterStore,
   createAuditLog,
   createResponseStore,
   createReviewStore,
@@ -118,6 +119,7 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
     review: createReviewStore(store.db),
     responses: createResponseStore(store.db),
     accommodations: createAccommodationStore(store.db),
+    rosters: createRosterStore(store.db, store.pool),
     registrations,
     placements: createPlacementStore(store.db),
     learnerData: {
@@ -128,6 +130,7 @@ export async function startTool(options: StartToolOptions): Promise<RunningTool>
     cache: {
       get: (k) => cache.get(k),
       getMany: (keys) => cache.getMany(keys),
+      getManyExpiring: (keys) => cache.getManyExpiring(keys),
       set: (k, v, ttl) => cache.set(k, v as never, ttl),
       setMany: (entries, ttl) => cache.setMany(entries.map((e) => ({ key: e.key, value: e.value as never, ttlSeconds: ttl }))),
     },

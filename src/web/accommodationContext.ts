@@ -39,11 +39,14 @@ export async function readRegister(deps: AccommodationDeps, actor: Actor, userId
   return { sets, inEffect, signals: accommodatedSignals(inEffect.map((a) => a.kind)) };
 }
 
-/** The signals explained for each learner of the launch course (the roster), by userId; learners with none are left out. */
+/**
+ * The signals explained for each learner of the launch course (the roster), by userId; learners with none are left out.
+ * `userIds` null: every learner with an accommodation on record where the launch reads them.
+ */
 export async function courseAccommodatedSignals(
   deps: AccommodationDeps,
   actor: Actor,
-  userIds: readonly string[],
+  userIds: readonly string[] | null,
 ): Promise<Map<string, ReadonlySet<string>>> {
   const course = registerCourseOf(actor);
   if (!course) return new Map();

@@ -6,29 +6,28 @@
  *
  * It is also the staff's work queue (docs/product.md "Review"): by default unreviewed high first,
  * with a triage line of counts per risk level × review state, and `/course/next` answering with the
- * next learner to review in the roster's filters and order (src/web/queue.ts). The review states
- * are read in one query per request (ReviewStore.courseLines), never per learner.
+ * next learner to review in the roster's filters and order (src/web/queue.ts).
+ *
+ * The roster is kept in PostgreSQL (src/web/rosterBuild.ts, src/store/roster.ts): built once per course and window,
+ * whoever opens it, and read a page at a time by one query that filters, sorts, counts and pages in SQL, joined with the
+ * review states and new responses as they are now. Exports stream from it. Nothing holds the whole course.
  */
 import { Router, type Request, type Response } from 'express';
 import { staffRoleLabel } from '../lti/roles';
-import { riskRank, RISK_LEVELS, sessionInWindow, type RiskLevel } from '../risk';
-import { queueRank, REVIEW_FILTER_VALUES, reviewLabel, triageCounts, type ReviewState } from '../review/status';
-import type { CourseReviewLine } from '../store/review';
+import { RISK_LEVELS, type RiskLevel } from '../risk';
+import { REVIEW_FILTER_VALUES, reviewLabel, type ReviewState, type TriageCount } from '../review/status';
+import type { RosterBuildState, RosterCourse, RosterPageLine, RosterSelection, RosterSort, RosterTriageLine } from '../store/roster';
 import {
-  applyList,
   columnView,
-  compareDate,
-  compareNumber,
-  compareText,
   exportLinks,
   filterFormView,
+  foldText,
   formErrors,
+  isExport,
   isFiltered,
   listRoutes,
   pagerView,
   readListRequest,
-  sendCsvExport,
-  sendJsonExport,
   toCsv,
   withLtik,
   type FormErrorsView,
@@ -38,6 +37,7 @@ import {
   type ListSpec,
   type RawQuery,
 } from './lists';
+import { exportFileName } from './lists/export';
 import { actorOf, hrefWithLtik, type Actor } from './actor';
 import { auditView } from './audit';
 import { forbidden } from './errors';
@@ -45,16 +45,13 @@ import { clip, formatDateTime, formatScore } from './format';
 import { rawQueryOf } from './lists/parse';
 import { listHref } from './lists/queryString';
 import { navFor } from './nav';
-import type { AuditSink, ReviewRecords } from './ports';
+import type { AuditSink } from './ports';
 import { encodeQueue, invalidQueue, learnerInQueueHref, nextInQueue, readAfter, readQueue, rosterOfQueueHref } from './queue';
-import { courseKeyOf } from './reviewAccess';
-import { stateOf } from './reviewView';
-import { startRosterFetch, type BoundUpstream, type RosterDeps, type RosterRow } from './rosterService';
+import { openRoster, refreshAccommodated, type OpenedRoster, type RosterBuildDeps } from './rosterBuild';
 import { progressPage } from './progressPage';
 import { riskBadge } from './sessionRows';
-import { courseAccommodatedSignals, type AccommodationDeps } from './accommodationContext';
 import { placementJson } from './deepLinkingView';
-import { newResponseCounts, newResponsesText, responsesTriageView, type StaffResponseDeps } from './responsesView';
+import { newResponsesText, responsesTriageFromTotals } from './responsesView';
 
 export const ROSTER_SPEC: ListSpec = {
   sortBy: ['queue', 'risk', 'review', 'max_score', 'name', 'last_activity', 'sessions'],
@@ -134,83 +131,99 @@ export interface RosterReview {
   at: string | null;
 }
 
-function reviewOf(line: CourseReviewLine | undefined): RosterReview {
-  const status = stateOf(line?.status ?? null);
+/** One line of the roster, as the page, the JSON and the CSV show it. */
+function itemOf(l: RosterPageLine): RosterItem {
+  const status = l.reviewStatus as ReviewState;
+  const written = l.reviewBy !== null && l.reviewAt !== null;
   return {
-    status,
-    label: reviewLabel(status),
-    version: line?.version ?? 0,
-    by: line ? clip(line.lastBy.name, 120) : null,
-    byRole: line ? staffRoleLabel(line.lastBy.roles) : null,
-    at: line ? line.lastAt.toISOString() : null,
-  };
-}
-
-function toItem(
-  row: RosterRow,
-  window: { after?: Date; before?: Date },
-  lines: ReadonlyMap<string, CourseReviewLine>,
-  newResponses: ReadonlyMap<string, number>,
-): RosterItem {
-  const inWindow = row.sessions.filter((s) => sessionInWindow(s, window));
-  const s = row.summary;
-  return {
-    userId: row.userId,
-    ltiUserId: row.member.ltiUserId,
-    name: row.member.name,
-    email: row.member.email,
-    enrollment: row.member.status.toLowerCase() === 'active' ? 'active' : 'inactive',
-    risk: s ? s.level : 'unavailable',
-    riskWithoutAccommodations: s ? (s.levelWithoutAccommodations ?? s.level) : 'unavailable',
-    levelReason: s ? s.levelReason : null,
-    sessions: s ? s.sessionsInWindow : 0,
-    high: s?.highCount ?? 0,
-    elevated: s?.elevatedCount ?? 0,
-    low: s?.lowCount ?? 0,
-    maxScore: s?.maxScore ?? null,
-    topFlags: s?.topFlags ?? [],
-    lastActivity: s?.lastActivity ?? null,
-    problem: row.problem,
-    flagsInWindow: [...new Set(inWindow.flatMap((x) => x.detectionFlags))].sort(),
-    statusesInWindow: [...new Set(inWindow.map((x) => x.status))].sort(),
-    review: reviewOf(row.userId === null ? undefined : lines.get(row.userId)),
-    newResponses: row.userId === null ? 0 : (newResponses.get(row.userId) ?? 0),
-  };
-}
-
-const rank = (r: RosterItem['risk']) => (r === 'unavailable' ? -1 : riskRank(r));
-const stateIndex = (s: ReviewState) => REVIEW_FILTER_VALUES.indexOf(s);
-
-export function rosterPage(items: RosterItem[], query: ListQuery) {
-  // The window selects sessions, not learners: it is applied when summarising, not here.
-  return applyList(
-    items,
-    { ...query, createdAfter: null, createdBefore: null },
-    {
-      searchText: (i) => [i.name, i.email, i.userId, i.ltiUserId],
-      filters: {
-        risk: (i) => i.risk,
-        flag: (i) => i.flagsInWindow,
-        status: (i) => i.statusesInWindow,
-        enrollment: (i) => i.enrollment,
-        review: (i) => i.review.status,
-        responses: (i) => (i.newResponses > 0 ? 'new' : null),
-      },
-      sorters: {
-        // Ascending is the queue's order: its rank, then the highest score first; names break the remaining ties.
-        queue: (a, b) => queueRank(a.risk, a.review.status) - queueRank(b.risk, b.review.status) || compareNumber(b.maxScore, a.maxScore),
-        // The filter's order of states (not yet reviewed, in review, no concern, concern, referred), riskiest first within each.
-        review: (a, b) =>
-          stateIndex(a.review.status) - stateIndex(b.review.status) || rank(b.risk) - rank(a.risk) || compareNumber(b.maxScore, a.maxScore),
-        risk: (a, b) => rank(a.risk) - rank(b.risk) || compareNumber(a.maxScore, b.maxScore),
-        max_score: (a, b) => compareNumber(a.maxScore, b.maxScore),
-        name: (a, b) => compareText(a.name, b.name),
-        last_activity: (a, b) => compareDate(a.lastActivity, b.lastActivity),
-        sessions: (a, b) => a.sessions - b.sessions,
-      },
-      tiebreak: (a, b) => compareText(a.name, b.name) || compareText(a.ltiUserId, b.ltiUserId),
+    userId: l.userId,
+    ltiUserId: l.ltiUserId,
+    name: l.name,
+    email: l.email,
+    enrollment: l.enrollment,
+    risk: l.risk as RosterItem['risk'],
+    riskWithoutAccommodations: l.riskWithout as RosterItem['risk'],
+    levelReason: l.levelReason,
+    sessions: l.sessions,
+    high: l.high,
+    elevated: l.elevated,
+    low: l.low,
+    maxScore: l.maxScore,
+    topFlags: l.topFlags,
+    lastActivity: l.lastActivity,
+    problem: l.problem,
+    flagsInWindow: l.flags,
+    statusesInWindow: l.statuses,
+    review: {
+      status,
+      label: reviewLabel(status),
+      version: l.reviewVersion,
+      by: written ? clip(l.reviewBy as string, 120) : null,
+      byRole: written ? staffRoleLabel(l.reviewByRoles ?? []) : null,
+      at: written ? (l.reviewAt as Date).toISOString() : null,
     },
-  );
+    newResponses: l.userId === null ? 0 : l.newResponses,
+  };
+}
+
+/**
+ * The list's search, filters and order as the roster's query takes them (src/store/roster.ts): words and filter values
+ * folded as docs/lists.md says; the window selects sessions, not learners (it is the roster's, applied when summarising).
+ */
+export function rosterSelection(query: ListQuery, asUnreviewed: string | null = null): RosterSelection {
+  const folded = (name: string) => query.filters[name]?.map(foldText);
+  const responses = folded('responses');
+  return {
+    words: query.query ? foldText(query.query).split(/\s+/u).filter(Boolean) : [],
+    risk: folded('risk'),
+    flag: folded('flag'),
+    status: folded('status'),
+    enrollment: folded('enrollment'),
+    review: folded('review'),
+    newResponses: responses !== undefined,
+    sortBy: query.sortBy as RosterSort,
+    direction: query.sortDirection,
+    asUnreviewed,
+  };
+}
+
+/** The launch's course as the review records and responses are kept; null outside a course (it has none). */
+function rosterCourseOf(actor: Actor): RosterCourse | null {
+  return actor.context.id
+    ? {
+        platformIss: actor.platform.issuer,
+        platformClientId: actor.platform.clientId,
+        deploymentId: actor.deploymentId,
+        contextId: actor.context.id,
+      }
+    : null;
+}
+
+/** The course's counts, over every learner in the window, whatever the filters: the triage line and its neighbours. */
+interface RosterCounts {
+  learners: number;
+  inactive: number;
+  triage: TriageCount[];
+  newResponses: { total: number; learners: number };
+}
+
+const TRIAGE_ORDER: Array<RosterItem['risk']> = ['high', 'elevated', 'low', 'none', 'unavailable'];
+
+function countsOf(lines: readonly RosterTriageLine[]): RosterCounts {
+  const triage = TRIAGE_ORDER.map((level): TriageCount => {
+    const of = lines.filter((l) => l.risk === level);
+    const byState = Object.fromEntries(
+      REVIEW_FILTER_VALUES.map((s) => [s, of.filter((l) => l.reviewStatus === s).reduce((n, l) => n + l.learners, 0)]),
+    ) as Record<ReviewState, number>;
+    return { level, total: of.reduce((n, l) => n + l.learners, 0), byState };
+  }).filter((c) => c.total > 0);
+  const sum = (f: (l: RosterTriageLine) => number) => lines.reduce((n, l) => n + f(l), 0);
+  return {
+    learners: sum((l) => l.learners),
+    inactive: sum((l) => l.inactive),
+    triage,
+    newResponses: { total: sum((l) => l.newResponses), learners: sum((l) => l.withNewResponses) },
+  };
 }
 
 export const ROSTER_CSV_COLUMNS = [
@@ -260,9 +273,6 @@ function rosterInvalidViewModel(actor: Actor, q: ListQuery, raw: RawQuery, error
   return { ...rosterShell(actor), form: rosterForm(actor, q, raw, marks), listErrors: marks };
 }
 
-/** The course's counts per risk level × review state (the triage line, and the JSON's `triage`). */
-const triageOf = (items: readonly RosterItem[]) => triageCounts(items.map((i) => ({ level: i.risk, state: i.review.status })));
-
 /** How each level reads in the triage line ("12 high", "20 with no sessions"). */
 const LEVEL_WORDS: Record<RosterItem['risk'], string> = {
   high: 'high',
@@ -277,9 +287,9 @@ const LEVEL_WORDS: Record<RosterItem['risk'], string> = {
  * the other states when someone is in them), over every learner of the course in the window, whatever the filters. Each
  * count links to the roster filtered to it, in the same window and order.
  */
-function triageView(items: readonly RosterItem[], links: ListQuery) {
+function triageView(triage: readonly TriageCount[], links: ListQuery) {
   const filteredTo = (filters: Record<string, string[]>) => listHref('/course', links, { query: null, filters, offset: 0 });
-  return triageOf(items).map((c) => ({
+  return triage.map((c) => ({
     level: c.level,
     total: { text: `${c.total.toLocaleString('en-GB')} ${LEVEL_WORDS[c.level]}`, href: filteredTo({ risk: [c.level] }) },
     states: REVIEW_FILTER_VALUES.filter((state) => state === 'unreviewed' || c.byState[state] > 0).map((state) => {
@@ -302,7 +312,7 @@ function reviewCell(r: RosterReview) {
   };
 }
 
-function rosterViewModel(actor: Actor, q: ListQuery, raw: RawQuery, items: RosterItem[], page: ListPage<RosterItem>) {
+function rosterViewModel(actor: Actor, q: ListQuery, raw: RawQuery, counts: RosterCounts, page: ListPage<RosterItem>) {
   const links = withLtik(q, actor.ltik);
   const col = (key: string, label: string, className: string | null = null) =>
     columnView('/course', links, ROSTER_SPEC, key, label, className);
@@ -312,14 +322,15 @@ function rosterViewModel(actor: Actor, q: ListQuery, raw: RawQuery, items: Roste
   return {
     ...rosterShell(actor),
     total: page.total,
-    learners: items.length,
-    inactive: items.filter((i) => i.enrollment === 'inactive').length,
+    learners: counts.learners,
+    inactive: counts.inactive,
     shownFrom: page.total === 0 ? 0 : page.offset + 1,
     shownTo: page.offset + page.items.length,
-    triage: triageView(items, links),
+    triage: triageView(counts.triage, links),
     // "N new responses", linking to the learners who have them; null when nobody has (src/web/responsesView.ts).
-    newResponses: responsesTriageView(
-      items.map((i) => i.newResponses),
+    newResponses: responsesTriageFromTotals(
+      counts.newResponses.total,
+      counts.newResponses.learners,
       listHref('/course', links, { query: null, filters: { responses: ['new'] }, offset: 0 }),
     ),
     order: {
@@ -364,7 +375,7 @@ function rosterViewModel(actor: Actor, q: ListQuery, raw: RawQuery, items: Roste
 }
 
 /** The page at the end of the queue, or (after a cold roster's progress line, which cannot redirect) the way on. */
-function queueEndViewModel(actor: Actor, encoded: string, filtered: boolean, next: RosterItem | null) {
+function queueEndViewModel(actor: Actor, encoded: string, filtered: boolean, next: { userId: string | null; name: string } | null) {
   return {
     title: next ? 'Next learner to review' : 'Everyone in this list has been reviewed',
     nav: navFor(actor, 'roster'),
@@ -379,55 +390,67 @@ function queueEndViewModel(actor: Actor, encoded: string, filtered: boolean, nex
 /** A cold roster with at least this many learners to fetch is sent with a progress line. */
 export const PROGRESS_AFTER = 50;
 
-export interface CourseDeps extends RosterDeps {
-  upstreamFor(actor: Actor): Promise<BoundUpstream>;
+export interface CourseDeps extends RosterBuildDeps {
   audit: AuditSink;
-  review: ReviewRecords;
-  responses: StaffResponseDeps['responses'];
-  accommodations: AccommodationDeps['accommodations'];
 }
 
 /**
- * Starts reading the course's review states: one indexed query for every learner, run while the roster's sessions are
- * read. A launch without a course has no records (and no roster to put them in).
+ * The roster once it is ready: its accommodated learners' lines brought up to date (src/web/rosterBuild.ts), then `read`.
+ * A roster built for this request alone (a platform that caches nothing) is dropped once read.
  */
-function readReviewLines(deps: CourseDeps, actor: Actor): Promise<ReadonlyMap<string, CourseReviewLine>> {
-  if (!actor.context.id) return Promise.resolve(new Map());
-  const lines = deps.review.courseLines(courseKeyOf(actor));
-  // Awaited later (a failure surfaces there); until then a rejection is not an unhandled one.
-  lines.catch(() => undefined);
-  return lines;
+async function readBuilt<T>(
+  deps: CourseDeps,
+  actor: Actor,
+  window: { after?: Date; before?: Date },
+  build: RosterBuildState,
+  read: (buildId: string) => Promise<T>,
+): Promise<T> {
+  try {
+    await refreshAccommodated(deps, actor, build.id, window);
+    return await read(build.id);
+  } finally {
+    if (actor.platform.cacheTtlSeconds <= 0) await deps.rosters.discard(build.id);
+  }
 }
 
-/** The whole roster of the launch course in `window`: its sessions (cached, else fetched) joined with the review states. */
-async function startRoster(deps: CourseDeps, actor: Actor, window: { after?: Date; before?: Date }) {
-  const lines = readReviewLines(deps, actor);
-  const upstream = await deps.upstreamFor(actor);
-  const fetch = await startRosterFetch(deps, actor, upstream, window, (userIds) => {
-    // The accommodations on record for every learner of the course, in one query, read while the sessions are: the levels
-    // that count, for the queue, the triage, the filters and the exports alike (src/risk/accommodations.ts).
-    const accommodated = courseAccommodatedSignals(deps, actor, userIds);
-    accommodated.catch(() => undefined);
-    // One query for every learner of the course, read while the sessions are too: the triage line counts them all,
-    // whatever the filters.
-    const newResponses = newResponseCounts(deps, actor, [...new Set(userIds)]);
-    newResponses.catch(() => undefined);
-    return { accommodated, newResponses };
-  });
-  const { accommodated, newResponses } = fetch.alongside;
-  return {
-    ...fetch,
-    async items(onProgress?: (done: number, total: number) => void): Promise<RosterItem[]> {
-      const rows = await fetch.rows(onProgress, await accommodated);
-      const byUser = await lines;
-      const fresh = await newResponses;
-      return rows.map((row) => toItem(row, window, byUser, fresh));
-    },
-  };
+/**
+ * Runs `answer` once the roster is ready: at once when it is; after a progress line when it is being built and at least
+ * PROGRESS_AFTER learners are still to read (a page; `answer` then gives the view and its model); otherwise after waiting.
+ */
+async function whenBuilt(
+  res: Response,
+  actor: Actor,
+  opened: OpenedRoster,
+  page: boolean,
+  answer: (build: RosterBuildState) => Promise<{ view: string; vm: Record<string, unknown> } | null>,
+): Promise<void> {
+  if (opened.ready) {
+    const rendered = await answer(opened.build);
+    if (rendered) res.render(rendered.view, rendered.vm);
+    return;
+  }
+  if (page && opened.remaining >= PROGRESS_AFTER) {
+    await progressPage(
+      res,
+      rosterShell(actor),
+      progressLine(opened),
+      async (progress) => {
+        const rendered = await answer(await opened.wait((done, total) => progress.step(done, total)));
+        if (!rendered) throw new Error('a page answered without a view');
+        return rendered;
+      },
+      { unit: 'learners' },
+    );
+    return;
+  }
+  const rendered = await answer(await opened.wait());
+  if (rendered) res.render(rendered.view, rendered.vm);
 }
 
-const progressLine = (fetch: { toFetch: number; learners: number }) =>
-  `Reading the integrity signals of ${fetch.toFetch.toLocaleString('en-GB')} learners from isnotai (${fetch.learners.toLocaleString('en-GB')} in the course)…`;
+const progressLine = (opened: { toFetch: number; learners: number; shared: boolean }) =>
+  opened.shared
+    ? `Another member of staff opened this roster a moment ago: it is being read once for you both (${opened.learners.toLocaleString('en-GB')} learners in the course)…`
+    : `Reading the integrity signals of ${opened.toFetch.toLocaleString('en-GB')} learners from isnotai (${opened.learners.toLocaleString('en-GB')} in the course)…`;
 
 /**
  * `GET /course/next?queue=…&after=…`: the next learner to review in the queue's filters and order (docs/lists.md "Course
@@ -443,34 +466,35 @@ async function nextLearner(deps: CourseDeps, req: Request, res: Response): Promi
   if (!queue.ok || !after.ok) throw invalidQueue(errors);
   // The whole list in the queue's order: the next learner may be on any of the roster's pages.
   const q: ListQuery = { ...queue.query, limit: null, offset: 0 };
-  const roster = await startRoster(deps, actor, { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined });
-  const next = async (onProgress?: (done: number, total: number) => void) => {
-    const found = nextInQueue(await roster.items(onProgress), after.after, (items) => rosterPage(items, q).items);
-    // The cache writes of what was read, started while it was read.
-    await roster.written();
-    return found;
-  };
+  const window = { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined };
+  const opened = await openRoster(deps, actor, window);
   res.setHeader('Cache-Control', 'no-store');
-  if (roster.remaining >= PROGRESS_AFTER) {
+  // The learner whose page the queue was left from counts as not yet reviewed, so the list is as it was when it was opened.
+  const next = (build: RosterBuildState) =>
+    readBuilt(deps, actor, window, build, async (id) => {
+      const order = await deps.rosters.order(id, rosterCourseOf(actor), rosterSelection(q, after.after));
+      const items = order.map((o) => ({ userId: o.userId, name: o.name, review: { status: o.reviewStatus as ReviewState } }));
+      return nextInQueue(items, after.after, (list) => list);
+    });
+  if (!opened.ready && opened.remaining >= PROGRESS_AFTER) {
     // A cold roster: the progress line has started a 200 answer, so the way on is a link, not a redirect.
-    await progressPage(
-      res,
-      rosterShell(actor),
-      progressLine(roster),
-      async (progress) => {
-        const found = await next((done, total) => progress.step(done, total));
-        return { view: 'pages/queue-end', vm: queueEndViewModel(actor, queue.encoded, queue.filtered, found) };
-      },
-      { unit: 'learners' },
-    );
+    await whenBuilt(res, actor, opened, true, async (build) => ({
+      view: 'pages/queue-end',
+      vm: queueEndViewModel(actor, queue.encoded, queue.filtered, await next(build)),
+    }));
     return;
   }
-  const found = await next();
+  const found = await next(opened.ready ? opened.build : await opened.wait());
   if (found?.userId) {
     res.redirect(303, learnerInQueueHref(actor, found.userId, queue.encoded));
     return;
   }
   res.render('pages/queue-end', queueEndViewModel(actor, queue.encoded, queue.filtered, null));
+}
+
+/** Writes `chunk`, waiting for the client to take what was written before when it has not (a stream of any length). */
+async function write(res: Response, chunk: string): Promise<void> {
+  if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
 }
 
 export function courseRouter(deps: CourseDeps): Router {
@@ -488,60 +512,110 @@ export function courseRouter(deps: CourseDeps): Router {
     }
     const q = list.query;
     const window = { after: q.createdAfter ?? undefined, before: q.createdBefore ?? undefined };
-    // An export reads what the page reads (every learner: the page is in queue order), under the same deadline.
-    const roster = await startRoster(deps, actor, window);
-    const gather = async (onProgress?: (done: number, total: number) => void) => {
-      const items = await roster.items(onProgress);
-      const page = rosterPage(items, q);
-      await Promise.all([
-        // Whom: the learners this page (or export: every page of it) shows, not the whole course.
-        auditView(
+    const course = rosterCourseOf(actor);
+    const selection = rosterSelection(q);
+    const file = `roster-${actor.context.label ?? actor.context.id ?? 'course'}`;
+    const opened = await openRoster(deps, actor, window);
+    const windowJson = { created_after: q.createdAfter?.toISOString() ?? null, created_before: q.createdBefore?.toISOString() ?? null };
+    const json = (page: ListPage<RosterItem>, counts: RosterCounts) => ({
+      ...page,
+      window: windowJson,
+      // The triage counts are over every learner in the window, as the page's triage line.
+      triage: counts.triage,
+      thresholds: actor.platform.thresholds,
+      course: actor.context,
+      // `placement`: what the launched link covers when it is one activity's (its sessions only, its thresholds); null: the whole course.
+      placement: placementJson(actor),
+    });
+
+    if (format !== 'html' && isExport(list)) {
+      // The whole list, streamed from the database a chunk at a time: never held whole (docs/performance.md).
+      await whenBuilt(res, actor, opened, false, (build) =>
+        readBuilt(deps, actor, window, build, async (id) => {
+          // Whom: every learner the export holds, recorded before a byte of it is sent.
+          const [order, head] = await Promise.all([
+            deps.rosters.order(id, course, selection),
+            format === 'json' ? deps.rosters.page(id, course, selection, { limit: 0, offset: 0 }, true) : null,
+          ]);
+          await auditView(
+            deps.audit,
+            actor,
+            res,
+            format === 'csv' ? 'export.roster_csv' : 'view.roster',
+            order.flatMap((o) => (o.userId ? [o.userId] : [])),
+          );
+          res.attachment(exportFileName(file, format === 'csv' ? 'csv' : 'json'));
+          const lines = deps.rosters.stream(id, course, selection);
+          if (format === 'csv') {
+            res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+            await write(res, toCsv([], ROSTER_CSV_COLUMNS, { bom: true }));
+            let chunk: RosterItem[] = [];
+            for await (const line of lines) {
+              chunk.push(itemOf(line));
+              if (chunk.length >= 500) {
+                await write(res, toCsv(chunk, ROSTER_CSV_COLUMNS, { header: false }));
+                chunk = [];
+              }
+            }
+            if (chunk.length > 0) await write(res, toCsv(chunk, ROSTER_CSV_COLUMNS, { header: false }));
+          } else {
+            res.setHeader('Content-Type', 'application/json; charset=utf-8');
+            const total = head?.total ?? order.length;
+            const { items: _none, ...rest } = json(
+              { items: [], total, limit: null, offset: 0, has_more: false, next_offset: null },
+              countsOf(head?.triage ?? []),
+            );
+            await write(res, '{"items":[');
+            let first = true;
+            for await (const line of lines) {
+              await write(res, `${first ? '' : ','}${JSON.stringify(itemOf(line))}`);
+              first = false;
+            }
+            await write(res, `],${JSON.stringify(rest).slice(1)}`);
+          }
+          res.end();
+          return null;
+        }),
+      );
+      return;
+    }
+
+    await whenBuilt(res, actor, opened, format === 'html', (build) =>
+      readBuilt(deps, actor, window, build, async (id) => {
+        const read = await deps.rosters.page(id, course, selection, { limit: q.limit, offset: q.offset }, true);
+        const items = read.lines.map(itemOf);
+        const end = q.offset + items.length;
+        const page: ListPage<RosterItem> = {
+          items,
+          total: read.total,
+          limit: q.limit,
+          offset: q.offset,
+          has_more: end < read.total,
+          next_offset: end < read.total ? end : null,
+        };
+        // Whom: the learners this page shows, not the whole course.
+        await auditView(
           deps.audit,
           actor,
           res,
           format === 'csv' ? 'export.roster_csv' : 'view.roster',
-          page.items.flatMap((i) => (i.userId ? [i.userId] : [])),
-        ),
-        // The cache writes of what was read, started while it was read.
-        roster.written(),
-      ]);
-      return { items, page };
-    };
-    if (format === 'html' && roster.remaining >= PROGRESS_AFTER) {
-      await progressPage(
-        res,
-        rosterShell(actor),
-        progressLine(roster),
-        async (progress) => {
-          const { items, page } = await gather((done, total) => progress.step(done, total));
-          return { view: 'pages/course', vm: rosterViewModel(actor, q, list.raw, items, page) };
-        },
-        { unit: 'learners' },
-      );
-      return;
-    }
-    const { items, page } = await gather();
-    const file = `roster-${actor.context.label ?? actor.context.id ?? 'course'}`;
-    if (format === 'json') {
-      const window = { created_after: q.createdAfter?.toISOString() ?? null, created_before: q.createdBefore?.toISOString() ?? null };
-      // The triage counts are over every learner in the window, as the page's triage line.
-      const triage = triageOf(items);
-      // `placement`: what the launched link covers when it is one activity's (its sessions only, its thresholds); null: the whole course.
-      sendJsonExport(res, file, {
-        ...page,
-        window,
-        triage,
-        thresholds: actor.platform.thresholds,
-        course: actor.context,
-        placement: placementJson(actor),
-      });
-      return;
-    }
-    if (format === 'csv') {
-      sendCsvExport(res, file, toCsv(page.items, ROSTER_CSV_COLUMNS, { bom: true }));
-      return;
-    }
-    res.render('pages/course', rosterViewModel(actor, q, list.raw, items, page));
+          items.flatMap((i) => (i.userId ? [i.userId] : [])),
+        );
+        const counts = countsOf(read.triage);
+        if (format === 'json') {
+          res.attachment(exportFileName(file, 'json'));
+          res.json(json(page, counts));
+          return null;
+        }
+        if (format === 'csv') {
+          res.attachment(exportFileName(file, 'csv'));
+          res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+          res.send(toCsv(items, ROSTER_CSV_COLUMNS, { bom: true }));
+          return null;
+        }
+        return { view: 'pages/course', vm: rosterViewModel(actor, q, list.raw, counts, page) };
+      }),
+    );
   });
   return r;
 }

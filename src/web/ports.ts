@@ -6,6 +6,7 @@ import type { IdentityStrategy } from '../lti/identity';
 import type { IsnotaiEvent, IsnotaiSession, Page, SessionDetails } from '../isnotai/types';
 import type { AuditEntryInput, AuditListQuery, AuditPage } from '../store/audit';
 import type { AccommodationStore } from '../store/accommodations';
+import type { RosterStore } from '../store/roster';
 import type { ResponseStore } from '../store/responses';
 import type { LearnerReviewData, RegistrationLearner, ReviewDataCounts } from '../store/retention';
 import type { ReviewStore } from '../store/review';
@@ -84,6 +85,8 @@ export interface UpstreamCache {
   /** The cached value, or undefined when there is none (or it has expired). */
   get(key: string): Promise<unknown>;
   getMany(keys: string[]): Promise<Map<string, unknown>>;
+  /** As getMany, with when each entry expires. */
+  getManyExpiring(keys: string[]): Promise<Map<string, { value: unknown; expiresAt: Date }>>;
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
   setMany(entries: Array<{ key: string; value: unknown }>, ttlSeconds: number): Promise<void>;
 }
@@ -96,6 +99,9 @@ export type StudentResponses = ResponseStore;
 
 /** The accommodations register (src/store/accommodations.ts). */
 export type AccommodationRegister = AccommodationStore;
+
+/** The course rosters kept in PostgreSQL, built once and read a page at a time (src/store/roster.ts). */
+export type RosterRows = RosterStore;
 
 /** One learner's review data in a registration, for an admin's export and erasure (src/store/retention.ts). */
 export interface LearnerDataStore {

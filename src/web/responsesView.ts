@@ -234,20 +234,8 @@ export function packetResponses(read: StaffResponses, covered: ReadonlySet<strin
   return { all: read.all.map(view), bySession };
 }
 
-/**
- * How many responses of each learner the launch course's staff have not seen, in one query for the whole roster (never
- * one per learner); learners with none are left out. Empty from outside a course.
- */
-export async function newResponseCounts(deps: StaffResponseDeps, actor: Actor, userIds: readonly string[]): Promise<Map<string, number>> {
-  const course = courseOf(actor);
-  if (!course || userIds.length === 0) return new Map();
-  return deps.responses.newCounts(course, userIds);
-}
-
-/** The triage line's "N new responses" (null when there are none): the count, how many learners, and the filtered roster. */
-export function responsesTriageView(counts: ReadonlyArray<number>, href: string) {
-  const learners = counts.filter((n) => n > 0).length;
-  const total = counts.reduce((a, n) => a + n, 0);
+/** The triage line's "N new responses" (null when there are none): how many, from how many learners, and the filtered roster. */
+export function responsesTriageFromTotals(total: number, learners: number, href: string) {
   if (total === 0) return null;
   return {
     text: newResponsesText(total),

@@ -18,7 +18,6 @@ import {
 } from '../isnotai/errors';
 import type { IsnotaiSession } from '../isnotai/types';
 import { fetchRoster, RosterError, type RosterMember } from '../lti/roster';
-import { learnerRiskSummary } from '../risk';
 import type { Actor } from './actor';
 import { HttpError } from './errors';
 import { rememberRoster } from './knownMembers';
@@ -26,15 +25,6 @@ import type { UpstreamCache } from './ports';
 import { platformCachePrefix, type boundUpstream } from './upstream';
 
 export type BoundUpstream = ReturnType<typeof boundUpstream>;
-
-export interface RosterRow {
-  member: RosterMember;
-  userId: string | null;
-  sessions: IsnotaiSession[];
-  summary: ReturnType<typeof learnerRiskSummary> | null;
-  /** Set when this learner's sessions could not be read, or their id could not be mapped. */
-  problem: string | null;
-}
 
 export interface RosterDeps {
   lti: Provider;
@@ -127,54 +117,9 @@ async function membersPageByPage(
   }
 }
 
-/** The launch course's learners, split into those whose sessions are cached and those to fetch. */
-export interface RosterPlan {
-  learners: RosterMember[];
-  found: Map<string, IsnotaiSession[]>;
-  missing: string[];
-}
-
-/** No learner has an accommodation on record. */
-const NO_ACCOMMODATIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map();
-
-/**
- * Each learner's row. `accommodated`: by userId, the signals each learner's accommodations on record explain (read once for
- * the whole roster, src/web/accommodationContext.ts); their summaries count the levels that count (src/risk/accommodations.ts).
- */
-export function rosterRows(
-  actor: Actor,
-  plan: RosterPlan,
-  fetched: Map<string, IsnotaiSession[] | Error>,
-  window: { after?: Date; before?: Date },
-  accommodated: ReadonlyMap<string, ReadonlySet<string>> = NO_ACCOMMODATIONS,
-): RosterRow[] {
-  // A refused key fails every learner alike: that is the page's problem, not one row's.
-  for (const v of fetched.values()) if (v instanceof IsnotaiApiError && v.status === 401) throw v;
-  return plan.learners.map((member) => {
-    if (!member.userId) {
-      // Never "no sessions": a member whose id cannot be used has not been looked up at all.
-      const why = member.idProblem ?? `This platform maps users by “${actor.platform.identity}”, and Names and Roles did not carry it.`;
-      return { member, userId: null, sessions: [], summary: null, problem: `Id not usable: ${why}` };
-    }
-    const got = plan.found.get(member.userId) ?? fetched.get(member.userId);
-    if (!got || got instanceof Error) {
-      return {
-        member,
-        userId: member.userId,
-        sessions: [],
-        summary: null,
-        problem: 'Sessions could not be read from isnotai just now; try again shortly.',
-      };
-    }
-    return {
-      member,
-      userId: member.userId,
-      sessions: got,
-      summary: learnerRiskSummary(got, { thresholds: actor.platform.thresholds, window, accommodated: accommodated.get(member.userId) }),
-      problem: null,
-    };
-  });
-}
+/** What the roster read about one learner: their sessions as this launch shows them, the error their read ended with, or
+ * null for a member whose id could not be mapped (never looked up). */
+export type LearnerRead = IsnotaiSession[] | Error | null;
 
 /** With this many learners to fetch, the integration-wide list is considered (see startRosterFetch). */
 export const WALK_AFTER = 20;
@@ -206,59 +151,98 @@ function failsThePage(result: IsnotaiSession[] | Error): result is Error {
  * A cold roster's Names and Roles pages and its learners' calls overlap: each page's learners are looked up in the cache as
  * it arrives, and those not cached are queued at once. The first isnotai request goes out alone: the walk's first page,
  * with the LMS's first page when the roster is not cached; otherwise one learner. The queue is opened once it has
- * answered, while Names and Roles may still be reading. This returns once the whole list is read and that first request has answered, so that a refused key, a
- * rate limit, an outage or the page's deadline is thrown before anything is sent (its page keeps its status), and the
- * counts are known; `rows` waits for the rest.
+ * answered, while Names and Roles may still be reading. This returns once the whole list is read and that first request
+ * has answered, so that a refused key, a rate limit, an outage or the page's deadline is thrown before anything is sent
+ * (its page keeps its status), and the counts are known; `finished` waits for the rest.
  *
- * `readAlongside` starts what is read about every learner at once (one query each), given the learners' userIds as soon as
- * the whole list is known, so that it runs while their sessions are read (or looked up in the cache); what it returns is
- * `alongside`.
+ * Nothing is held for the whole course but its list of members: each learner's read is handed to `onLearner` (once per
+ * member of the course it belongs to) as it arrives, from the cache or from isnotai, and let go.
  */
-export async function startRosterFetch<Alongside>(
+export async function startRosterFetch(
   deps: RosterDeps,
   actor: Actor,
   upstream: BoundUpstream,
   window: { after?: Date; before?: Date },
-  readAlongside: (userIds: string[]) => Alongside,
+  onLearner: (member: RosterMember, read: LearnerRead) => void,
 ) {
   const cached = actor.platform.cacheTtlSeconds > 0 ? await deps.cache.get(rosterKey(actor)) : undefined;
-  const plan: RosterPlan = { learners: [], found: new Map(), missing: [] };
-  const reads = upstream.learnerReads(deps.concurrency);
-  const lookedUp = new Set<string>();
+  const learners: RosterMember[] = [];
+  /** The members of each userId (more than one when the identity mapping gives two members one id). */
+  const membersOf = new Map<string, RosterMember[]>();
+  /** What each userId's read ended with, once it has: a member listed after it is handed the same. */
+  const readOf = new Map<string, LearnerRead>();
+  const missing: string[] = [];
+  /** The earliest expiry of the cached reads used (the roster must not outlive them). */
+  let cachedUntil: Date | null = null;
+  let refused: Error | null = null;
+  const settle = (userId: string, read: LearnerRead) => {
+    if (read instanceof IsnotaiApiError && read.status === 401) refused ??= read;
+    // Kept only while it is this small: an error, or nothing. A learner's sessions are handed on and let go; a second
+    // member of the same id is read again from the cache.
+    readOf.set(userId, read instanceof Error ? read : null);
+    for (const m of membersOf.get(userId) ?? []) onLearner(m, read);
+  };
+  const reads = upstream.learnerReads(deps.concurrency, settle);
   let firstToFetch!: () => void;
   const someToFetch = new Promise<void>((resolve) => (firstToFetch = resolve));
   // One cache query per page, in the pages' order; the learners it does not hold are queued.
   let lookups: Promise<void> = Promise.resolve();
   const addMembers = (members: RosterMember[]): void => {
-    const learners = members.filter((m) => m.isLearner);
-    plan.learners.push(...learners);
-    const ids = [...new Set(learners.flatMap((m) => (m.userId && !lookedUp.has(m.userId) ? [m.userId] : [])))];
-    for (const id of ids) lookedUp.add(id);
+    const page = members.filter((m) => m.isLearner);
+    learners.push(...page);
+    const ids: string[] = [];
+    const again: RosterMember[] = [];
+    for (const m of page) {
+      if (!m.userId) {
+        onLearner(m, null);
+        continue;
+      }
+      const of = membersOf.get(m.userId);
+      if (of) {
+        of.push(m);
+        again.push(m);
+      } else {
+        membersOf.set(m.userId, [m]);
+        ids.push(m.userId);
+      }
+    }
     lookups = lookups.then(async () => {
-      const { found, missing } =
-        ids.length > 0 ? await upstream.cachedUserSessions(ids) : { found: new Map<string, IsnotaiSession[]>(), missing: [] };
-      for (const [id, sessions] of found) plan.found.set(id, sessions);
-      plan.missing.push(...missing);
-      reads.add(missing);
-      if (missing.length > 0) firstToFetch();
+      const {
+        found,
+        missing: notCached,
+        expiresAt,
+      } = ids.length > 0
+        ? await upstream.cachedUserSessions(ids)
+        : { found: new Map<string, IsnotaiSession[]>(), missing: [], expiresAt: null };
+      if (expiresAt && (!cachedUntil || expiresAt < cachedUntil)) cachedUntil = expiresAt;
+      for (const [id, sessions] of found) settle(id, sessions);
+      // A second member of an id already read: its read again, from the cache when it was read fine.
+      for (const m of again) {
+        const id = m.userId as string;
+        if (!readOf.has(id)) continue;
+        const before = readOf.get(id);
+        if (before instanceof Error) onLearner(m, before);
+        else {
+          const hit = await upstream.cachedUserSessions([id]);
+          onLearner(m, hit.found.get(id) ?? new Error('not cached'));
+        }
+      }
+      missing.push(...notCached);
+      reads.add(notCached);
+      if (notCached.length > 0) firstToFetch();
     });
   };
   let failed = false;
   let rosterWritten: Promise<void> = Promise.resolve();
-  const userIds = () => plan.learners.flatMap((m) => (m.userId ? [m.userId] : []));
-  let alongside: Alongside | undefined;
   const listing = (async () => {
-    if (Array.isArray(cached)) {
-      addMembers(cached as RosterMember[]);
-      alongside = readAlongside(userIds());
-    } else {
+    if (Array.isArray(cached)) addMembers(cached as RosterMember[]);
+    else {
       const members = await membersPageByPage(deps, actor, addMembers, () => failed).catch((err: unknown) => {
         throw rosterFailure(err);
       });
       if (failed) return;
-      alongside = readAlongside(userIds());
       rosterWritten = keepRoster(deps, actor, members);
-      // Awaited with the learners' cache writes (`written`); until then a rejection is not an unhandled one.
+      // Awaited with the learners' cache writes (`finished`); until then a rejection is not an unhandled one.
       rosterWritten.catch(() => undefined);
     }
     await lookups;
@@ -268,7 +252,7 @@ export async function startRosterFetch<Alongside>(
   const windowed = Boolean(window.after || window.before);
   /** The walk's page budget for the roster as listed so far (exact once it is whole); 0: not worth a try. */
   const budget = () =>
-    plan.missing.length < WALK_AFTER ? 0 : Math.min(windowed ? WALK_MAX_PAGES : 1, Math.ceil(plan.missing.length / deps.concurrency));
+    missing.length < WALK_AFTER ? 0 : Math.min(windowed ? WALK_MAX_PAGES : 1, Math.ceil(missing.length / deps.concurrency));
   /** A page of the walk; null when it cannot be read (malformed): the walk is then given up. */
   const page = (cursor?: string) =>
     upstream.integrationSessionsPage(window, cursor).catch((err: unknown) => {
@@ -301,16 +285,21 @@ export async function startRosterFetch<Alongside>(
     return { sessions: budget() > 0 ? sessions : null, answered: true };
   };
 
-  let walked: IsnotaiSession[] | null = null;
+  let walked = false;
   try {
     await Promise.race([someToFetch, listing]);
-    if (plan.missing.length > 0) {
+    if (missing.length > 0) {
       // Read from the LMS, the roster's size is not known when the walk's first page answers: the rule is applied once
       // it is (budget), and the page is the first request either way.
       const tried = walkStarted || budget() > 0 ? await walk() : { sessions: null, answered: false };
-      walked = tried.sessions;
-      if (walked) reads.abandon();
-      else if (tried.answered) reads.widen(deps.concurrency);
+      if (tried.sessions) {
+        reads.abandon();
+        await listing;
+        // The window's sessions of the learners not cached, from the walk. Not cached per learner: these are only the
+        // window's sessions, and the per-learner cache holds them all (their own pages read them afresh).
+        for (const [id, sessions] of fromIntegrationWalk(tried.sessions, missing)) settle(id, sessions);
+        walked = true;
+      } else if (tried.answered) reads.widen(deps.concurrency);
       else {
         // One learner first: a refused key, a rate limit, an outage or the deadline fails the page before anything is sent.
         reads.widen(1);
@@ -326,30 +315,28 @@ export async function startRosterFetch<Alongside>(
     reads.abandon();
     throw err;
   }
-  const walkedFrom = walked;
   return {
-    learners: plan.learners.length,
-    /** What `readAlongside` started, once the list was whole. */
-    alongside: alongside as Alongside,
-    toFetch: plan.missing.length,
+    /** The course's learners (members in a learner's role), in the LMS's order. */
+    members: learners,
+    learners: learners.length,
+    toFetch: missing.length,
     /** Learners still to fetch after the first request. */
-    remaining: walkedFrom ? 0 : Math.max(0, plan.missing.length - 1),
-    /** `accommodated`: as rosterRows takes it. */
-    async rows(
-      onProgress?: (done: number, total: number) => void,
-      accommodated?: ReadonlyMap<string, ReadonlySet<string>>,
-    ): Promise<RosterRow[]> {
-      const fetched = walkedFrom
-        ? fromIntegrationWalk(walkedFrom, plan.missing)
-        : await reads.results(onProgress && ((done) => done > 0 && onProgress(done, plan.missing.length)));
-      return rosterRows(actor, plan, fetched, window, accommodated);
+    remaining: walked ? 0 : Math.max(0, missing.length - 1),
+    /** The earliest expiry of the cached reads the roster used: it must not be kept longer. */
+    cachedUntil: () => cachedUntil,
+    /** `onSettled` hears how many of the learners to fetch have been read: at once, then after each. */
+    progress(onSettled: (done: number, total: number) => void): void {
+      if (walked) onSettled(missing.length, missing.length);
+      else reads.onSettled((done) => onSettled(done, missing.length));
     },
     /**
-     * Once the rows are read: what was read from the LMS and from isnotai is in the cache. Written while the roster is
-     * read, and awaited before the page is sent (with its audit row), so a page's data is cached when it arrives.
+     * Every learner has been handed to `onLearner`, and what was read from the LMS and from isnotai is in the cache.
+     * A refused key (401) on any learner fails the whole roster: that is the page's problem, not one row's.
      */
-    async written(): Promise<void> {
+    async finished(): Promise<void> {
+      await reads.settled();
       await Promise.all([rosterWritten, reads.written()]);
+      if (refused) throw refused;
     },
   };
 }

@@ -38,10 +38,13 @@ export function platformCachePrefix(p: Pick<PlatformView, 'issuer' | 'clientId'>
 }
 
 export interface RosterUpstream {
-  /** The learners whose sessions are cached (one query), and those that must be fetched. */
-  cachedUserSessions(userIds: string[]): Promise<{ found: Map<string, IsnotaiSession[]>; missing: string[] }>;
-  /** A queue of learners whose sessions are read as they are added (see LearnerReads). */
-  learnerReads(concurrency: number): LearnerReads;
+  /**
+   * The learners whose sessions are cached (one query), those that must be fetched, and the earliest expiry of the
+   * cached answers found (null: none found).
+   */
+  cachedUserSessions(userIds: string[]): Promise<{ found: Map<string, IsnotaiSession[]>; missing: string[]; expiresAt: Date | null }>;
+  /** A queue of learners whose sessions are read as they are added, each handed to `onRead` (see LearnerReads). */
+  learnerReads(concurrency: number, onRead: (userId: string, read: IsnotaiSession[] | Error) => void): LearnerReads;
   /**
    * One page of the integration's sessions in the window (GET /v1/sessions, pages of 100), as this launch shows them, and
    * the cursor of the next page (null on the last).
@@ -54,8 +57,9 @@ export interface RosterUpstream {
 
 /**
  * Learners' sessions read from a queue that fills while it is read (a roster whose Names and Roles pages are still
- * arriving): each learner once, in the order added, with at most `width` calls in flight, and written to the cache as
- * they arrive, so that the last learner's answer leaves little to write.
+ * arriving): each learner once, in the order added, with at most `width` calls in flight, each answer handed on as this
+ * launch shows it (the lens) and not kept, and written to the cache as they arrive, so that the last learner's answer
+ * leaves little to write.
  */
 export interface LearnerReads {
   /** Queues learners (one already queued is not read twice). */
@@ -64,15 +68,14 @@ export interface LearnerReads {
   widen(width: number): void;
   /** No more learners will be added. */
   close(): void;
-  /** Drops the learners not yet started and takes no more: `results` and `written` settle with the reads in flight. */
+  /** Drops the learners not yet started and takes no more: `settled` and `written` settle with the reads in flight. */
   abandon(): void;
   /** The first read to end: its learner and their sessions, or the error the read ended with. */
   readonly first: Promise<[string, IsnotaiSession[] | Error]>;
-  /**
-   * Once closed, every learner's sessions as this launch shows them (the lens), or the error their read ended with.
-   * `onSettled` hears how many reads have ended: at once, then after each.
-   */
-  results(onSettled?: (done: number) => void): Promise<Map<string, IsnotaiSession[] | Error>>;
+  /** `listener` hears how many reads have ended: at once, then after each. */
+  onSettled(listener: (done: number) => void): void;
+  /** Once closed: every read has ended. */
+  settled(): Promise<void>;
   /** Once closed: every answer read is in the cache (rejects with a failed write). */
   written(): Promise<void>;
 }
@@ -165,17 +168,20 @@ export function boundUpstream(
     async cachedUserSessions(userIds) {
       const found = new Map<string, IsnotaiSession[]>();
       const unique = [...new Set(userIds)];
-      const hits = ttl > 0 ? await cache.getMany(unique.map(userKey)) : new Map<string, unknown>();
+      const hits = ttl > 0 ? await cache.getManyExpiring(unique.map(userKey)) : new Map<string, { value: unknown; expiresAt: Date }>();
       const missing: string[] = [];
+      let expiresAt: Date | null = null;
       for (const id of unique) {
-        const v = hits.get(userKey(id));
-        if (Array.isArray(v)) found.set(id, seen(capped(v as IsnotaiSession[]).sessions));
-        else missing.push(id);
+        const hit = hits.get(userKey(id));
+        if (hit && Array.isArray(hit.value)) {
+          found.set(id, seen(capped(hit.value as IsnotaiSession[]).sessions));
+          if (!expiresAt || hit.expiresAt < expiresAt) expiresAt = hit.expiresAt;
+        } else missing.push(id);
       }
-      return { found, missing };
+      return { found, missing, expiresAt };
     },
-    learnerReads(concurrency) {
-      return learnerReads(fetchAll, {
+    learnerReads(concurrency, onRead) {
+      return learnerReads(fetchAll, onRead, {
         concurrency,
         seen: (sessions) => seen(capped(sessions).sessions),
         cache:
@@ -222,6 +228,7 @@ export function boundUpstream(
  */
 function learnerReads(
   read: (userId: string) => Promise<IsnotaiSession[]>,
+  onRead: (userId: string, read: IsnotaiSession[] | Error) => void,
   options: {
     concurrency: number;
     seen: (sessions: IsnotaiSession[]) => IsnotaiSession[];
@@ -230,7 +237,7 @@ function learnerReads(
 ): LearnerReads {
   const queue: string[] = [];
   const queued = new Set<string>();
-  const out = new Map<string, IsnotaiSession[] | Error>();
+  let done = 0;
   let next = 0;
   let width = 0;
   let inFlight = 0;
@@ -288,14 +295,15 @@ function learnerReads(
   }
   function settle(userId: string, shown: IsnotaiSession[] | Error, sessions: IsnotaiSession[] | null): void {
     inFlight--;
-    out.set(userId, shown);
-    if (out.size === 1) settleFirst([userId, shown]);
+    done++;
+    if (done === 1) settleFirst([userId, shown]);
+    onRead(userId, shown);
     if (sessions && options.cache) {
       toWrite.push({ userId, sessions });
       if (toWrite.length >= CACHE_WRITE_BATCH) write();
       else if (lastRound()) writeSoon ??= setImmediate(write);
     }
-    onSettled?.(out.size);
+    onSettled?.(done);
     pump();
   }
 
@@ -323,11 +331,12 @@ function learnerReads(
       pump();
     },
     first,
-    async results(listener) {
+    onSettled(listener) {
       onSettled = listener;
-      listener?.(out.size);
+      listener(done);
+    },
+    async settled() {
       await allRead;
-      return out;
     },
     async written() {
       await allRead;

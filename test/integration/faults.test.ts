@@ -195,8 +195,9 @@ async function warmRoster() {
 
 test('a hanging upstream: every data page answers 503 within its deadline, not after 4 × 10 s', async () => {
   await warmRoster();
-  // Cold pages: nothing cached for these learners.
+  // Cold pages: nothing cached for these learners (their answers, nor the roster built from them).
   await sql`DELETE FROM upstream_cache WHERE key LIKE '%:user-sessions:%' OR key LIKE '%:details:%'`.execute(stack.tool.store.db);
+  await sql`DELETE FROM roster_build`.execute(stack.tool.store.db);
   stack.simulator.setFaults({ timeoutRate: 1 });
   const measured: Record<string, number> = {};
   try {
@@ -222,6 +223,7 @@ test('a hanging upstream: every data page answers 503 within its deadline, not a
 test('an upstream that hangs after the first learners: the roster shows what it read by the deadline, the rest as unread', async () => {
   await warmRoster();
   await sql`DELETE FROM upstream_cache WHERE key LIKE '%:user-sessions:%'`.execute(stack.tool.store.db);
+  await sql`DELETE FROM roster_build`.execute(stack.tool.store.db);
   // The integration-wide walk and the first learner are answered; every later call hangs.
   stack.simulator.queueFaults('none', 'none', ...Array<'timeout'>(1000).fill('timeout'));
   const started = Date.now();

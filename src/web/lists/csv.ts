@@ -17,6 +17,8 @@ export interface CsvColumn<T> {
 export interface CsvOptions {
   /** Prefix a UTF-8 byte-order mark so Excel reads accents correctly. */
   bom?: boolean;
+  /** false: the rows only, no header line (the rest of a file streamed in parts). */
+  header?: boolean;
 }
 
 const FORMULA_START = /^[=+\-@\t\r]/;
@@ -40,7 +42,8 @@ function cell(v: string | number | null | undefined): string {
 }
 
 export function toCsv<T>(rows: readonly T[], columns: ReadonlyArray<CsvColumn<T>>, options: CsvOptions = {}): string {
-  const records = [columns.map((c) => csvSafeText(c.header)), ...rows.map((row) => columns.map((c) => cell(c.value(row))))];
+  const body = rows.map((row) => columns.map((c) => cell(c.value(row))));
+  const records = options.header === false ? body : [columns.map((c) => csvSafeText(c.header)), ...body];
   return stringify(records, {
     bom: options.bom ?? false,
     // RFC 4180 line ends; quote any field with a line break (csv-stringify only quotes the record delimiter itself).

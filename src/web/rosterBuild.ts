@@ -191,6 +191,8 @@ async function build(
     const batch = pending;
     pending = [];
     writing = writing.then(() => builder.write(batch));
+    // Awaited once every line is handed on (a failed write fails the build); until then not an unhandled rejection.
+    writing.catch(() => undefined);
   };
   const fetch = await startRosterFetch(deps, actor, upstream, window, (member, read) => {
     const line = rosterLine(actor, member, read, window, member.userId ? accommodated.get(member.userId) : undefined);

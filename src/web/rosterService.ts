@@ -231,6 +231,8 @@ export async function startRosterFetch(
       reads.add(notCached);
       if (notCached.length > 0) firstToFetch();
     });
+    // Awaited by `listing` once the list is read (a failed lookup fails it); until then not an unhandled rejection.
+    lookups.catch(() => undefined);
   };
   let failed = false;
   let rosterWritten: Promise<void> = Promise.resolve();

@@ -137,8 +137,12 @@ test('a build whose process is killed part-way is taken over by the next request
   // The first instructor opens the roster there; it starts building it.
   const dying = first.browser.get(`${childUrl}/course?ltik=${encodeURIComponent(first.ltik)}`);
   dying.catch(() => undefined);
+  // The roster's current build (one set aside by a takeover keeps its row, expired, for the sweeper).
   const buildOf = async () =>
-    (await sql<{ holder: string; done: number; status: string }>`SELECT holder, done, status FROM roster_build`.execute(db.db)).rows[0];
+    (
+      await sql<{ holder: string; done: number; status: string }>`SELECT holder, done, status FROM roster_build
+        WHERE key NOT LIKE '%:replaced:%'`.execute(db.db)
+    ).rows[0];
   const cachedReads = async () =>
     Number(
       (await sql<{ n: string }>`SELECT count(*) AS n FROM upstream_cache WHERE key LIKE '%:user-sessions:%'`.execute(db.db)).rows[0]!.n,
@@ -167,9 +171,37 @@ test('a build whose process is killed part-way is taken over by the next request
   expect(body.items.filter((i) => i.problem !== null)).toEqual([]);
   const build = (await buildOf())!;
   expect(build).toMatchObject({ status: 'ready', done: LEARNERS, holder: `${os.hostname()}:${process.pid}` });
+  // The dead build, set aside and expired: the sweeper takes it and its lines.
+  const aside = await sql<{ holder: string; expired: boolean }>`SELECT holder, expires_at <= now() AS expired FROM roster_build
+    WHERE key LIKE '%:replaced:%'`.execute(db.db);
+  expect(aside.rows).toEqual([{ holder: `${os.hostname()}:${pid}`, expired: true }]);
 
   // What the dead build had cached was not read again: fewer reads than learners after the kill, and every learner read.
   const after = learnerReads(from).slice(readBeforeKill);
   expect(after.length).toBeLessThan(LEARNERS);
   expect(new Set(learnerReads(from).map((r) => r.rawUrl.split('?')[0])).size).toBe(LEARNERS);
 }, 120_000);
+
+test('a roster lives no longer than the oldest cached answer it was built from, so a learner’s own page is never older than it', async () => {
+  const { browser, ltik } = await launched();
+  await cold();
+  const course = stack.world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === BIG)!;
+  const learner = course.members.find((m) => m.role === 'learner')!.person.lmsUserId;
+  // The learner's page first: their sessions are cached now, with the cache's TTL from now.
+  expect((await browser.get(`${stack.tool.url}/learners/${learner}?ltik=${encodeURIComponent(ltik)}`)).status).toBe(200);
+  const cached = await sql<{
+    expires_at: Date;
+  }>`SELECT expires_at FROM upstream_cache WHERE key LIKE ${`%:user-sessions:${learner}`}`.execute(db.db);
+  expect(cached.rows).toHaveLength(1);
+  await new Promise((r) => setTimeout(r, 1100));
+  // The roster, a second later, reads that learner from the cache and everyone else from isnotai.
+  expect((await browser.get(`${stack.tool.url}/course.json?limit=1&ltik=${encodeURIComponent(ltik)}`)).status).toBe(200);
+  const build = await sql<{
+    started_at: Date;
+    expires_at: Date;
+  }>`SELECT started_at, expires_at FROM roster_build WHERE status = 'ready'`.execute(db.db);
+  expect(build.rows).toHaveLength(1);
+  // Not the TTL from its own start: the learner's cached answer expires first, and the roster with it.
+  expect(build.rows[0]!.expires_at.getTime()).toBe(cached.rows[0]!.expires_at.getTime());
+  expect(build.rows[0]!.expires_at.getTime()).toBeLessThan(build.rows[0]!.started_at.getTime() + 60_000);
+});

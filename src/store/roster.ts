@@ -227,11 +227,18 @@ const rowOf = (buildId: string, l: RosterLine) => ({
 /** Rows per INSERT: 27 parameters each, far below PostgreSQL's 65,535. */
 const INSERT_BATCH = 1000;
 
-/** The columns of a line as the page query selects them (`l`: the joined lines). */
-const LINE_COLUMNS = sql`l.lti_user_id, l.user_id, l.name, l.email, l.enrollment, l.risk, l.risk_without, l.risk_rank,
-  l.level_reason, l.sessions, l.high, l.elevated, l.low, l.max_score, l.top_flags, l.last_activity, l.problem, l.unread,
-  l.flags, l.statuses, l.flag_keys, l.status_keys, l.search, l.accommodated, l.review_status, l.review_version, l.review_at,
-  l.review_by, l.review_by_roles, l.new_responses`;
+/**
+ * A whole line, as a page shows it: the line (`r`, roster_row) and what `k` (the kept lines) joined to it. The columns
+ * the roster sorts by keep their names, so that the order's terms apply here too.
+ */
+const LINE_COLUMNS = sql`r.lti_user_id, r.user_id, r.name, r.email, r.enrollment, r.risk, r.risk_without, r.risk_rank,
+  r.level_reason, r.sessions, r.high, r.elevated, r.low, r.max_score, r.top_flags, r.last_activity, r.last_activity_at,
+  r.problem, r.unread, r.flags, r.statuses, r.flag_keys, r.status_keys, r.search, r.accommodated, r.name_rank, r.ord,
+  k.review_status, k.review_version, k.review_at, k.review_by, k.review_by_roles, k.new_responses`;
+
+/** The kept lines `k` made whole (LINE_COLUMNS), in no particular order. */
+const whole = (buildId: string, kept: RawBuilder<unknown>) =>
+  sql`SELECT ${LINE_COLUMNS} FROM (${kept}) k JOIN roster_row r ON r.build_id = ${buildId} AND r.lti_user_id = k.lti_user_id`;
 
 interface LineRow {
   lti_user_id: string;
@@ -300,21 +307,30 @@ const toLine = (r: LineRow): RosterPageLine => ({
 });
 
 /**
- * The build's lines joined with the course's review records and unseen responses, as the CTE `lines`. `asUnreviewed`:
- * one learner whose review state is read as not yet reviewed.
+ * The build's lines joined with the course's review records and unseen responses, as the CTE `lines`: only what the
+ * selection filters and sorts by (a page's 50 lines are made whole afterwards, `whole`). `asUnreviewed`: one learner
+ * whose review state is read as not yet reviewed.
  */
-function linesCte(buildId: string, course: RosterCourse | null, asUnreviewed: string | null | undefined): RawBuilder<unknown> {
-  const status = asUnreviewed
-    ? sql`CASE WHEN r.user_id = ${asUnreviewed} THEN 'unreviewed' ELSE COALESCE(v.status, 'unreviewed') END`
+function linesCte(buildId: string, course: RosterCourse | null, s: RosterSelection): RawBuilder<unknown> {
+  const status = s.asUnreviewed
+    ? sql`CASE WHEN r.user_id = ${s.asUnreviewed} THEN 'unreviewed' ELSE COALESCE(v.status, 'unreviewed') END`
     : sql`COALESCE(v.status, 'unreviewed')`;
+  const filtered = [s.words.length > 0 ? sql`r.search` : null, s.flag ? sql`r.flag_keys` : null, s.status ? sql`r.status_keys` : null];
+  const columns = sql.join(
+    [
+      sql`r.lti_user_id, r.user_id, r.enrollment, r.risk, r.risk_rank, r.max_score, r.sessions, r.last_activity_at, r.name_rank, r.ord`,
+      ...filtered.filter((c): c is RawBuilder<unknown> => c !== null),
+    ],
+    sql`, `,
+  );
   if (!course) {
     return sql`lines AS (
-      SELECT r.*, 'unreviewed'::text AS review_status, NULL::integer AS review_version, NULL::timestamptz AS review_at,
+      SELECT ${columns}, 'unreviewed'::text AS review_status, NULL::integer AS review_version, NULL::timestamptz AS review_at,
         NULL::text AS review_by, NULL::text[] AS review_by_roles, 0 AS new_responses
       FROM roster_row r WHERE r.build_id = ${buildId})`;
   }
   return sql`lines AS (
-    SELECT r.*, ${status} AS review_status, v.version AS review_version, v.last_at AS review_at,
+    SELECT ${columns}, ${status} AS review_status, v.version AS review_version, v.last_at AS review_at,
       v.last_actor_name AS review_by, v.last_actor_roles AS review_by_roles, COALESCE(n.n, 0)::integer AS new_responses
     FROM roster_row r
     LEFT JOIN review_record v
@@ -378,15 +394,15 @@ const SORT_TERMS: Record<RosterSort, Array<[string, 'ASC' | 'DESC', 'FIRST' | 'L
   sessions: [['l.sessions', 'ASC', 'LAST']],
 };
 
-function orderOf(s: RosterSelection): RawBuilder<unknown> {
+function orderOf(s: RosterSelection, alias = 'l'): RawBuilder<unknown> {
   const flip = s.direction === 'desc';
   const terms = SORT_TERMS[s.sortBy].map(([expr, dir, nulls]) => {
     const d = flip ? (dir === 'ASC' ? 'DESC' : 'ASC') : dir;
     const n = flip ? (nulls === 'FIRST' ? 'LAST' : 'FIRST') : nulls;
-    return sql.raw(`${expr} ${d} NULLS ${n}`);
+    return sql.raw(`${expr.replace(/\bl\./g, `${alias}.`)} ${d} NULLS ${n}`);
   });
   // The tiebreak, whatever the direction: by name, then by the LMS's id (`ord`).
-  return sql.join([...terms, sql.raw('l.ord ASC')], sql`, `);
+  return sql.join([...terms, sql.raw(`${alias}.ord ASC`)], sql`, `);
 }
 
 /**
@@ -403,12 +419,12 @@ export function rosterPageQuery(
 ): RawBuilder<{ total: string; items: LineRow[]; triage: RosterTriageLine[] | null }> {
   const limit = paging.limit === null ? sql`ALL` : sql`${paging.limit}`;
   return sql<{ total: string; items: LineRow[]; triage: RosterTriageLine[] | null }>`
-    WITH ${linesCte(buildId, course, s.asUnreviewed)},
+    WITH ${linesCte(buildId, course, s)},
     kept AS (SELECT * FROM lines l WHERE ${whereOf(s)})
     SELECT
       (SELECT count(*) FROM kept) AS total,
-      (SELECT COALESCE(json_agg(p), '[]') FROM (
-        SELECT ${LINE_COLUMNS} FROM kept l ORDER BY ${orderOf(s)} LIMIT ${limit} OFFSET ${paging.offset}
+      (SELECT COALESCE(json_agg(p ORDER BY ${orderOf(s, 'p')}), '[]') FROM (
+        ${whole(buildId, sql`SELECT * FROM kept l ORDER BY ${orderOf(s)} LIMIT ${limit} OFFSET ${paging.offset}`)}
       ) p) AS items,
       ${
         triage
@@ -431,8 +447,9 @@ export function createRosterStore(db: Kysely<Schema>, pool: pg.Pool): RosterStor
     return row ? toState(row as BuildRow) : null;
   }
 
-  const pageQuery = (buildId: string, course: RosterCourse | null, s: RosterSelection) =>
-    sql`WITH ${linesCte(buildId, course, s.asUnreviewed)} SELECT l.*, l.ord FROM lines l WHERE ${whereOf(s)} ORDER BY ${orderOf(s)}`;
+  const streamQuery = (buildId: string, course: RosterCourse | null, s: RosterSelection) =>
+    sql`WITH ${linesCte(buildId, course, s)}
+      SELECT * FROM (${whole(buildId, sql`SELECT * FROM lines l WHERE ${whereOf(s)}`)}) p ORDER BY ${orderOf(s, 'p')}`;
 
   return {
     async ready(key) {
@@ -517,7 +534,7 @@ export function createRosterStore(db: Kysely<Schema>, pool: pg.Pool): RosterStor
     },
 
     async *stream(buildId, course, s, chunk = 500) {
-      const compiled = pageQuery(buildId, course, s).compile(db);
+      const compiled = streamQuery(buildId, course, s).compile(db);
       const client = await pool.connect();
       const cursor = client.query(new Cursor<LineRow>(compiled.sql, compiled.parameters as unknown[]));
       try {
@@ -534,8 +551,9 @@ export function createRosterStore(db: Kysely<Schema>, pool: pg.Pool): RosterStor
 
     async order(buildId, course, s) {
       const { rows } = await sql<{ user_id: string | null; name: string; review_status: string }>`
-        WITH ${linesCte(buildId, course, s.asUnreviewed)}
-        SELECT l.user_id, l.name, l.review_status FROM lines l WHERE ${whereOf(s)} ORDER BY ${orderOf(s)}`.execute(db);
+        WITH ${linesCte(buildId, course, s)}
+        SELECT p.user_id, p.name, p.review_status FROM (${whole(buildId, sql`SELECT * FROM lines l WHERE ${whereOf(s)}`)}) p
+        ORDER BY ${orderOf(s, 'p')}`.execute(db);
       return rows.map((r) => ({ userId: r.user_id, name: r.name, reviewStatus: r.review_status }));
     },
 

@@ -29,7 +29,7 @@ export interface RosterBuildDeps extends RosterDeps, AccommodationDeps {
 }
 
 /** How often a request waiting on another's build reads its progress and tries its lock. */
-export const ROSTER_POLL_MS = 150;
+export const ROSTER_POLL_MS = 50;
 /** Lines per write while a roster is built. */
 export const LINE_WRITE_BATCH = 200;
 /** A roster with a learner whose sessions could not be read lives this long at most, so that a reload tries again. */

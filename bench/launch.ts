@@ -34,7 +34,7 @@
  * medians, and the ratio tool ÷ anchor of the medians. Each target reports its peak RSS at the
  * end. Results: bench/results/launch-<date>.json (BENCH_LABEL adds a label).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,7 +45,8 @@ import { LtiBrowser, startLmsEmulator, type BrowserResponse, type LmsEmulator } 
 import { buildWorld, type DemoWorld } from '../src/dev/people';
 import { startSimulator, type RunningSimulator } from '../src/dev/simulator';
 import { platformEntry } from '../src/dev/stack';
-import { anchorPage, type ChildMessage, type TargetName, type TargetSetup, type TargetStats } from './launchTarget';
+import { anchorPage, type TargetName, type TargetSetup, type TargetStats } from './launchTarget';
+import { spawnTarget, stopTarget } from './targets';
 import {
   createDatabase,
   dropDatabase,
@@ -66,8 +67,6 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
 const BEFORE_DIST = process.env.BENCH_BEFORE_DIST ? path.resolve(process.env.BENCH_BEFORE_DIST) : undefined;
 const COURSE = '2';
 const ONE_STUDENT = '4';
-/** How long a target may take to start (the tool runs its migrations; ltijs makes an RSA key per platform). */
-const START_TIMEOUT_MS = 120_000;
 
 interface Target {
   name: TargetName;
@@ -105,57 +104,6 @@ interface RunResult {
 
 // ------------------------------------------------------------------------------------------------
 // Targets
-
-function spawnTarget(name: TargetName, file: string, setup: TargetSetup): Promise<ChildProcess & { readyUrl: string }> {
-  // BENCH_CPU_PROFILE_DIR: each target writes a V8 CPU profile there when it stops (Chrome DevTools reads them).
-  const profile = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, path.join(__dirname, file)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    // Express reads NODE_ENV itself (view cache, error pages): production, as deployed.
-    env: { ...process.env, NODE_ENV: 'production', BENCH_TARGET: JSON.stringify(setup) },
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`${name}: not ready after ${START_TIMEOUT_MS} ms`));
-    }, START_TIMEOUT_MS);
-    const onExit = (code: number | null, signal: string | null) => {
-      clearTimeout(timer);
-      reject(new Error(`${name}: exited (${code ?? signal}) before it was ready`));
-    };
-    child.once('exit', onExit);
-    child.on('message', (m: ChildMessage) => {
-      if (m.type === 'ready') {
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        resolve(Object.assign(child, { readyUrl: m.url }));
-      } else if (m.type === 'failed') {
-        clearTimeout(timer);
-        reject(new Error(`${name} did not start:\n${m.message}`));
-      }
-    });
-  });
-}
-
-/** Asks a target for its memory figures and to stop; kills it if it has not ended 30 s later. */
-function stopTarget(t: Target): Promise<TargetStats | undefined> {
-  if (t.exited || t.child.exitCode !== null) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    let stats: TargetStats | undefined;
-    const timer = setTimeout(() => {
-      t.child.kill('SIGKILL');
-      resolve(stats);
-    }, 30_000);
-    t.child.on('message', (m: ChildMessage) => {
-      if (m.type === 'stats') stats = m.stats;
-    });
-    t.child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(stats);
-    });
-    t.child.send({ type: 'stop' });
-  });
-}
 
 function titleOf(html: string): string {
   const m = /<title>([^<]*)<\/title>|<h1[^>]*>([^<]*)<\/h1>/i.exec(html);

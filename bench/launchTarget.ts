@@ -25,9 +25,18 @@ export interface TargetSetup {
   simulatorUrl?: string;
   /** tool and before: the build to run (a `dist` directory holding src/bootstrap.js). */
   distDir?: string;
+  /** tool and before: more configuration (e.g. UPSTREAM_CONCURRENCY), over the target's own. */
+  env?: Record<string, string>;
 }
 
-export type ParentMessage = { type: 'stop' };
+/** `mark`: the target answers its RSS now and its peak since the last mark (or its start), and starts a new mark. */
+export type ParentMessage = { type: 'stop' } | { type: 'mark' };
+
+export interface TargetMark {
+  rssMiB: number;
+  /** Highest RSS sampled every 20 ms since the last mark. */
+  peakMiB: number;
+}
 
 export interface TargetStats {
   /** Highest RSS sampled every 20 ms from start to stop. */
@@ -41,7 +50,11 @@ export interface TargetStats {
   startMs: number;
 }
 
-export type ChildMessage = { type: 'ready'; url: string } | { type: 'stats'; stats: TargetStats } | { type: 'failed'; message: string };
+export type ChildMessage =
+  | { type: 'ready'; url: string }
+  | { type: 'stats'; stats: TargetStats }
+  | { type: 'mark'; mark: TargetMark }
+  | { type: 'failed'; message: string };
 
 export interface StartedTarget {
   url: string;
@@ -62,8 +75,11 @@ export function runTarget(start: (setup: TargetSetup) => Promise<StartedTarget>)
   if (!raw || !process.send) throw new Error('a launch target runs as a child of bench/launch.ts (BENCH_TARGET and an IPC channel)');
   const setup = JSON.parse(raw) as TargetSetup;
   let peak = process.memoryUsage().rss;
+  let markPeak = peak;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
+    const rss = process.memoryUsage().rss;
+    peak = Math.max(peak, rss);
+    markPeak = Math.max(markPeak, rss);
   }, 20);
   const t0 = Date.now();
   start(setup).then(
@@ -79,6 +95,13 @@ export function runTarget(start: (setup: TargetSetup) => Promise<StartedTarget>)
         process.exit(0);
       };
       process.on('message', (m: ParentMessage) => {
+        if (m.type === 'mark') {
+          const rss = process.memoryUsage().rss;
+          const mark: TargetMark = { rssMiB: mib(rss), peakMiB: mib(Math.max(markPeak, rss)) };
+          markPeak = rss;
+          process.send?.({ type: 'mark', mark } satisfies ChildMessage);
+          return;
+        }
         if (m.type !== 'stop') return;
         peak = Math.max(peak, process.memoryUsage().rss);
         const stats: TargetStats = {

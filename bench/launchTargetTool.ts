@@ -53,6 +53,7 @@ async function startToolTarget(setup: TargetSetup): Promise<StartedTarget> {
     PLATFORMS_JSON: setup.platformsJson,
     ISNOTAI_BASE_URL: setup.simulatorUrl,
     ALLOW_PRIVATE_LMS_HOSTS: 'true',
+    ...setup.env,
   });
   const tool = await startTool({ config, logger: createLogger('silent'), databaseUrl: setup.databaseUrl, port, host: '127.0.0.1' });
   if (tool.url !== toolUrl) throw new Error(`the tool listens at ${tool.url}, not at TOOL_URL ${toolUrl}`);

@@ -135,6 +135,7 @@ export {
   type RosterStore,
   type RosterBuilder,
   type RosterBuildState,
+  type RosterPlace,
   type RosterCourse,
   type RosterLine,
   type RosterPageLine,

@@ -114,17 +114,26 @@ export interface RosterTriageLine {
   withNewResponses: number;
 }
 
+/** A line's place: by name (`nameRank`, equal for equal names) and in the roster's final order (`ord`). */
+export interface RosterPlace {
+  ltiUserId: string;
+  nameRank: number;
+  ord: number;
+}
+
 export interface RosterBuilder {
   readonly id: string;
   /** The course's size and how many learners are read from isnotai, once the list is whole. */
   counts(learners: number, toRead: number): Promise<void>;
-  /** Writes lines (and counts them done). */
-  write(lines: readonly RosterLine[]): Promise<void>;
   /**
-   * The build is whole: each line's place by name (`nameRank`, equal for equal names) and in the roster's final order
-   * (`ord`), and until when it may be read.
+   * Writes lines (and counts them done), each in its place when `places` is given (the course's list is whole); lines
+   * written without are given theirs by `place`.
    */
-  finish(order: ReadonlyArray<{ ltiUserId: string; nameRank: number; ord: number }>, expiresAt: Date): Promise<void>;
+  write(lines: readonly RosterLine[], places?: ReadonlyMap<string, RosterPlace> | null): Promise<void>;
+  /** Gives lines already written their places. */
+  place(places: readonly RosterPlace[]): Promise<void>;
+  /** The build is whole, to be read until `expiresAt`. Refused while a line has no place (a build's bug: it fails). */
+  finish(expiresAt: Date): Promise<void>;
 }
 
 export interface RosterStore {
@@ -195,7 +204,7 @@ const toState = (r: BuildRow): RosterBuildState => ({
 
 const BUILD_COLUMNS = ['id', 'status', 'learners', 'to_read', 'done', 'started_at', 'expires_at', 'holder'] as const;
 
-const rowOf = (buildId: string, l: RosterLine) => ({
+const rowOf = (buildId: string, l: RosterLine, place?: RosterPlace) => ({
   build_id: buildId,
   lti_user_id: l.ltiUserId,
   user_id: l.userId,
@@ -222,6 +231,7 @@ const rowOf = (buildId: string, l: RosterLine) => ({
   status_keys: l.statusKeys,
   search: l.search,
   accommodated: l.accommodated,
+  ...(place ? { name_rank: place.nameRank, ord: place.ord } : {}),
 });
 
 /** Rows per INSERT: 27 parameters each, far below PostgreSQL's 65,535. */
@@ -484,12 +494,12 @@ export function createRosterStore(db: Kysely<Schema>, pool: pg.Pool): RosterStor
             async counts(learners, toRead) {
               await db.updateTable('roster_build').set({ learners, to_read: toRead }).where('id', '=', id).execute();
             },
-            async write(lines) {
+            async write(lines, places) {
               for (let i = 0; i < lines.length; i += INSERT_BATCH) {
                 const part = lines.slice(i, i + INSERT_BATCH);
                 await db
                   .insertInto('roster_row')
-                  .values(part.map((l) => rowOf(id, l)))
+                  .values(part.map((l) => rowOf(id, l, places?.get(l.ltiUserId))))
                   .onConflict((oc) => oc.columns(['build_id', 'lti_user_id']).doNothing())
                   .execute();
                 await db
@@ -499,20 +509,21 @@ export function createRosterStore(db: Kysely<Schema>, pool: pg.Pool): RosterStor
                   .execute();
               }
             },
-            async finish(order, until) {
-              await db.transaction().execute(async (trx) => {
-                if (order.length > 0) {
-                  await sql`UPDATE roster_row r SET name_rank = o.name_rank, ord = o.ord
-                    FROM unnest(${order.map((o) => o.ltiUserId)}::text[], ${order.map((o) => o.nameRank)}::integer[],
-                      ${order.map((o) => o.ord)}::integer[]) AS o(lti_user_id, name_rank, ord)
-                    WHERE r.build_id = ${id} AND r.lti_user_id = o.lti_user_id`.execute(trx);
-                }
-                await trx
-                  .updateTable('roster_build')
-                  .set({ status: 'ready', finished_at: new Date(), expires_at: until })
-                  .where('id', '=', id)
-                  .execute();
-              });
+            async place(places) {
+              if (places.length === 0) return;
+              await sql`UPDATE roster_row r SET name_rank = o.name_rank, ord = o.ord
+                FROM unnest(${places.map((o) => o.ltiUserId)}::text[], ${places.map((o) => o.nameRank)}::integer[],
+                  ${places.map((o) => o.ord)}::integer[]) AS o(lti_user_id, name_rank, ord)
+                WHERE r.build_id = ${id} AND r.lti_user_id = o.lti_user_id`.execute(db);
+            },
+            async finish(until) {
+              // One statement: ready only when every line has its place (read through roster_row_order, ord IS NULL).
+              const { rows } = await sql<{
+                id: string;
+              }>`UPDATE roster_build SET status = 'ready', finished_at = now(), expires_at = ${until}
+                WHERE id = ${id} AND NOT EXISTS (SELECT 1 FROM roster_row WHERE build_id = ${id} AND ord IS NULL)
+                RETURNING id`.execute(db);
+              if (rows.length === 0) throw new Error(`roster build ${id}: a line was written without its place in the order`);
             },
           };
           try {

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { IsnotaiSession } from '../isnotai/types';
 import type { RosterMember } from '../lti/roster';
 import { learnerRiskSummary, riskRank, sessionInWindow, type RiskLevel } from '../risk';
-import type { RosterBuilder, RosterBuildState, RosterLine, RosterStore } from '../store/roster';
+import type { RosterBuilder, RosterBuildState, RosterLine, RosterPlace, RosterStore } from '../store/roster';
 import { courseAccommodatedSignals, type AccommodationDeps } from './accommodationContext';
 import type { Actor } from './actor';
 import { compareText, foldText } from './lists';
@@ -137,7 +137,7 @@ export function rosterLine(
 }
 
 /** The lines' places: by name (equal names share a rank), then by the LMS's id, as the roster's comparators order them. */
-function orderOf(members: readonly RosterMember[]) {
+function orderOf(members: readonly RosterMember[]): RosterPlace[] {
   const sorted = [...members].sort((a, b) => compareText(a.name, b.name) || compareText(a.ltiUserId, b.ltiUserId));
   let nameRank = 0;
   return sorted.map((m, i) => {
@@ -187,12 +187,21 @@ async function build(
   let pending: RosterLine[] = [];
   let writing: Promise<void> = Promise.resolve();
   let unread = false;
+  /** Each learner's place in the order, once the course's list is whole; until then the lines written go to `unplaced`. */
+  let places: Map<string, RosterPlace> | null = null;
+  const unplaced = new Set<string>();
+  /** Writes, one at a time in the order they are handed on (a line's place is given after the line). */
+  const then = (step: () => Promise<void>) => {
+    writing = writing.then(step);
+    // Awaited once every line is handed on (a failed write fails the build); until then not an unhandled rejection.
+    writing.catch(() => undefined);
+  };
   const flush = () => {
     const batch = pending;
     pending = [];
-    writing = writing.then(() => builder.write(batch));
-    // Awaited once every line is handed on (a failed write fails the build); until then not an unhandled rejection.
-    writing.catch(() => undefined);
+    const at = places;
+    if (!at) for (const l of batch) unplaced.add(l.ltiUserId);
+    then(() => builder.write(batch, at));
   };
   const fetch = await startRosterFetch(deps, actor, upstream, window, (member, read) => {
     const line = rosterLine(actor, member, read, window, member.userId ? accommodated.get(member.userId) : undefined);
@@ -200,6 +209,12 @@ async function build(
     pending.push(line);
     if (pending.length >= LINE_WRITE_BATCH) flush();
   });
+  // The list is whole: the lines written from now on are written in their places, those written before are given theirs
+  // (while the reads go on, not after the last).
+  const order = orderOf(fetch.members);
+  places = new Map(order.map((o) => [o.ltiUserId, o]));
+  const early = order.filter((o) => unplaced.has(o.ltiUserId));
+  then(() => builder.place(early));
   await builder.counts(fetch.learners, fetch.toFetch);
   started({ learners: fetch.learners, toFetch: fetch.toFetch, remaining: fetch.remaining, progress: (p) => fetch.progress(p) });
   await fetch.finished();
@@ -209,7 +224,7 @@ async function build(
   let until = ttl > 0 ? new Date(startedAt + ttl * 1000) : new Date(Date.now() + ONE_REQUEST_TTL_SECONDS * 1000);
   const cachedUntil = fetch.cachedUntil();
   if (ttl > 0 && cachedUntil && cachedUntil < until) until = cachedUntil;
-  await builder.finish(orderOf(fetch.members), until);
+  await builder.finish(until);
   return {
     id: builder.id,
     status: 'ready',

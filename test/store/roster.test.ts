@@ -88,8 +88,13 @@ function orderOf(lines: RosterLine[]) {
 async function buildRoster(key: string, lines: RosterLine[]): Promise<string> {
   const built = await rosters.tryBuild(key, later(), async (b) => {
     await b.counts(lines.length, lines.length);
-    await b.write(lines);
-    await b.finish(orderOf(lines), later());
+    // As a build writes them: the first lines before the course's list is whole (placed afterwards), the rest in place.
+    const order = orderOf(lines);
+    const half = Math.floor(lines.length / 2);
+    await b.write(lines.slice(0, half));
+    await b.place(order.filter((o) => lines.slice(0, half).some((l) => l.ltiUserId === o.ltiUserId)));
+    await b.write(lines.slice(half), new Map(order.map((o) => [o.ltiUserId, o])));
+    await b.finish(later());
     return b.id;
   });
   if (!built.ran) throw new Error('not built');
@@ -276,7 +281,8 @@ describe('built once', () => {
       wrote();
       await gate;
       await b.write(Array.from({ length: 6 }, (_, i) => lineOf(i + 4, rnd)));
-      await b.finish([], later());
+      await b.place(Array.from({ length: 10 }, (_, i) => ({ ltiUserId: lineOf(i, random(9)).ltiUserId, nameRank: i, ord: i })));
+      await b.finish(later());
       return 'built';
     });
     await written;
@@ -294,7 +300,7 @@ describe('built once', () => {
     await expect(rosters.tryBuild('fails', later(), () => Promise.reject(new Error('isnotai refused the key')))).rejects.toThrow('refused');
     expect((await store.db.selectFrom('roster_build').select('id').where('key', '=', 'fails').execute()).length).toBe(0);
     const again = await rosters.tryBuild('fails', later(), async (b) => {
-      await b.finish([], new Date(Date.now() - 1));
+      await b.finish(new Date(Date.now() - 1));
       return b.id;
     });
     expect(again.ran).toBe(true);
@@ -302,6 +308,19 @@ describe('built once', () => {
     expect(await rosters.ready('fails')).toBeNull();
     const rebuilt = await rosters.tryBuild('fails', later(), async (b) => b.id);
     expect(rebuilt.ran && again.ran && rebuilt.value !== again.value).toBe(true);
+  });
+
+  test('a build with a line left out of the order is not made ready: it fails, and nothing of it is left to read', async () => {
+    const rnd = random(2);
+    const lines = Array.from({ length: 3 }, (_, i) => lineOf(i, rnd));
+    const built = rosters.tryBuild('unplaced', later(), async (b) => {
+      await b.write(lines);
+      await b.place(orderOf(lines).slice(0, 2));
+      await b.finish(later());
+    });
+    await expect(built).rejects.toThrow('without its place');
+    expect(await rosters.ready('unplaced')).toBeNull();
+    expect((await store.db.selectFrom('roster_build').select('id').where('key', '=', 'unplaced').execute()).length).toBe(0);
   });
 });
 

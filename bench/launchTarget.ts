@@ -8,6 +8,7 @@
  * loaded here (src/dev as types only, not bench/support.ts, which loads the tool's app), so the
  * anchor's memory holds ltijs and the store, and nothing of the tool.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { PlatformRegistration } from '../src/dev/lms';
 
 export type TargetName = 'anchor' | 'tool' | 'before';
@@ -36,6 +37,10 @@ export interface TargetMark {
   rssMiB: number;
   /** Highest RSS sampled every 20 ms since the last mark. */
   peakMiB: number;
+  /** CPU time (user and system) the target used since the last mark. */
+  cpuMs: number;
+  /** How late its event loop ran since the last mark (ms past due, sampled every 10 ms): how long work waited on other work. */
+  loopDelay: { mean: number; p99: number; max: number };
 }
 
 export interface TargetStats {
@@ -68,16 +73,23 @@ export function anchorPage(user: string): string {
 
 const MiB = 1024 * 1024;
 const mib = (bytes: number): number => Math.round((bytes / MiB) * 10) / 10;
+/** The event loop's delay histogram samples every LOOP_SAMPLE_MS. */
+const LOOP_SAMPLE_MS = 10;
+/** How much later than due a sample of that histogram (ns) ran, in ms to 0.1. */
+const late = (ns: number): number => Math.max(0, Math.round(ns / 1e5) / 10 - LOOP_SAMPLE_MS);
 
 /** Runs in a target process: starts it, reports its URL, and on `stop` reports its memory and exits. */
 export function runTarget(start: (setup: TargetSetup) => Promise<StartedTarget>): void {
   const raw = process.env.BENCH_TARGET;
   if (!raw || !process.send) throw new Error('a launch target runs as a child of bench/launch.ts (BENCH_TARGET and an IPC channel)');
   const setup = JSON.parse(raw) as TargetSetup;
-  let peak = process.memoryUsage().rss;
+  let peak = process.memoryUsage.rss();
   let markPeak = peak;
+  let markCpu = process.cpuUsage();
+  const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+  loop.enable();
   const sampler = setInterval(() => {
-    const rss = process.memoryUsage().rss;
+    const rss = process.memoryUsage.rss();
     peak = Math.max(peak, rss);
     markPeak = Math.max(markPeak, rss);
   }, 20);
@@ -85,7 +97,7 @@ export function runTarget(start: (setup: TargetSetup) => Promise<StartedTarget>)
   start(setup).then(
     (target) => {
       const startMs = Date.now() - t0;
-      const startRss = process.memoryUsage().rss;
+      const startRss = process.memoryUsage.rss();
       let stopping = false;
       const stopAndExit = async (): Promise<void> => {
         if (stopping) return;
@@ -96,18 +108,26 @@ export function runTarget(start: (setup: TargetSetup) => Promise<StartedTarget>)
       };
       process.on('message', (m: ParentMessage) => {
         if (m.type === 'mark') {
-          const rss = process.memoryUsage().rss;
-          const mark: TargetMark = { rssMiB: mib(rss), peakMiB: mib(Math.max(markPeak, rss)) };
+          const rss = process.memoryUsage.rss();
+          const cpu = process.cpuUsage(markCpu);
+          const mark: TargetMark = {
+            rssMiB: mib(rss),
+            peakMiB: mib(Math.max(markPeak, rss)),
+            cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+            loopDelay: { mean: late(loop.mean), p99: late(loop.percentile(99)), max: late(loop.max) },
+          };
           markPeak = rss;
+          markCpu = process.cpuUsage();
+          loop.reset();
           process.send?.({ type: 'mark', mark } satisfies ChildMessage);
           return;
         }
         if (m.type !== 'stop') return;
-        peak = Math.max(peak, process.memoryUsage().rss);
+        peak = Math.max(peak, process.memoryUsage.rss());
         const stats: TargetStats = {
           peakRssMiB: mib(peak),
           maxRssMiB: mib(process.resourceUsage().maxRSS * 1024),
-          endRssMiB: mib(process.memoryUsage().rss),
+          endRssMiB: mib(process.memoryUsage.rss()),
           startRssMiB: mib(startRss),
           startMs,
         };

@@ -10,7 +10,7 @@
  * One instance, BENCH_LEARNERS learners (default 4,000), UPSTREAM_CONCURRENCY BENCH_CONCURRENCY (default 64):
  *   - cold: the roster and every cached answer emptied (rosters, learners' sessions, the LMS's list), then `GET /course`,
  *     BENCH_COLD_RUNS times (default 3): time, ÷ the floor (the fewest sequential upstream rounds the data allows ×
- *     latency), upstream requests, and the tool's peak RSS during the build;
+ *     latency), upstream requests, the tool's peak RSS, CPU time and event-loop delay during the build, and when its first and last isnotai requests came (ms from the request);
  *   - warm: BENCH_WARM_RUNS (default 100) `GET /course` (the first page in queue order) and as many of a searched,
  *     filtered page sorted by name at offset 1,000: p50 and p95;
  *   - the CSV of the whole course (`GET /course.csv`), warm: time, size, and the tool's RSS growth while it streams.
@@ -30,7 +30,7 @@ import { LtiBrowser, startLmsEmulator, type LmsEmulator } from '../src/dev/lms';
 import { buildWorld } from '../src/dev/people';
 import { buildDataset, startSimulator, type RunningSimulator } from '../src/dev/simulator';
 import { platformEntry } from '../src/dev/stack';
-import type { TargetSetup } from './launchTarget';
+import type { TargetMark, TargetSetup } from './launchTarget';
 import { markTarget, spawnTarget, stopTarget } from './targets';
 import { createDatabase, dropDatabase, machine, percentile, printTable, round, startBenchDatabase, writeResults } from './support';
 
@@ -127,8 +127,12 @@ async function cold(pg: Client): Promise<void> {
   await pg.query('DELETE FROM upstream_cache');
 }
 
-const learnerRequests = (sim: RunningSimulator, from: number) =>
-  sim.requests.slice(from).filter((r) => r.rawUrl.startsWith('/v1/users/')).length;
+/**
+ * The requests isnotai received since `since` (performance.now() of this process, the simulator's clock). By time, not
+ * by place in its log: the log keeps the last 10,000 only.
+ */
+const requestsSince = (sim: RunningSimulator, since: number) => sim.requests.filter((r) => r.at >= since);
+const isLearnerRequest = (r: { rawUrl: string }) => r.rawUrl.startsWith('/v1/users/');
 
 async function oneInstance(adminUrl: string) {
   const floor = floorMs(LEARNERS);
@@ -145,22 +149,30 @@ async function oneInstance(adminUrl: string) {
 
     const coldMs: number[] = [];
     const coldRss: number[] = [];
+    const coldCpu: number[] = [];
+    const coldLoop: Array<TargetMark['loopDelay']> = [];
+    /** When the build's first and last isnotai requests arrived, from the page's request. */
+    const coldSpans: Array<{ firstMs: number; lastMs: number }> = [];
     const coldRequests: number[] = [];
     for (let i = 0; i < COLD_RUNS; i++) {
       await cold(pg);
       await markTarget(tool);
-      const from = w.simulator.requests.length;
       const t0 = performance.now();
       const res = await browser.get(at('/course'));
       coldMs.push(performance.now() - t0);
+      const sent = requestsSince(w.simulator, t0);
       checkRoster(res.status, res.html, LEARNERS);
-      coldRss.push((await markTarget(tool)).peakMiB);
-      coldRequests.push(w.simulator.requests.length - from);
+      const mark = await markTarget(tool);
+      coldRss.push(mark.peakMiB);
+      coldCpu.push(mark.cpuMs);
+      coldLoop.push(mark.loopDelay);
+      coldRequests.push(sent.length);
+      coldSpans.push({ firstMs: round((sent[0]?.at ?? t0) - t0), lastMs: round((sent.at(-1)?.at ?? t0) - t0) });
     }
 
     const warm: number[] = [];
     const deep: number[] = [];
-    const from = w.simulator.requests.length;
+    const warmFrom = performance.now();
     for (let i = 0; i < WARM_RUNS; i++) {
       let t0 = performance.now();
       const res = await browser.get(at('/course'));
@@ -171,7 +183,7 @@ async function oneInstance(adminUrl: string) {
       deep.push(performance.now() - t0);
       if (page.status !== 200) throw new Error(`filtered page failed: ${page.status}`);
     }
-    const warmRequests = w.simulator.requests.length - from;
+    const warmRequests = requestsSince(w.simulator, warmFrom).length;
 
     const before = await markTarget(tool);
     const t0 = performance.now();
@@ -195,6 +207,9 @@ async function oneInstance(adminUrl: string) {
         ...stats(coldMs),
         perFloor: round(percentile(coldMs, 50) / floor.floorMs, 2),
         peakRssMiB: coldRss,
+        toolCpuMs: coldCpu,
+        toolLoopDelayMs: coldLoop,
+        isnotaiRequestsFromTo: coldSpans,
         upstreamRequests: coldRequests,
       },
       warm: { ...stats(warm), upstreamRequests: warmRequests },
@@ -246,21 +261,21 @@ async function twoInstances(adminUrl: string) {
     const singleRequests: number[] = [];
     for (let i = 0; i < COLD_RUNS; i++) {
       await cold(pg);
-      const from = w.simulator.requests.length;
+      const from = performance.now();
       single.push((await get(staff[0]!, a)()).ms);
-      singleRequests.push(learnerRequests(w.simulator, from));
+      singleRequests.push(requestsSince(w.simulator, from).filter(isLearnerRequest).length);
     }
     const singleP50 = percentile(single, 50);
 
     const runs = [];
     for (let i = 0; i < SHARED_RUNS; i++) {
       await cold(pg);
-      const from = w.simulator.requests.length;
+      const from = performance.now();
       const opened = await Promise.all([get(staff[0]!, a)(), get(staff[1]!, a)(), get(staff[2]!, b)(), get(staff[3]!, b)()]);
       const builds = await pg.query<{ n: string }>('SELECT count(*) AS n FROM roster_build');
       runs.push({
-        learnerRequests: learnerRequests(w.simulator, from),
-        isnotaiRequests: w.simulator.requests.length - from,
+        learnerRequests: requestsSince(w.simulator, from).filter(isLearnerRequest).length,
+        isnotaiRequests: requestsSince(w.simulator, from).length,
         builds: Number(builds.rows[0]!.n),
         ms: opened.map((o) => round(o.ms)),
         perSingle: opened.map((o) => round(o.ms / singleP50, 2)),
@@ -298,6 +313,7 @@ async function main(): Promise<void> {
         'cold p50 ms': one.cold.p50,
         'cold ÷ floor': one.cold.perFloor,
         'cold peak RSS MiB': Math.max(...one.cold.peakRssMiB),
+        'cold tool CPU ms': one.cold.toolCpuMs.join(' / '),
         'warm p50 ms': one.warm.p50,
         'warm p95 ms': one.warm.p95,
         'filtered p50/p95 ms': `${one.warmFilteredDeepPage.p50} / ${one.warmFilteredDeepPage.p95}`,

@@ -492,9 +492,32 @@ async function nextLearner(deps: CourseDeps, req: Request, res: Response): Promi
   res.render('pages/queue-end', queueEndViewModel(actor, queue.encoded, queue.filtered, null));
 }
 
-/** Writes `chunk`, waiting for the client to take what was written before when it has not (a stream of any length). */
+/** An export whose reader went away: what is left of it is not read (its cursor is closed, its connection let go). */
+class ReaderGone extends Error {
+  constructor() {
+    super('the export’s reader went away');
+  }
+}
+
+/**
+ * Writes `chunk`, waiting for the client to take what was written before when it has not (a stream of any length).
+ * Throws ReaderGone once the client has gone: a download stopped half-way must not hold its cursor for ever.
+ */
 async function write(res: Response, chunk: string): Promise<void> {
-  if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+  if (res.destroyed) throw new ReaderGone();
+  if (res.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const drained = () => {
+      res.off('close', closed);
+      resolve();
+    };
+    const closed = () => {
+      res.off('drain', drained);
+      reject(new ReaderGone());
+    };
+    res.once('drain', drained);
+    res.once('close', closed);
+  });
 }
 
 export function courseRouter(deps: CourseDeps): Router {
@@ -545,33 +568,39 @@ export function courseRouter(deps: CourseDeps): Router {
             order.flatMap((o) => (o.userId ? [o.userId] : [])),
           );
           res.attachment(exportFileName(file, format === 'csv' ? 'csv' : 'json'));
-          const lines = deps.rosters.stream(id, course, selection);
-          if (format === 'csv') {
-            res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-            await write(res, toCsv([], ROSTER_CSV_COLUMNS, { bom: true }));
-            let chunk: RosterItem[] = [];
-            for await (const line of lines) {
-              chunk.push(itemOf(line));
-              if (chunk.length >= 500) {
-                await write(res, toCsv(chunk, ROSTER_CSV_COLUMNS, { header: false }));
-                chunk = [];
+          try {
+            const lines = deps.rosters.stream(id, course, selection);
+            if (format === 'csv') {
+              res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+              await write(res, toCsv([], ROSTER_CSV_COLUMNS, { bom: true }));
+              let chunk: RosterItem[] = [];
+              for await (const line of lines) {
+                chunk.push(itemOf(line));
+                if (chunk.length >= 500) {
+                  await write(res, toCsv(chunk, ROSTER_CSV_COLUMNS, { header: false }));
+                  chunk = [];
+                }
               }
+              if (chunk.length > 0) await write(res, toCsv(chunk, ROSTER_CSV_COLUMNS, { header: false }));
+            } else {
+              res.setHeader('Content-Type', 'application/json; charset=utf-8');
+              const total = head?.total ?? order.length;
+              const { items: _none, ...rest } = json(
+                { items: [], total, limit: null, offset: 0, has_more: false, next_offset: null },
+                countsOf(head?.triage ?? []),
+              );
+              await write(res, '{"items":[');
+              let first = true;
+              for await (const line of lines) {
+                await write(res, `${first ? '' : ','}${JSON.stringify(itemOf(line))}`);
+                first = false;
+              }
+              await write(res, `],${JSON.stringify(rest).slice(1)}`);
             }
-            if (chunk.length > 0) await write(res, toCsv(chunk, ROSTER_CSV_COLUMNS, { header: false }));
-          } else {
-            res.setHeader('Content-Type', 'application/json; charset=utf-8');
-            const total = head?.total ?? order.length;
-            const { items: _none, ...rest } = json(
-              { items: [], total, limit: null, offset: 0, has_more: false, next_offset: null },
-              countsOf(head?.triage ?? []),
-            );
-            await write(res, '{"items":[');
-            let first = true;
-            for await (const line of lines) {
-              await write(res, `${first ? '' : ','}${JSON.stringify(itemOf(line))}`);
-              first = false;
-            }
-            await write(res, `],${JSON.stringify(rest).slice(1)}`);
+          } catch (err) {
+            // The reader went away part-way: the stream is closed (its cursor and connection with it), nothing to answer.
+            if (err instanceof ReaderGone) return null;
+            throw err;
           }
           res.end();
           return null;

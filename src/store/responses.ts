@@ -7,7 +7,7 @@
  * session by the same student, with the same text, is that write. Writes for one learner and session are serialised by a
  * transaction-level advisory lock, so two concurrent copies cannot both land.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import { createAuditLog, type AuditEntryInput } from './audit';
 import type { Schema, StudentResponseTable } from './schema';
 
@@ -75,6 +75,27 @@ const ofLearner = (key: LearnerKey) => ({
   platform_client_id: key.platformClientId,
   user_id: key.userId,
 });
+
+/**
+ * How many of each learner's responses the course's staff have not seen yet, as a query of (user_id, n) with a row per
+ * learner who has any: of `userIds`, or (null) of every learner of the registration. newCounts reads it, and the roster's
+ * page joins it (./roster).
+ */
+export function unseenResponseCounts(
+  course: Omit<SeenKey, 'userId'>,
+  userIds: readonly string[] | null,
+): RawBuilder<{ user_id: string; n: string }> {
+  return sql<{ user_id: string; n: string }>`
+    SELECT r.user_id, count(*) AS n
+    FROM student_response r
+    LEFT JOIN response_seen s
+      ON s.platform_iss = r.platform_iss AND s.platform_client_id = r.platform_client_id AND s.user_id = r.user_id
+      AND s.deployment_id = ${course.deploymentId} AND s.context_id = ${course.contextId}
+    WHERE r.platform_iss = ${course.platformIss} AND r.platform_client_id = ${course.platformClientId}
+      ${userIds === null ? sql`` : sql`AND r.user_id = ANY(${[...userIds]}::text[])`}
+      AND r.id > COALESCE(s.seen_through, 0)
+    GROUP BY r.user_id`;
+}
 
 export function createResponseStore(db: Kysely<Schema>): ResponseStore {
   return {
@@ -159,16 +180,7 @@ export function createResponseStore(db: Kysely<Schema>): ResponseStore {
 
     async newCounts(course, userIds) {
       if (userIds.length === 0) return new Map();
-      const { rows } = await sql<{ user_id: string; n: string }>`
-        SELECT r.user_id, count(*) AS n
-        FROM student_response r
-        LEFT JOIN response_seen s
-          ON s.platform_iss = r.platform_iss AND s.platform_client_id = r.platform_client_id AND s.user_id = r.user_id
-          AND s.deployment_id = ${course.deploymentId} AND s.context_id = ${course.contextId}
-        WHERE r.platform_iss = ${course.platformIss} AND r.platform_client_id = ${course.platformClientId}
-          AND r.user_id = ANY(${[...userIds]}::text[])
-          AND r.id > COALESCE(s.seen_through, 0)
-        GROUP BY r.user_id`.execute(db);
+      const { rows } = await unseenResponseCounts(course, userIds).execute(db);
       return new Map(rows.map((r) => [r.user_id, Number(r.n)]));
     },
   };

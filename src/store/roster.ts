@@ -10,10 +10,11 @@
  * upstream cache by then).
  */
 import os from 'node:os';
-import { sql, type Kysely, type RawBuilder, type Sql } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable, type Sql } from 'kysely';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { Schema } from './schema';
+import { unseenResponseCounts } from './responses';
+import type { RosterRowTable, Schema } from './schema';
 
 /** The class of the roster builds' advisory locks (the key's hash is the other half): "ROST". */
 const LOCK_CLASS = 0x524f5354;
@@ -250,38 +251,15 @@ const LINE_COLUMNS = sql`r.lti_user_id, r.user_id, r.name, r.email, r.enrollment
 const whole = (buildId: string, kept: RawBuilder<unknown>) =>
   sql`SELECT ${LINE_COLUMNS} FROM (${kept}) k JOIN roster_row r ON r.build_id = ${buildId} AND r.lti_user_id = k.lti_user_id`;
 
-interface LineRow {
-  lti_user_id: string;
-  user_id: string | null;
-  name: string;
-  email: string | null;
-  enrollment: 'active' | 'inactive';
-  risk: string;
-  risk_without: string;
-  risk_rank: number;
-  level_reason: string | null;
-  sessions: number;
-  high: number;
-  elevated: number;
-  low: number;
-  max_score: number | null;
-  top_flags: Array<{ flag: string; count: number }>;
-  last_activity: string | null;
-  problem: string | null;
-  unread: boolean;
-  flags: string[];
-  statuses: string[];
-  flag_keys: string[];
-  status_keys: string[];
-  search: string;
-  accommodated: string[];
+/** A line as the page query reads it (`top_flags` arrives parsed, timestamps as json_agg writes them). */
+type LineRow = Omit<Selectable<RosterRowTable>, 'build_id'> & {
   review_status: string;
   review_version: number | null;
   review_at: Date | string | null;
   review_by: string | null;
   review_by_roles: string[] | null;
   new_responses: number | string;
-}
+};
 
 const toLine = (r: LineRow): RosterPageLine => ({
   ltiUserId: r.lti_user_id,
@@ -346,16 +324,7 @@ function linesCte(buildId: string, course: RosterCourse | null, s: RosterSelecti
     LEFT JOIN review_record v
       ON v.platform_iss = ${course.platformIss} AND v.platform_client_id = ${course.platformClientId}
       AND v.deployment_id = ${course.deploymentId} AND v.context_id = ${course.contextId} AND v.user_id = r.user_id
-    LEFT JOIN (
-      SELECT s.user_id, count(*) AS n
-      FROM student_response s
-      LEFT JOIN response_seen seen
-        ON seen.platform_iss = s.platform_iss AND seen.platform_client_id = s.platform_client_id AND seen.user_id = s.user_id
-        AND seen.deployment_id = ${course.deploymentId} AND seen.context_id = ${course.contextId}
-      WHERE s.platform_iss = ${course.platformIss} AND s.platform_client_id = ${course.platformClientId}
-        AND s.id > COALESCE(seen.seen_through, 0)
-      GROUP BY s.user_id
-    ) n ON n.user_id = r.user_id
+    LEFT JOIN (${unseenResponseCounts(course, null)}) n ON n.user_id = r.user_id
     WHERE r.build_id = ${buildId})`;
 }
 

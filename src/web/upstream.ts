@@ -74,7 +74,7 @@ export interface LearnerReads {
   readonly first: Promise<[string, IsnotaiSession[] | Error]>;
   /** `listener` hears how many reads have ended: at once, then after each. */
   onSettled(listener: (done: number) => void): void;
-  /** Once closed: every read has ended. */
+  /** Once closed: every read has ended (rejects with the first error `onRead` threw). */
   settled(): Promise<void>;
   /** Once closed: every answer read is in the cache (rejects with a failed write). */
   written(): Promise<void>;
@@ -259,6 +259,7 @@ function learnerReads(
   let writing: Promise<void> | null = null;
   let writeSoon: NodeJS.Immediate | null = null;
   let writeFailed: Error | null = null;
+  let handingFailed: Error | null = null;
   function write(): void {
     const cache = options.cache;
     if (writeSoon) clearImmediate(writeSoon);
@@ -297,7 +298,12 @@ function learnerReads(
     inFlight--;
     done++;
     if (done === 1) settleFirst([userId, shown]);
-    onRead(userId, shown);
+    try {
+      onRead(userId, shown);
+    } catch (err) {
+      // What is done with an answer failing is the reads' failure (`settled` throws it), not an unhandled rejection.
+      handingFailed ??= err instanceof Error ? err : new Error(String(err));
+    }
     if (sessions && options.cache) {
       toWrite.push({ userId, sessions });
       if (toWrite.length >= CACHE_WRITE_BATCH) write();
@@ -337,6 +343,7 @@ function learnerReads(
     },
     async settled() {
       await allRead;
+      if (handingFailed) throw handingFailed;
     },
     async written() {
       await allRead;

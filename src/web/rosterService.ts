@@ -175,12 +175,19 @@ export async function startRosterFetch(
   /** The earliest expiry of the cached reads used (the roster must not outlive them). */
   let cachedUntil: Date | null = null;
   let refused: Error | null = null;
+  /** The members handed on: each once, whichever of a read's end and a later page's lookup comes to them first. */
+  const handed = new Set<RosterMember>();
+  const hand = (m: RosterMember, read: LearnerRead) => {
+    if (handed.has(m)) return;
+    handed.add(m);
+    onLearner(m, read);
+  };
   const settle = (userId: string, read: LearnerRead) => {
     if (read instanceof IsnotaiApiError && read.status === 401) refused ??= read;
     // Kept only while it is this small: an error, or nothing. A learner's sessions are handed on and let go; a second
     // member of the same id is read again from the cache.
     readOf.set(userId, read instanceof Error ? read : null);
-    for (const m of membersOf.get(userId) ?? []) onLearner(m, read);
+    for (const m of membersOf.get(userId) ?? []) hand(m, read);
   };
   const reads = upstream.learnerReads(deps.concurrency, settle);
   let firstToFetch!: () => void;
@@ -194,7 +201,7 @@ export async function startRosterFetch(
     const again: RosterMember[] = [];
     for (const m of page) {
       if (!m.userId) {
-        onLearner(m, null);
+        hand(m, null);
         continue;
       }
       const of = membersOf.get(m.userId);
@@ -219,12 +226,13 @@ export async function startRosterFetch(
       // A second member of an id already read: its read again, from the cache when it was read fine.
       for (const m of again) {
         const id = m.userId as string;
-        if (!readOf.has(id)) continue;
+        // Not read yet: its read's end hands it on. Already handed on (its read ended after its page was listed): done.
+        if (!readOf.has(id) || handed.has(m)) continue;
         const before = readOf.get(id);
-        if (before instanceof Error) onLearner(m, before);
+        if (before instanceof Error) hand(m, before);
         else {
           const hit = await upstream.cachedUserSessions([id]);
-          onLearner(m, hit.found.get(id) ?? new Error('not cached'));
+          hand(m, hit.found.get(id) ?? new Error('not cached'));
         }
       }
       missing.push(...notCached);

@@ -9,6 +9,7 @@
  * anchor's memory holds ltijs and the store, and nothing of the tool.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { MiB, rssSampler } from './rss';
 import type { PlatformRegistration } from '../src/dev/lms';
 
 export type TargetName = 'anchor' | 'tool' | 'before';
@@ -71,7 +72,6 @@ export function anchorPage(user: string): string {
   return `<!doctype html><title>Launched</title><p data-user="${user.replace(/[^A-Za-z0-9_.:@-]/g, '')}">Launched.</p>\n`;
 }
 
-const MiB = 1024 * 1024;
 const mib = (bytes: number): number => Math.round((bytes / MiB) * 10) / 10;
 /** The event loop's delay histogram samples every LOOP_SAMPLE_MS. */
 const LOOP_SAMPLE_MS = 10;
@@ -83,16 +83,12 @@ export function runTarget(start: (setup: TargetSetup) => Promise<StartedTarget>)
   const raw = process.env.BENCH_TARGET;
   if (!raw || !process.send) throw new Error('a launch target runs as a child of bench/launch.ts (BENCH_TARGET and an IPC channel)');
   const setup = JSON.parse(raw) as TargetSetup;
-  let peak = process.memoryUsage.rss();
-  let markPeak = peak;
+  // The sampler's peak restarts at each mark; the peaks before the last mark are kept here.
+  const sampler = rssSampler(20);
+  let peakBefore = 0;
   let markCpu = process.cpuUsage();
   const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   loop.enable();
-  const sampler = setInterval(() => {
-    const rss = process.memoryUsage.rss();
-    peak = Math.max(peak, rss);
-    markPeak = Math.max(markPeak, rss);
-  }, 20);
   const t0 = Date.now();
   start(setup).then(
     (target) => {
@@ -102,30 +98,31 @@ export function runTarget(start: (setup: TargetSetup) => Promise<StartedTarget>)
       const stopAndExit = async (): Promise<void> => {
         if (stopping) return;
         stopping = true;
-        clearInterval(sampler);
+        sampler.stop();
         await target.stop().catch(() => undefined);
         process.exit(0);
       };
       process.on('message', (m: ParentMessage) => {
         if (m.type === 'mark') {
           const rss = process.memoryUsage.rss();
+          const peakSince = Math.max(sampler.peak(), rss);
+          peakBefore = Math.max(peakBefore, peakSince);
           const cpu = process.cpuUsage(markCpu);
           const mark: TargetMark = {
             rssMiB: mib(rss),
-            peakMiB: mib(Math.max(markPeak, rss)),
+            peakMiB: mib(peakSince),
             cpuMs: Math.round((cpu.user + cpu.system) / 1000),
             loopDelay: { mean: late(loop.mean), p99: late(loop.percentile(99)), max: late(loop.max) },
           };
-          markPeak = rss;
+          sampler.reset();
           markCpu = process.cpuUsage();
           loop.reset();
           process.send?.({ type: 'mark', mark } satisfies ChildMessage);
           return;
         }
         if (m.type !== 'stop') return;
-        peak = Math.max(peak, process.memoryUsage.rss());
         const stats: TargetStats = {
-          peakRssMiB: mib(peak),
+          peakRssMiB: mib(Math.max(peakBefore, sampler.peak(), process.memoryUsage.rss())),
           maxRssMiB: mib(process.resourceUsage().maxRSS * 1024),
           endRssMiB: mib(process.memoryUsage.rss()),
           startRssMiB: mib(startRss),
@@ -138,7 +135,7 @@ export function runTarget(start: (setup: TargetSetup) => Promise<StartedTarget>)
       process.send?.({ type: 'ready', url: target.url } satisfies ChildMessage);
     },
     (err: unknown) => {
-      clearInterval(sampler);
+      sampler.stop();
       const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
       process.send?.({ type: 'failed', message } satisfies ChildMessage, () => process.exit(1));
     },

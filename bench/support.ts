@@ -109,24 +109,4 @@ export function printTable(rows: Array<Record<string, string | number>>): void {
   for (const r of rows) process.stdout.write(line(cols.map((c) => String(r[c]))) + '\n');
 }
 
-/** Samples this process's RSS every `everyMs` and keeps the peak. */
-export function rssSampler(everyMs = 20): { peak(): number; stop(): number; reset(): void } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    const rss = process.memoryUsage().rss;
-    if (rss > peak) peak = rss;
-  }, everyMs);
-  timer.unref();
-  return {
-    peak: () => peak,
-    reset: () => {
-      peak = process.memoryUsage().rss;
-    },
-    stop: () => {
-      clearInterval(timer);
-      return peak;
-    },
-  };
-}
-
-export const MiB = 1024 * 1024;
+export { MiB, rssSampler } from './rss';

@@ -42,6 +42,7 @@ import {
   machine,
   MiB,
   percentile,
+  perUserReads,
   printTable,
   round,
   rssSampler,
@@ -357,16 +358,12 @@ function checkCsvComplete(status: number, csv: string): void {
 function theoreticalFloor() {
   const world = buildWorld({ bigCourseLearners: LEARNERS });
   const dataset = buildDataset({ world });
-  const big = world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === COURSE)!;
-  const learnerIds = big.members.filter((m) => m.role === 'learner').map((m) => m.person.lmsUserId);
-  const perLearnerPages = learnerIds.map((id) => Math.max(1, Math.ceil(dataset.sessionsForUser(id).length / PAGE)));
+  const { learnerIds, perLearnerPages, perUserRequests, maxPagesOneLearner, rounds: roundsAt } = perUserReads(world, dataset, COURSE, PAGE);
   const courseSessions = learnerIds.reduce((n, id) => n + dataset.sessionsForUser(id).length, 0);
-  const perUserRequests = perLearnerPages.reduce((a, b) => a + b, 0);
-  const maxPagesOneLearner = Math.max(...perLearnerPages);
   const integrationSessions = dataset.allSessions().length;
   const walkRoundTrips = Math.ceil(integrationSessions / PAGE);
   const perUser = CONCURRENCIES.map((c) => {
-    const rounds = Math.max(maxPagesOneLearner, Math.ceil(perUserRequests / c));
+    const rounds = roundsAt(c);
     return { concurrency: c, sequentialRoundTrips: rounds, floorMs: rounds * LATENCY_MS };
   });
   return {
@@ -399,7 +396,7 @@ function theoreticalFloor() {
     // integration holds fewer than ~100 × R_user / c sessions.
     walkBreakEvenSessions: CONCURRENCIES.map((c) => ({
       concurrency: c,
-      integrationSessionsBelow: PAGE * Math.max(maxPagesOneLearner, Math.ceil(perUserRequests / c)),
+      integrationSessionsBelow: PAGE * roundsAt(c),
     })),
   };
 }

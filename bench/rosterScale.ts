@@ -32,7 +32,17 @@ import { buildDataset, startSimulator, type RunningSimulator } from '../src/dev/
 import { platformEntry } from '../src/dev/stack';
 import type { TargetMark, TargetSetup } from './launchTarget';
 import { markTarget, spawnTarget, stopTarget } from './targets';
-import { createDatabase, dropDatabase, machine, percentile, printTable, round, startBenchDatabase, writeResults } from './support';
+import {
+  createDatabase,
+  dropDatabase,
+  machine,
+  percentile,
+  perUserReads,
+  printTable,
+  round,
+  startBenchDatabase,
+  writeResults,
+} from './support';
 
 const LEARNERS = Number(process.env.BENCH_LEARNERS ?? 4000);
 const SHARED_LEARNERS = Number(process.env.BENCH_SHARED_LEARNERS ?? 1000);
@@ -56,13 +66,8 @@ const stats = (ms: number[]) => ({
 /** The fewest sequential upstream rounds the course's learners' reads allow at CONCURRENCY, × the latency. */
 function floorMs(learners: number): { floorMs: number; perUserRequests: number } {
   const world = buildWorld({ bigCourseLearners: learners });
-  const dataset = buildDataset({ world });
-  const big = world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === COURSE)!;
-  const pages = big.members
-    .filter((m) => m.role === 'learner')
-    .map((m) => Math.max(1, Math.ceil(dataset.sessionsForUser(m.person.lmsUserId).length / PAGE)));
-  const perUserRequests = pages.reduce((a, b) => a + b, 0);
-  return { floorMs: Math.max(Math.max(...pages), Math.ceil(perUserRequests / CONCURRENCY)) * LATENCY_MS, perUserRequests };
+  const reads = perUserReads(world, buildDataset({ world }), COURSE, PAGE);
+  return { floorMs: reads.rounds(CONCURRENCY) * LATENCY_MS, perUserRequests: reads.perUserRequests };
 }
 
 interface World {

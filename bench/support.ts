@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { projectRoot } from '../src/app';
+import type { DemoWorld } from '../src/dev/people';
+import type { SimDataset } from '../src/dev/simulator';
 import { ensureDatabase, startEmbeddedPostgres, tempDataDir } from '../src/store/embedded';
 
 export interface BenchDatabase {
@@ -110,3 +112,23 @@ export function printTable(rows: Array<Record<string, string | number>>): void {
 }
 
 export { MiB, rssSampler } from './rss';
+
+/**
+ * What reading a course's learners one by one (`/v1/users/{id}/sessions`, pages of `page`) costs at the least: each
+ * learner's pages, the requests in all, and the fewest sequential rounds `c` requests in flight allow (the busiest
+ * learner's pages, or the requests ÷ c).
+ */
+export function perUserReads(world: DemoWorld, dataset: SimDataset, courseId: string, page: number) {
+  const course = world.platforms.find((p) => p.kind === 'canvas')!.courses.find((c) => c.id === courseId)!;
+  const learnerIds = course.members.filter((m) => m.role === 'learner').map((m) => m.person.lmsUserId);
+  const perLearnerPages = learnerIds.map((id) => Math.max(1, Math.ceil(dataset.sessionsForUser(id).length / page)));
+  const perUserRequests = perLearnerPages.reduce((a, b) => a + b, 0);
+  const maxPagesOneLearner = Math.max(...perLearnerPages);
+  return {
+    learnerIds,
+    perLearnerPages,
+    perUserRequests,
+    maxPagesOneLearner,
+    rounds: (c: number) => Math.max(maxPagesOneLearner, Math.ceil(perUserRequests / c)),
+  };
+}

@@ -250,7 +250,36 @@ function learnerReads(
 
   /** Every learner's read has started: the answers still to come are the last round's. */
   const lastRound = () => closed && next === queue.length;
-  const finished = () => lastRound() && inFlight === 0;
+  const finished = () => lastRound() && inFlight === 0 && waiting === 0;
+
+  // Answers are handed on once the reads they freed are on the wire. undici writes a request on a keep-alive socket in an
+  // immediate (client-h1.js: a reused socket waits "a full event loop cycle", and an idle one is validated first), so a
+  // read started while an answer is taken in goes out in that turn's check phase. A round's answers arrive together, in
+  // one poll phase: handed on there, each one's work (the roster line, the cache batch) held back every read of the round,
+  // and the next round went out together some 20 ms late, round after round (docs/performance.md "Large courses"). So an
+  // answer only frees its read (pump) and is set aside; an immediate queued after that read's takes the answers set aside
+  // in this turn, and hands them on from an immediate of its own, which runs in the next turn, after every write of this
+  // one ("If an immediate timer is queued from inside an executing callback, that timer will not be triggered until the
+  // next event loop iteration", Node's timers docs).
+  let arrived: Array<[string, IsnotaiSession[] | Error, IsnotaiSession[] | null]> = [];
+  /** Answers arrived and not handed on yet. */
+  let waiting = 0;
+  function arrive(userId: string, shown: IsnotaiSession[] | Error, sessions: IsnotaiSession[] | null): void {
+    inFlight--;
+    waiting++;
+    pump();
+    if (arrived.push([userId, shown, sessions]) === 1)
+      setImmediate(() => {
+        const answers = arrived;
+        arrived = [];
+        setImmediate(() => handOn(answers));
+      });
+  }
+  function handOn(answers: Array<[string, IsnotaiSession[] | Error, IsnotaiSession[] | null]>): void {
+    waiting -= answers.length;
+    for (const [userId, shown, sessions] of answers) settle(userId, shown, sessions);
+    pump();
+  }
 
   // Cache writes, one statement at a time: of CACHE_WRITE_BATCH answers while reads are still to start (few statements:
   // each costs this process a query built and sent); in the last round, of whatever has arrived once the answers being
@@ -285,8 +314,8 @@ function learnerReads(
       const userId = queue[next++] as string;
       inFlight++;
       read(userId).then(
-        (sessions) => settle(userId, options.seen(sessions), sessions),
-        (err: unknown) => settle(userId, err instanceof Error ? err : new Error(String(err)), null),
+        (sessions) => arrive(userId, options.seen(sessions), sessions),
+        (err: unknown) => arrive(userId, err instanceof Error ? err : new Error(String(err)), null),
       );
     }
     if (finished()) {
@@ -295,7 +324,6 @@ function learnerReads(
     }
   }
   function settle(userId: string, shown: IsnotaiSession[] | Error, sessions: IsnotaiSession[] | null): void {
-    inFlight--;
     done++;
     if (done === 1) settleFirst([userId, shown]);
     try {
@@ -310,7 +338,6 @@ function learnerReads(
       else if (lastRound()) writeSoon ??= setImmediate(write);
     }
     onSettled?.(done);
-    pump();
   }
 
   return {

@@ -1,8 +1,9 @@
 /**
  * The roster's queue of learner reads (src/web/upstream.ts), against the isnotai simulator over a real socket: each answer
- * is handed on as it arrives, and when handing one on fails, the reads fail with it (the roster's build then fails and
- * its page says so) instead of the failure escaping as an unhandled rejection.
+ * is handed on as it arrives, once the read it freed has been sent, and when handing one on fails, the reads fail with it
+ * (the roster's build then fails and its page says so) instead of the failure escaping as an unhandled rejection.
  */
+import diagnostics from 'node:diagnostics_channel';
 import { startSimulator, type RunningSimulator } from '../../src/dev/simulator';
 import { allUserIds, buildWorld } from '../../src/dev/people';
 import { closeAllPools, createIsnotaiClient } from '../../src/isnotai';
@@ -31,11 +32,13 @@ afterAll(async () => {
   await sim.close();
 });
 
+const WIDTH = 4;
+
 function readAll(onRead: (userId: string) => void) {
   const upstream = boundUpstream(createIsnotaiClient({ baseUrl: sim.url, apiKey: PRO_KEY }), noCache, platform);
-  const reads = upstream.learnerReads(4, (userId) => onRead(userId));
+  const reads = upstream.learnerReads(WIDTH, (userId) => onRead(userId));
   reads.add(userIds);
-  reads.widen(4);
+  reads.widen(WIDTH);
   reads.close();
   return reads;
 }
@@ -45,6 +48,30 @@ test('every learner is read once and handed on as their answer arrives', async (
   const reads = readAll((id) => handed.push(id));
   await reads.settled();
   expect([...handed].sort()).toEqual([...userIds].sort());
+});
+
+test('each answer is handed on only once the read it freed has been sent', async () => {
+  // undici publishes each request's headers on this channel as it writes them to the socket.
+  let sent = 0;
+  const onSent = (message: unknown) => {
+    const { request } = message as { request: { path: string } };
+    if (request.path.startsWith('/v1/users/')) sent++;
+  };
+  diagnostics.subscribe('undici:client:sendHeaders', onSent);
+  try {
+    sim.setLatency(20);
+    const sentWhenHanded: number[] = [];
+    const reads = readAll(() => sentWhenHanded.push(sent));
+    await reads.settled();
+    // When the n-th answer is handed on, the reads it and the answers before it freed are already on the wire: the
+    // WIDTH first, and one more per answer, until every learner's has gone out. (Handed on in the answer's own turn of the
+    // event loop, the n-th found only WIDTH + n - 1 sent: undici writes on a socket just freed a turn later.)
+    expect(sentWhenHanded).toHaveLength(userIds.length);
+    sentWhenHanded.forEach((s, i) => expect(s).toBeGreaterThanOrEqual(Math.min(userIds.length, WIDTH + i + 1)));
+  } finally {
+    sim.setLatency(0);
+    diagnostics.unsubscribe('undici:client:sendHeaders', onSent);
+  }
 });
 
 test('an answer that cannot be handed on fails the reads, and nothing is left unhandled', async () => {

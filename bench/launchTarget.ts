@@ -74,9 +74,9 @@ export function anchorPage(user: string): string {
 
 const mib = (bytes: number): number => Math.round((bytes / MiB) * 10) / 10;
 /** The event loop's delay histogram samples every LOOP_SAMPLE_MS. */
-const LOOP_SAMPLE_MS = 10;
+export const LOOP_SAMPLE_MS = 10;
 /** How much later than due a sample of that histogram (ns) ran, in ms to 0.1. */
-const late = (ns: number): number => Math.max(0, Math.round((ns / 1e6 - LOOP_SAMPLE_MS) * 10) / 10);
+export const late = (ns: number): number => Math.max(0, Math.round((ns / 1e6 - LOOP_SAMPLE_MS) * 10) / 10);
 
 /** Runs in a target process: starts it, reports its URL, and on `stop` reports its memory and exits. */
 export function runTarget(start: (setup: TargetSetup) => Promise<StartedTarget>): void {

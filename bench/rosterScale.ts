@@ -11,6 +11,8 @@
  *   - cold: the roster and every cached answer emptied (rosters, learners' sessions, the LMS's list), then `GET /course`,
  *     BENCH_COLD_RUNS times (default 3): time, ÷ the floor (the fewest sequential upstream rounds the data allows ×
  *     latency), upstream requests, the tool's peak RSS, CPU time and event-loop delay during the build, and when its first and last isnotai requests came (ms from the request);
+ *     how long each read's place in the window took (p10/p50/p90; LATENCY_MS at the least), and this process's CPU time
+ *     and event-loop delay (the simulator's side);
  *   - warm: BENCH_WARM_RUNS (default 100) `GET /course` (the first page in queue order) and as many of a searched,
  *     filtered page sorted by name at offset 1,000: p50 and p95;
  *   - the CSV of the whole course (`GET /course.csv`), warm: time, size, and the tool's RSS growth while it streams.
@@ -24,13 +26,13 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { LtiBrowser, startLmsEmulator, type LmsEmulator } from '../src/dev/lms';
 import { buildWorld } from '../src/dev/people';
 import { buildDataset, startSimulator, type RunningSimulator } from '../src/dev/simulator';
 import { platformEntry } from '../src/dev/stack';
-import type { TargetMark, TargetSetup } from './launchTarget';
+import { late, LOOP_SAMPLE_MS, type TargetMark, type TargetSetup } from './launchTarget';
 import { markTarget, spawnTarget, stopTarget } from './targets';
 import {
   createDatabase,
@@ -139,6 +141,16 @@ async function cold(pg: Client): Promise<void> {
 const requestsSince = (sim: RunningSimulator, since: number) => sim.requests.filter((r) => r.at >= since);
 const isLearnerRequest = (r: { rawUrl: string }) => r.rawUrl.startsWith('/v1/users/');
 
+/**
+ * How long a read's place in the window took: for each learner request after the first CONCURRENCY, the time since the
+ * request CONCURRENCY before it arrived at the simulator (a request goes out when one ends). LATENCY_MS at the least.
+ */
+function roundLengths(learnerRequests: ReadonlyArray<{ at: number }>) {
+  const at = learnerRequests.map((r) => r.at).sort((a, b) => a - b);
+  const rounds = at.slice(CONCURRENCY).map((t, i) => t - (at[i] as number));
+  return { p10: round(percentile(rounds, 10)), p50: round(percentile(rounds, 50)), p90: round(percentile(rounds, 90)) };
+}
+
 async function oneInstance(adminUrl: string) {
   const floor = floorMs(LEARNERS);
   const w = await startWorld(LEARNERS);
@@ -159,12 +171,24 @@ async function oneInstance(adminUrl: string) {
     /** When the build's first and last isnotai requests arrived, from the page's request. */
     const coldSpans: Array<{ firstMs: number; lastMs: number }> = [];
     const coldRequests: number[] = [];
+    const coldRounds: Array<ReturnType<typeof roundLengths>> = [];
+    /** This process (the simulator, the LMS emulator, the agent) during each cold build: CPU time and event-loop delay. */
+    const coldHarness: Array<{ cpuMs: number; loopDelay: TargetMark['loopDelay'] }> = [];
     for (let i = 0; i < COLD_RUNS; i++) {
       await cold(pg);
       await markTarget(tool);
+      const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+      loop.enable();
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const res = await browser.get(at('/course'));
       coldMs.push(performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      loop.disable();
+      coldHarness.push({
+        cpuMs: round((cpu.user + cpu.system) / 1000),
+        loopDelay: { mean: late(loop.mean), p99: late(loop.percentile(99)), max: late(loop.max) },
+      });
       const sent = requestsSince(w.simulator, t0);
       checkRoster(res.status, res.html, LEARNERS);
       const mark = await markTarget(tool);
@@ -172,6 +196,7 @@ async function oneInstance(adminUrl: string) {
       coldCpu.push(mark.cpuMs);
       coldLoop.push(mark.loopDelay);
       coldRequests.push(sent.length);
+      coldRounds.push(roundLengths(sent.filter(isLearnerRequest)));
       coldSpans.push({ firstMs: round((sent[0]?.at ?? t0) - t0), lastMs: round((sent.at(-1)?.at ?? t0) - t0) });
     }
 
@@ -216,6 +241,8 @@ async function oneInstance(adminUrl: string) {
         toolLoopDelayMs: coldLoop,
         isnotaiRequestsFromTo: coldSpans,
         upstreamRequests: coldRequests,
+        learnerRoundMs: coldRounds,
+        harness: coldHarness,
       },
       warm: { ...stats(warm), upstreamRequests: warmRequests },
       warmFilteredDeepPage: stats(deep),

@@ -14,7 +14,8 @@
  *     how long each read's place in the window took (p10/p50/p90; LATENCY_MS at the least), and this process's CPU time
  *     and event-loop delay (the simulator's side);
  *   - warm: BENCH_WARM_RUNS (default 100) `GET /course` (the first page in queue order) and as many of a searched,
- *     filtered page sorted by name at offset 1,000: p50 and p95;
+ *     filtered page sorted by name at offset 1,000: p50 and p95, and the tool's peak RSS over them (and over its start and
+ *     the instructor's launch, before the first cold build);
  *   - the CSV of the whole course (`GET /course.csv`), warm: time, size, and the tool's RSS growth while it streams.
  * Two instances on one database, BENCH_SHARED_LEARNERS learners (default 1,000):
  *   - one instructor's cold roster, BENCH_COLD_RUNS times: the single-build time;
@@ -164,6 +165,8 @@ async function oneInstance(adminUrl: string) {
     const { browser, ltik } = await instructor(w, LEARNERS);
     const at = (p: string) => `${tool!.readyUrl}${p}${p.includes('?') ? '&' : '?'}ltik=${encodeURIComponent(ltik)}`;
 
+    /** The tool's peak RSS from its start through the instructor's launch. */
+    const startPeakMiB = (await markTarget(tool)).peakMiB;
     const coldMs: number[] = [];
     const coldRss: number[] = [];
     const coldCpu: number[] = [];
@@ -244,7 +247,7 @@ async function oneInstance(adminUrl: string) {
         learnerRoundMs: coldRounds,
         harness: coldHarness,
       },
-      warm: { ...stats(warm), upstreamRequests: warmRequests },
+      warm: { ...stats(warm), upstreamRequests: warmRequests, peakRssMiB: before.peakMiB },
       warmFilteredDeepPage: stats(deep),
       csv: {
         ms: round(csvMs),
@@ -253,6 +256,7 @@ async function oneInstance(adminUrl: string) {
         peakMiB: during.peakMiB,
         growthMiB: round(during.peakMiB - before.rssMiB),
       },
+      toolStartPeakRssMiB: startPeakMiB,
       toolPeakRssMiB: end?.peakRssMiB,
     };
   } finally {

@@ -64,8 +64,8 @@ test('each answer is handed on only once the read it freed has been sent', async
     const reads = readAll(() => sentWhenHanded.push(sent));
     await reads.settled();
     // When the n-th answer is handed on, the reads it and the answers before it freed are already on the wire: the
-    // WIDTH first, and one more per answer, until every learner's has gone out. (Handed on in the answer's own turn of the
-    // event loop, the n-th found only WIDTH + n - 1 sent: undici writes on a socket just freed a turn later.)
+    // WIDTH first, and one more per answer, until every learner's has gone out. (Handed on in the poll phase it arrived
+    // in, the n-th found at most WIDTH + n - 1 sent: undici writes the read it freed only in the check phase after.)
     expect(sentWhenHanded).toHaveLength(userIds.length);
     sentWhenHanded.forEach((s, i) => expect(s).toBeGreaterThanOrEqual(Math.min(userIds.length, WIDTH + i + 1)));
   } finally {

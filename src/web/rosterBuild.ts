@@ -65,7 +65,8 @@ const rankOf = (risk: RiskLevel | 'unavailable') => (risk === 'unavailable' ? -1
 const uniqueSorted = (values: Iterable<string>) => [...new Set(values)].sort();
 
 /**
- * One learner's line: their member record and what their read gave, summarised in the window.
+ * One learner's line: their member record and what their read gave, summarised in the window. A learner without a read
+ * (an id that cannot be used, or sessions that could not be read) has the same line with nothing summarised.
  *
  * One object literal, written out: made once per learner of a cold roster. Made with spreads before
  * (`{ ...base, ...none, … }`), a line allocated about 20 KB, 12.8 KB of it in this function; now about 10 KB, 1.4 KB of
@@ -80,46 +81,9 @@ export function rosterLine(
   window: Window,
   accommodated: ReadonlySet<string> | undefined,
 ): RosterLine {
-  const enrollment = member.status.toLowerCase() === 'active' ? ('active' as const) : ('inactive' as const);
-  const search = [member.name, member.email, member.userId, member.ltiUserId]
-    .filter((t): t is string => typeof t === 'string')
-    .map(foldText)
-    .join('\n');
-  if (read === null || read instanceof Error) {
-    // Never "no sessions": a member whose id cannot be used has not been looked up at all.
-    const problem =
-      read === null
-        ? `Id not usable: ${member.idProblem ?? `This platform maps users by “${actor.platform.identity}”, and Names and Roles did not carry it.`}`
-        : 'Sessions could not be read from isnotai just now; try again shortly.';
-    return {
-      ltiUserId: member.ltiUserId,
-      userId: member.userId,
-      name: member.name,
-      email: member.email,
-      enrollment,
-      search,
-      risk: 'unavailable',
-      riskWithout: 'unavailable',
-      riskRank: -1,
-      levelReason: null,
-      sessions: 0,
-      high: 0,
-      elevated: 0,
-      low: 0,
-      maxScore: null,
-      topFlags: [],
-      lastActivity: null,
-      unread: read !== null,
-      problem,
-      flags: [],
-      statuses: [],
-      flagKeys: [],
-      statusKeys: [],
-      accommodated: [],
-    };
-  }
-  const s = learnerRiskSummary(read, { thresholds: actor.platform.thresholds, window, accommodated });
-  const inWindow: IsnotaiSession[] = read.filter((x) => sessionInWindow(x, window));
+  const sessions = read === null || read instanceof Error ? null : read;
+  const s = sessions && learnerRiskSummary(sessions, { thresholds: actor.platform.thresholds, window, accommodated });
+  const inWindow: IsnotaiSession[] = sessions ? sessions.filter((x) => sessionInWindow(x, window)) : [];
   const flags = uniqueSorted(inWindow.flatMap((x) => x.detectionFlags));
   const statuses = uniqueSorted(inWindow.map((x) => x.status));
   return {
@@ -127,26 +91,35 @@ export function rosterLine(
     userId: member.userId,
     name: member.name,
     email: member.email,
-    enrollment,
-    search,
-    risk: s.level,
-    riskWithout: s.levelWithoutAccommodations ?? s.level,
-    riskRank: rankOf(s.level),
-    levelReason: s.levelReason,
-    sessions: s.sessionsInWindow,
-    high: s.highCount,
-    elevated: s.elevatedCount,
-    low: s.lowCount,
-    maxScore: s.maxScore,
-    topFlags: s.topFlags,
-    lastActivity: s.lastActivity,
-    unread: false,
-    problem: null,
+    enrollment: member.status.toLowerCase() === 'active' ? 'active' : 'inactive',
+    search: [member.name, member.email, member.userId, member.ltiUserId]
+      .filter((t): t is string => typeof t === 'string')
+      .map(foldText)
+      .join('\n'),
+    risk: s ? s.level : 'unavailable',
+    riskWithout: s ? (s.levelWithoutAccommodations ?? s.level) : 'unavailable',
+    riskRank: rankOf(s ? s.level : 'unavailable'),
+    levelReason: s ? s.levelReason : null,
+    sessions: s ? s.sessionsInWindow : 0,
+    high: s ? s.highCount : 0,
+    elevated: s ? s.elevatedCount : 0,
+    low: s ? s.lowCount : 0,
+    maxScore: s ? s.maxScore : null,
+    topFlags: s ? s.topFlags : [],
+    lastActivity: s ? s.lastActivity : null,
+    unread: read instanceof Error,
+    // Never "no sessions": a member whose id cannot be used has not been looked up at all.
+    problem:
+      read === null
+        ? `Id not usable: ${member.idProblem ?? `This platform maps users by “${actor.platform.identity}”, and Names and Roles did not carry it.`}`
+        : read instanceof Error
+          ? 'Sessions could not be read from isnotai just now; try again shortly.'
+          : null,
     flags,
     statuses,
     flagKeys: uniqueSorted(flags.map(foldText)),
     statusKeys: uniqueSorted(statuses.map(foldText)),
-    accommodated: uniqueSorted(accommodated ?? []),
+    accommodated: s ? uniqueSorted(accommodated ?? []) : [],
   };
 }
 

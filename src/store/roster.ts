@@ -232,7 +232,9 @@ const rowOf = (buildId: string, l: RosterLine, place?: RosterPlace) => ({
   status_keys: l.statusKeys,
   search: l.search,
   accommodated: l.accommodated,
-  ...(place ? { name_rank: place.nameRank, ord: place.ord } : {}),
+  // Without its place (the course's list not whole yet), `place` gives it one later.
+  name_rank: place ? place.nameRank : null,
+  ord: place ? place.ord : null,
 });
 
 /** Rows per INSERT: 27 parameters each, far below PostgreSQL's 65,535. */
